@@ -1,0 +1,33 @@
+# Two entry points: `make run` and `make test`. Both set everything up on a fresh Debian/Ubuntu machine.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test system-deps venv bench package package-test clean
+
+system-deps:
+	./scripts/system-deps.sh
+
+$(STAMP): pyproject.toml
+	$(MAKE) system-deps
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: venv
+	$(VENV)/bin/qfx-explorer resources/demo
+
+test: venv
+	QT_QPA_PLATFORM=$${QT_QPA_PLATFORM:-offscreen} $(PY) -m pytest -q -ra
+
+bench: venv
+	$(PY) bench/features.py
+	$(PY) bench/analysis.py
+	$(PY) bench/index.py
+
+clean:
+	rm -rf $(VENV) build dist

@@ -1,0 +1,34 @@
+"""The numpy view of an indexed library: what the cache hands to analysis and the UI (no Qt, no SQL)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+
+@dataclass
+class LibraryArrays:
+    """Row i of every array describes the same analysed track. Vectors are float32."""
+
+    track_ids: np.ndarray  # (N,) int64, cache primary keys
+    paths: list[str]  # absolute paths
+    titles: list[str]
+    artists: list[str]
+    albums: list[str]
+    genre_names: list[str]  # canonical genre vocabulary (core.features.genre.GENRES)
+    genres: np.ndarray  # (N, G) float32 multi-hot over genre_names
+    tag_names: list[str]  # the 12 emotion tags, model order
+    tag_scores: np.ndarray  # (N, 12) float32, softmax over tags (ListNet top-one probabilities)
+    quadrant_probs: np.ndarray  # (N, 4) float32, Q1..Q4
+    embeddings: np.ndarray  # (N, 128) float32, QuadFusionNet fusion embedding
+    descriptor_names: list[str]  # interpretive descriptors (resources/descriptors.json order)
+    descriptors: np.ndarray  # (N, D) float32
+    durations: np.ndarray  # (N,) float32 seconds
+    excerpt_starts: np.ndarray  # (N,) float32 seconds: where the analysed excerpt starts
+    muq: Optional[np.ndarray] = None  # (N, 1024) float32 when MuQ ran
+    liked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))  # (N,) +1 like, -1 dislike, 0
+
+    def __len__(self) -> int:
+        return int(self.track_ids.shape[0])
