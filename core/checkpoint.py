@@ -1,0 +1,223 @@
+"""Checkpoints as `model.safetensors` + `config.json`: no pickle, so loading a model never runs code.
+
+config.json layout (format_version 1):
+
+    {"format": "quadfusion-checkpoint", "format_version": 1,
+     "model": ModelConfig.to_dict(),
+     "tags": [...12 tag names...], "genres": [...genre vocabulary...],
+     "normalization": {"lowlevel": {"mean": [8], "std": [8]}, "mel": {"mean": float, "std": float},
+                       "muq": {"mean": [1024], "std": [1024]}},      # one entry per active branch except genre
+     "extractor_version": "<core.features.track.EXTRACTOR_VERSION>",
+     "training": {...free-form...}, "metrics": {...free-form...}}
+
+Loading checks everything that would otherwise fail later or silently give wrong answers and raises
+`CheckpointError` with one clear message.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from core.model import ModelConfig, QuadFusionNet
+
+FORMAT = "quadfusion-checkpoint"
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+REQUIRED_META = ("tags", "genres", "normalization", "extractor_version")
+_UNSET: Any = object()
+
+
+class CheckpointError(Exception):
+    """A checkpoint is missing, damaged or incompatible with the running code."""
+
+
+def _running_tags() -> list[str] | None:
+    try:
+        from core.emotions import TAGS
+    except ImportError:
+        return None
+    return list(TAGS)
+
+
+def _running_genres() -> list[str] | None:
+    try:
+        from core.features.genre import GENRES
+    except ImportError:
+        return None
+    return list(GENRES)
+
+
+def _running_extractor_version() -> str | None:
+    try:
+        from core.features.track import EXTRACTOR_VERSION
+    except ImportError:
+        return None
+    return str(EXTRACTOR_VERSION)
+
+
+def extractor_compatible(saved: str, running: str) -> bool:
+    """Versions are "MAJOR[.MINOR...]"; a different MAJOR means features are computed differently."""
+    return str(saved).split(".")[0] == str(running).split(".")[0]
+
+
+def _norm_widths(config: ModelConfig) -> dict[str, int | None]:
+    """Expected normalisation vector length per branch (None = one global scalar)."""
+    widths: dict[str, int | None] = {"mel": None, "muq": config.muq_dim, "lowlevel": config.n_lowlevel}
+    return {b: widths[b] for b in config.branches if b in widths}
+
+
+def _check_normalization(norm: Any, config: ModelConfig) -> None:
+    if not isinstance(norm, dict):
+        raise CheckpointError("normalization must be a mapping of branch -> {mean, std}")
+    for branch, width in _norm_widths(config).items():
+        entry = norm.get(branch)
+        if not isinstance(entry, dict) or "mean" not in entry or "std" not in entry:
+            raise CheckpointError(f"normalization for branch {branch!r} needs 'mean' and 'std'")
+        for key in ("mean", "std"):
+            value = entry[key]
+            values = [value] if width is None else value
+            if width is None and not isinstance(value, (int, float)):
+                raise CheckpointError(f"normalization.{branch}.{key} must be a number")
+            if width is not None and (not isinstance(value, list) or len(value) != width):
+                raise CheckpointError(f"normalization.{branch}.{key} must be a list of {width} numbers")
+            if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+                raise CheckpointError(f"normalization.{branch}.{key} holds non-finite values")
+            if key == "std" and any(v <= 0 for v in values):
+                raise CheckpointError(f"normalization.{branch}.std must be positive")
+
+
+def _jsonable_normalization(norm: dict[str, Any]) -> dict[str, Any]:
+    """Accept numpy arrays / tensors / floats and store plain JSON lists and numbers."""
+    out: dict[str, Any] = {}
+    for branch, entry in norm.items():
+        out[branch] = {}
+        for key, value in entry.items():
+            if hasattr(value, "tolist"):
+                value = value.tolist()
+            out[branch][key] = value
+    return out
+
+
+def save_checkpoint(directory: str | Path, model: QuadFusionNet, config: ModelConfig, meta: dict[str, Any]) -> Path:
+    """Write weights and config; `meta` needs tags, genres, normalization, extractor_version (+ training, metrics)."""
+    missing = [k for k in REQUIRED_META if k not in meta]
+    if missing:
+        raise CheckpointError(f"checkpoint meta lacks {missing}")
+    if model.config != config:
+        raise CheckpointError("model was built from a different ModelConfig than the one given")
+    if len(meta["tags"]) != config.n_tags:
+        raise CheckpointError(f"{len(meta['tags'])} tags in meta but the model has {config.n_tags} outputs")
+    if len(meta["genres"]) != config.n_genres:
+        raise CheckpointError(f"{len(meta['genres'])} genres in meta but the model expects {config.n_genres}")
+    norm = _jsonable_normalization(meta["normalization"])
+    _check_normalization(norm, config)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model": config.to_dict(),
+        "tags": list(meta["tags"]),
+        "genres": list(meta["genres"]),
+        "normalization": norm,
+        "extractor_version": str(meta["extractor_version"]),
+        "training": meta.get("training", {}),
+        "metrics": meta.get("metrics", {}),
+    }
+    text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
+    state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    save_file(state, str(directory / WEIGHTS_FILE), metadata={"format": FORMAT})
+    (directory / CONFIG_FILE).write_text(text + "\n", encoding="utf-8")
+    return directory
+
+
+def read_checkpoint_config(directory: str | Path) -> dict[str, Any]:
+    """Parse and structurally validate config.json (no weights are read)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise CheckpointError(f"checkpoint directory not found: {directory}")
+    path = directory / CONFIG_FILE
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {directory} has no {CONFIG_FILE}")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a QuadFusion checkpoint config")
+    if doc.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{path} has format_version {doc.get('format_version')!r}; this code reads {FORMAT_VERSION}")
+    missing = [k for k in ("model", *REQUIRED_META) if k not in doc]
+    if missing:
+        raise CheckpointError(f"{path} lacks required keys {missing}")
+    return doc
+
+
+def load_checkpoint(
+    directory: str | Path,
+    map_location: str | torch.device = "cpu",
+    *,
+    expected_tags: list[str] | None = _UNSET,
+    expected_genres: list[str] | None = _UNSET,
+    expected_extractor_version: str | None = _UNSET,
+) -> tuple[QuadFusionNet, dict[str, Any]]:
+    """Rebuild the model (eval mode) and return it with the config.json contents as `meta`.
+
+    By default the tag list, genre vocabulary and extractor version are compared with the running code;
+    pass None to skip a check (e.g. tools that only inspect old checkpoints).
+    """
+    directory = Path(directory)
+    doc = read_checkpoint_config(directory)
+    try:
+        config = ModelConfig.from_dict(doc["model"])
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"invalid model config in {directory / CONFIG_FILE}: {exc}") from exc
+
+    tags = _running_tags() if expected_tags is _UNSET else expected_tags
+    genres = _running_genres() if expected_genres is _UNSET else expected_genres
+    version = _running_extractor_version() if expected_extractor_version is _UNSET else expected_extractor_version
+    if len(doc["tags"]) != config.n_tags:
+        raise CheckpointError(f"checkpoint lists {len(doc['tags'])} tags but its model has {config.n_tags} outputs")
+    if len(doc["genres"]) != config.n_genres:
+        raise CheckpointError(f"checkpoint lists {len(doc['genres'])} genres but its model expects {config.n_genres}")
+    if tags is not None and list(doc["tags"]) != list(tags):
+        raise CheckpointError(f"checkpoint tag list {doc['tags']} differs from this version's {list(tags)}")
+    if genres is not None and list(doc["genres"]) != list(genres):
+        raise CheckpointError("checkpoint genre vocabulary differs from this version's; retrain or use a matching release")
+    if version is not None and not extractor_compatible(doc["extractor_version"], version):
+        raise CheckpointError(
+            f"checkpoint was trained on features of extractor version {doc['extractor_version']}, "
+            f"this version computes {version}; re-extract features and retrain"
+        )
+    _check_normalization(doc["normalization"], config)
+
+    weights = directory / WEIGHTS_FILE
+    if not weights.is_file():
+        raise CheckpointError(f"checkpoint {directory} has no {WEIGHTS_FILE}")
+    try:
+        state = load_file(str(weights), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{weights} is damaged or truncated: {exc}") from exc
+
+    model = QuadFusionNet(config)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(f"weights do not match the config: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    wrong = [f"{k}: {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in expected.items() if state[k].shape != v.shape]
+    if wrong:
+        raise CheckpointError(f"weight shapes do not match the config: {wrong[:5]}")
+    model.load_state_dict(state)
+    model.to(map_location)
+    model.eval()
+    meta = {k: v for k, v in doc.items() if k not in ("format", "format_version")}
+    return model, meta
