@@ -1,0 +1,331 @@
+"""Training of QuadFusionNet on FeatureArrays: ListNet for tag ranking, class-weighted CE for quadrants.
+
+Recipe (docs/training.md): AdamW (lr 3e-4, wd 1e-4), ReduceLROnPlateau (factor 0.2, patience 3) and early
+stopping (patience 8) on the validation loss, batch 32, at most 50 epochs, gradient clipping at 1.0, 20 % of the
+training clips held out for validation (stratified by quadrant). The whole data set lives on the device as
+tensors: the sets are small, so a DataLoader would only add overhead.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from core.datasets import FeatureArrays, stratified_split
+from core.losses import class_weights_from_counts, listmle_loss, listnet_loss, weighted_cross_entropy
+from core.metrics import macro_f1, ndcg_at_k
+from core.model import ModelConfig, QuadFusionNet
+
+TASKS = {"tags": ("tags",), "quadrant": ("quadrant",), "joint": ("tags", "quadrant")}
+
+
+@dataclass
+class TrainConfig:
+    branches: tuple[str, ...] = ("mel", "genre", "lowlevel")
+    task: str = "joint"  # "tags" (ranking), "quadrant" (4-class) or "joint" (both heads, summed losses)
+    lr: float = 3e-4
+    weight_decay: float = 1e-4
+    batch_size: int = 32
+    max_epochs: int = 50
+    early_stop_patience: int = 8
+    plateau_factor: float = 0.2
+    plateau_patience: int = 3
+    grad_clip: float = 1.0
+    val_fraction: float = 0.2
+    seed: int = 0
+    tag_loss: str = "listnet"  # or "listmle"
+    tag_loss_weight: float = 1.0
+    quadrant_loss_weight: float = 1.0
+    crop_frames: int | None = 938  # random ~15 s mel crops while training (augmentation); None = full clips
+    device: str | None = None  # None: CUDA when present
+    amp: bool = True  # bf16 autocast on CUDA
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {sorted(TASKS)}, got {self.task!r}")
+        self.branches = tuple(self.branches)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["branches"] = list(self.branches)
+        return data
+
+
+@dataclass
+class TrainResult:
+    model: QuadFusionNet
+    model_config: ModelConfig
+    normalization: dict[str, dict[str, Any]]
+    config: TrainConfig
+    best_epoch: int
+    best_val_loss: float
+    history: list[dict[str, float]] = field(default_factory=list)
+    val_metrics: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def pick_device(name: str | None = None) -> torch.device:
+    if name:
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def seed_everything(seed: int) -> None:
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+def compute_normalization(arrays: FeatureArrays, branches: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Mean/std from the training clips only (mel: one global pair over the real frames)."""
+    norm: dict[str, dict[str, Any]] = {}
+    if "mel" in branches:
+        assert arrays.mel is not None and arrays.mel_lengths is not None
+        total = 0.0
+        total_sq = 0.0
+        count = 0
+        for m, n in zip(arrays.mel, arrays.mel_lengths):
+            part = m[:, : int(n)].astype(np.float64)
+            total += part.sum()
+            total_sq += (part**2).sum()
+            count += part.size
+        mean = total / count
+        std = math.sqrt(max(total_sq / count - mean**2, 1e-12))
+        norm["mel"] = {"mean": float(mean), "std": float(std)}
+    for name in ("lowlevel", "muq"):
+        if name in branches:
+            x = getattr(arrays, name)
+            if x is None:
+                raise ValueError(f"branch {name!r} requested but the arrays have no {name} features")
+            norm[name] = {"mean": x.mean(axis=0).astype(np.float64).tolist(),
+                          "std": np.maximum(x.std(axis=0), 1e-6).astype(np.float64).tolist()}
+    return norm
+
+
+class DeviceData:
+    """Normalised tensors of one clip set on the training device (mel padding set to 0 = the training mean)."""
+
+    def __init__(self, arrays: FeatureArrays, norm: dict[str, dict[str, Any]], branches: tuple[str, ...],
+                 device: torch.device) -> None:
+        self.n = len(arrays)
+        self.inputs: dict[str, torch.Tensor] = {}
+        self.lengths = None
+        if "mel" in branches:
+            assert arrays.mel is not None and arrays.mel_lengths is not None
+            mel = (arrays.mel - norm["mel"]["mean"]) / norm["mel"]["std"]
+            frames = np.arange(mel.shape[2])[None, None, :]
+            mel = np.where(frames < arrays.mel_lengths[:, None, None], mel, 0.0).astype(np.float32)
+            self.inputs["mel"] = torch.from_numpy(mel).to(device)
+            self.lengths = torch.from_numpy(arrays.mel_lengths.astype(np.int64)).to(device)
+        for name in ("lowlevel", "muq"):
+            if name in branches:
+                x = getattr(arrays, name)
+                x = (x - np.asarray(norm[name]["mean"], np.float32)) / np.asarray(norm[name]["std"], np.float32)
+                self.inputs[name] = torch.from_numpy(x.astype(np.float32)).to(device)
+        if "genre" in branches:
+            self.inputs["genre"] = torch.from_numpy(arrays.genre.astype(np.float32)).to(device)
+        self.relevance = torch.from_numpy(arrays.relevance.astype(np.float32)).to(device)
+        self.quadrant = torch.from_numpy(arrays.quadrant.astype(np.int64)).to(device)
+
+    def batch(self, idx: torch.Tensor, crop: int | None = None, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        out = {k: v[idx] for k, v in self.inputs.items()}
+        if crop is not None and "mel" in out and out["mel"].shape[2] > crop:
+            assert self.lengths is not None
+            room = (self.lengths[idx] - crop).clamp_min(0)
+            rand = torch.rand(len(idx), device=room.device, generator=generator)
+            start = (rand * (room + 1).float()).long().clamp_max(out["mel"].shape[2] - crop)
+            cols = start[:, None] + torch.arange(crop, device=room.device)[None, :]
+            out["mel"] = out["mel"].gather(2, cols[:, None, :].expand(-1, out["mel"].shape[1], -1))
+        return out
+
+
+def _loss(out: dict[str, torch.Tensor], rel: torch.Tensor, quad: torch.Tensor, cfg: TrainConfig,
+          class_weights: torch.Tensor | None) -> torch.Tensor:
+    total = torch.zeros((), device=rel.device)
+    if "tag_logits" in out:
+        fn = listnet_loss if cfg.tag_loss == "listnet" else listmle_loss
+        total = total + cfg.tag_loss_weight * fn(out["tag_logits"].float(), rel)
+    if "quadrant_logits" in out:
+        total = total + cfg.quadrant_loss_weight * weighted_cross_entropy(out["quadrant_logits"].float(), quad, class_weights)
+    return total
+
+
+@torch.no_grad()
+def predict_tensors(model: QuadFusionNet, data: DeviceData, batch_size: int = 64, amp: bool = True) -> dict[str, np.ndarray]:
+    """Softmax tag scores, quadrant probabilities and embeddings for every clip (eval mode, full-length mel)."""
+    model.eval()
+    parts: dict[str, list[torch.Tensor]] = {}
+    device = data.relevance.device
+    use_amp = amp and device.type == "cuda"
+    for start in range(0, data.n, batch_size):
+        idx = torch.arange(start, min(start + batch_size, data.n), device=device)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+            out = model(**data.batch(idx))
+        for key, value in out.items():
+            parts.setdefault(key, []).append(value.float())
+    result = {k: torch.cat(v).cpu().numpy() for k, v in parts.items()}
+    if "tag_logits" in result:
+        result["tag_scores"] = _softmax(result["tag_logits"])
+    if "quadrant_logits" in result:
+        result["quadrant_probs"] = _softmax(result["quadrant_logits"])
+    return result
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def score_predictions(relevance: np.ndarray, quadrant: np.ndarray, pred: dict[str, np.ndarray]) -> dict[str, Any]:
+    """nDCG@3 over clips with at least one tag; macro/per-class F1 over all clips."""
+    metrics: dict[str, Any] = {}
+    if "tag_scores" in pred:
+        has = relevance.sum(axis=1) > 0
+        metrics["ndcg@3"] = ndcg_at_k(relevance[has], pred["tag_scores"][has], k=3)
+        metrics["n_ranked"] = int(has.sum())
+    if "quadrant_probs" in pred:
+        f1, per_class = macro_f1(quadrant, pred["quadrant_probs"].argmax(axis=1), 4)
+        metrics["macro_f1"] = f1
+        metrics["per_class_f1"] = per_class.tolist()
+        metrics["accuracy"] = float((pred["quadrant_probs"].argmax(axis=1) == quadrant).mean())
+        metrics["n_classified"] = int(len(quadrant))
+    return metrics
+
+
+def _task_rows(arrays: FeatureArrays, task: str) -> np.ndarray:
+    """Clips usable for the task: the ranking-only task drops clips whose moods map to no tag."""
+    if task == "tags":
+        return np.flatnonzero(arrays.has_tags)
+    return np.arange(len(arrays))
+
+
+def fit(train: FeatureArrays, cfg: TrainConfig, *, val: FeatureArrays | None = None, show_bar: bool = True,
+        log: Callable[[str], None] | None = None) -> TrainResult:
+    """Train one model; `val` defaults to a stratified 20 % hold-out of `train`. Returns the best-val-loss weights."""
+    started = time.monotonic()
+    seed_everything(cfg.seed)
+    device = pick_device(cfg.device)
+    rows = _task_rows(train, cfg.task)
+    train = train.subset(rows)
+    if val is None:
+        keep, held = stratified_split(train.quadrant, cfg.val_fraction, cfg.seed)
+        train, val = train.subset(keep), train.subset(held)
+    else:
+        val = val.subset(_task_rows(val, cfg.task))
+    if len(train) < 2 or len(val) < 1:
+        raise ValueError(f"too few clips to train: {len(train)} train, {len(val)} validation")
+
+    norm = compute_normalization(train, cfg.branches)
+    mel_frames = int(train.mel.shape[2]) if "mel" in cfg.branches and train.mel is not None else None
+    model_cfg = ModelConfig(branches=cfg.branches, n_genres=int(train.genre.shape[1]), heads=TASKS[cfg.task],
+                            mel_frames=mel_frames)
+    model = QuadFusionNet(model_cfg).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    tr, va = DeviceData(train, norm, cfg.branches, device), DeviceData(val, norm, cfg.branches, device)
+    counts = np.bincount(train.quadrant, minlength=4)
+    class_weights = class_weights_from_counts(counts).to(device) if "quadrant" in model_cfg.heads else None
+
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=cfg.plateau_factor, patience=cfg.plateau_patience)
+    gen = torch.Generator(device=device)
+    gen.manual_seed(cfg.seed)
+    use_amp = cfg.amp and device.type == "cuda"
+    crop = cfg.crop_frames if mel_frames and cfg.crop_frames and cfg.crop_frames < mel_frames else None
+
+    best_loss, best_epoch, best_state, bad = math.inf, -1, None, 0
+    history: list[dict[str, float]] = []
+    bar = None
+    if show_bar:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.max_epochs, desc=f"{'+'.join(cfg.branches)} {cfg.task} s{cfg.seed}", unit="ep", leave=False)
+    try:
+        for epoch in range(cfg.max_epochs):
+            model.train()
+            perm = torch.randperm(tr.n, device=device, generator=gen)
+            total, batches = 0.0, 0
+            for start in range(0, tr.n, cfg.batch_size):
+                idx = perm[start : start + cfg.batch_size]
+                if len(idx) < 2:  # BatchNorm needs two samples
+                    continue
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+                    out = model(**tr.batch(idx, crop, gen))
+                loss = _loss(out, tr.relevance[idx], tr.quadrant[idx], cfg, class_weights)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                opt.step()
+                total += float(loss.detach())
+                batches += 1
+            val_loss = _val_loss(model, va, cfg, class_weights, use_amp)
+            sched.step(val_loss)
+            history.append({"epoch": epoch, "train_loss": total / max(batches, 1), "val_loss": val_loss,
+                            "lr": opt.param_groups[0]["lr"]})
+            if bar is not None:
+                bar.set_postfix(train=f"{total / max(batches, 1):.3f}", val=f"{val_loss:.3f}")
+                bar.update(1)
+            if val_loss < best_loss - 1e-6:
+                best_loss, best_epoch, bad = val_loss, epoch, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                bad += 1
+                if bad >= cfg.early_stop_patience:
+                    break
+    finally:
+        if bar is not None:
+            bar.close()
+    assert best_state is not None
+    model.load_state_dict(best_state)
+    model = model.to(memory_format=torch.contiguous_format)
+    model.eval()
+    val_metrics = score_predictions(val.relevance, val.quadrant, predict_tensors(model, va, amp=cfg.amp))
+    val_metrics["val_loss"] = best_loss
+    if log:
+        log(f"{'+'.join(cfg.branches)} {cfg.task} seed {cfg.seed}: best epoch {best_epoch}, val loss {best_loss:.4f}, {val_metrics}")
+    return TrainResult(model=model, model_config=model_cfg, normalization=norm, config=cfg, best_epoch=best_epoch,
+                       best_val_loss=best_loss, history=history, val_metrics=val_metrics,
+                       seconds=time.monotonic() - started)
+
+
+@torch.no_grad()
+def _val_loss(model: QuadFusionNet, data: DeviceData, cfg: TrainConfig, class_weights, use_amp: bool) -> float:
+    model.eval()
+    total, weight = 0.0, 0
+    for start in range(0, data.n, 64):
+        idx = torch.arange(start, min(start + 64, data.n), device=data.relevance.device)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+            out = model(**data.batch(idx))
+        total += float(_loss(out, data.relevance[idx], data.quadrant[idx], cfg, class_weights)) * len(idx)
+        weight += len(idx)
+    return total / max(weight, 1)
+
+
+def evaluate_model(result: TrainResult, test: FeatureArrays, device: str | None = None) -> dict[str, Any]:
+    """Metrics of a trained model on another clip set (e.g. the 4Q test split), straight from arrays."""
+    dev = next(result.model.parameters()).device if device is None else torch.device(device)
+    data = DeviceData(test, result.normalization, result.model_config.branches, dev)
+    return score_predictions(test.relevance, test.quadrant, predict_tensors(result.model, data, amp=result.config.amp))
+
+
+def checkpoint_meta(result: TrainResult, *, dataset: str, extra_training: dict[str, Any] | None = None,
+                    metrics: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The meta dict core.checkpoint.save_checkpoint wants, with the recipe recorded under 'training'."""
+    from core.emotions import TAGS
+    from core.features.genre import GENRES
+    from core.features.track import EXTRACTOR_VERSION
+
+    training = {"config": result.config.to_dict(), "dataset": dataset, "best_epoch": result.best_epoch,
+                "best_val_loss": result.best_val_loss, "epochs_run": len(result.history),
+                "seconds": round(result.seconds, 1)}
+    training.update(extra_training or {})
+    return {"tags": list(TAGS), "genres": list(GENRES), "normalization": result.normalization,
+            "extractor_version": str(EXTRACTOR_VERSION), "training": training,
+            "metrics": {"validation": result.val_metrics, **(metrics or {})}}
