@@ -1,0 +1,100 @@
+"""The cache's SQLite schema and its migrations: the one place that knows table layouts.
+
+Vectors are stored as little-endian float32 blobs (the mel as float16) so a whole column can be read with one
+query and turned into an array with one `np.frombuffer`. Big blobs (mel, MuQ) live in their own tables so that
+the hot `load_arrays` query never walks their overflow pages.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+SCHEMA_VERSION = 1
+
+# version -> DDL applied to go from version-1 to version. Append only; never edit a shipped step.
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE tracks (
+        id INTEGER PRIMARY KEY,
+        path BLOB NOT NULL UNIQUE,          -- os.fsencode(absolute path): exact, even for non-UTF-8 names
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        fingerprint BLOB NOT NULL,          -- blake2b of size + first/middle/last 64 KiB
+        title TEXT, artist TEXT, album TEXT, genre TEXT, genres TEXT, year TEXT, tag_duration REAL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed')),
+        error TEXT,                         -- why decoding/extraction failed (status = 'failed')
+        added_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX tracks_fingerprint ON tracks (fingerprint);
+    CREATE INDEX tracks_status ON tracks (status);
+    CREATE TABLE features (
+        track_id INTEGER PRIMARY KEY REFERENCES tracks (id) ON DELETE CASCADE,
+        extractor_version TEXT NOT NULL,
+        duration REAL NOT NULL,
+        excerpt_start REAL NOT NULL,
+        genre BLOB NOT NULL,                -- float32 multi-hot over GENRES
+        lowlevel BLOB NOT NULL,             -- float32 (8,)
+        interpretive BLOB NOT NULL          -- float32 (D,)
+    );
+    CREATE TABLE mels (
+        track_id INTEGER PRIMARY KEY REFERENCES tracks (id) ON DELETE CASCADE,
+        n_mels INTEGER NOT NULL,
+        frames INTEGER NOT NULL,
+        data BLOB NOT NULL                  -- float16 (n_mels, frames), row-major
+    );
+    CREATE TABLE muq (
+        track_id INTEGER PRIMARY KEY REFERENCES tracks (id) ON DELETE CASCADE,
+        data BLOB NOT NULL                  -- float32 (1024,)
+    );
+    CREATE TABLE analysis (
+        track_id INTEGER PRIMARY KEY REFERENCES tracks (id) ON DELETE CASCADE,
+        model_version TEXT NOT NULL,
+        tag_scores BLOB NOT NULL,           -- float32 (12,)
+        quadrant_probs BLOB NOT NULL,       -- float32 (4,)
+        embedding BLOB NOT NULL             -- float32 (128,)
+    );
+    CREATE TABLE likes (
+        track_id INTEGER PRIMARY KEY REFERENCES tracks (id) ON DELETE CASCADE,
+        value INTEGER NOT NULL CHECK (value IN (-1, 1)),
+        time REAL NOT NULL
+    );
+    """,
+}
+
+
+class CacheSchemaError(RuntimeError):
+    """The cache file was written by a newer program or is not a cache at all."""
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """Open a cache DB in WAL mode; autocommit, so every write happens inside an explicit transaction."""
+    con = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: consistent after a crash or SIGKILL
+    con.execute("PRAGMA foreign_keys=ON")
+    con.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache: load_arrays reads every small blob
+    return con
+
+
+def migrate(con: sqlite3.Connection) -> int:
+    """Bring the DB to SCHEMA_VERSION, one recorded step at a time; returns the version."""
+    con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)")
+    current = con.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
+    if current > SCHEMA_VERSION:
+        raise CacheSchemaError(f"cache schema version {current} is newer than this program's ({SCHEMA_VERSION})")
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in MIGRATIONS[version].split(";"):
+                if statement.strip():
+                    con.execute(statement)
+            con.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", (version, time.time()))
+            con.execute(f"PRAGMA user_version={version}")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return SCHEMA_VERSION
