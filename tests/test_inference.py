@@ -1,0 +1,125 @@
+"""EmotionModel: loads a checkpoint, normalises inside, batches, pads/crops mel, returns numpy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from core.checkpoint import CheckpointError, save_checkpoint
+from core.emotions import TAGS
+from core.features.genre import GENRES
+from core.inference import EmotionModel, InferenceError, fit_frames
+from core.model import ModelConfig, QuadFusionNet
+
+torch.set_num_threads(1)
+G = len(GENRES)
+NORM = {
+    "mel": {"mean": 2.0, "std": 4.0},
+    "muq": {"mean": [0.5] * 1024, "std": [2.0] * 1024},
+    "lowlevel": {"mean": [1.0] * 8, "std": [3.0] * 8},
+}
+
+
+def _save(tmp_path: Path, branches=("mel", "muq", "genre", "lowlevel"), mel_frames=32) -> Path:
+    torch.manual_seed(1)
+    config = ModelConfig(branches=branches, mel_frames=mel_frames)
+    model = QuadFusionNet(config)
+    meta = {"tags": list(TAGS), "genres": list(GENRES), "extractor_version": "1",
+            "normalization": {b: v for b, v in NORM.items() if b in branches}}
+    return save_checkpoint(tmp_path / "m", model, config, meta)
+
+
+def _inputs(n: int, t: int = 32) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(n)
+    return {
+        "mel": rng.normal(2, 4, (n, 48, t)).astype(np.float32),
+        "muq": rng.normal(size=(n, 1024)).astype(np.float32),
+        "genre": (rng.random((n, G)) > 0.8).astype(np.float32),
+        "lowlevel": rng.normal(size=(n, 8)),
+    }
+
+
+def test_predict_matches_manual_forward(tmp_path: Path) -> None:
+    em = EmotionModel.load(_save(tmp_path), expected_extractor_version=None)
+    assert em.branches == ("mel", "muq", "genre", "lowlevel") and em.uses_muq
+    x = _inputs(7)
+    pred = em.predict(**x, batch_size=3)
+    assert pred.tag_scores.shape == (7, 12) and pred.quadrant_probs.shape == (7, 4) and pred.embeddings.shape == (7, 128)
+    assert pred.tag_scores.dtype == np.float32
+    assert np.allclose(pred.tag_scores.sum(1), 1, atol=1e-5) and np.allclose(pred.quadrant_probs.sum(1), 1, atol=1e-5)
+    # reference: normalise by hand and run the torch model in eval mode
+    model = em.model.cpu().eval()
+    with torch.no_grad():
+        out = model(
+            mel=torch.from_numpy((x["mel"] - 2.0) / 4.0),
+            muq=torch.from_numpy((x["muq"] - 0.5) / 2.0),
+            genre=torch.from_numpy(x["genre"]),
+            lowlevel=torch.from_numpy(((x["lowlevel"] - 1.0) / 3.0).astype(np.float32)),
+        )
+    assert np.allclose(pred.tag_scores, torch.softmax(out["tag_logits"], 1).numpy(), atol=1e-5)
+    assert np.allclose(pred.embeddings, out["embedding"].numpy(), atol=1e-5)
+    # batching does not change results (eval mode: no dropout, BN running stats)
+    again = em.predict(**x, batch_size=64, device="cpu")
+    assert np.allclose(again.quadrant_probs, pred.quadrant_probs, atol=1e-6)
+
+
+def test_mel_is_padded_or_cropped_to_training_length(tmp_path: Path) -> None:
+    em = EmotionModel.load(_save(tmp_path, mel_frames=32), expected_extractor_version=None)
+    x = _inputs(2, t=32)
+    base = em.predict(**x)
+    longer = dict(x, mel=np.concatenate([np.full((2, 48, 10), 99.0, np.float32), x["mel"], np.full((2, 48, 10), 99.0, np.float32)], 2))
+    assert np.allclose(em.predict(**longer).tag_scores, base.tag_scores, atol=1e-5)  # centre crop
+    ragged = dict(x, mel=[x["mel"][0][:, :20], x["mel"][1]])
+    assert em.predict(**ragged).tag_scores.shape == (2, 12)
+    assert fit_frames(np.ones((48, 5)), 9).sum() == 48 * 5
+    assert fit_frames(np.arange(10.0)[None], 4).tolist() == [[3, 4, 5, 6]]
+
+
+def test_variable_length_without_fixed_frames(tmp_path: Path) -> None:
+    em = EmotionModel.load(_save(tmp_path, mel_frames=None), expected_extractor_version=None)
+    x = _inputs(2)
+    ragged = dict(x, mel=[x["mel"][0][:, :20], x["mel"][1]])
+    pred = em.predict(**ragged)
+    single = em.predict(**{k: v[1:] for k, v in x.items()})
+    assert np.allclose(pred.embeddings[1], single.embeddings[0], atol=1e-5)
+
+
+def test_model_without_muq_and_version(tmp_path: Path) -> None:
+    path = _save(tmp_path, branches=("mel", "genre", "lowlevel"))
+    em = EmotionModel.load(path, expected_extractor_version=None)
+    assert not em.uses_muq
+    x = _inputs(3)
+    x.pop("muq")
+    assert em.predict(**x).embeddings.shape == (3, 128)
+    v1 = em.version
+    assert v1 == EmotionModel.load(path, expected_extractor_version=None).version and len(v1) == 16
+    (path / "config.json").write_text((path / "config.json").read_text() + " ")  # any byte change -> new version
+    assert EmotionModel.load(path, expected_extractor_version=None).version != v1
+
+
+def test_clear_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    em = EmotionModel.load(_save(tmp_path), expected_extractor_version=None)
+    x = _inputs(3)
+    with pytest.raises(InferenceError, match="'muq' input is missing"):
+        em.predict(**{k: v for k, v in x.items() if k != "muq"})
+    with pytest.raises(InferenceError, match="disagree"):
+        em.predict(**dict(x, lowlevel=x["lowlevel"][:2]))
+    with pytest.raises(InferenceError, match="genre must be"):
+        em.predict(**dict(x, genre=x["genre"][:, :3]))
+    assert em.predict(**{k: v[:0] for k, v in x.items()}).tag_scores.shape == (0, 12)
+    monkeypatch.setenv("QFX_RESOURCES", str(tmp_path / "empty"))
+    with pytest.raises(CheckpointError, match="shipped default model is not installed"):
+        EmotionModel.load()
+    with pytest.raises(CheckpointError, match="not installed"):
+        EmotionModel.load(tmp_path / "missing")
+
+
+def test_default_path_comes_from_resources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _save(tmp_path)
+    (tmp_path / "res" / "models").mkdir(parents=True)
+    path.rename(tmp_path / "res" / "models" / "default")
+    monkeypatch.setenv("QFX_RESOURCES", str(tmp_path / "res"))
+    assert EmotionModel.load(expected_extractor_version=None).branches[0] == "mel"
