@@ -1,0 +1,176 @@
+"""What the map's axes mean, right now: Pearson r between each axis and every interpretive descriptor.
+
+Recomputed whenever the filter or the visible region changes, so zooming into a corner of the map re-labels the
+axes for the tracks actually on screen. All correlations come from one matrix product of standardised columns.
+
+An axis gets a meaning only when its best descriptor has |r| >= `min_r` (0.3 by default, a "moderate" correlation)
+AND the correlation is significant after a Bonferroni correction over the D descriptors tried (p * D < `alpha`).
+With few tracks the second test is what bites: r = 0.5 on 8 tracks is not evidence. Otherwise the label says
+"no clear meaning". When the two best descriptors both reach `combine_r` (0.5), both are named.
+The axis is drawn with its low pole at the negative end: r > 0 reads "low ↔ high", r < 0 reads "high ↔ low".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Sequence, Union
+
+import numpy as np
+from scipy import stats
+
+from explorer.analysis.descriptors import PoleSpec
+from explorer.analysis.errors import AnalysisError
+
+MIN_R = 0.3
+ALPHA = 0.05
+COMBINE_R = 0.5
+NO_MEANING = "no clear meaning"
+
+BoundingBox = tuple[float, float, float, float]  # (x_min, x_max, y_min, y_max) in map coordinates
+Visible = Union[None, np.ndarray, BoundingBox]
+
+
+@dataclass
+class AxisLabel:
+    axis: int  # 0 = horizontal, 1 = vertical
+    text: str  # full label, e.g. "Muffled ↔ Crisp (r = +0.72, brightness)"
+    short: str  # poles only, e.g. "Muffled ↔ Crisp", or "no clear meaning"
+    negative_end: str  # word at the low end of the axis ("" when unclear)
+    positive_end: str
+    clear: bool
+    descriptor: Optional[str] = None  # best descriptor's name (reported even when unclear)
+    r: float = float("nan")
+    p_value: float = float("nan")
+    n: int = 0  # tracks the correlation was computed on
+    secondary: Optional[tuple[str, float]] = None  # (name, r) when two descriptors are combined
+    ranking: list[tuple[str, float]] = field(default_factory=list)  # top descriptors by |r|, for tooltips
+
+
+def visible_mask(coords: np.ndarray, visible: Visible) -> np.ndarray:
+    """(n,) bool from a mask over the map's tracks or a bounding box (x_min, x_max, y_min, y_max)."""
+    n = coords.shape[0]
+    if visible is None:
+        return np.ones(n, dtype=bool)
+    arr = np.asarray(visible)
+    if arr.dtype == bool:
+        if arr.shape != (n,):
+            raise AnalysisError(f"visible mask has shape {arr.shape}, expected ({n},)")
+        return arr
+    if arr.shape == (4,):
+        x0, x1, y0, y1 = (float(v) for v in arr)
+        return (coords[:, 0] >= min(x0, x1)) & (coords[:, 0] <= max(x0, x1)) & (
+            coords[:, 1] >= min(y0, y1)) & (coords[:, 1] <= max(y0, y1))
+    raise AnalysisError("visible must be a boolean mask over the map's tracks or (x_min, x_max, y_min, y_max)")
+
+
+def pearson_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(P, Q) Pearson r between columns of a (n, P) and b (n, Q); 0 where a column is constant."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    a = a - a.mean(axis=0)
+    b = b - b.mean(axis=0)
+    na = np.sqrt((a * a).sum(axis=0))
+    nb = np.sqrt((b * b).sum(axis=0))
+    denom = np.outer(na, nb)
+    scale = max(float(np.abs(denom).max(initial=0.0)), 1e-300)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(denom > 1e-12 * scale, (a.T @ b) / np.where(denom > 0, denom, 1.0), 0.0)
+    return np.clip(r, -1.0, 1.0)
+
+
+def _fill_nans(x: np.ndarray) -> np.ndarray:
+    """Missing descriptor values take the column mean, so one failed feature does not void the whole column."""
+    x = np.asarray(x, dtype=np.float64)
+    if np.isfinite(x).all():
+        return x
+    x = np.where(np.isfinite(x), x, np.nan)
+    with np.errstate(all="ignore"):
+        means = np.nanmean(x, axis=0) if len(x) else np.zeros(x.shape[1])
+    means = np.where(np.isfinite(means), means, 0.0)
+    return np.where(np.isnan(x), means[None, :], x)
+
+
+def p_value(r: np.ndarray, n: int) -> np.ndarray:
+    """Two-sided p of H0: rho = 0, from t = r * sqrt((n-2) / (1-r^2)) with n-2 degrees of freedom."""
+    r = np.asarray(r, dtype=np.float64)
+    if n < 3:
+        return np.ones_like(r)
+    with np.errstate(divide="ignore"):
+        t = np.abs(r) * np.sqrt((n - 2) / np.maximum(1.0 - r * r, 1e-300))
+    return np.minimum(2.0 * stats.t.sf(t, n - 2), 1.0)
+
+
+def _poles(spec: PoleSpec, r: float) -> tuple[str, str]:
+    """(negative end, positive end) of an axis correlating with `spec` at `r`."""
+    return (spec.low_pole, spec.high_pole) if r >= 0 else (spec.high_pole, spec.low_pole)
+
+
+def _unclear(axis: int, n: int, reason: str, best: Optional[tuple[str, float, float]] = None,
+             ranking: Optional[list] = None) -> AxisLabel:
+    text = f"{NO_MEANING} ({reason})"
+    label = AxisLabel(axis, text, NO_MEANING, "", "", False, n=n, ranking=ranking or [])
+    if best is not None:
+        label.descriptor, label.r, label.p_value = best
+    return label
+
+
+def interpret_axes(
+    coords: np.ndarray,
+    descriptors: np.ndarray,
+    specs: Sequence[PoleSpec],
+    visible: Visible = None,
+    *,
+    min_r: float = MIN_R,
+    alpha: float = ALPHA,
+    combine_r: float = COMBINE_R,
+) -> list[AxisLabel]:
+    """One AxisLabel per column of `coords` (n, A), from descriptors (n, D) over the visible tracks."""
+    coords = np.asarray(coords, dtype=np.float64)
+    desc = np.asarray(descriptors, dtype=np.float64)
+    if coords.ndim != 2 or desc.ndim != 2 or coords.shape[0] != desc.shape[0]:
+        raise AnalysisError(f"coords {coords.shape} and descriptors {desc.shape} must be (n, A) and (n, D)")
+    if desc.shape[1] != len(specs):
+        raise AnalysisError(f"{desc.shape[1]} descriptor columns but {len(specs)} descriptor specs")
+    mask = visible_mask(coords, visible)
+    xy, dd = coords[mask], _fill_nans(desc[mask])
+    n, n_desc = xy.shape[0], dd.shape[1]
+    if n_desc == 0:
+        return [_unclear(a, n, "no descriptors available") for a in range(coords.shape[1])]
+    if n < 4:
+        return [_unclear(a, n, f"only {n} track{'s' if n != 1 else ''} in view") for a in range(coords.shape[1])]
+    r_all = pearson_matrix(xy, dd)  # (A, D)
+    p_all = p_value(r_all, n)
+    labels = []
+    for a in range(coords.shape[1]):
+        r = r_all[a]
+        order = np.argsort(-np.abs(r), kind="stable")
+        ranking = [(specs[j].name, float(r[j])) for j in order[:5]]
+        if np.ptp(xy[:, a]) <= 0:
+            labels.append(_unclear(a, n, "the tracks in view do not spread along this axis", ranking=ranking))
+            continue
+        best = int(order[0])
+        r_best, p_best = float(r[best]), float(p_all[a, best])
+        best_info = (specs[best].name, r_best, p_best)
+        if abs(r_best) < min_r:
+            labels.append(_unclear(a, n, f"best: {specs[best].label}, r = {r_best:+.2f}", best_info, ranking))
+            continue
+        if p_best * n_desc >= alpha:
+            labels.append(_unclear(a, n, f"{specs[best].label}, r = {r_best:+.2f}, not significant with {n} tracks",
+                                   best_info, ranking))
+            continue
+        neg, pos = _poles(specs[best], r_best)
+        detail = f"r = {r_best:+.2f}, {specs[best].label}"
+        secondary = None
+        if n_desc > 1:
+            second = int(order[1])
+            r_second = float(r[second])
+            if (abs(r_best) >= combine_r and abs(r_second) >= combine_r and p_all[a, second] * n_desc < alpha):
+                neg2, pos2 = _poles(specs[second], r_second)
+                if neg2 != neg and pos2 != pos:
+                    neg, pos = f"{neg} / {neg2}", f"{pos} / {pos2}"
+                    detail = f"r = {r_best:+.2f} {specs[best].label}, {r_second:+.2f} {specs[second].label}"
+                    secondary = (specs[second].name, r_second)
+        short = f"{neg} ↔ {pos}"
+        labels.append(AxisLabel(a, f"{short} ({detail})", short, neg, pos, True, specs[best].name, r_best, p_best,
+                                n, secondary, ranking))
+    return labels

@@ -1,0 +1,202 @@
+"""Select the tracks in view by genre, emotion and quadrant, and count facets for the UI's selectors.
+
+Every facet is any-of within itself (ticking Jazz and Blues shows tracks of either) and the facets combine with AND
+(Jazz x Romantic is the paper's case study). Emotions are model predictions, so "has the tag" needs a rule: a track
+carries a tag when the tag is among its top-k predicted tags, or when its score reaches an optional threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+
+from explorer.analysis.errors import AnalysisError
+from explorer.library.arrays import LibraryArrays
+
+QUADRANT_NAMES = ("Q1", "Q2", "Q3", "Q4")
+DEFAULT_TOP_K = 3
+
+
+@dataclass(frozen=True)
+class TrackFilter:
+    """What the user ticked. Empty/None facets do not filter."""
+
+    genres: tuple[str, ...] = ()
+    emotions: tuple[str, ...] = ()
+    quadrants: tuple[str, ...] = ()
+    emotion_top_k: int = DEFAULT_TOP_K  # 0 disables the top-k rule
+    emotion_threshold: Optional[float] = None  # softmax score at or above which a tag counts, None disables
+
+    @classmethod
+    def of(
+        cls,
+        genres: Optional[Iterable[str]] = None,
+        emotions: Optional[Iterable[str]] = None,
+        quadrants: Optional[Iterable[str | int]] = None,
+        *,
+        emotion_top_k: int = DEFAULT_TOP_K,
+        emotion_threshold: Optional[float] = None,
+    ) -> "TrackFilter":
+        """Build from loose input (a single string counts as one name; quadrants may be 1..4 or "Q1".."Q4")."""
+        return cls(
+            genres=_as_names(genres),
+            emotions=_as_names(emotions),
+            quadrants=tuple(_quadrant_name(q) for q in _as_list(quadrants)),
+            emotion_top_k=int(emotion_top_k),
+            emotion_threshold=None if emotion_threshold is None else float(emotion_threshold),
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.genres or self.emotions or self.quadrants)
+
+    def describe(self) -> str:
+        parts = []
+        if self.genres:
+            parts.append(" or ".join(self.genres))
+        if self.emotions:
+            parts.append(" or ".join(self.emotions))
+        if self.quadrants:
+            parts.append(" or ".join(self.quadrants))
+        return " × ".join(parts) if parts else "all tracks"
+
+
+def _as_list(values) -> list:
+    if values is None:
+        return []
+    if isinstance(values, (str, int, np.integer)):
+        return [values]
+    return list(values)
+
+
+def _as_names(values) -> tuple[str, ...]:
+    return tuple(str(v) for v in _as_list(values))
+
+
+def _quadrant_name(q) -> str:
+    if isinstance(q, (int, np.integer)) and 1 <= int(q) <= 4:
+        return f"Q{int(q)}"
+    text = str(q).strip().upper()
+    if text in QUADRANT_NAMES:
+        return text
+    if text in {"1", "2", "3", "4"}:
+        return "Q" + text
+    raise AnalysisError(f"unknown quadrant {q!r}; expected one of {', '.join(QUADRANT_NAMES)}")
+
+
+def _column_indices(wanted: Sequence[str], vocabulary: Sequence[str], what: str) -> list[int]:
+    """Names are matched case-insensitively; an unknown name is an error, not a silent empty result."""
+    lookup = {name.casefold(): i for i, name in enumerate(vocabulary)}
+    out = []
+    for name in wanted:
+        i = lookup.get(name.strip().casefold())
+        if i is None:
+            raise AnalysisError(f"unknown {what} {name!r}; known: {', '.join(vocabulary)}")
+        out.append(i)
+    return out
+
+
+def emotion_membership(
+    tag_scores: np.ndarray, top_k: int = DEFAULT_TOP_K, threshold: Optional[float] = None
+) -> np.ndarray:
+    """(N, T) bool: track i carries tag j (top-k rule OR threshold rule)."""
+    scores = np.asarray(tag_scores, dtype=np.float32)
+    if scores.ndim != 2:
+        raise AnalysisError(f"tag_scores must be (N, T), got shape {scores.shape}")
+    n, t = scores.shape
+    member = np.zeros((n, t), dtype=bool)
+    if top_k < 0:
+        raise AnalysisError("emotion_top_k must be >= 0")
+    if top_k and n:
+        k = min(int(top_k), t)
+        # stable sort so ties resolve to the earlier tag, identically every time
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        np.put_along_axis(member, order, True, axis=1)
+    if threshold is not None:
+        member |= scores >= float(threshold)
+    return member
+
+
+def quadrant_of(quadrant_probs: np.ndarray) -> np.ndarray:
+    """(N,) int 0..3: the most probable quadrant of each track."""
+    probs = np.asarray(quadrant_probs)
+    if probs.ndim != 2 or probs.shape[1] != 4:
+        raise AnalysisError(f"quadrant_probs must be (N, 4), got shape {probs.shape}")
+    return probs.argmax(axis=1) if len(probs) else np.zeros(0, dtype=np.int64)
+
+
+def _facet_masks(arrays: LibraryArrays, filt: TrackFilter) -> dict[str, np.ndarray]:
+    n = len(arrays)
+    masks: dict[str, np.ndarray] = {}
+    if filt.genres:
+        cols = _column_indices(filt.genres, arrays.genre_names, "genre")
+        masks["genres"] = (np.asarray(arrays.genres)[:, cols] > 0.5).any(axis=1) if n else np.zeros(0, bool)
+    if filt.emotions:
+        cols = _column_indices(filt.emotions, arrays.tag_names, "emotion")
+        member = emotion_membership(arrays.tag_scores, filt.emotion_top_k, filt.emotion_threshold)
+        masks["emotions"] = member[:, cols].any(axis=1)
+    if filt.quadrants:
+        wanted = [QUADRANT_NAMES.index(q) for q in filt.quadrants]
+        masks["quadrants"] = np.isin(quadrant_of(arrays.quadrant_probs), wanted)
+    return masks
+
+
+def filter_mask(arrays: LibraryArrays, filt: Optional[TrackFilter] = None) -> np.ndarray:
+    """(N,) bool: tracks passing every facet of `filt`."""
+    mask = np.ones(len(arrays), dtype=bool)
+    if filt is None:
+        return mask
+    for facet in _facet_masks(arrays, filt).values():
+        mask &= facet
+    return mask
+
+
+def filter_tracks(arrays: LibraryArrays, filt: Optional[TrackFilter] = None, **facets) -> np.ndarray:
+    """Sorted int64 row indices of the tracks in view. `facets` are TrackFilter.of keywords, for brevity."""
+    if facets:
+        if filt is not None:
+            raise AnalysisError("pass either a TrackFilter or facet keywords, not both")
+        filt = TrackFilter.of(**facets)
+    return np.flatnonzero(filter_mask(arrays, filt)).astype(np.int64)
+
+
+@dataclass
+class FacetCounts:
+    """Counts shown next to each selector entry: how many tracks the entry would add, given the OTHER facets."""
+
+    genres: dict[str, int] = field(default_factory=dict)
+    emotions: dict[str, int] = field(default_factory=dict)
+    quadrants: dict[str, int] = field(default_factory=dict)
+    total: int = 0  # tracks passing the whole filter
+
+
+def facet_counts(arrays: LibraryArrays, filt: Optional[TrackFilter] = None) -> FacetCounts:
+    """Per-entry counts, each facet counted under the other facets' selections (the usual faceted-search rule:
+    ticking a genre does not zero the other genres' counts)."""
+    filt = filt or TrackFilter()
+    n = len(arrays)
+    masks = _facet_masks(arrays, filt)
+
+    def others(name: str) -> np.ndarray:
+        m = np.ones(n, dtype=bool)
+        for key, facet in masks.items():
+            if key != name:
+                m &= facet
+        return m
+
+    base = others("genres")
+    genre_hot = np.asarray(arrays.genres).reshape(n, -1) > 0.5
+    genres = {g: int(c) for g, c in zip(arrays.genre_names, genre_hot[base].sum(axis=0))}
+
+    base = others("emotions")
+    member = emotion_membership(np.asarray(arrays.tag_scores).reshape(n, -1), filt.emotion_top_k, filt.emotion_threshold)
+    emotions = {t: int(c) for t, c in zip(arrays.tag_names, member[base].sum(axis=0))}
+
+    base = others("quadrants")
+    quad = quadrant_of(np.asarray(arrays.quadrant_probs).reshape(n, 4))[base]
+    quadrants = {q: int((quad == i).sum()) for i, q in enumerate(QUADRANT_NAMES)}
+
+    total = int(filter_mask(arrays, filt).sum())
+    return FacetCounts(genres=genres, emotions=emotions, quadrants=quadrants, total=total)

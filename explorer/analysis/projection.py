@@ -1,0 +1,80 @@
+"""PCA of the tracks in view to the 2-D map, with a sign convention so the same data always looks the same.
+
+PCA is done by eigen-decomposition of the D x D covariance (D = 128) rather than an SVD of the N x D data: one
+matrix product over the rows plus a tiny eigh, which keeps a 100k-track refresh in tens of milliseconds.
+Eigenvectors are only defined up to sign, so each axis is flipped until its largest-|loading| entry is positive;
+this depends on the covariance alone, hence is unchanged by reordering the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from explorer.analysis.errors import AnalysisError
+
+
+@dataclass
+class Projection:
+    coords: np.ndarray  # (N, n_components) float32
+    explained_variance_ratio: np.ndarray  # (n_components,) share of total variance per axis, 0 when undefined
+    components: np.ndarray  # (n_components, D) float32 unit loadings (zero rows when the data has too few tracks)
+    mean: np.ndarray  # (D,) float32
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """Place new rows on the same map (e.g. a track added after the map was drawn)."""
+        return ((np.asarray(x, dtype=np.float32) - self.mean) @ self.components.T).astype(np.float32)
+
+
+def orient_components(components: np.ndarray) -> np.ndarray:
+    """Flip each row so its largest-magnitude loading is positive (ties resolve to the first index)."""
+    comps = np.array(components, dtype=np.float64, copy=True)
+    for row in comps:
+        if not row.any():
+            continue
+        j = int(np.argmax(np.abs(row)))
+        if row[j] < 0:
+            row *= -1.0
+    return comps
+
+
+def project_pca(x: np.ndarray, n_components: int = 2) -> Projection:
+    """Project (N, D) rows onto their first `n_components` principal axes.
+
+    N = 0 gives an empty map; N = 1 sits at the origin; N = 2 spreads along the first axis only. Axes beyond the
+    data's rank get zero loadings and zero explained variance instead of arbitrary eigenvectors."""
+    data = np.asarray(x, dtype=np.float32)
+    if data.ndim != 2:
+        raise AnalysisError(f"embeddings must be (N, D), got shape {data.shape}")
+    n, d = data.shape
+    if n_components < 1:
+        raise AnalysisError("n_components must be >= 1")
+    if not np.isfinite(data).all():
+        raise AnalysisError("embeddings contain NaN or infinite values")
+    if n == 0:
+        return Projection(
+            np.zeros((0, n_components), np.float32),
+            np.zeros(n_components),
+            np.zeros((n_components, d), np.float32),
+            np.zeros(d, np.float32),
+        )
+    mean = data.mean(axis=0, dtype=np.float64)
+    centred = data - mean.astype(np.float32)
+    # float32 product (fast BLAS), eigh in float64 for a well-ordered spectrum
+    cov = (centred.T @ centred).astype(np.float64) / max(n - 1, 1)
+    eigvals, eigvecs = np.linalg.eigh(cov)
+    order = np.argsort(eigvals)[::-1]
+    eigvals = np.clip(eigvals[order], 0.0, None)
+    eigvecs = eigvecs[:, order]
+    total = float(eigvals.sum())
+    rank_tol = max(total, 1e-30) * 1e-9
+    comps = np.zeros((n_components, d))
+    ratios = np.zeros(n_components)
+    for i in range(min(n_components, d)):
+        if eigvals[i] > rank_tol and i < n - 1:  # n points span at most n-1 dimensions
+            comps[i] = eigvecs[:, i]
+            ratios[i] = eigvals[i] / total
+    comps = orient_components(comps).astype(np.float32)
+    coords = centred @ comps.T
+    return Projection(coords.astype(np.float32), ratios, comps, mean.astype(np.float32))

@@ -1,0 +1,235 @@
+"""Subcategories of the tracks in view: K-means for K = 2..6 in embedding space, K picked by centroid separation.
+
+The paper picks K by "the largest distance between cluster centroids". Taken literally that grows with K, so it is
+made scale-free here:
+
+    separation(K) = min over cluster pairs of ||c_a - c_b||  /  mean over tracks of ||x - c_own(x)||
+
+i.e. how far apart the two CLOSEST subcategories are, in units of the typical distance of a track to its own
+centre. Splitting a real group in two creates a close pair (small numerator); merging two real groups inflates the
+spread (large denominator); so the K that matches the data's grouping scores highest. Ties go to the smaller K;
+a K whose smallest subcategory is a single track is only chosen when no other K is possible, and a best score below
+1 (centres closer than a typical track to its own centre) adds a "no clearly separated groups" note.
+The silhouette score of every K is reported next to it, as a second opinion the UI can show.
+
+Clustering runs on the raw 128-d embeddings (not standardised by default), i.e. in the same geometry the PCA map
+shows, so colours agree with distances on the map. Above `max_points` tracks, K is chosen on a seeded random
+sample and the result is flagged `approximate`; every track is then assigned to its nearest centre (and, up to
+`refine_points` tracks, Lloyd-refined on all of them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+import numpy as np
+
+from explorer.analysis.errors import AnalysisError
+from explorer.analysis.kmeans import kmeans, lloyd, sq_distances
+
+K_RANGE = (2, 6)
+MAX_POINTS = 2000  # K-means sample size for choosing K
+REFINE_POINTS = 20000  # up to this many tracks, the chosen clustering is refined on every track
+SILHOUETTE_POINTS = 1000  # silhouette estimated on at most this many tracks (it costs O(n^2))
+WEAK_SEPARATION = 1.0  # below this the groups overlap; the UI is told so in a note
+
+
+@dataclass
+class KScore:
+    k: int
+    separation: float  # the selection criterion above (higher = better separated)
+    silhouette: float  # mean silhouette on the scoring sample, nan when undefined
+    inertia: float  # within-cluster sum of squares on the fitting sample
+    min_size: int = 0  # tracks in the smallest subcategory (on the fitting sample)
+
+
+@dataclass
+class Subcategories:
+    labels: np.ndarray  # (N,) int64, cluster 0 is the largest
+    k: int
+    centroids: np.ndarray  # (k, D) float32, in the input space
+    representatives: np.ndarray  # (k,) int64 row index of the track nearest each centroid
+    sizes: np.ndarray  # (k,) int64
+    scores: list[KScore] = field(default_factory=list)
+    auto: bool = True  # K chosen by the criterion (False: user override)
+    approximate: bool = False  # K chosen / clusters seeded on a sample
+    sample_size: int = 0  # tracks used to fit (== N when exact)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def chosen_score(self) -> KScore | None:
+        return next((s for s in self.scores if s.k == self.k), None)
+
+
+def separation_score(x: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> float:
+    """min pairwise centroid distance / mean distance of each point to its own centroid (see module doc)."""
+    k = centroids.shape[0]
+    if k < 2 or len(x) == 0:
+        return 0.0
+    diff = centroids[:, None, :].astype(np.float64) - centroids[None, :, :]
+    dist = np.sqrt((diff**2).sum(-1))
+    min_between = float(dist[np.triu_indices(k, 1)].min())
+    x_sq = np.einsum("nd,nd->n", x, x)
+    own = np.sqrt(sq_distances(x, x_sq, centroids)[np.arange(len(x)), labels])
+    spread = float(own.mean())
+    floor = 1e-9 * (float(np.sqrt(np.var(x, axis=0).sum())) + 1e-30)
+    return min_between / max(spread, floor)
+
+
+def _pairwise_distances(x: np.ndarray) -> np.ndarray:
+    x64 = x.astype(np.float64)
+    sq = np.einsum("nd,nd->n", x64, x64)
+    d2 = sq[:, None] + sq[None, :] - 2.0 * (x64 @ x64.T)
+    np.fill_diagonal(d2, 0.0)
+    return np.sqrt(np.maximum(d2, 0.0))
+
+
+def silhouette_from_distances(dist: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette from a precomputed distance matrix (shared by all K). Singletons score 0, as is usual."""
+    n = len(labels)
+    k = int(labels.max()) + 1 if n else 0
+    if k < 2 or k >= n:
+        return float("nan")
+    one_hot = np.zeros((n, k))
+    one_hot[np.arange(n), labels] = 1.0
+    counts = one_hot.sum(axis=0)
+    sums = dist @ one_hot  # (n, k) summed distance to each cluster
+    own_count = counts[labels]
+    a = sums[np.arange(n), labels] / np.maximum(own_count - 1, 1)
+    mean_other = sums / np.maximum(counts, 1)[None, :]
+    mean_other[np.arange(n), labels] = np.inf
+    mean_other[:, counts == 0] = np.inf
+    b = mean_other.min(axis=1)
+    denom = np.maximum(a, b)
+    s = np.where((own_count > 1) & (denom > 0), (b - a) / np.where(denom > 0, denom, 1.0), 0.0)
+    return float(s.mean())
+
+
+def _order_by_size(labels: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Relabel so cluster 0 is the largest (ties: the one holding the lowest row), for stable colours."""
+    k = centroids.shape[0]
+    sizes = np.bincount(labels, minlength=k)
+    first = np.array([np.flatnonzero(labels == j)[0] if sizes[j] else len(labels) for j in range(k)])
+    order = np.lexsort((first, -sizes))
+    remap = np.empty(k, dtype=np.int64)
+    remap[order] = np.arange(k)
+    return remap[labels], centroids[order]
+
+
+def _representatives(x: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    x_sq = np.einsum("nd,nd->n", x, x)
+    d2 = sq_distances(x, x_sq, centroids)
+    reps = np.full(centroids.shape[0], -1, dtype=np.int64)
+    for j in range(centroids.shape[0]):
+        members = np.flatnonzero(labels == j)
+        if len(members):
+            reps[j] = members[int(np.argmin(d2[members, j]))]
+    return reps
+
+
+def _distinct_count(x: np.ndarray, cap: int) -> int:
+    """Number of distinct rows, only counted exactly for small inputs (large ones have plenty)."""
+    if len(x) > 256:
+        return len(x)
+    return min(len(np.unique(x, axis=0)), cap) if len(x) else 0
+
+
+def find_subcategories(
+    x: np.ndarray,
+    k: Union[str, int] = "auto",
+    *,
+    k_range: tuple[int, int] = K_RANGE,
+    seed: int = 0,
+    n_init: int = 3,
+    standardize: bool = False,
+    max_points: int = MAX_POINTS,
+    refine_points: int = REFINE_POINTS,
+) -> Subcategories:
+    """Cluster (N, D) rows. `k="auto"` picks K in `k_range` by `separation_score`; an int overrides it (clipped
+    to what the data allows, with a note). Deterministic for a given seed."""
+    data = np.asarray(x, dtype=np.float32)
+    if data.ndim != 2:
+        raise AnalysisError(f"embeddings must be (N, D), got shape {data.shape}")
+    if not np.isfinite(data).all():
+        raise AnalysisError("embeddings contain NaN or infinite values")
+    auto = isinstance(k, str)
+    if auto and k != "auto":
+        raise AnalysisError(f"k must be 'auto' or an integer, got {k!r}")
+    if not auto and int(k) < 1:
+        raise AnalysisError(f"k must be >= 1, got {k}")
+    n = data.shape[0]
+    notes: list[str] = []
+    if n == 0:
+        return Subcategories(np.zeros(0, np.int64), 0, np.zeros((0, data.shape[1]), np.float32),
+                             np.zeros(0, np.int64), np.zeros(0, np.int64), auto=auto, notes=["no tracks in view"])
+    space = data
+    if standardize:
+        std = data.std(axis=0)
+        space = (data - data.mean(axis=0)) / np.where(std > 0, std, 1.0)
+
+    rng = np.random.default_rng([seed, 7919])
+    if n > max_points:
+        sample = np.sort(rng.choice(n, size=max_points, replace=False))
+        approximate = True
+    else:
+        sample = np.arange(n)
+        approximate = False
+    xs = space[sample]
+    distinct = _distinct_count(xs, cap=n)
+    k_lo, k_hi = k_range
+    k_hi = min(k_hi, len(sample) - 1, distinct)
+
+    scores: list[KScore] = []
+    fits = {}
+    if k_hi >= k_lo:
+        score_idx = np.arange(len(sample))
+        if len(score_idx) > SILHOUETTE_POINTS:
+            score_idx = np.sort(rng.choice(len(sample), size=SILHOUETTE_POINTS, replace=False))
+        dist = _pairwise_distances(xs[score_idx])
+        for kk in range(k_lo, k_hi + 1):
+            fit = kmeans(xs, kk, seed=seed, n_init=n_init)
+            fits[kk] = fit
+            scores.append(KScore(kk, separation_score(xs, fit.labels, fit.centroids),
+                                 silhouette_from_distances(dist, fit.labels[score_idx]), fit.inertia,
+                                 int(np.bincount(fit.labels, minlength=kk).min())))
+
+    if auto:
+        if scores:
+            # a "subcategory" of one track is an outlier, not a group: prefer K without singletons
+            pool = [s for s in scores if s.min_size >= 2] or scores
+            best = max(s.separation for s in pool)
+            chosen = next(s.k for s in pool if s.separation >= best * (1 - 1e-9))
+            if best < WEAK_SEPARATION:
+                notes.append(f"no clearly separated groups: even for K = {chosen} the closest subcategory centres "
+                             f"are nearer than a typical track is to its own centre")
+        else:
+            chosen = 1
+            notes.append(f"too few distinct tracks ({distinct}) to split into subcategories")
+    else:
+        chosen = min(int(k), distinct, len(sample))
+        if chosen != int(k):
+            notes.append(f"K = {int(k)} requested but only {chosen} subcategories are possible here")
+
+    if chosen in fits:
+        centroids = fits[chosen].centroids
+    elif chosen == 1:
+        centroids = xs.mean(axis=0, keepdims=True)
+    else:
+        centroids = kmeans(xs, chosen, seed=seed, n_init=n_init).centroids
+
+    if approximate and n <= refine_points and chosen > 1:
+        final = lloyd(space, centroids, max_iter=20)
+        labels, centroids = final.labels, final.centroids
+    else:
+        labels = sq_distances(space, np.einsum("nd,nd->n", space, space), centroids).argmin(axis=1)
+    labels, centroids = _order_by_size(labels.astype(np.int64), centroids)
+    if approximate:
+        how = "refined on" if n <= refine_points and chosen > 1 else "then assigned"
+        notes.append(f"approximate clustering: K chosen on a {len(sample):,}-track sample, {how} all {n:,} tracks")
+    reps = _representatives(space, labels, centroids)
+    if standardize:  # report centres in the input space so callers can compare them with embeddings
+        centroids = np.stack([data[labels == j].mean(axis=0) for j in range(centroids.shape[0])])
+    sizes = np.bincount(labels, minlength=centroids.shape[0]).astype(np.int64)
+    return Subcategories(labels, int(centroids.shape[0]), centroids.astype(np.float32), reps, sizes, scores,
+                         auto, approximate, int(len(sample)), notes)
