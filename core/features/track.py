@@ -1,0 +1,126 @@
+"""Everything the model and the explorer need from one audio file, computed from one decoded excerpt.
+
+`extract_track_features` is the single entry point used by the library indexer, the training feature cache and
+the benchmark, so all of them analyse exactly the same window with exactly the same code.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.audio import AudioDecodeError, load_excerpt
+from core.features.genre import genre_vector
+from core.features.interpretive import all_descriptors
+from core.features.mel import melon_mel
+from core.features.muq_embed import SAMPLE_RATE as MUQ_RATE
+from core.features.muq_embed import MuQEmbedder
+from core.metadata import read_tags
+
+# Bump whenever any stored feature would change for the same file (cache entries are keyed on it).
+EXTRACTOR_VERSION = "1"
+
+ANALYSIS_RATE = 16000
+_ARRAYS = ("mel", "lowlevel", "interpretive", "muq", "genre")
+
+
+@dataclass
+class TrackFeatures:
+    """Features of one track: `duration` is the whole track's, the arrays describe the excerpt at `excerpt_start`."""
+
+    path: str
+    duration: float
+    excerpt_start: float
+    mel: np.ndarray | None  # (48, T) float32
+    lowlevel: np.ndarray  # (8,) float32
+    interpretive: np.ndarray  # (D,) float32
+    muq: np.ndarray | None  # (1024,) float32
+    genre: np.ndarray  # (len(GENRES),) float32 multi-hot
+    tags: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict, compare=False, repr=False)  # seconds per stage
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Plain arrays (no pickling needed): absent optional features are simply left out."""
+        out = {name: np.asarray(getattr(self, name), dtype=np.float32) for name in _ARRAYS if getattr(self, name) is not None}
+        out["path"] = np.array(self.path)
+        out["duration"] = np.float64(self.duration)
+        out["excerpt_start"] = np.float64(self.excerpt_start)
+        out["tags_json"] = np.array(json.dumps(self.tags, ensure_ascii=False, default=str))
+        out["extractor_version"] = np.array(EXTRACTOR_VERSION)
+        return out
+
+    @classmethod
+    def from_arrays(cls, data: Any) -> "TrackFeatures":
+        keys = set(data.keys()) if hasattr(data, "keys") else set(data.files)
+
+        def arr(name: str) -> np.ndarray | None:
+            return np.asarray(data[name], dtype=np.float32) if name in keys else None
+
+        return cls(
+            path=str(data["path"][()]) if "path" in keys else "",
+            duration=float(data["duration"]),
+            excerpt_start=float(data["excerpt_start"]),
+            mel=arr("mel"), lowlevel=arr("lowlevel"), interpretive=arr("interpretive"), muq=arr("muq"), genre=arr("genre"),
+            tags=json.loads(str(data["tags_json"][()])) if "tags_json" in keys else {},
+        )
+
+    def to_npz(self, path: str | PathLike[str]) -> None:
+        np.savez(path, **self.to_arrays())
+
+    @classmethod
+    def from_npz(cls, path: str | PathLike[str]) -> "TrackFeatures":
+        with np.load(path, allow_pickle=False) as data:
+            return cls.from_arrays(data)
+
+
+def extract_track_features(path: str | PathLike[str], *, muq: MuQEmbedder | None = None, tags: dict | None = None,
+                           compute_mel: bool = True, excerpt_length: float = 30.0) -> TrackFeatures:
+    """Decode the excerpt once (16 kHz, plus 24 kHz for MuQ) and compute every feature from it.
+
+    `tags` (from `core.metadata.read_tags` or the library's own tag reader) are read here when not given; the
+    genre vector comes from their "genre" value. Raises `AudioDecodeError` for files that cannot be decoded.
+    """
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if tags is None:
+        tags = read_tags(path)
+    timings["tags"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    rates = (ANALYSIS_RATE, MUQ_RATE) if muq is not None else (ANALYSIS_RATE,)
+    excerpt = load_excerpt(path, rates=rates, length=excerpt_length)
+    wave16 = excerpt.audio[ANALYSIS_RATE]
+    if wave16.size < ANALYSIS_RATE // 10:
+        raise AudioDecodeError(path, f"only {wave16.size} samples decoded: too short to analyse")
+    timings["decode"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    mel = melon_mel(wave16) if compute_mel else None
+    timings["mel"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    lowlevel, interpretive = all_descriptors(wave16)  # one shared STFT for both sets
+    timings["descriptors"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    emb = muq.embed([excerpt.audio[MUQ_RATE]])[0] if muq is not None else None
+    timings["muq"] = time.perf_counter() - t0
+
+    return TrackFeatures(
+        path=str(Path(path)),
+        duration=float(excerpt.track_duration),
+        excerpt_start=float(excerpt.start),
+        mel=None if mel is None else np.asarray(mel, dtype=np.float32),
+        lowlevel=np.asarray(lowlevel, dtype=np.float32),
+        interpretive=np.asarray(interpretive, dtype=np.float32),
+        muq=emb,
+        genre=genre_vector(tags.get("genre")),
+        tags=dict(tags),
+        timings=timings,
+    )
