@@ -20,14 +20,20 @@ MAX_PEAKS = 100
 _PL_COEFFS = (-6.58977878, 28.58224226, -47.36739986, 35.70679761, -10.36526344, 1.00026609)  # Plomp-Levelt fit
 
 
-def spectral_peaks(mag: np.ndarray, bin_hz: float, max_freq: float = PEAK_MAX_FREQ,
-                   max_peaks: int = MAX_PEAKS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-frame peaks as padded arrays: freqs (T, P) Hz, mags (T, P), valid (T, P) bool; sorted by frequency."""
+def spectral_peaks(mag: np.ndarray, bin_hz: float, max_freq: float = PEAK_MAX_FREQ, max_peaks: int = MAX_PEAKS,
+                   min_rel_db: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-frame peaks as padded arrays: freqs (T, P) Hz, mags (T, P), valid (T, P) bool; sorted by frequency.
+
+    `min_rel_db` (e.g. -20) drops peaks weaker than the frame's strongest bin by more than that many dB.
+    """
     kmax = int(max_freq / bin_hz)
     sub = mag[:, : kmax + 2].astype(np.float64)
     left = np.concatenate([np.full((sub.shape[0], 1), -np.inf), sub[:, :-1]], axis=1)
     right = np.concatenate([sub[:, 1:], np.full((sub.shape[0], 1), -np.inf)], axis=1)
-    is_peak = ((sub > left) & (sub >= right) & (sub > 0))[:, : kmax + 1]
+    is_peak = (sub > left) & (sub >= right) & (sub > 0)
+    if min_rel_db is not None:
+        is_peak &= sub >= sub[:, : kmax + 1].max(axis=1, keepdims=True) * 10.0 ** (min_rel_db / 20.0)
+    is_peak = is_peak[:, : kmax + 1]
     keep = is_peak & (np.cumsum(is_peak, axis=1) <= max_peaks)
     p = max(1, min(max_peaks, int(keep.sum(axis=1).max(initial=0))))
     order = np.argsort(~keep, axis=1, kind="stable")[:, :p]  # kept bins first, in frequency order
@@ -122,6 +128,6 @@ def dissonance_from_peaks(freqs: np.ndarray, mags: np.ndarray, valid: np.ndarray
     return 0.5 * share.sum(axis=1)
 
 
-def frame_dissonance(mag: np.ndarray, bin_hz: float) -> np.ndarray:
-    """(T,) sensory dissonance of each magnitude-spectrum frame."""
-    return dissonance_from_peaks(*spectral_peaks(mag, bin_hz))
+def frame_dissonance(mag: np.ndarray, bin_hz: float, min_rel_db: float | None = None) -> np.ndarray:
+    """(T,) sensory dissonance of each magnitude-spectrum frame (Essentia defaults when min_rel_db is None)."""
+    return dissonance_from_peaks(*spectral_peaks(mag, bin_hz, min_rel_db=min_rel_db))

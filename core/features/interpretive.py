@@ -131,7 +131,7 @@ def _compute_all(an: Analysis) -> dict[str, float]:
         "tempo": rhythm.tempo,
         "onset_density": rhythm.onset_density,
         "pulse_clarity": rhythm.pulse_clarity,
-        "dissonance": float(an.dissonance.mean()),
+        "dissonance": float(an.salient_dissonance.mean()),
         "key_strength": tonal.key_strength,
         "mode": tonal.mode,
         "chroma_entropy": tonal.chroma_entropy,

@@ -27,6 +27,7 @@ SHORT_FRAME, SHORT_HOP = 512, 256
 SILENCE_DB = -100.0  # floor for frame levels: digital silence maps here instead of -inf
 ACTIVE_RANGE_DB = 60.0  # frames quieter than (loudest - 60 dB) or -90 dBFS do not vote on spectral shape
 ACTIVE_FLOOR_DB = -90.0
+SALIENT_PEAK_DB = -20.0
 
 
 class FeatureInputError(ValueError):
@@ -49,12 +50,11 @@ def as_wave(wave16k: np.ndarray) -> np.ndarray:
 
 
 def frame_signal(wave: np.ndarray, frame: int, hop: int) -> np.ndarray:
-    """(T, frame) read-only strided view; frames start at 0, last one zero-padded, at least one frame."""
+    """(T, frame) read-only strided view of whole frames starting at 0 (an incomplete tail is dropped so a
+    steady signal has steady frames); a clip shorter than one frame is zero-padded to a single frame."""
     n = wave.shape[0]
-    n_frames = 1 + max(0, -(-(n - frame) // hop))
-    total = frame + (n_frames - 1) * hop
-    if total > n:
-        wave = np.concatenate([wave, np.zeros(total - n, dtype=wave.dtype)])
+    if n < frame:
+        wave = np.concatenate([wave, np.zeros(frame - n, dtype=wave.dtype)])
     return np.lib.stride_tricks.sliding_window_view(wave, frame)[::hop]
 
 
@@ -132,6 +132,14 @@ class Analysis:
         from core.features.dissonance import frame_dissonance
 
         return frame_dissonance(self.mag[self.active], float(self.freqs[1]))
+
+    @cached_property
+    def salient_dissonance(self) -> np.ndarray:
+        """Dissonance of peaks within 20 dB of each frame's strongest: Essentia's default peak set saturates
+        near 0.5 on dense music spectra, this variant keeps a usable spread for the interpretive axis."""
+        from core.features.dissonance import frame_dissonance
+
+        return frame_dissonance(self.mag[self.active], float(self.freqs[1]), min_rel_db=SALIENT_PEAK_DB)
 
     @cached_property
     def short_mag(self) -> np.ndarray:  # (T2, 257) short-frame magnitudes for onset novelty
