@@ -1,0 +1,153 @@
+"""Details of the selected track: tags, its 12 emotion scores as bars, descriptors, like/dislike, reveal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.library.arrays import LibraryArrays
+from explorer.ui import theme
+
+
+def _descriptor_labels(names: list[str]) -> dict[str, str]:
+    """Human labels from the descriptor table when core ships it; raw names otherwise."""
+    try:
+        from core.features.interpretive import descriptor_table
+
+        return {d.name: d.label for d in descriptor_table()}
+    except Exception:
+        return {n: n for n in names}
+
+
+class TrackDetails(QWidget):
+    like_requested = Signal(int, int)  # track id, +1 / -1 / 0
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self._arrays: Optional[LibraryArrays] = None
+        self._row: Optional[int] = None
+        self.title = QLabel("No track selected")
+        self.title.setObjectName("detailsTitle")
+        self.title.setWordWrap(True)
+        self.subtitle = QLabel("")
+        self.subtitle.setWordWrap(True)
+        self.subtitle.setObjectName("detailsSubtitle")
+
+        self.plot = pg.PlotWidget()
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.plot.setMinimumHeight(220)
+        self.plot.getPlotItem().setTitle("Emotion scores")
+        self.plot.getAxis("bottom").setLabel("score (softmax over the 12 tags)")
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
+        self.plot.getAxis("left").setWidth(96)
+        self.bars: Optional[pg.BarGraphItem] = None
+
+        self.like_button = QPushButton("♥ Like (L)")
+        self.like_button.setCheckable(True)
+        self.dislike_button = QPushButton("✕ Dislike (D)")
+        self.dislike_button.setCheckable(True)
+        self.reveal_button = QPushButton("Reveal in file manager")
+        for b in (self.like_button, self.dislike_button, self.reveal_button):
+            b.setEnabled(False)
+
+        self.descriptors = QTableWidget(0, 2)
+        self.descriptors.setHorizontalHeaderLabels(["Descriptor", "Percentile"])
+        self.descriptors.verticalHeader().setVisible(False)
+        self.descriptors.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.descriptors.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.descriptors.setSelectionMode(QTableWidget.NoSelection)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.like_button)
+        buttons.addWidget(self.dislike_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.title)
+        layout.addWidget(self.subtitle)
+        layout.addLayout(buttons)
+        layout.addWidget(self.plot, 3)
+        layout.addWidget(self.descriptors, 2)
+        layout.addWidget(self.reveal_button)
+
+        self.like_button.clicked.connect(lambda: self._emit_like(+1, self.like_button.isChecked()))
+        self.dislike_button.clicked.connect(lambda: self._emit_like(-1, self.dislike_button.isChecked()))
+        self.reveal_button.clicked.connect(self.reveal)
+
+    @property
+    def track_id(self) -> Optional[int]:
+        if self._arrays is None or self._row is None:
+            return None
+        return int(self._arrays.track_ids[self._row])
+
+    def _emit_like(self, value: int, on: bool) -> None:
+        if self.track_id is not None:
+            self.like_requested.emit(self.track_id, value if on else 0)
+
+    def show_track(self, arrays: LibraryArrays, row: Optional[int]) -> None:
+        self._arrays, self._row = arrays, row
+        for b in (self.like_button, self.dislike_button, self.reveal_button):
+            b.setEnabled(row is not None)
+        if row is None:
+            self.title.setText("No track selected")
+            self.subtitle.setText("")
+            self.plot.clear()
+            self.descriptors.setRowCount(0)
+            return
+        self.title.setText(arrays.titles[row] or Path(arrays.paths[row]).stem)
+        genres = [g for g, on in zip(arrays.genre_names, arrays.genres[row]) if on > 0.5]
+        quadrant = f"Q{int(np.argmax(arrays.quadrant_probs[row])) + 1}"
+        bits = [arrays.artists[row], arrays.albums[row], ", ".join(genres) or "Unknown genre", quadrant]
+        self.subtitle.setText(" · ".join(b for b in bits if b))
+        self._draw_emotions(arrays.tag_names, arrays.tag_scores[row])
+        self._fill_descriptors(arrays, row)
+        self.set_like_state(int(arrays.liked[row]) if len(arrays.liked) > row else 0)
+
+    def set_like_state(self, value: int) -> None:
+        self.like_button.setChecked(value > 0)
+        self.dislike_button.setChecked(value < 0)
+
+    def _draw_emotions(self, names: list[str], scores: np.ndarray) -> None:
+        self.plot.clear()
+        order = np.argsort(scores)  # largest at the top
+        y = np.arange(len(names))
+        widths = np.asarray(scores, dtype=float)[order]
+        brushes = [pg.mkBrush(theme.ACCENT if i >= len(names) - 3 else theme.BAR) for i in range(len(names))]
+        self.bars = pg.BarGraphItem(x0=0, y=y, height=0.7, width=widths, brushes=brushes, pen=pg.mkPen(None))
+        self.plot.addItem(self.bars)
+        self.plot.getAxis("left").setTicks([[(int(i), names[j]) for i, j in zip(y, order)]])
+        self.plot.setXRange(0, max(float(widths.max()) * 1.1, 0.05), padding=0)
+        self.plot.setYRange(-0.6, len(names) - 0.4, padding=0)
+
+    def _fill_descriptors(self, arrays: LibraryArrays, row: int) -> None:
+        names = list(arrays.descriptor_names)
+        labels = _descriptor_labels(names)
+        values = np.asarray(arrays.descriptors, dtype=float)
+        self.descriptors.setRowCount(len(names))
+        for i, name in enumerate(names):
+            col = values[:, i]
+            pct = 100.0 * float(np.mean(col < col[row]) + 0.5 * np.mean(col == col[row]))
+            self.descriptors.setItem(i, 0, QTableWidgetItem(labels.get(name, name)))
+            cell = QTableWidgetItem(f"{pct:3.0f}")
+            cell.setToolTip(f"raw value {col[row]:.4g}")
+            self.descriptors.setItem(i, 1, cell)
+
+    def reveal(self) -> None:
+        if self._arrays is not None and self._row is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(self._arrays.paths[self._row]).parent)))

@@ -1,0 +1,175 @@
+"""The filter column: genre, emotion and quadrant selectors with live counts, and the K (subcategories) control.
+
+The panel only collects choices and shows the counts analysis computed (facet_counts); it never filters itself.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.analysis.filtering import QUADRANT_NAMES, FacetCounts, TrackFilter
+
+QUADRANT_HINTS = {
+    "Q1": "Q1 · happy, energetic",
+    "Q2": "Q2 · tense, angry",
+    "Q3": "Q3 · sad, melancholic",
+    "Q4": "Q4 · calm, serene",
+}
+K_CHOICES = ["auto", "2", "3", "4", "5", "6"]
+NAME_ROLE = Qt.UserRole
+
+
+class _FacetList(QListWidget):
+    """A checkable list whose entries read 'Name (count)'; entries with no track are hidden unless checked."""
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setUniformItemSizes(True)
+        self.setAlternatingRowColors(False)
+
+    def set_entries(self, counts: dict[str, int], order: list[str]) -> None:
+        checked = set(self.checked())
+        self.blockSignals(True)
+        self.clear()
+        for name in order:
+            n = int(counts.get(name, 0))
+            item = QListWidgetItem(f"{name}  ({n})")
+            item.setData(NAME_ROLE, name)
+            item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsUserCheckable)
+            item.setCheckState(Qt.Checked if name in checked else Qt.Unchecked)
+            self.addItem(item)
+            item.setHidden(n == 0 and name not in checked)
+        self.blockSignals(False)
+
+    def checked(self) -> list[str]:
+        return [
+            self.item(i).data(NAME_ROLE) for i in range(self.count()) if self.item(i).checkState() == Qt.Checked
+        ]
+
+    def set_checked(self, names: list[str]) -> None:
+        wanted = set(names)
+        self.blockSignals(True)
+        for i in range(self.count()):
+            item = self.item(i)
+            item.setCheckState(Qt.Checked if item.data(NAME_ROLE) in wanted else Qt.Unchecked)
+        self.blockSignals(False)
+
+    def visible_count(self) -> int:
+        return sum(not self.item(i).isHidden() for i in range(self.count()))
+
+
+class FilterPanel(QWidget):
+    """Emits `changed` (debounced a little, so ticking several boxes re-renders once)."""
+
+    changed = Signal()
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.genres = _FacetList()
+        self.emotions = _FacetList()
+        self.quadrant_boxes: dict[str, QCheckBox] = {}
+        self.k_combo = QComboBox()
+        self.k_combo.addItems(K_CHOICES)
+        self.k_combo.setToolTip("Number of subcategories (K-means clusters); auto picks by silhouette")
+        self.clear_button = QPushButton("Clear filters")
+
+        genre_box = QGroupBox("Genre")
+        QVBoxLayout(genre_box).addWidget(self.genres)
+        emotion_box = QGroupBox("Emotion")
+        QVBoxLayout(emotion_box).addWidget(self.emotions)
+        quad_box = QGroupBox("Quadrant (valence × arousal)")
+        quad_layout = QVBoxLayout(quad_box)
+        for q in QUADRANT_NAMES:
+            box = QCheckBox(QUADRANT_HINTS[q])
+            box.toggled.connect(self._schedule)
+            self.quadrant_boxes[q] = box
+            quad_layout.addWidget(box)
+        map_box = QGroupBox("Map")
+        form = QFormLayout(map_box)
+        form.addRow("Subcategories", self.k_combo)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(genre_box, 3)
+        layout.addWidget(emotion_box, 3)
+        layout.addWidget(quad_box)
+        layout.addWidget(map_box)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.clear_button)
+        layout.addLayout(row)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(120)
+        self._timer.timeout.connect(self.changed)
+        self.genres.itemChanged.connect(self._schedule)
+        self.emotions.itemChanged.connect(self._schedule)
+        self.k_combo.currentIndexChanged.connect(self._schedule)
+        self.clear_button.clicked.connect(self.clear)
+
+    def _schedule(self, *_args) -> None:
+        self._timer.start()
+
+    def flush(self) -> None:
+        """Emit a pending change now (tests and programmatic edits don't wait for the debounce)."""
+        if self._timer.isActive():
+            self._timer.stop()
+            self.changed.emit()
+
+    # -- state ----------------------------------------------------------------------------------
+    def set_counts(self, counts: FacetCounts, genre_order: list[str], emotion_order: list[str]) -> None:
+        self.genres.set_entries(counts.genres, genre_order)
+        self.emotions.set_entries(counts.emotions, emotion_order)
+        for q, box in self.quadrant_boxes.items():
+            box.setText(f"{QUADRANT_HINTS[q]}  ({counts.quadrants.get(q, 0)})")
+
+    def current_filter(self) -> TrackFilter:
+        quads = [q for q, box in self.quadrant_boxes.items() if box.isChecked()]
+        return TrackFilter.of(genres=self.genres.checked(), emotions=self.emotions.checked(), quadrants=quads)
+
+    def k(self) -> Optional[int]:
+        """None means 'auto'."""
+        text = self.k_combo.currentText()
+        return None if text == "auto" else int(text)
+
+    def set_selection(
+        self,
+        genres: list[str] = (),
+        emotions: list[str] = (),
+        quadrants: list[str] = (),
+        k: Optional[int] = None,
+    ) -> None:
+        """Programmatic selection (restored settings, tests); emits one `changed`."""
+        self.genres.set_checked(list(genres))
+        self.emotions.set_checked(list(emotions))
+        for q, box in self.quadrant_boxes.items():
+            box.blockSignals(True)
+            box.setChecked(q in quadrants)
+            box.blockSignals(False)
+        self.k_combo.blockSignals(True)
+        self.k_combo.setCurrentText("auto" if k is None else str(k))
+        self.k_combo.blockSignals(False)
+        self._timer.stop()
+        self.changed.emit()
+
+    def clear(self) -> None:
+        self.set_selection(k=self.k())
+
+    def state(self) -> dict:
+        f = self.current_filter()
+        return {"genres": list(f.genres), "emotions": list(f.emotions), "quadrants": list(f.quadrants), "k": self.k()}

@@ -1,0 +1,485 @@
+"""The explorer window: wires the library cache, background indexing, analysis results and the player together.
+
+It holds no analysis: every number it shows comes from explorer.analysis functions called with the cache's arrays.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.analysis.errors import AnalysisError
+from explorer.analysis.filtering import facet_counts
+from explorer.analysis.playlists import write_m3u8
+from explorer.analysis.recommend import liked_rows, recommend
+from explorer.library.arrays import LibraryArrays
+from explorer.ui import map_items
+from explorer.ui.details import TrackDetails
+from explorer.ui.errors import show_error
+from explorer.ui.filters import FilterPanel
+from explorer.ui.index_worker import IndexWorker, default_model_loader
+from explorer.ui.map_view import MapView
+from explorer.ui.player_bar import PlayerBar
+from explorer.ui.qt_player import PlayerBackend, QtPlayer
+from explorer.ui.settings import AppSettings, SettingsDialog
+from explorer.ui.status import IndexStatus
+from explorer.ui.track_list import AuditionPanel, RecommendPanel
+
+log = logging.getLogger(__name__)
+RELOAD_INTERVAL_S = 2.0  # while indexing, reload arrays and redraw at most this often
+MAX_RECENT = 8
+N_RECOMMEND = 10
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        *,
+        player: Optional[PlayerBackend] = None,
+        settings: Optional[QSettings] = None,
+        cache_dir: Optional[Path] = None,
+        model_loader: Callable[[], tuple] = default_model_loader,
+        index_workers: Optional[int] = None,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle("QuadFusion Explorer")
+        self.setAcceptDrops(True)
+        self.settings = AppSettings(settings)
+        self.cache_dir = cache_dir
+        self.model_loader = model_loader
+        self.index_workers = index_workers
+        self.root: Optional[Path] = None
+        self.cache = None
+        self.arrays: Optional[LibraryArrays] = None
+        self.scene = None
+        self.current_row: Optional[int] = None
+        self.worker: Optional[IndexWorker] = None
+        self._last_reload = 0.0
+        self._reloaded_at_done = 0
+        self._restoring = False
+
+        if player is None:
+            from explorer.playback import Player
+
+            player = Player(device=self.settings.audio_device())
+        self.player = QtPlayer(player, self)
+
+        self.map = MapView()
+        self.map.tooltip_fn = self._tooltip
+        self.filters = FilterPanel()
+        self.details = TrackDetails()
+        self.audition = AuditionPanel()
+        self.recommendations = RecommendPanel()
+        self.player_bar = PlayerBar(self.player)
+        self.index_status = IndexStatus()
+        self._build_layout()
+        self._build_actions()
+
+        self.filters.changed.connect(self.refresh_map)
+        self.map.track_clicked.connect(self.play_row)
+        self.map.region_selected.connect(self._on_region)
+        self.map.visible_changed.connect(self._on_visible_changed)
+        self.details.like_requested.connect(self.set_like)
+        self.audition.play_requested.connect(lambda row, secs: self.play_row(row, preview=secs))
+        self.audition.stop_requested.connect(self.player.stop)
+        self.audition.save_requested.connect(self.save_audition_playlist)
+        self.recommendations.play_requested.connect(self.play_row)
+        self.player.finished.connect(self._on_track_finished)
+        self.player.failed.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
+        self.player_bar.next_requested.connect(self.next_track)
+        self.player_bar.previous_requested.connect(self.previous_track)
+        self.player_bar.volume_changed.connect(self.settings.set_volume)
+        self.player_bar.set_volume_percent(self.settings.volume())
+        self.index_status.cancel_requested.connect(self.cancel_indexing)
+        self.settings.restore_window(self)
+
+    # -- layout ---------------------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        central = QWidget()
+        box = QVBoxLayout(central)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(0)
+        box.addWidget(self.map, 1)
+        box.addWidget(self.player_bar)
+        self.setCentralWidget(central)
+
+        left = QDockWidget("Filters", self)
+        left.setObjectName("filtersDock")
+        left.setWidget(self.filters)
+        left.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+        self.addDockWidget(Qt.LeftDockWidgetArea, left)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.recommendations, "Recommended for you")
+        self.tabs.addTab(self.audition, "Audition")
+        split = QSplitter(Qt.Vertical)
+        split.addWidget(self.details)
+        split.addWidget(self.tabs)
+        split.setSizes([520, 320])
+        right = QDockWidget("Track", self)
+        right.setObjectName("trackDock")
+        right.setWidget(split)
+        right.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+        self.addDockWidget(Qt.RightDockWidgetArea, right)
+        self.resizeDocks([left, right], [250, 360], Qt.Horizontal)
+        self.statusBar().addPermanentWidget(self.index_status)
+        self.resize(1440, 900)
+
+    def _action(self, text: str, slot, shortcut=None, checkable: bool = False) -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+            act.setShortcutContext(Qt.WindowShortcut)
+        act.setCheckable(checkable)
+        act.triggered.connect(slot)
+        self.addAction(act)
+        return act
+
+    def _build_actions(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.open_action = self._action("&Open folder…", lambda: self.choose_folder(), QKeySequence.Open)
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Recent libraries")
+        self.reindex_action = self._action("&Re-index library", lambda: self.start_indexing(), "Ctrl+R")
+        file_menu.addAction(self.reindex_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("&Quit", self.close, QKeySequence.Quit))
+
+        play_menu = bar.addMenu("&Playback")
+        self.play_action = self._action("Play / pause", self.player.toggle, Qt.Key_Space)
+        self.next_action = self._action("Next track", self.next_track, Qt.Key_Right)
+        self.prev_action = self._action("Previous track", self.previous_track, Qt.Key_Left)
+        self.like_action = self._action("Like", lambda: self.like_current(+1), Qt.Key_L)
+        self.dislike_action = self._action("Dislike", lambda: self.like_current(-1), Qt.Key_D)
+        for a in (self.play_action, self.next_action, self.prev_action, self.like_action, self.dislike_action):
+            play_menu.addAction(a)
+
+        view_menu = bar.addMenu("&View")
+        self.select_action = self._action("Select region (drag)", self.map.set_select_mode, "S", checkable=True)
+        view_menu.addAction(self.select_action)
+        view_menu.addAction(self._action("Reset zoom", self.map.reset_view, "Ctrl+0"))
+
+        settings_menu = bar.addMenu("&Settings")
+        settings_menu.addAction(self._action("Audio output…", self.open_settings))
+        self._fill_recent_menu()
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.settings.recent_libraries()
+        for path in recent:
+            act = self.recent_menu.addAction(path)
+            act.triggered.connect(lambda _=False, p=path: self.open_library(Path(p)))
+        self.recent_menu.setEnabled(bool(recent))
+
+    # -- library --------------------------------------------------------------------------------
+    def choose_folder(self) -> None:
+        start = str(self.root) if self.root else str(Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Choose a music folder", start)
+        if folder:
+            self.open_library(Path(folder))
+
+    def open_library(self, root: Path, *, index: bool = True) -> None:
+        """Open (or switch to) a library: show what the cache already knows, then index the rest."""
+        root = Path(root).expanduser()
+        if not root.is_dir():
+            show_error(self, "Cannot open library", f"{root} is not a folder.")
+            return
+        self.cancel_indexing(wait=True)
+        from explorer.library.cache import LibraryCache
+
+        try:
+            cache = LibraryCache.open(root, self.cache_dir)
+        except Exception as exc:
+            show_error(self, "Cannot open library", f"The cache for {root} could not be opened:\n{exc}")
+            return
+        if self.cache is not None:
+            self.cache.close()
+        self.cache, self.root = cache, root.resolve()
+        self.current_row = None
+        self.setWindowTitle(f"QuadFusion Explorer — {self.root.name}")
+        self.settings.add_recent_library(str(self.root))
+        self._fill_recent_menu()
+        self.reload_arrays(keep_view=False)
+        self._restore_filters()
+        if index:
+            self.start_indexing()
+
+    def _restore_filters(self) -> None:
+        state = self.settings.filters(str(self.root))
+        if state is None or self.arrays is None:
+            return
+        try:
+            self._restoring = True
+            self.filters.set_selection(**state)
+        finally:
+            self._restoring = False
+
+    def reload_arrays(self, *, keep_view: bool = True) -> None:
+        if self.cache is None:
+            return
+        try:
+            self.arrays = self.cache.load_arrays(muq=False)
+        except Exception as exc:
+            log.exception("loading arrays failed")
+            show_error(self, "Cannot read the library cache", str(exc))
+            return
+        self.refresh_map(keep_view=keep_view)
+        self.refresh_recommendations()
+
+    def start_indexing(self) -> None:
+        if self.root is None or (self.worker is not None and self.worker.isRunning()):
+            return
+        worker = IndexWorker(self.root, self.cache_dir, model_loader=self.model_loader, workers=self.index_workers)
+        worker.progressed.connect(self._on_index_progress)
+        worker.succeeded.connect(self._on_index_done)
+        worker.failed.connect(self._on_index_failed)
+        worker.cancelled.connect(self._on_index_cancelled)
+        self.worker = worker
+        self._last_reload, self._reloaded_at_done = time.monotonic(), 0
+        self.index_status.start()
+        worker.start()
+
+    def cancel_indexing(self, wait: bool = False) -> None:
+        if self.worker is not None and self.worker.isRunning():
+            self.worker.cancel()
+            self.index_status.cancelling()
+            if wait:
+                self.worker.wait(30000)
+
+    def _on_index_progress(self, done: int, total: int, failures: int, current: str, eta: float) -> None:
+        self.index_status.update_progress(done, total, failures, current, eta)
+        now = time.monotonic()
+        if done > self._reloaded_at_done and now - self._last_reload >= RELOAD_INTERVAL_S:
+            self._last_reload, self._reloaded_at_done = now, done
+            self.reload_arrays(keep_view=True)
+
+    def _on_index_done(self, summary) -> None:
+        self.index_status.finish(_summary_text(summary))
+        self.reload_arrays(keep_view=False)
+
+    def _on_index_failed(self, message: str) -> None:
+        self.index_status.finish("Indexing failed")
+        self.reload_arrays(keep_view=True)
+        show_error(self, "Indexing failed", message)
+
+    def _on_index_cancelled(self) -> None:
+        self.index_status.finish("Indexing cancelled")
+        self.reload_arrays(keep_view=True)
+
+    # -- map ------------------------------------------------------------------------------------
+    def refresh_map(self, keep_view: bool = False) -> None:
+        if self.arrays is None:
+            return
+        arrays = self.arrays
+        filt = self.filters.current_filter()
+        try:
+            counts = facet_counts(arrays, filt)
+            self.filters.set_counts(counts, list(arrays.genre_names), list(arrays.tag_names))
+            self.scene = map_items.build_scene(arrays, filt, self.filters.k())
+        except AnalysisError as exc:
+            self.statusBar().showMessage(str(exc), 8000)
+            return
+        self.map.show_scene(self.scene, titles=map_items.titles_for(arrays), keep_view=keep_view)
+        if not len(arrays):
+            self.map.set_message("Indexing… tracks appear here as they are analysed" if self._indexing() else
+                                 "No analysed tracks yet: open a music folder (File ▸ Open folder…)")
+        elif self.map.point_count() == 0:
+            self.map.set_message("No track matches these filters")
+        else:
+            self.map.set_message("")
+        if keep_view:
+            self._on_visible_changed(self.map.visible_box())
+        self.map.highlight(self.current_row)
+        if not self._restoring and self.root is not None:
+            self.settings.set_filters(str(self.root), self.filters.state())
+        self.statusBar().showMessage(map_items.scene_summary(self.scene, filt), 0)
+
+    def _indexing(self) -> bool:
+        return self.worker is not None and self.worker.isRunning()
+
+    def _on_visible_changed(self, box) -> None:
+        if self.scene is None or self.arrays is None:
+            return
+        try:
+            self.scene = map_items.relabel_axes(self.scene, self.arrays, box)
+        except AnalysisError as exc:
+            log.debug("relabel failed: %s", exc)
+            return
+        self.map.set_axis_labels(self.scene)
+
+    def _tooltip(self, row: int) -> str:
+        a = self.arrays
+        if a is None or row >= len(a):
+            return ""
+        top = np.argsort(-a.tag_scores[row])[:3]
+        emotions = ", ".join(f"{a.tag_names[i]} {a.tag_scores[row, i]:.0%}" for i in top)
+        title = a.titles[row] or Path(a.paths[row]).stem
+        return f"{title}\n{a.artists[row] or 'Unknown artist'}\n{emotions}"
+
+    # -- playback -------------------------------------------------------------------------------
+    def play_row(self, row: int, preview: Optional[float] = None) -> None:
+        """Play a track from its analysed excerpt (what the model heard), or a short preview of it."""
+        a = self.arrays
+        if a is None or not 0 <= row < len(a):
+            return
+        if preview is None and self.audition.active:
+            self.audition.stop()
+        self.current_row = int(row)
+        self.details.show_track(a, self.current_row)
+        self.map.highlight(self.current_row)
+        self.player_bar.set_track(a.titles[row] or Path(a.paths[row]).stem, a.artists[row])
+        self.player.play(a.paths[row], float(a.excerpt_starts[row]), preview)
+
+    def _on_track_finished(self, _path: str) -> None:
+        if self.audition.active:
+            self.audition.preview_finished()
+
+    def _map_order(self) -> list[int]:
+        return [] if self.map.drawn is None else [int(r) for r in self.map.drawn.rows]
+
+    def next_track(self) -> None:
+        if self.audition.active:
+            self.audition.next()
+            return
+        self._step(+1)
+
+    def previous_track(self) -> None:
+        if self.audition.active:
+            self.audition.previous()
+            return
+        self._step(-1)
+
+    def _step(self, delta: int) -> None:
+        order = self._map_order()
+        if not order:
+            return
+        if self.current_row in order:
+            i = (order.index(self.current_row) + delta) % len(order)
+        else:
+            i = 0
+        self.play_row(order[i])
+
+    # -- regions, playlists -----------------------------------------------------------------------
+    def _on_region(self, rows) -> None:
+        if self.arrays is None:
+            return
+        self.audition.set_tracks(self.arrays, list(rows))
+        self.tabs.setCurrentWidget(self.audition)
+        if len(rows):
+            self.audition.start(0)
+
+    def save_audition_playlist(self) -> None:
+        if self.arrays is None or not self.audition.rows:
+            return
+        start = str((self.root or Path.home()) / "selection.m3u8")
+        path, _ = QFileDialog.getSaveFileName(self, "Save playlist", start, "Playlists (*.m3u8)")
+        if path:
+            self.write_playlist(Path(path), self.audition.rows)
+
+    def write_playlist(self, path: Path, rows: list[int]) -> Optional[Path]:
+        a = self.arrays
+        try:
+            out = write_m3u8(
+                [a.paths[r] for r in rows], path,
+                titles=[a.titles[r] or None for r in rows], durations=[float(a.durations[r]) for r in rows],
+            )
+        except AnalysisError as exc:
+            show_error(self, "Cannot save playlist", str(exc))
+            return None
+        self.statusBar().showMessage(f"Saved {len(rows)} tracks to {out}", 8000)
+        return out
+
+    # -- likes and recommendations ----------------------------------------------------------------
+    def like_current(self, value: int) -> None:
+        if self.current_row is None or self.arrays is None:
+            return
+        current = int(self.arrays.liked[self.current_row])
+        self.set_like(int(self.arrays.track_ids[self.current_row]), 0 if current == value else value)
+
+    def set_like(self, track_id: int, value: int) -> None:
+        if self.cache is None or self.arrays is None:
+            return
+        try:
+            self.cache.set_like(track_id, value)
+        except Exception as exc:
+            show_error(self, "Cannot save like", str(exc))
+            return
+        hit = np.flatnonzero(self.arrays.track_ids == track_id)
+        if len(hit):
+            self.arrays.liked[hit[0]] = value
+            if self.current_row == int(hit[0]):
+                self.details.set_like_state(value)
+        self.refresh_recommendations()
+
+    def refresh_recommendations(self) -> None:
+        a = self.arrays
+        if a is None:
+            return
+        liked, disliked = liked_rows(a.liked)
+        if not len(liked) and not len(disliked):
+            self.recommendations.set_recommendations(a, [], [], "Like a few tracks (press L) to get recommendations")
+            return
+        try:
+            recs = recommend(a.embeddings, liked, disliked, n=N_RECOMMEND, titles=a.titles)
+        except AnalysisError as exc:
+            self.recommendations.set_recommendations(a, [], [], str(exc))
+            return
+        note = f"From {len(liked)} liked and {len(disliked)} disliked tracks"
+        self.recommendations.set_recommendations(a, [r.index for r in recs], [r.score for r in recs], note)
+        for i, r in enumerate(recs):
+            item = self.recommendations.table.item(i, 0)
+            if item is not None:
+                item.setToolTip(r.explanation)
+
+    # -- settings, drag and drop, closing -------------------------------------------------------
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.settings.audio_device(), self)
+        if dialog.exec():
+            device = dialog.device()
+            self.settings.set_audio_device(device)
+            self.player.set_device(device)
+
+    def dragEnterEvent(self, event) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile() and Path(urls[0].toLocalFile()).is_dir():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile():
+            self.open_library(Path(urls[0].toLocalFile()))
+
+    def closeEvent(self, event) -> None:
+        self.settings.save_window(self)
+        self.cancel_indexing(wait=True)
+        self.player.close()
+        if self.cache is not None:
+            self.cache.close()
+            self.cache = None
+        super().closeEvent(event)
+
+
+def _summary_text(summary) -> str:
+    parts = []
+    for name in ("added", "updated", "unchanged", "removed", "failed"):
+        value = getattr(summary, name, None)
+        if isinstance(value, int) and value:
+            parts.append(f"{value} {name}")
+    return "Library up to date" + (f" ({', '.join(parts)})" if parts else "")

@@ -1,0 +1,174 @@
+"""Turn a MapScene into pyqtgraph items. Shared by the app's MapView and the offscreen `qfx map` renderer, so the
+PNG and the window are the same picture. One ScatterPlotItem per subcategory (one brush each, never per-point
+brushes), stars for representatives, a legend with each subcategory's profile sentence, axis titles with poles
+and r. The thin wrappers over analysis live here too so the window has one place that knows MapScene."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QColor, QFont
+
+from explorer.analysis.filtering import TrackFilter
+from explorer.analysis.scene import MapScene, build_map_scene, refresh_axes
+from explorer.library.arrays import LibraryArrays
+from explorer.ui import theme
+
+POINT_SIZE = 10
+STAR_SIZE = 24
+LABEL_CHARS = 28
+
+
+def build_scene(arrays: LibraryArrays, filt: TrackFilter, k: Optional[int]) -> MapScene:
+    return build_map_scene(arrays, filt, k="auto" if k is None else int(k))
+
+
+def relabel_axes(scene: MapScene, arrays: LibraryArrays, box) -> MapScene:
+    """The same scene with axis labels for the tracks inside `box` (x0, x1, y0, y1)."""
+    return refresh_axes(scene, arrays, tuple(float(v) for v in box))
+
+
+def scene_summary(scene: MapScene, filt: TrackFilter) -> str:
+    k_text = f"K = {scene.k}" + (" (auto)" if scene.k_auto else "")
+    approx = " · clusters fitted on a sample" if scene.approximate else ""
+    return f"{len(scene)} tracks · {filt.describe()} · {k_text}{approx}"
+
+
+def _short(text: str, n: int = LABEL_CHARS) -> str:
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
+def _colour(hex_colour: str, alpha: int = 255) -> QColor:
+    c = QColor(hex_colour)
+    c.setAlpha(alpha)
+    return c
+
+
+def _cluster_colour(hex_colour: str, alpha: int = 255) -> QColor:
+    """A subcategory colour; the palette's black (8th entry) would vanish on the dark background."""
+    c = _colour(hex_colour, alpha)
+    if c.lightness() < 40:
+        c = QColor(187, 187, 187, alpha)
+    return c
+
+
+def axis_title(scene: MapScene, axis: int) -> str:
+    """Short enough for a vertical axis: 'PC2 · 18% · Calm ↔ Energetic (r = +0.64)'; details go to the tooltip."""
+    label = scene.axis_labels[axis]
+    share = float(scene.explained_variance[axis]) * 100
+    text = f"PC{axis + 1} · {share:.0f}% · {label.short}"
+    if label.clear and np.isfinite(label.r):
+        text += f"  (r = {label.r:+.2f})"
+    return text
+
+
+@dataclass
+class DrawnScene:
+    """The items a scene put on a plot, and the point data needed to answer clicks and drag selections."""
+
+    coords: np.ndarray  # (n, 2)
+    rows: np.ndarray  # (n,) arrays rows, same order as coords
+    scatters: list[pg.ScatterPlotItem] = field(default_factory=list)
+    stars: list[pg.ScatterPlotItem] = field(default_factory=list)
+    labels: list[pg.TextItem] = field(default_factory=list)
+    legend: Optional[pg.LegendItem] = None
+    ring: Optional[pg.ScatterPlotItem] = None
+
+    def remove(self, plot: pg.PlotItem) -> None:
+        for item in [*self.scatters, *self.stars, *self.labels] + ([self.ring] if self.ring else []):
+            plot.removeItem(item)
+        if self.legend is not None and self.legend.scene() is not None:
+            self.legend.scene().removeItem(self.legend)
+
+    def highlight(self, plot: pg.PlotItem, row: Optional[int]) -> None:
+        """A ring around the playing/selected track."""
+        if self.ring is None:
+            self.ring = pg.ScatterPlotItem(
+                size=POINT_SIZE + 10, symbol="o", pen=pg.mkPen(theme.ACCENT, width=2.5), brush=pg.mkBrush(None)
+            )
+            self.ring.setZValue(30)
+            plot.addItem(self.ring)
+        hit = np.flatnonzero(self.rows == row) if row is not None else []
+        if len(hit):
+            self.ring.setData(pos=self.coords[hit[:1]])
+        else:
+            self.ring.setData(pos=np.zeros((0, 2)))
+
+
+def apply_axis_labels(plot: pg.PlotItem, scene: MapScene) -> None:
+    style = {"color": theme.TEXT, "font-size": "11pt"}
+    for axis, name in ((0, "bottom"), (1, "left")):
+        plot.setLabel(name, axis_title(scene, axis), **style)
+        label = scene.axis_labels[axis]
+        tip = "\n".join(f"{d}: r = {r:+.2f}" for d, r in label.ranking[:5])
+        plot.getAxis(name).setToolTip(
+            f"{scene.axis_title(axis)}\n\nDescriptors most correlated with this axis ({label.n} visible tracks):\n{tip}"
+        )
+
+
+def draw_scene(
+    plot: pg.PlotItem,
+    scene: MapScene,
+    *,
+    titles: Optional[Sequence[str]] = None,
+    tooltip: Optional[Callable] = None,
+) -> DrawnScene:
+    """Add the scene's items to `plot`. `titles` (arrays order) names the representatives; `tooltip(x, y, data)`
+    gives hover text for a point whose data is its arrays row."""
+    coords = np.asarray(scene.coords, dtype=float).reshape(-1, 2)
+    rows = np.asarray(scene.indices, dtype=np.int64)
+    drawn = DrawnScene(coords=coords, rows=rows)
+    legend = pg.LegendItem(offset=(12, 12), labelTextColor=theme.TEXT, labelTextSize="10pt",
+                           brush=pg.mkBrush(_colour(theme.PANEL, 215)), pen=pg.mkPen("#3a3f4b"))
+    legend.setParentItem(plot.getViewBox())
+    legend.setZValue(50)
+    drawn.legend = legend
+    labels = np.asarray(scene.labels, dtype=np.int64)
+    for c in range(scene.k):
+        members = np.flatnonzero(labels == c)
+        colour = _cluster_colour(scene.colours[c])
+        item = pg.ScatterPlotItem(
+            pos=coords[members], data=rows[members], size=POINT_SIZE, symbol="o",
+            brush=pg.mkBrush(_cluster_colour(scene.colours[c], 225)), pen=pg.mkPen(QColor(0, 0, 0, 140), width=1),
+            hoverable=tooltip is not None, tip=tooltip,
+            hoverPen=pg.mkPen(theme.TEXT, width=2), hoverSize=POINT_SIZE + 4,
+        )
+        item.setZValue(10)
+        plot.addItem(item)
+        drawn.scatters.append(item)
+        profile = scene.profiles[c] if c < len(scene.profiles) else None
+        sentence = profile.sentence if profile is not None else ""
+        legend.addItem(item, f"<b style='color:{colour.name()}'>{c + 1}</b> · {len(members)} tracks — {sentence}")
+    positions = scene.representative_positions
+    for c, pos in enumerate(positions):
+        if pos < 0:
+            continue
+        star = pg.ScatterPlotItem(
+            pos=coords[pos : pos + 1], data=rows[pos : pos + 1], size=STAR_SIZE, symbol="star",
+            brush=pg.mkBrush(_cluster_colour(scene.colours[c])), pen=pg.mkPen(theme.STAR, width=1.5),
+            hoverable=tooltip is not None, tip=tooltip,
+        )
+        star.setZValue(20)
+        plot.addItem(star)
+        drawn.stars.append(star)
+        row = int(rows[pos])
+        name = titles[row] if titles is not None and row < len(titles) and titles[row] else f"subcategory {c + 1}"
+        text = pg.TextItem(f"★ {_short(name)}", color=theme.TEXT, anchor=(0, 1.15),
+                           fill=pg.mkBrush(_colour(theme.BACKGROUND, 190)), border=pg.mkPen(_cluster_colour(scene.colours[c])))
+        font = QFont()
+        font.setPointSize(9)
+        text.setFont(font)
+        text.setPos(float(coords[pos, 0]), float(coords[pos, 1]))
+        text.setZValue(25)
+        plot.addItem(text)
+        drawn.labels.append(text)
+    apply_axis_labels(plot, scene)
+    return drawn
+
+
+def titles_for(arrays: LibraryArrays) -> list[str]:
+    return [t or Path(p).stem for t, p in zip(arrays.titles, arrays.paths)]

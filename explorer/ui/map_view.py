@@ -1,0 +1,160 @@
+"""The interactive map: pan/zoom, hover tooltips, click-to-play, drag-select a region, axis labels that follow
+the visible box. Drawing itself lives in map_items (shared with the offscreen `qfx map` renderer)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QGraphicsRectItem
+
+from explorer.ui import map_items, theme
+
+VIEW_DEBOUNCE_MS = 300
+
+
+class _SelectViewBox(pg.ViewBox):
+    """A ViewBox whose left-drag selects a rectangle when Shift is held or selection mode is on."""
+
+    region_dragged = Signal(float, float, float, float)  # x0, x1, y0, y1 in map coordinates
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.select_mode = False
+        self._band: Optional[QGraphicsRectItem] = None
+
+    def _band_item(self) -> QGraphicsRectItem:
+        if self._band is None:
+            band = QGraphicsRectItem(0, 0, 1, 1)
+            band.setPen(QPen(QColor(theme.ACCENT), 0))
+            fill = QColor(theme.ACCENT)
+            fill.setAlpha(45)
+            band.setBrush(fill)
+            band.setZValue(1e9)
+            self.addItem(band, ignoreBounds=True)
+            self._band = band
+        return self._band
+
+    def mouseDragEvent(self, ev, axis=None) -> None:
+        selecting = ev.button() == Qt.LeftButton and (
+            self.select_mode or bool(ev.modifiers() & Qt.ShiftModifier)
+        )
+        if not selecting:
+            super().mouseDragEvent(ev, axis)
+            return
+        ev.accept()
+        a = self.mapToView(ev.buttonDownPos())
+        b = self.mapToView(ev.pos())
+        rect = QRectF(a, b).normalized()
+        band = self._band_item()
+        if ev.isFinish():
+            band.hide()
+            self.region_dragged.emit(rect.left(), rect.right(), rect.top(), rect.bottom())
+        else:
+            band.setRect(rect)
+            band.show()
+
+
+class MapView(pg.PlotWidget):
+    track_clicked = Signal(int)  # arrays row
+    region_selected = Signal(object)  # np.ndarray of arrays rows inside the dragged box
+    visible_changed = Signal(object)  # (x_min, x_max, y_min, y_max) after the user zoomed/panned
+
+    def __init__(self, parent=None) -> None:
+        self.viewbox = _SelectViewBox()
+        super().__init__(parent=parent, viewBox=self.viewbox)
+        self.setMenuEnabled(False)
+        self.showGrid(x=True, y=True, alpha=theme.GRID_ALPHA)
+        self.drawn: Optional[map_items.DrawnScene] = None
+        self.tooltip_fn = None  # row -> str, set by the window (titles, artists, top emotions)
+        self._programmatic = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(VIEW_DEBOUNCE_MS)
+        self._timer.timeout.connect(self._emit_visible)
+        self.viewbox.sigRangeChangedManually.connect(lambda *_: self._timer.start())
+        self.viewbox.region_dragged.connect(self._on_region)
+        self._empty_text = pg.TextItem("", color=theme.MUTED, anchor=(0.5, 0.5))
+        self._empty_text.setZValue(10)
+
+    # -- drawing --------------------------------------------------------------------------------
+    def show_scene(self, scene, *, titles=None, keep_view: bool = False) -> None:
+        """Draw a MapScene; `keep_view` keeps the user's zoom (e.g. refreshes while indexing)."""
+        self._programmatic = True
+        plot = self.getPlotItem()
+        if self.drawn is not None:
+            self.drawn.remove(plot)
+        self.drawn = map_items.draw_scene(plot, scene, titles=titles, tooltip=self._tooltip)
+        for item in [*self.drawn.scatters, *self.drawn.stars]:
+            item.sigClicked.connect(self._on_click)
+        if not keep_view:
+            self.viewbox.autoRange(padding=0.08)
+        self._programmatic = False
+
+    def set_message(self, text: str) -> None:
+        """A centred hint on an empty map ('Indexing…', 'No track matches')."""
+        self._empty_text.setText(text)
+        if text and self._empty_text.scene() is None:
+            self.addItem(self._empty_text, ignoreBounds=True)
+        elif not text and self._empty_text.scene() is not None:
+            self.removeItem(self._empty_text)
+        if text:
+            r = self.viewbox.viewRect()
+            self._empty_text.setPos(r.center())
+
+    def set_axis_labels(self, scene) -> None:
+        if self.drawn is not None:
+            map_items.apply_axis_labels(self.getPlotItem(), scene)
+
+    def set_select_mode(self, on: bool) -> None:
+        self.viewbox.select_mode = bool(on)
+        self.setCursor(Qt.CrossCursor if on else Qt.ArrowCursor)
+
+    def reset_view(self) -> None:
+        self.viewbox.autoRange(padding=0.08)
+        self._timer.start()
+
+    def highlight(self, row: Optional[int]) -> None:
+        if self.drawn is not None:
+            self.drawn.highlight(self.getPlotItem(), row)
+
+    # -- queries (tests use these) ----------------------------------------------------------------
+    def point_count(self) -> int:
+        return 0 if self.drawn is None else int(sum(len(s.getData()[0]) for s in self.drawn.scatters))
+
+    def visible_box(self) -> tuple[float, float, float, float]:
+        (x0, x1), (y0, y1) = self.viewbox.viewRange()
+        return (float(x0), float(x1), float(y0), float(y1))
+
+    def rows_in_box(self, x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
+        if self.drawn is None:
+            return np.zeros(0, dtype=np.int64)
+        xy, rows = self.drawn.coords, self.drawn.rows
+        inside = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
+        return rows[inside]
+
+    def point_of_row(self, row: int) -> Optional[tuple[float, float]]:
+        if self.drawn is None:
+            return None
+        hit = np.flatnonzero(self.drawn.rows == row)
+        return None if not len(hit) else tuple(map(float, self.drawn.coords[hit[0]]))
+
+    # -- events ---------------------------------------------------------------------------------
+    def _tooltip(self, x: float, y: float, data) -> str:
+        if self.tooltip_fn is None or data is None:
+            return ""
+        return self.tooltip_fn(int(data))
+
+    def _on_click(self, item, points, ev=None) -> None:
+        if len(points):
+            self.track_clicked.emit(int(points[0].data()))
+
+    def _on_region(self, x0: float, x1: float, y0: float, y1: float) -> None:
+        self.region_selected.emit(self.rows_in_box(x0, x1, y0, y1))
+
+    def _emit_visible(self) -> None:
+        if not self._programmatic:
+            self.visible_changed.emit(self.visible_box())

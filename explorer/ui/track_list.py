@@ -1,0 +1,169 @@
+"""Track tables in the side panels: the audition queue (drag-selected region) and 'Recommended for you'."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.library.arrays import LibraryArrays
+from explorer.ui import theme
+
+PREVIEW_SECONDS = 10.0
+
+
+def _table(columns: list[str]) -> QTableWidget:
+    t = QTableWidget(0, len(columns))
+    t.setHorizontalHeaderLabels(columns)
+    t.verticalHeader().setVisible(False)
+    t.setEditTriggers(QAbstractItemView.NoEditTriggers)
+    t.setSelectionBehavior(QAbstractItemView.SelectRows)
+    t.setSelectionMode(QAbstractItemView.SingleSelection)
+    t.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+    for c in range(1, len(columns)):
+        t.horizontalHeader().setSectionResizeMode(c, QHeaderView.ResizeToContents)
+    return t
+
+
+def _title(arrays: LibraryArrays, row: int) -> str:
+    return arrays.titles[row] or Path(arrays.paths[row]).stem
+
+
+class AuditionPanel(QWidget):
+    """The tracks inside a drag-selected map region, played one after another as short previews."""
+
+    play_requested = Signal(int, float)  # row, preview length in seconds
+    save_requested = Signal()
+    stop_requested = Signal()
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.rows: list[int] = []
+        self.current = -1
+        self.active = False
+        self.header = QLabel("Shift-drag (or use the Select tool) on the map to audition a region")
+        self.header.setWordWrap(True)
+        self.header.setObjectName("panelTitle")
+        self.table = _table(["Title", "Artist"])
+        self.play_button = QPushButton("▶ Audition")
+        self.prev_button = QPushButton("◀ Prev")
+        self.next_button = QPushButton("Next ▶")
+        self.stop_button = QPushButton("■ Stop")
+        self.save_button = QPushButton("Save as playlist…")
+        row = QHBoxLayout()
+        for b in (self.play_button, self.prev_button, self.next_button, self.stop_button):
+            row.addWidget(b)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.header)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(row)
+        layout.addWidget(self.save_button)
+        self.play_button.clicked.connect(lambda: self.start(max(self.table.currentRow(), 0)))
+        self.prev_button.clicked.connect(self.previous)
+        self.next_button.clicked.connect(self.next)
+        self.stop_button.clicked.connect(self.stop)
+        self.save_button.clicked.connect(self.save_requested)
+        self.table.cellDoubleClicked.connect(lambda r, _c: self.start(r))
+        self._update_buttons()
+
+    def set_tracks(self, arrays: LibraryArrays, rows: Sequence[int]) -> None:
+        self.rows = [int(r) for r in rows]
+        self.current, self.active = -1, False
+        self.table.setRowCount(len(self.rows))
+        for i, r in enumerate(self.rows):
+            self.table.setItem(i, 0, QTableWidgetItem(_title(arrays, r)))
+            self.table.setItem(i, 1, QTableWidgetItem(arrays.artists[r]))
+        n = len(self.rows)
+        self.header.setText(f"{n} track{'s' if n != 1 else ''} in the selected region — {PREVIEW_SECONDS:.0f} s previews")
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        has = bool(self.rows)
+        for b in (self.play_button, self.prev_button, self.next_button, self.save_button):
+            b.setEnabled(has)
+        self.stop_button.setEnabled(self.active)
+
+    def start(self, index: int = 0) -> None:
+        if not self.rows:
+            return
+        self.active = True
+        self._go(index)
+
+    def _go(self, index: int) -> None:
+        if not 0 <= index < len(self.rows):
+            self.stop()
+            return
+        self.current = index
+        self.table.selectRow(index)
+        self._update_buttons()
+        self.play_requested.emit(self.rows[index], PREVIEW_SECONDS)
+
+    def next(self) -> None:
+        if self.rows:
+            self.active = True
+            self._go(self.current + 1 if self.current + 1 < len(self.rows) else 0)
+
+    def previous(self) -> None:
+        if self.rows:
+            self.active = True
+            self._go(max(self.current - 1, 0))
+
+    def stop(self) -> None:
+        was = self.active
+        self.active = False
+        self._update_buttons()
+        if was:
+            self.stop_requested.emit()
+
+    def preview_finished(self) -> None:
+        """The player reached the end of the current preview: move on, stop after the last one."""
+        if self.active:
+            if self.current + 1 < len(self.rows):
+                self._go(self.current + 1)
+            else:
+                self.stop()
+
+
+class RecommendPanel(QWidget):
+    """'Recommended for you': what analysis.recommend returned for the current likes; double-click plays."""
+
+    play_requested = Signal(int)  # row
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.rows: list[int] = []
+        self.header = QLabel("Like a few tracks (L) to get recommendations")
+        self.header.setWordWrap(True)
+        self.header.setObjectName("panelTitle")
+        self.table = _table(["Title", "Artist", "Score"])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.header)
+        layout.addWidget(self.table, 1)
+        self.table.cellDoubleClicked.connect(lambda r, _c: self.play_requested.emit(self.rows[r]))
+
+    def set_recommendations(self, arrays: LibraryArrays, rows: Sequence[int], scores: Sequence[float], note: str) -> None:
+        self.rows = [int(r) for r in rows]
+        self.header.setText(note)
+        self.table.setRowCount(len(self.rows))
+        for i, (r, s) in enumerate(zip(self.rows, scores)):
+            self.table.setItem(i, 0, QTableWidgetItem(_title(arrays, r)))
+            self.table.setItem(i, 1, QTableWidgetItem(arrays.artists[r]))
+            cell = QTableWidgetItem(f"{float(s):.2f}")
+            cell.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+            cell.setForeground(QColor(theme.ACCENT))
+            self.table.setItem(i, 2, cell)
