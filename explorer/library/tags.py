@@ -31,8 +31,11 @@ def parse_filename(path: Union[str, os.PathLike]) -> dict[str, str]:
     return {"title": stem or Path(os.fspath(path)).name}
 
 
-def track_tags(path: Union[str, os.PathLike]) -> dict[str, Any]:
-    """title, artist, album, genre (raw), genres (canonical list), year, duration; never raises for bad files."""
+def track_tags(path: Union[str, os.PathLike], name: Union[str, os.PathLike, None] = None) -> dict[str, Any]:
+    """title, artist, album, genre (raw), genres (canonical list), year, duration; never raises for bad files.
+
+    `name` is the path whose file name feeds the fallback, when `path` is only an alias (a temporary link).
+    """
     try:
         tags: dict[str, Any] = dict(read_tags(path))
     except Exception:  # unreadable tags must not stop indexing; decoding reports the real problem
@@ -47,7 +50,7 @@ def track_tags(path: Union[str, os.PathLike]) -> dict[str, Any]:
             tags[key] = value
         else:
             tags.pop(key, None)
-    fallback = parse_filename(path)
+    fallback = parse_filename(name if name is not None else path)
     for key, value in fallback.items():
         tags.setdefault(key, value)
     tags["genres"] = canonical_genres(tags.get("genre", ""))

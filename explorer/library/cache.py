@@ -1,0 +1,329 @@
+"""The per-library SQLite cache: tracks, stored features, model results and likes.
+
+One DB per library, in the user cache dir (override with `--cache DIR` / `QFX_CACHE_DIR`), named by a hash of the
+library's absolute root. Everything the UI shows is read from here with `load_arrays()`: one query, blobs
+concatenated and decoded with one `np.frombuffer` per column.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Optional, Sequence, Union
+
+import numpy as np
+
+from explorer.library.arrays import LibraryArrays
+from explorer.library.schema import connect, migrate
+
+APP_NAME = "quadfusion-explorer"
+PathLike = Union[str, bytes, os.PathLike]
+
+
+def default_cache_dir() -> Path:
+    """`QFX_CACHE_DIR` when set, else the platform's user cache dir for the app."""
+    override = os.environ.get("QFX_CACHE_DIR")
+    if override:
+        return Path(override)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir(APP_NAME))
+
+
+def library_db_name(library_root: PathLike) -> str:
+    root = os.fsencode(os.path.abspath(os.fspath(library_root)))
+    return f"library-{hashlib.blake2b(root, digest_size=8).hexdigest()}.sqlite"
+
+
+def f32(a: Any) -> bytes:
+    return np.ascontiguousarray(a, dtype="<f4").tobytes()
+
+
+def _stack(blobs: Sequence[bytes], n: int, dtype: str = "<f4") -> np.ndarray:
+    """Rows of equal-length blobs -> (n, width) array with a single copy."""
+    if n == 0:
+        return np.zeros((0, 0), dtype=np.float32)
+    flat = np.frombuffer(b"".join(blobs), dtype=dtype)
+    return flat.reshape(n, -1).astype(np.float32, copy=False)
+
+
+@dataclass
+class KnownTrack:
+    id: int
+    path: bytes
+    size: int
+    mtime_ns: int
+    fingerprint: bytes
+    status: str
+    extractor_version: Optional[str]
+    model_version: Optional[str]
+    has_mel: bool = False
+    has_muq: bool = False
+
+
+class LibraryCache:
+    """A handle on one library's cache DB. Not for concurrent use from several threads at once."""
+
+    def __init__(self, db_path: Path, library_root: Path, con: sqlite3.Connection) -> None:
+        self.db_path = db_path
+        self.library_root = library_root
+        self.con = con
+
+    # ---- opening -------------------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, library_root: PathLike, cache_dir: Optional[PathLike] = None) -> "LibraryCache":
+        root = Path(os.path.abspath(os.fsdecode(os.fspath(library_root))))
+        folder = Path(os.fsdecode(os.fspath(cache_dir))) if cache_dir is not None else default_cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        db_path = folder / library_db_name(root)
+        con = connect(str(db_path))
+        migrate(con)
+        cache = cls(db_path, root, con)
+        with cache.transaction():
+            con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('library_root', ?)", (os.fsdecode(root),))
+            con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('created_at', ?)", (str(time.time()),))
+        return cache
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.con.close()
+
+    def __enter__(self) -> "LibraryCache":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All-or-nothing writes: a kill between BEGIN and COMMIT leaves the previous state."""
+        self.con.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    # ---- reading -------------------------------------------------------------------------------------------
+    def known_tracks(self) -> dict[bytes, KnownTrack]:
+        rows = self.con.execute(
+            "SELECT t.id, t.path, t.size, t.mtime_ns, t.fingerprint, t.status, f.extractor_version, a.model_version,"
+            " EXISTS (SELECT 1 FROM mels m WHERE m.track_id = t.id), EXISTS (SELECT 1 FROM muq q WHERE q.track_id = t.id)"
+            " FROM tracks t LEFT JOIN features f ON f.track_id = t.id LEFT JOIN analysis a ON a.track_id = t.id"
+        ).fetchall()
+        return {
+            bytes(r[1]): KnownTrack(r[0], bytes(r[1]), r[2], r[3], bytes(r[4]), r[5], r[6], r[7], bool(r[8]), bool(r[9]))
+            for r in rows
+        }
+
+    def counts(self) -> dict[str, int]:
+        """Tracks per status, plus how many have model results."""
+        out = {s: n for s, n in self.con.execute("SELECT status, COUNT(*) FROM tracks GROUP BY status")}
+        out["analysed"] = self.con.execute("SELECT COUNT(*) FROM analysis").fetchone()[0]
+        return out
+
+    def failures(self) -> list[tuple[str, str]]:
+        rows = self.con.execute("SELECT path, error FROM tracks WHERE status = 'failed' ORDER BY path").fetchall()
+        return [(os.fsdecode(bytes(p)), e or "") for p, e in rows]
+
+    def track(self, track_id: int) -> Optional[dict[str, Any]]:
+        """Everything stored about one track (tags, status, versions), or None."""
+        row = self.con.execute(
+            "SELECT t.id, t.path, t.size, t.mtime_ns, t.title, t.artist, t.album, t.genre, t.genres, t.year,"
+            " t.tag_duration, t.status, t.error, f.extractor_version, f.duration, f.excerpt_start, a.model_version,"
+            " l.value FROM tracks t LEFT JOIN features f ON f.track_id = t.id LEFT JOIN analysis a ON"
+            " a.track_id = t.id LEFT JOIN likes l ON l.track_id = t.id WHERE t.id = ?",
+            (int(track_id),),
+        ).fetchone()
+        if row is None:
+            return None
+        keys = ("id", "path", "size", "mtime_ns", "title", "artist", "album", "genre", "genres", "year",
+                "tag_duration", "status", "error", "extractor_version", "duration", "excerpt_start",
+                "model_version", "liked")
+        out = dict(zip(keys, row))
+        out["path"] = os.fsdecode(bytes(out["path"]))
+        out["genres"] = json.loads(out["genres"]) if out["genres"] else []
+        out["liked"] = int(out["liked"] or 0)
+        return out
+
+    def track_id(self, path: PathLike) -> Optional[int]:
+        row = self.con.execute("SELECT id FROM tracks WHERE path = ?", (_path_key(path),)).fetchone()
+        return None if row is None else int(row[0])
+
+    def stored_inputs(self, track_ids: Sequence[int]) -> list[dict[str, Any]]:
+        """Model inputs kept from an earlier run (mel, lowlevel, genre, muq) so a new model skips decoding."""
+        out = []
+        for tid in track_ids:
+            row = self.con.execute(
+                "SELECT f.genre, f.lowlevel, m.n_mels, m.frames, m.data, q.data FROM features f"
+                " JOIN mels m ON m.track_id = f.track_id LEFT JOIN muq q ON q.track_id = f.track_id"
+                " WHERE f.track_id = ?",
+                (int(tid),),
+            ).fetchone()
+            if row is None:
+                continue
+            genre, lowlevel, n_mels, frames, mel, muq = row
+            out.append({
+                "track_id": int(tid),
+                "genre": np.frombuffer(genre, "<f4").copy(),
+                "lowlevel": np.frombuffer(lowlevel, "<f4").copy(),
+                "mel": np.frombuffer(mel, "<f2").reshape(n_mels, frames).astype(np.float32),
+                "muq": None if muq is None else np.frombuffer(muq, "<f4").copy(),
+            })
+        return out
+
+    def load_arrays(self, *, muq: bool = True) -> LibraryArrays:
+        """The analysed tracks as arrays (row order = track id). `muq=False` skips the 4 KiB/track MuQ column."""
+        from core.emotions import TAGS
+        from core.features.genre import GENRES, genre_vector
+        from core.features.interpretive import DESCRIPTOR_NAMES
+
+        rows = self.con.execute(
+            "SELECT t.id, t.path, t.title, t.artist, t.album, t.genre, f.duration, f.excerpt_start, f.genre,"
+            " f.interpretive, a.tag_scores, a.quadrant_probs, a.embedding, l.value"
+            " FROM tracks t JOIN features f ON f.track_id = t.id JOIN analysis a ON a.track_id = t.id"
+            " LEFT JOIN likes l ON l.track_id = t.id WHERE t.status = 'done' ORDER BY t.id"
+        ).fetchall()
+        n = len(rows)
+        cols = list(zip(*rows)) if n else [()] * 14
+        ids = np.fromiter(cols[0], dtype=np.int64, count=n)
+        genres = _stack(cols[8], n)
+        if n and genres.shape[1] != len(GENRES):  # genre table changed since indexing: rebuild from raw strings
+            genres = np.stack([genre_vector(g or "") for g in cols[5]]).astype(np.float32)
+        arrays = LibraryArrays(
+            track_ids=ids,
+            paths=[os.fsdecode(bytes(p)) for p in cols[1]],
+            titles=[t or "" for t in cols[2]],
+            artists=[a or "" for a in cols[3]],
+            albums=[a or "" for a in cols[4]],
+            genre_names=list(GENRES),
+            genres=genres.reshape(n, len(GENRES)),
+            tag_names=list(TAGS),
+            tag_scores=_stack(cols[10], n).reshape(n, len(TAGS)),
+            quadrant_probs=_stack(cols[11], n).reshape(n, 4),
+            embeddings=_stack(cols[12], n).reshape(n, -1) if n else np.zeros((0, 128), np.float32),
+            descriptor_names=list(DESCRIPTOR_NAMES),
+            descriptors=_stack(cols[9], n).reshape(n, len(DESCRIPTOR_NAMES)),
+            durations=np.asarray(cols[6], dtype=np.float32).reshape(n),
+            excerpt_starts=np.asarray(cols[7], dtype=np.float32).reshape(n),
+            liked=np.fromiter((v or 0 for v in cols[13]), dtype=np.int8, count=n),
+        )
+        if muq and n:
+            mrows = self.con.execute(
+                "SELECT q.data FROM tracks t JOIN features f ON f.track_id = t.id JOIN analysis a ON"
+                " a.track_id = t.id JOIN muq q ON q.track_id = t.id WHERE t.status = 'done' ORDER BY t.id"
+            ).fetchall()
+            if len(mrows) == n:  # only when every analysed track has one
+                arrays.muq = _stack([r[0] for r in mrows], n)
+        return arrays
+
+    # ---- likes ---------------------------------------------------------------------------------------------
+    def set_like(self, track_id: int, value: int) -> None:
+        """+1 like, -1 dislike, 0 clears. Survives re-indexing and moves (likes follow the track id)."""
+        if value not in (-1, 0, 1):
+            raise ValueError(f"like value must be -1, 0 or 1, not {value!r}")
+        with self.transaction() as con:
+            if value == 0:
+                con.execute("DELETE FROM likes WHERE track_id = ?", (int(track_id),))
+            else:
+                con.execute(
+                    "INSERT INTO likes (track_id, value, time) VALUES (?, ?, ?) ON CONFLICT (track_id)"
+                    " DO UPDATE SET value = excluded.value, time = excluded.time",
+                    (int(track_id), int(value), time.time()),
+                )
+
+    def likes(self) -> dict[int, int]:
+        return {int(t): int(v) for t, v in self.con.execute("SELECT track_id, value FROM likes")}
+
+    # ---- writing (used by the indexer, inside `transaction()`) ---------------------------------------------
+    def add_track(self, path: PathLike, size: int, mtime_ns: int, fingerprint: bytes, tags: dict[str, Any]) -> int:
+        now = time.time()
+        cur = self.con.execute(
+            "INSERT INTO tracks (path, size, mtime_ns, fingerprint, title, artist, album, genre, genres, year,"
+            " tag_duration, status, added_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,'pending',?,?)",
+            (_path_key(path), size, mtime_ns, fingerprint, *_tag_values(tags), now, now),
+        )
+        return int(cur.lastrowid)
+
+    def reset_track(self, track_id: int, size: int, mtime_ns: int, fingerprint: bytes, tags: dict[str, Any]) -> None:
+        """Content changed: forget old results, keep the id (so likes stay), and queue it."""
+        self.con.execute(
+            "UPDATE tracks SET size=?, mtime_ns=?, fingerprint=?, title=?, artist=?, album=?, genre=?, genres=?,"
+            " year=?, tag_duration=?, status='pending', error=NULL, updated_at=? WHERE id=?",
+            (size, mtime_ns, fingerprint, *_tag_values(tags), time.time(), int(track_id)),
+        )
+        for table in ("features", "mels", "muq", "analysis"):
+            self.con.execute(f"DELETE FROM {table} WHERE track_id = ?", (int(track_id),))
+
+    def update_tags(self, track_id: int, tags: dict[str, Any]) -> None:
+        self.con.execute(
+            "UPDATE tracks SET title=?, artist=?, album=?, genre=?, genres=?, year=?, tag_duration=? WHERE id=?",
+            (*_tag_values(tags), int(track_id)),
+        )
+
+    def move_track(self, track_id: int, new_path: PathLike, size: int, mtime_ns: int) -> None:
+        self.con.execute(
+            "UPDATE tracks SET path=?, size=?, mtime_ns=?, updated_at=? WHERE id=?",
+            (_path_key(new_path), size, mtime_ns, time.time(), int(track_id)),
+        )
+
+    def touch_track(self, track_id: int, size: int, mtime_ns: int) -> None:
+        """Same content, new mtime (e.g. copied back): remember the stat so the next run skips hashing."""
+        self.con.execute("UPDATE tracks SET size=?, mtime_ns=? WHERE id=?", (size, mtime_ns, int(track_id)))
+
+    def remove_tracks(self, track_ids: Iterable[int]) -> None:
+        self.con.executemany("DELETE FROM tracks WHERE id = ?", [(int(t),) for t in track_ids])
+
+    def record_failure(self, track_id: int, reason: str) -> None:
+        self.con.execute(
+            "UPDATE tracks SET status='failed', error=?, updated_at=? WHERE id=?", (reason, time.time(), int(track_id))
+        )
+        for table in ("features", "mels", "muq", "analysis"):
+            self.con.execute(f"DELETE FROM {table} WHERE track_id = ?", (int(track_id),))
+
+    def store_features(self, track_id: int, extractor_version: str, feats: Any) -> None:
+        """Persist one track's features (a TrackFeatures); the mel as float16 to keep the DB compact."""
+        tid = int(track_id)
+        self.con.execute(
+            "INSERT OR REPLACE INTO features (track_id, extractor_version, duration, excerpt_start, genre, lowlevel,"
+            " interpretive) VALUES (?,?,?,?,?,?,?)",
+            (tid, extractor_version, float(feats.duration), float(feats.excerpt_start), f32(feats.genre),
+             f32(feats.lowlevel), f32(feats.interpretive)),
+        )
+        if feats.mel is not None:
+            mel = np.ascontiguousarray(feats.mel, dtype="<f2")
+            self.con.execute("INSERT OR REPLACE INTO mels (track_id, n_mels, frames, data) VALUES (?,?,?,?)",
+                             (tid, mel.shape[0], mel.shape[1], mel.tobytes()))
+        if feats.muq is not None:
+            self.con.execute("INSERT OR REPLACE INTO muq (track_id, data) VALUES (?,?)", (tid, f32(feats.muq)))
+        self.con.execute("UPDATE tracks SET status='done', error=NULL, updated_at=? WHERE id=?", (time.time(), tid))
+
+    def store_analysis(self, track_id: int, model_version: str, tag_scores: Any, quadrant_probs: Any,
+                       embedding: Any) -> None:
+        self.con.execute(
+            "INSERT OR REPLACE INTO analysis (track_id, model_version, tag_scores, quadrant_probs, embedding)"
+            " VALUES (?,?,?,?,?)",
+            (int(track_id), model_version, f32(tag_scores), f32(quadrant_probs), f32(embedding)),
+        )
+
+
+def _path_key(path: PathLike) -> bytes:
+    return os.fsencode(os.path.abspath(os.fspath(path)))
+
+
+def _tag_values(tags: dict[str, Any]) -> tuple:
+    def text(key: str) -> Optional[str]:
+        v = tags.get(key)
+        return None if v in (None, "") else str(v).encode("utf-8", "replace").decode("utf-8")
+
+    duration = tags.get("duration")
+    return (text("title"), text("artist"), text("album"), text("genre"),
+            json.dumps(list(tags.get("genres") or [])), text("year"),
+            float(duration) if isinstance(duration, (int, float)) else None)

@@ -1,0 +1,95 @@
+"""What one worker process does for one file: tags, decode, features. Never raises: failures come back as data.
+
+Runs in a separate process so a decoder that crashes (segfault) or leaks costs one file, not the indexing run.
+Heavy imports happen at module level on purpose: the forkserver preloads this module once and forks workers
+from it, so starting (or restarting after a crash) a worker costs milliseconds, not a torch import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Any, Iterator, Optional
+
+import numpy as np
+
+from core.audio import AudioDecodeError
+from core.features import track as track_features
+from explorer.library.tags import track_tags
+
+
+@dataclass
+class WorkResult:
+    track_id: int
+    tags: dict[str, Any]
+    features: Any = None  # core.features.track.TrackFeatures on success
+    audio24k: Optional[np.ndarray] = None  # the excerpt at 24 kHz when the main process runs MuQ
+    error: Optional[str] = None
+
+
+def init_worker() -> None:
+    """One compute thread per worker: the pool already uses every core."""
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+        torch.set_num_interop_threads(1)
+    except (ImportError, RuntimeError):
+        pass
+
+
+@contextlib.contextmanager
+def _openable(path: bytes) -> Iterator[str]:
+    """A str path every decoder library accepts: names that are not valid UTF-8 go through an ASCII symlink."""
+    text = os.fsdecode(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        with tempfile.TemporaryDirectory(prefix="qfx-") as tmp:
+            link = os.path.join(tmp, "track")
+            os.symlink(path, os.fsencode(link))
+            yield link
+        return
+    yield text
+
+
+class _AudioCapture:
+    """Stands in for the MuQ embedder inside a worker: keeps the 24 kHz excerpt that the extractor decoded for it,
+    so MuQ can run batched on the GPU in the main process while the same decode serves every other feature."""
+
+    def __init__(self) -> None:
+        self.wave: Optional[np.ndarray] = None
+
+    def embed(self, waves24k: Any, batch_size: int = 8) -> np.ndarray:
+        self.wave = np.asarray(waves24k[0], dtype=np.float32)
+        return np.zeros((len(waves24k), 1), dtype=np.float32)
+
+
+def _features(path: str, tags: dict[str, Any], want_audio24k: bool) -> tuple[Any, Optional[np.ndarray]]:
+    if not want_audio24k:
+        return track_features.extract_track_features(path, tags=tags), None
+    capture = _AudioCapture()
+    feats = track_features.extract_track_features(path, tags=tags, muq=capture)  # type: ignore[arg-type]
+    feats.muq = None
+    return feats, capture.wave
+
+
+def extract(track_id: int, path: bytes, want_audio24k: bool) -> WorkResult:
+    """Tags + features of one file; `want_audio24k` also returns the 24 kHz excerpt for MuQ in the main process."""
+    tags: dict[str, Any] = {}
+    try:
+        with _openable(path) as openable:
+            tags = track_tags(openable, name=os.fsdecode(path))
+            if os.path.getsize(openable) == 0:
+                return WorkResult(track_id, tags, error="empty file")
+            feats, audio = _features(openable, tags, want_audio24k)
+        feats.path = os.fsdecode(path)
+        return WorkResult(track_id, tags, features=feats, audio24k=audio)
+    except AudioDecodeError as exc:
+        return WorkResult(track_id, tags, error=str(getattr(exc, "reason", None) or exc))
+    except MemoryError:
+        return WorkResult(track_id, tags, error="out of memory while decoding")
+    except Exception as exc:  # one bad file never stops the run: the reason is stored with the track
+        return WorkResult(track_id, tags, error=f"{type(exc).__name__}: {exc}")
