@@ -127,19 +127,30 @@ def quadrant_of(quadrant_probs: np.ndarray) -> np.ndarray:
     return probs.argmax(axis=1) if len(probs) else np.zeros(0, dtype=np.int64)
 
 
+def _table(values, n: int, width: int) -> np.ndarray:
+    """(n, width) view of a per-track table; an empty library may hand over arrays of any empty shape."""
+    arr = np.asarray(values)
+    if arr.size == 0:
+        return np.zeros((n, width), dtype=np.float32)
+    if arr.shape != (n, width):
+        raise AnalysisError(f"per-track table has shape {arr.shape}, expected ({n}, {width})")
+    return arr
+
+
 def _facet_masks(arrays: LibraryArrays, filt: TrackFilter) -> dict[str, np.ndarray]:
     n = len(arrays)
     masks: dict[str, np.ndarray] = {}
     if filt.genres:
         cols = _column_indices(filt.genres, arrays.genre_names, "genre")
-        masks["genres"] = (np.asarray(arrays.genres)[:, cols] > 0.5).any(axis=1) if n else np.zeros(0, bool)
+        masks["genres"] = (_table(arrays.genres, n, len(arrays.genre_names))[:, cols] > 0.5).any(axis=1)
     if filt.emotions:
         cols = _column_indices(filt.emotions, arrays.tag_names, "emotion")
-        member = emotion_membership(arrays.tag_scores, filt.emotion_top_k, filt.emotion_threshold)
+        member = emotion_membership(_table(arrays.tag_scores, n, len(arrays.tag_names)), filt.emotion_top_k,
+                                    filt.emotion_threshold)
         masks["emotions"] = member[:, cols].any(axis=1)
     if filt.quadrants:
         wanted = [QUADRANT_NAMES.index(q) for q in filt.quadrants]
-        masks["quadrants"] = np.isin(quadrant_of(arrays.quadrant_probs), wanted)
+        masks["quadrants"] = np.isin(quadrant_of(_table(arrays.quadrant_probs, n, 4)), wanted)
     return masks
 
 
@@ -187,15 +198,16 @@ def facet_counts(arrays: LibraryArrays, filt: Optional[TrackFilter] = None) -> F
         return m
 
     base = others("genres")
-    genre_hot = np.asarray(arrays.genres).reshape(n, -1) > 0.5
+    genre_hot = _table(arrays.genres, n, len(arrays.genre_names)) > 0.5
     genres = {g: int(c) for g, c in zip(arrays.genre_names, genre_hot[base].sum(axis=0))}
 
     base = others("emotions")
-    member = emotion_membership(np.asarray(arrays.tag_scores).reshape(n, -1), filt.emotion_top_k, filt.emotion_threshold)
+    scores = _table(arrays.tag_scores, n, len(arrays.tag_names))
+    member = emotion_membership(scores, filt.emotion_top_k, filt.emotion_threshold)
     emotions = {t: int(c) for t, c in zip(arrays.tag_names, member[base].sum(axis=0))}
 
     base = others("quadrants")
-    quad = quadrant_of(np.asarray(arrays.quadrant_probs).reshape(n, 4))[base]
+    quad = quadrant_of(_table(arrays.quadrant_probs, n, 4))[base]
     quadrants = {q: int((quad == i).sum()) for i, q in enumerate(QUADRANT_NAMES)}
 
     total = int(filter_mask(arrays, filt).sum())
