@@ -96,61 +96,62 @@ class EmotionModel:
 
     # -- input preparation ----------------------------------------------------------------------------------
     def _normalise(self, branch: str, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float32)
         if branch not in self._norm:
             return x
         mean, std = self._norm[branch]
-        return ((x - mean) / std).astype(np.float32)
+        return (x - mean) / std
 
-    def _prepare_mel(self, mel: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray] | np.ndarray:
-        n_mels = self.config.n_mels
-        items = list(mel) if not isinstance(mel, np.ndarray) or mel.ndim != 3 else None
-        if items is None:
-            assert isinstance(mel, np.ndarray)
-            if mel.shape[1] != n_mels:
-                raise InferenceError(f"mel must be (N, {n_mels}, T), got {mel.shape}")
-            arr = self._normalise("mel", mel.astype(np.float32))
-            return fit_frames(arr, self.config.mel_frames) if self.config.mel_frames else arr
-        out = []
-        for m in items:
-            m = np.asarray(m, dtype=np.float32)
-            if m.ndim != 2 or m.shape[0] != n_mels or m.shape[1] < 1:
-                raise InferenceError(f"each mel must be ({n_mels}, T), got {m.shape}")
-            m = self._normalise("mel", m)
-            out.append(fit_frames(m, self.config.mel_frames) if self.config.mel_frames else m)
-        if out and len({m.shape[1] for m in out}) == 1:
-            return np.stack(out)
-        return out  # ragged: predicted one clip at a time
-
-    def _collect(self, **inputs: Any) -> tuple[int, dict[str, Any]]:
-        widths = {"muq": self.config.muq_dim, "genre": self.config.n_genres, "lowlevel": self.config.n_lowlevel}
-        ready: dict[str, Any] = {}
+    def _validate(self, **inputs: Any) -> tuple[int, dict[str, Any]]:
+        """Check shapes up front (before any work) and return N and the raw per-branch inputs."""
+        cfg = self.config
+        widths = {"muq": cfg.muq_dim, "genre": cfg.n_genres, "lowlevel": cfg.n_lowlevel}
+        raw: dict[str, Any] = {}
         for branch in self.branches:
             value = inputs.get(branch)
             if value is None:
                 raise InferenceError(f"this model uses branches {self.branches}; {branch!r} input is missing")
             if branch == "mel":
-                ready[branch] = self._prepare_mel(value)
+                mels = value if isinstance(value, np.ndarray) and value.ndim == 3 else [np.asarray(m) for m in value]
+                for m in mels:
+                    if m.ndim != 2 or m.shape[0] != cfg.n_mels or m.shape[1] < 1:
+                        raise InferenceError(f"each mel must be ({cfg.n_mels}, T) with T >= 1, got {m.shape}")
+                raw[branch] = mels
                 continue
-            arr = np.asarray(value, dtype=np.float32)
+            arr = np.asarray(value)
             if arr.ndim != 2 or arr.shape[1] != widths[branch]:
                 raise InferenceError(f"{branch} must be (N, {widths[branch]}), got {arr.shape}")
-            ready[branch] = self._normalise(branch, arr)
-        sizes = {b: len(v) for b, v in ready.items()}
+            raw[branch] = arr
+        sizes = {b: len(v) for b, v in raw.items()}
         if len(set(sizes.values())) != 1:
             raise InferenceError(f"inputs disagree on N: {sizes}")
-        return next(iter(sizes.values())), ready
+        return next(iter(sizes.values())), raw
+
+    def _batch(self, raw: dict[str, Any], start: int, stop: int) -> list[dict[str, np.ndarray]]:
+        """Normalised model inputs for rows start..stop; one sub-batch per clip when mel lengths differ."""
+        batch = {b: self._normalise(b, v[start:stop]) for b, v in raw.items() if b != "mel"}
+        if "mel" not in raw:
+            return [batch]
+        frames = self.config.mel_frames
+        mels = [self._normalise("mel", m) for m in raw["mel"][start:stop]]
+        if frames:
+            mels = [fit_frames(m, frames) for m in mels]
+        if len({m.shape[1] for m in mels}) == 1:
+            return [{**batch, "mel": np.stack(mels)}]
+        return [{**{b: v[i : i + 1] for b, v in batch.items()}, "mel": m[None]} for i, m in enumerate(mels)]
 
     # -- prediction -----------------------------------------------------------------------------------------
     @torch.inference_mode()
     def _run(self, batch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         tensors = {b: torch.from_numpy(np.ascontiguousarray(v)).to(self.device) for b, v in batch.items()}
         out = self.model(**tensors)
-        n, n_tags = len(next(iter(batch.values()))), self.config.n_tags
-        tags = torch.softmax(out["tag_logits"].float(), 1) if "tag_logits" in out else torch.full((n, n_tags), float("nan"))
+        n = len(next(iter(batch.values())))
+        nan = float("nan")
+        tags = torch.softmax(out["tag_logits"].float(), 1) if "tag_logits" in out else torch.full((n, self.config.n_tags), nan)
         quads = (
             torch.softmax(out["quadrant_logits"].float(), 1)
             if "quadrant_logits" in out
-            else torch.full((n, self.config.n_quadrants), float("nan"))
+            else torch.full((n, self.config.n_quadrants), nan)
         )
         return tags.cpu().numpy(), quads.cpu().numpy(), out["embedding"].float().cpu().numpy()
 
@@ -163,28 +164,22 @@ class EmotionModel:
         batch_size: int = 64,
         device: str | torch.device | None = None,
     ) -> Predictions:
-        """Predict for N clips; inputs for branches the model does not use are ignored."""
+        """Predict for N clips; mel is (N, 48, T) or a list of (48, T_i). Inputs of unused branches are ignored.
+
+        Normalisation happens per batch, so a large library never needs a second full-size float32 copy.
+        """
         if device is not None and torch.device(device) != self.device:
             self.device = torch.device(device)
             self.model.to(self.device)
         self.model.eval()
-        n, ready = self._collect(mel=mel, lowlevel=lowlevel, genre=genre, muq=muq)
-        results: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        ragged = isinstance(ready.get("mel"), list)
-        step = 1 if ragged else max(1, int(batch_size))
-        for start in range(0, n, step):
-            batch = {}
-            for b, v in ready.items():
-                if b == "mel" and ragged:
-                    batch[b] = v[start][None]
-                else:
-                    batch[b] = v[start : start + step]
-            results.append(self._run(batch))
+        n, raw = self._validate(mel=mel, lowlevel=lowlevel, genre=genre, muq=muq)
+        step = max(1, int(batch_size))
+        results = [self._run(b) for start in range(0, n, step) for b in self._batch(raw, start, min(n, start + step))]
         if not results:
             return Predictions(
                 np.zeros((0, self.config.n_tags), np.float32),
                 np.zeros((0, self.config.n_quadrants), np.float32),
-                np.zeros((0, 128), np.float32),
+                np.zeros((0, self.model.fusion1[0].out_features), np.float32),
             )
         tags, quads, emb = (np.concatenate(parts).astype(np.float32) for parts in zip(*results))
         return Predictions(tags, quads, emb)
