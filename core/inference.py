@@ -42,7 +42,11 @@ def _file_hash(*paths: Path) -> str:
 
 
 def fit_frames(mel: np.ndarray, frames: int) -> np.ndarray:
-    """Centre-crop or zero-pad (after normalisation, so 0 = the training mean) a (48, T) mel to `frames`."""
+    """Centre-crop a longer mel, or right-pad a shorter one with zeros, to `frames` frames.
+
+    Zero padding is applied after normalisation (0 = the training mean) and on the right, exactly as
+    core.train pads clips of unequal length, so predictions match the validation run.
+    """
     t = mel.shape[-1]
     if t == frames:
         return mel
@@ -50,8 +54,7 @@ def fit_frames(mel: np.ndarray, frames: int) -> np.ndarray:
         start = (t - frames) // 2
         return mel[..., start : start + frames]
     pad = np.zeros(mel.shape[:-1] + (frames - t,), dtype=mel.dtype)
-    left = (frames - t) // 2
-    return np.concatenate([pad[..., :left], mel, pad[..., left:]], axis=-1)
+    return np.concatenate([mel, pad], axis=-1)
 
 
 class EmotionModel:

@@ -75,6 +75,7 @@ def test_mel_is_padded_or_cropped_to_training_length(tmp_path: Path) -> None:
     ragged = dict(x, mel=[x["mel"][0][:, :20], x["mel"][1]])
     assert em.predict(**ragged).tag_scores.shape == (2, 12)
     assert fit_frames(np.ones((48, 5)), 9).sum() == 48 * 5
+    assert fit_frames(np.ones((1, 3)), 5).tolist() == [[1, 1, 1, 0, 0]]  # right padding, as in training
     assert fit_frames(np.arange(10.0)[None], 4).tolist() == [[3, 4, 5, 6]]
 
 
