@@ -190,13 +190,13 @@ def _sf_decode(path: str, start: float, duration: float | None) -> tuple[np.ndar
     return _to_mono(data), sr, total
 
 
-def _mp4_info(path: str) -> tuple[float, int] | None:
-    """(duration, sample rate) from MP4 headers via mutagen, None if it can't tell."""
+def _mp4_info(path: str) -> tuple[float, int, str] | None:
+    """(duration, sample rate, codec) from MP4 headers via mutagen, None if it can't tell."""
     try:
         from mutagen.mp4 import MP4
 
         info = MP4(path).info
-        return float(info.length), int(info.sample_rate)
+        return float(info.length), int(info.sample_rate), str(getattr(info, "codec", "") or "")
     except Exception:  # mutagen raises many types on odd files; the decoder will judge them
         return None
 
@@ -211,6 +211,8 @@ def _essentia_decode(path: str, start: float, duration: float | None) -> tuple[n
 
     try:
         info = _mp4_info(path)
+        if info is not None and info[2].lower().startswith("opus"):
+            raise AudioDecodeError(path, "Opus audio inside MP4 is not supported; use .opus/.ogg")
         if info is not None and info[1] > 0:
             # EasyLoader at the native rate skips resampling and stops decoding at endTime.
             sr = info[1]
