@@ -243,7 +243,8 @@ class _Run:
                         isolated = suspects.popleft()
                         inflight[pool.submit(extract, isolated[0], isolated[1], want_audio)] = isolated
                 else:
-                    while len(inflight) < workers * 3 and queue:
+                    while len(inflight) < max(workers * 4, 2 * BATCH_SIZE) and queue:  # enough queued that
+                        # workers stay busy while this thread runs the model on a finished batch
                         item = queue.popleft()
                         inflight[pool.submit(extract, item[0], item[1], want_audio)] = item
                 done, _ = wait(list(inflight), timeout=0.2, return_when=FIRST_COMPLETED)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import tempfile
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional
@@ -79,6 +80,9 @@ def _features(path: str, tags: dict[str, Any], want_audio24k: bool) -> tuple[Any
 def extract(track_id: int, path: bytes, want_audio24k: bool) -> WorkResult:
     """Tags + features of one file; `want_audio24k` also returns the 24 kHz excerpt for MuQ in the main process."""
     tags: dict[str, Any] = {}
+    crash = os.environ.get("QFX_TEST_CRASH_PATTERN")  # test hook: simulate a decoder segfault on matching files
+    if crash and crash.encode() in os.path.basename(path):
+        os.kill(os.getpid(), signal.SIGSEGV)
     try:
         with _openable(path) as openable:
             tags = track_tags(openable, name=os.fsdecode(path))
