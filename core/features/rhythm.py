@@ -13,6 +13,8 @@ PRIOR_BPM, PRIOR_OCTAVES = 120.0, 1.0  # log-normal tempo preference: resolves o
 PEAK_HALF_WIDTH_S = 0.048  # an onset is the largest envelope value within +-48 ms
 MEAN_HALF_WIDTH_S = 0.100  # ... and exceeds the +-100 ms local mean
 ONSET_DELTA = 0.07  # ... by 7% of the envelope's reference level
+MIN_ONSET_RISE = 0.01
+MIN_ONSETS_FOR_TEMPO = 4  # ... and by at least this much in absolute envelope units (steady tones never qualify)
 
 
 @dataclass(frozen=True)
@@ -32,13 +34,13 @@ def onset_envelope(short_mag: np.ndarray) -> np.ndarray:
 def onset_frames(env: np.ndarray, rate: float) -> np.ndarray:
     """Indices of detected onsets (local maxima clearly above the local mean)."""
     ref = max(float(np.percentile(env, 99)), 0.25 * float(env.max(initial=0.0)))
-    if ref <= 1e-9:
+    if ref <= 1e-4:
         return np.zeros(0, dtype=np.int64)
-    n = env / ref
+    n = env
     peak_w = 2 * max(1, round(PEAK_HALF_WIDTH_S * rate)) + 1
     mean_w = 2 * max(1, round(MEAN_HALF_WIDTH_S * rate)) + 1
     is_max = n >= maximum_filter1d(n, peak_w, mode="constant")
-    above = n >= uniform_filter1d(n, mean_w, mode="constant") + ONSET_DELTA
+    above = n >= uniform_filter1d(n, mean_w, mode="constant") + max(ONSET_DELTA * ref, MIN_ONSET_RISE)
     idx = np.flatnonzero(is_max & above & (n > 0))
     if idx.size > 1:  # plateaus: keep the first sample of equal neighbouring maxima
         idx = idx[np.concatenate([[True], np.diff(idx) > 1])]
@@ -75,7 +77,7 @@ def tempo_from_envelope(env: np.ndarray, rate: float) -> tuple[float, float]:
 def rhythm_descriptors(short_mag: np.ndarray, rate: float, duration: float) -> Rhythm:
     env = onset_envelope(short_mag)
     onsets = onset_frames(env, rate)
-    if onsets.size < 2:
+    if onsets.size < MIN_ONSETS_FOR_TEMPO:  # no pulse to speak of: report 0 BPM and no clarity
         return Rhythm(0.0, onsets.size / max(duration, 1e-9), 0.0)
     tempo, clarity = tempo_from_envelope(env, rate)
     return Rhythm(tempo, onsets.size / max(duration, 1e-9), clarity)

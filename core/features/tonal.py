@@ -16,7 +16,7 @@ MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 
 @dataclass(frozen=True)
 class Tonality:
     key_strength: float  # best correlation with any of the 24 key profiles
-    mode: float  # best major correlation - best minor correlation
+    mode: float  # mean over frames of (best major-triad - best minor-triad correlation)
     chroma_entropy: float  # 0..1
     chroma: np.ndarray  # (12,) mean normalised chroma, C first
 
@@ -30,7 +30,23 @@ def chroma_matrix(freqs_key: tuple[float, ...]) -> np.ndarray:
     midi = 69.0 + 12.0 * np.log2(freqs[band] / 440.0)
     nearest = np.round(midi)
     w[np.flatnonzero(band), (nearest.astype(int) % 12)] = np.cos(np.pi * (midi - nearest)) ** 2
-    return w
+    return w / w.sum(axis=0, keepdims=True)  # a flat spectrum gives a flat chroma
+
+
+@lru_cache(maxsize=1)
+def _triads() -> np.ndarray:
+    """(24, 12) z-scored triad templates: rows 0-11 major triads on C..B, 12-23 minor triads."""
+    major, minor = np.zeros(12), np.zeros(12)
+    major[[0, 4, 7]] = 1.0
+    minor[[0, 3, 7]] = 1.0
+    p = np.asarray([np.roll(major, k) for k in range(12)] + [np.roll(minor, k) for k in range(12)])
+    return (p - p.mean(axis=1, keepdims=True)) / p.std(axis=1, keepdims=True)
+
+
+def _zscore_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    std = x.std(axis=1, keepdims=True)
+    ok = std[:, 0] > 1e-12
+    return np.divide(x - x.mean(axis=1, keepdims=True), std, out=np.zeros_like(x), where=std > 1e-12), ok
 
 
 @lru_cache(maxsize=1)
@@ -53,4 +69,9 @@ def tonality(mag: np.ndarray, freqs: np.ndarray) -> Tonality:
     r = _profiles() @ z / 12.0
     p = mean / mean.sum()
     entropy = -np.sum(p * np.log(np.where(p > 0, p, 1.0))) / np.log(12.0)
-    return Tonality(float(r.max()), float(r[:12].max() - r[12:].max()), float(entropy), mean)
+    # Mode from chord quality frame by frame: key profiles confuse a major triad with the minor key of its
+    # third (C-E-G vs E minor), triad templates do not.
+    zf, ok = _zscore_rows(chroma)
+    rt = zf[ok] @ _triads().T / 12.0
+    mode = float(np.mean(rt[:, :12].max(axis=1) - rt[:, 12:].max(axis=1))) if ok.any() else 0.0
+    return Tonality(float(r.max()), mode, float(entropy), mean)
