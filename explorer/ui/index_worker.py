@@ -20,17 +20,10 @@ log = logging.getLogger(__name__)
 EMIT_INTERVAL = 0.1  # seconds between progress signals (the indexer may report far more often)
 
 
-def default_model_loader():
-    """The shipped emotion model (or QFX_MODEL), plus MuQ when the model needs it and it can be loaded."""
-    from core.inference import EmotionModel
-
-    model = EmotionModel.load(os.environ.get("QFX_MODEL") or None)
-    muq = None
-    if "muq" in tuple(getattr(model, "branches", ())):
-        from core.features.muq_embed import load_muq_embedder
-
-        muq = load_muq_embedder()  # MuQUnavailable carries the message the user needs
-    return model, muq
+def default_model_loader() -> tuple:
+    """(model, muq) for index_library: QFX_MODEL / QFX_MUQ_DIR when set, else None = the shipped default model
+    (the indexer loads it, and stores features only, with a warning, when none is installed)."""
+    return os.environ.get("QFX_MODEL") or None, os.environ.get("QFX_MUQ_DIR") or None
 
 
 class IndexWorker(QThread):

@@ -216,20 +216,16 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"QuadFusion Explorer — {self.root.name}")
         self.settings.add_recent_library(str(self.root))
         self._fill_recent_menu()
-        self.reload_arrays(keep_view=False)
-        self._restore_filters()
-        if index:
-            self.start_indexing()
-
-    def _restore_filters(self) -> None:
-        state = self.settings.filters(str(self.root))
-        if state is None or self.arrays is None:
-            return
+        saved = self.settings.filters(str(self.root))
+        self._restoring = True  # the first draw must not overwrite the saved filters with an empty selection
         try:
-            self._restoring = True
-            self.filters.set_selection(**state)
+            self.reload_arrays(keep_view=False)
+            if saved is not None:
+                self.filters.set_selection(**saved)
         finally:
             self._restoring = False
+        if index:
+            self.start_indexing()
 
     def reload_arrays(self, *, keep_view: bool = True) -> None:
         if self.cache is None:
@@ -477,9 +473,9 @@ class MainWindow(QMainWindow):
 
 
 def _summary_text(summary) -> str:
-    parts = []
-    for name in ("added", "updated", "unchanged", "removed", "failed"):
-        value = getattr(summary, name, None)
-        if isinstance(value, int) and value:
-            parts.append(f"{value} {name}")
-    return "Library up to date" + (f" ({', '.join(parts)})" if parts else "")
+    """One status-bar line from an IndexSummary (its first report line), and a hint when no model is installed."""
+    lines = summary.lines() if hasattr(summary, "lines") else []
+    text = f"Indexed: {lines[0]}" if lines else "Library up to date"
+    if getattr(summary, "model_version", "x") is None:
+        text += " — no emotion model installed, so no map yet"
+    return text

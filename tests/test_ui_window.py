@@ -1,0 +1,300 @@
+"""The explorer window on the indexed demo library (offscreen Qt): filters, click-to-play, drag-select audition,
+likes -> recommendations, background indexing. A recording player stands in for the sound card."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt  # noqa: E402
+from PySide6.QtGui import QMouseEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+
+from explorer.analysis import build_map_scene, facet_counts, liked_rows, recommend, TrackFilter  # noqa: E402
+from explorer.library.cache import LibraryCache  # noqa: E402
+from explorer.ui import map_items  # noqa: E402
+from explorer.ui.main_window import MainWindow  # noqa: E402
+from ui_library import index_demo  # noqa: E402
+
+
+class RecordingPlayer:
+    """The PlayerBackend API, recording every call instead of making sound."""
+
+    def __init__(self) -> None:
+        self.on_finished = self.on_error = None
+        self.calls: list[tuple] = []
+        self.path = None
+        self.position = self.duration = 0.0
+        self.is_paused = False
+        self.volume = 1.0
+
+    @property
+    def is_playing(self) -> bool:
+        return self.path is not None and not self.is_paused
+
+    def play(self, path, start=0.0, duration=None):
+        self.calls.append(("play", str(path), float(start), duration))
+        self.path, self.position, self.duration, self.is_paused = str(path), float(start), 30.0, False
+
+    def pause(self):
+        self.is_paused = True
+
+    def resume(self):
+        self.is_paused = False
+
+    def seek(self, seconds):
+        self.calls.append(("seek", float(seconds)))
+
+    def set_volume(self, volume):
+        self.volume = volume
+
+    def set_device(self, device):
+        self.calls.append(("device", device))
+
+    def stop(self):
+        self.calls.append(("stop",))
+        self.path = None
+
+    def close(self):
+        self.path = None
+
+    def plays(self) -> list[tuple]:
+        return [c for c in self.calls if c[0] == "play"]
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory, demo_dir):
+    return index_demo(demo_dir, tmp_path_factory.mktemp("ui_demo"))
+
+
+@pytest.fixture
+def window(qtbot, indexed, tmp_path):
+    library, cache_dir, model_dir = indexed
+    cache_copy = tmp_path / "cache"
+    shutil.copytree(cache_dir, cache_copy)  # likes written by a test stay in that test
+    player = RecordingPlayer()
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    win = MainWindow(player=player, settings=settings, cache_dir=cache_copy,
+                     model_loader=lambda: (str(model_dir), None), index_workers=1)
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    win.open_library(library, index=False)
+    win.map.viewbox.autoRange(padding=0.08)
+    QTest.qWait(50)
+    yield win, player
+    win.close()
+
+
+def _widget_pos(win: MainWindow, x: float, y: float) -> QPoint:
+    scene_pos = win.map.viewbox.mapViewToScene(QPointF(x, y))
+    return win.map.mapFromScene(scene_pos)
+
+
+def test_map_shows_every_track_and_filters_change_it(window):
+    win, _ = window
+    arrays = win.arrays
+    assert len(arrays) == 20 and win.map.point_count() == 20
+    assert len(win.map.drawn.scatters) == win.scene.k  # one scatter item per subcategory
+    expected = build_map_scene(arrays, TrackFilter(), k="auto")
+    assert win.map.getPlotItem().getAxis("bottom").labelText == map_items.axis_title(expected, 0)
+
+    counts = facet_counts(arrays)
+    genre = max((g for g in arrays.genre_names if counts.genres[g] < 20), key=lambda g: counts.genres[g])
+    emotion = max(arrays.tag_names, key=lambda t: counts.emotions[t])
+    win.filters.set_selection(genres=[genre], k=2)
+    filt = TrackFilter.of(genres=[genre])
+    want = facet_counts(arrays, filt).total
+    assert 0 < want < 20 and win.map.point_count() == want
+    scene = build_map_scene(arrays, filt, k=2)
+    assert win.scene.k == 2 and len(win.map.drawn.scatters) == 2
+    assert win.map.getPlotItem().getAxis("left").labelText == map_items.axis_title(scene, 1)
+
+    win.filters.set_selection(genres=[genre], emotions=[emotion], quadrants=[])
+    both = facet_counts(arrays, TrackFilter.of(genres=[genre], emotions=[emotion])).total
+    assert win.map.point_count() == both
+    # the genre list shows counts under the other facets' selection
+    item_texts = [win.filters.emotions.item(i).text() for i in range(win.filters.emotions.count())]
+    assert f"{emotion}  ({facet_counts(arrays, TrackFilter.of(genres=[genre])).emotions[emotion]})" in item_texts
+
+    win.filters.clear()
+    assert win.map.point_count() == 20
+
+
+def _isolated_point(win: MainWindow) -> int:
+    """Index (within the drawn points) of a point with no neighbour or label within clicking distance."""
+    drawn = win.map.drawn
+    px = np.array([[p.x(), p.y()] for p in (_widget_pos(win, *xy) for xy in drawn.coords)], dtype=float)
+    legend = win.map.mapFromScene(drawn.legend.sceneBoundingRect()).boundingRect()
+    best, best_gap = -1, 0.0
+    for i, p in enumerate(px):
+        if legend.contains(QPoint(int(p[0]), int(p[1]))):
+            continue
+        gap = np.sort(np.hypot(*(px - p).T))[1]
+        if gap > best_gap:
+            best, best_gap = i, gap
+    assert best >= 0 and best_gap > 12, "no clickable point"
+    return best
+
+
+def test_click_on_a_point_plays_that_track_from_its_excerpt(window, qtbot):
+    win, player = window
+    i = _isolated_point(win)
+    row = int(win.map.drawn.rows[i])
+    pos = _widget_pos(win, *win.map.drawn.coords[i])
+    qtbot.mouseClick(win.map.viewport(), Qt.LeftButton, pos=pos)
+    qtbot.waitUntil(lambda: bool(player.plays()), timeout=3000)
+    _, path, start, duration = player.plays()[-1]
+    assert path == win.arrays.paths[row]
+    assert start == pytest.approx(float(win.arrays.excerpt_starts[row]))
+    assert duration is None
+    assert win.details.title.text() == (win.arrays.titles[row] or Path(path).stem)
+    assert win.details.bars is not None and len(win.details.bars.opts["width"]) == 12
+
+
+def _drag(qtbot, widget, a: QPoint, b: QPoint, modifier=Qt.ShiftModifier) -> None:
+    """A real press-move-release sequence (QTest.mouseMove carries no button state, so send the events)."""
+
+    def send(kind, pos: QPoint, button, buttons) -> None:
+        local = QPointF(pos)
+        event = QMouseEvent(kind, local, QPointF(widget.mapToGlobal(pos)), button, buttons, modifier)
+        QApplication.sendEvent(widget, event)
+        QTest.qWait(5)
+
+    send(QEvent.MouseButtonPress, a, Qt.LeftButton, Qt.LeftButton)
+    steps = 8
+    for s in range(1, steps + 1):
+        send(QEvent.MouseMove, a + (b - a) * (s / steps), Qt.NoButton, Qt.LeftButton)
+    send(QEvent.MouseButtonRelease, b, Qt.LeftButton, Qt.NoButton)
+
+
+def test_shift_drag_auditions_exactly_the_tracks_inside(window, qtbot):
+    win, player = window
+    coords, rows = win.map.drawn.coords, win.map.drawn.rows
+    # a box around the middle of the cloud, in map coordinates
+    lo, hi = np.percentile(coords, 25, axis=0), np.percentile(coords, 80, axis=0)
+    inside = rows[(coords[:, 0] >= lo[0]) & (coords[:, 0] <= hi[0]) & (coords[:, 1] >= lo[1]) & (coords[:, 1] <= hi[1])]
+    assert 0 < len(inside) < len(rows)
+    view_before = win.map.viewbox.viewRange()
+    _drag(qtbot, win.map.viewport(), _widget_pos(win, lo[0], hi[1]), _widget_pos(win, hi[0], lo[1]))
+    qtbot.waitUntil(lambda: bool(win.audition.rows), timeout=3000)
+    assert sorted(win.audition.rows) == sorted(int(r) for r in inside)
+    assert win.map.viewbox.viewRange() == view_before  # selecting did not pan
+    # previews: 10 s each, from the excerpt start, one after another
+    first = win.audition.rows[0]
+    assert player.plays()[-1] == ("play", win.arrays.paths[first], pytest.approx(float(win.arrays.excerpt_starts[first])), 10.0)
+    if len(win.audition.rows) > 1:
+        # end-of-preview arrives on the decoder thread; the window must marshal it and move on
+        threading.Thread(target=player.on_finished, args=(player.path,)).start()
+        second = win.audition.rows[1]
+        qtbot.waitUntil(lambda: player.plays()[-1][1] == win.arrays.paths[second], timeout=3000)
+    out = win.write_playlist(win.root / "sel.m3u8", win.audition.rows)
+    lines = [l for l in out.read_text().splitlines() if l and not l.startswith("#")]
+    assert [str((out.parent / l).resolve()) for l in lines] == [str(Path(win.arrays.paths[r]).resolve()) for r in win.audition.rows]
+    out.unlink()
+
+
+def test_likes_persist_and_change_recommendations(window, qtbot):
+    win, player = window
+    arrays = win.arrays
+    assert win.recommendations.rows == []
+    win.play_row(0)
+    QTest.keyClick(win, Qt.Key_L)
+    qtbot.waitUntil(lambda: bool(win.recommendations.rows), timeout=3000)
+    first = list(win.recommendations.rows)
+    assert first == [r.index for r in recommend(arrays.embeddings, [0], [], n=10)]
+    assert 0 not in first and win.details.like_button.isChecked()
+
+    far = first[-1]  # the least similar recommendation: liking it must move the taste vector
+    win.play_row(far)
+    QTest.keyClick(win, Qt.Key_L)
+    qtbot.waitUntil(lambda: win.recommendations.rows != first, timeout=3000)
+    liked, disliked = liked_rows(win.arrays.liked)
+    assert sorted(liked) == sorted([0, far])
+    assert win.recommendations.rows == [r.index for r in recommend(arrays.embeddings, liked, disliked, n=10)]
+
+    with LibraryCache.open(win.root, win.cache_dir) as cache:
+        ids = arrays.track_ids
+        assert cache.likes() == {int(ids[0]): 1, int(ids[far]): 1}
+
+    QTest.keyClick(win, Qt.Key_D)  # dislike the current track (replaces its like)
+    with LibraryCache.open(win.root, win.cache_dir) as cache:
+        assert cache.likes()[int(arrays.track_ids[far])] == -1
+
+
+def test_keyboard_transport(window, qtbot):
+    win, player = window
+    order = [int(r) for r in win.map.drawn.rows]
+    win.play_row(order[0])
+    QTest.keyClick(win, Qt.Key_Right)
+    assert player.plays()[-1][1] == win.arrays.paths[order[1]]
+    QTest.keyClick(win, Qt.Key_Left)
+    assert player.plays()[-1][1] == win.arrays.paths[order[0]]
+    QTest.keyClick(win, Qt.Key_Space)
+    assert player.is_paused
+    QTest.keyClick(win, Qt.Key_Space)
+    assert not player.is_paused
+
+
+def test_settings_restore_filters_and_recent_library(window, qtbot, tmp_path, indexed):
+    win, _ = window
+    genre = next(g for g, c in facet_counts(win.arrays).genres.items() if 0 < c < 20)
+    win.filters.set_selection(genres=[genre], k=3)
+    win.close()
+    library, _, model_dir = indexed
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    again = MainWindow(player=RecordingPlayer(), settings=settings, cache_dir=win.cache_dir,
+                       model_loader=lambda: (str(model_dir), None))
+    qtbot.addWidget(again)
+    assert again.settings.recent_libraries()[0] == str(library.resolve())
+    again.open_library(library, index=False)
+    assert again.filters.current_filter().genres == (genre,) and again.filters.k() == 3
+    assert again.map.point_count() == facet_counts(again.arrays, TrackFilter.of(genres=[genre])).total
+    again.close()
+
+
+def test_background_indexing_fills_the_map(qtbot, indexed, tmp_path, demo_files):
+    _, _, model_dir = indexed
+    library = tmp_path / "fresh"
+    library.mkdir()
+    for f in demo_files[:3]:
+        shutil.copy(f, library)
+    win = MainWindow(player=RecordingPlayer(), settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
+                     cache_dir=tmp_path / "cache", model_loader=lambda: (str(model_dir), None), index_workers=1)
+    qtbot.addWidget(win)
+    win.show()
+    progress: list[tuple] = []
+    win.open_library(library)
+    assert win.worker is not None and win.worker.isRunning()
+    win.worker.progressed.connect(lambda *a: progress.append(a))
+    assert win.map.point_count() == 0
+    qtbot.waitUntil(lambda: not win.worker.isRunning() and win.map.point_count() == 3, timeout=120000)
+    assert any(total == 3 for _, total, *_ in progress)
+    assert not win.index_status.cancel_button.isVisible()
+    win.close()
+
+
+def test_cancel_stops_indexing(qtbot, indexed, tmp_path, demo_files):
+    _, _, model_dir = indexed
+    library = tmp_path / "lib"
+    library.mkdir()
+    for f in demo_files[:6]:
+        shutil.copy(f, library)
+    win = MainWindow(player=RecordingPlayer(), settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
+                     cache_dir=tmp_path / "cache", model_loader=lambda: (str(model_dir), None), index_workers=1)
+    qtbot.addWidget(win)
+    win.show()
+    win.open_library(library)
+    cancelled: list[bool] = []
+    win.worker.cancelled.connect(lambda: cancelled.append(True))
+    win.index_status.cancel_button.click()
+    qtbot.waitUntil(lambda: not win.worker.isRunning(), timeout=60000)
+    assert cancelled and "cancelled" in win.index_status.label.text().lower()
+    win.close()
