@@ -158,6 +158,13 @@ def read_checkpoint_config(directory: str | Path) -> dict[str, Any]:
     missing = [k for k in ("model", *REQUIRED_META) if k not in doc]
     if missing:
         raise CheckpointError(f"{path} lacks required keys {missing}")
+    for key in ("tags", "genres"):
+        if not isinstance(doc[key], list) or not all(isinstance(x, str) for x in doc[key]):
+            raise CheckpointError(f"{path}: '{key}' must be a list of names")
+    if not isinstance(doc["model"], dict) or not isinstance(doc["extractor_version"], (str, int, float)):
+        raise CheckpointError(f"{path}: 'model' must be a mapping and 'extractor_version' a version string")
+    for key in ("training", "metrics"):
+        doc.setdefault(key, {})
     return doc
 
 

@@ -19,6 +19,8 @@ def ndcg_per_query(relevance: np.ndarray, scores: np.ndarray, k: int | None = 3)
         raise ValueError(f"relevance and scores must both be (N, L), got {rel.shape} and {sc.shape}")
     if rel.shape[1] < 2:
         raise ValueError("NDCG needs at least 2 items per query")
+    if not (np.isfinite(rel).all() and np.isfinite(sc).all()):
+        raise ValueError("relevance and scores must be finite")
     if rel.size and rel.min() < 0:
         raise ValueError("relevance must be non-negative")
     if k is not None and k < 1:

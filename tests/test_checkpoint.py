@@ -103,8 +103,12 @@ def _edit(path: Path, fn) -> None:
 
 def test_bad_json_and_missing_keys(tmp_path: Path) -> None:
     path, _ = saved(tmp_path)
+    norm_ok = json.loads((path / "config.json").read_text())["normalization"]
     _edit(path, lambda d: d.pop("normalization"))
     with pytest.raises(CheckpointError, match="normalization"):
+        load(path)
+    _edit(path, lambda d: d.update(normalization=norm_ok, tags=None))
+    with pytest.raises(CheckpointError, match="list of names"):
         load(path)
     (path / "config.json").write_text("{not json")
     with pytest.raises(CheckpointError, match="cannot read"):
@@ -163,3 +167,13 @@ def test_save_refuses_inconsistent_meta(tmp_path: Path) -> None:
         save_checkpoint(tmp_path, model, ModelConfig(branches=("muq",)), meta)
     with pytest.raises(CheckpointError, match="positive"):
         save_checkpoint(tmp_path, model, config, {**meta, "normalization": {"lowlevel": {"mean": [0] * 8, "std": [0] * 8}}})
+
+
+def test_no_pickle_anywhere() -> None:
+    """Loading a model must never unpickle: the checkpoint and inference code use safetensors/JSON only."""
+    import core.checkpoint
+    import core.inference
+
+    for module in (core.checkpoint, core.inference):
+        source = Path(module.__file__).read_text()
+        assert "torch.load" not in source and "pickle" not in source.replace("no pickle", "")

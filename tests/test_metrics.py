@@ -49,6 +49,8 @@ def test_ndcg_rejects_bad_input() -> None:
         ndcg_at_k(np.zeros((2, 1)), np.zeros((2, 1)))
     with pytest.raises(ValueError):
         ndcg_at_k(np.zeros((2, 3)), np.zeros((2, 3)), skip_empty=True)
+    with pytest.raises(ValueError, match="finite"):
+        ndcg_at_k(np.ones((1, 3)), np.array([[0.0, np.nan, 1.0]]))
 
 
 @pytest.mark.parametrize("seed", range(40))
