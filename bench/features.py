@@ -4,7 +4,7 @@
     python bench/features.py --muq full --device cuda --batch 16   # full-size MuQ-large (random weights) on a GPU
     python bench/features.py --muq none --threads 2
 
-Per-track lines show seconds spent in decode (incl. resampling), mel, descriptors (low-level + interpretive) and
+Per-track lines show seconds spent reading tags, in decode (incl. resampling), mel, descriptors (low-level + interpretive) and
 MuQ; the summary gives totals and per-track means. `--batch` also times MuQ on all excerpts in batches, the way an
 indexer feeding a GPU would run it.
 """
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 AUDIO_EXT = {".ogg", ".mp3", ".opus", ".m4a", ".flac", ".wav"}
-STAGES = ("decode", "mel", "descriptors", "muq")
+STAGES = ("tags", "decode", "mel", "descriptors", "muq")
 
 
 def _machine(device: str, threads: int) -> str:
