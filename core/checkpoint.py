@@ -106,6 +106,21 @@ def _jsonable_normalization(norm: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _jsonable(obj: Any) -> Any:
+    """Free-form training info/metrics as strict JSON: numpy/torch values to Python, paths to str, NaN to null."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "tolist"):  # numpy arrays/scalars, torch tensors
+        return _jsonable(obj.tolist())
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if obj is None or isinstance(obj, (str, int, bool)):
+        return obj
+    return str(obj)
+
+
 def save_checkpoint(directory: str | Path, model: QuadFusionNet, config: ModelConfig, meta: dict[str, Any]) -> Path:
     """Write weights and config; `meta` needs tags, genres, normalization, extractor_version (+ training, metrics)."""
     missing = [k for k in REQUIRED_META if k not in meta]
@@ -129,8 +144,8 @@ def save_checkpoint(directory: str | Path, model: QuadFusionNet, config: ModelCo
         "genres": list(meta["genres"]),
         "normalization": norm,
         "extractor_version": str(meta["extractor_version"]),
-        "training": meta.get("training", {}),
-        "metrics": meta.get("metrics", {}),
+        "training": _jsonable(meta.get("training", {})),
+        "metrics": _jsonable(meta.get("metrics", {})),
     }
     text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
     state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}

@@ -30,8 +30,8 @@ def make_meta(config: ModelConfig) -> dict:
         "genres": list(GENRES),
         "normalization": {b: v for b, v in norm.items() if b in config.branches},
         "extractor_version": VERSION,
-        "training": {"dataset": "toy", "epochs": 1},
-        "metrics": {"ndcg@3": 0.5},
+        "training": {"dataset": "toy", "epochs": 1, "out": Path("/x"), "branches": ("mel",)},
+        "metrics": {"ndcg@3": np.float32(0.5), "per_class_f1": np.array([0.25, 0.5]), "loss": float("nan")},
     }
 
 
@@ -60,6 +60,8 @@ def test_round_trip_is_exact(tmp_path: Path) -> None:
         assert torch.equal(v, loaded.state_dict()[k]), k
     assert meta["tags"] == list(TAGS) and meta["genres"] == list(GENRES)
     assert meta["training"]["epochs"] == 1 and meta["metrics"]["ndcg@3"] == 0.5
+    assert meta["training"]["out"] == "/x" and meta["training"]["branches"] == ["mel"]
+    assert meta["metrics"]["per_class_f1"] == [0.25, 0.5] and meta["metrics"]["loss"] is None
     assert len(meta["normalization"]["muq"]["mean"]) == 1024
     model.eval()
     x = dict(mel=torch.randn(2, 48, 64), muq=torch.randn(2, 1024), genre=torch.rand(2, len(GENRES)), lowlevel=torch.randn(2, 8))
