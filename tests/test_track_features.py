@@ -57,8 +57,9 @@ def test_matches_stage_functions(demo_dir, features, muq):
 
 def test_options_and_given_tags(demo_dir):
     tf = extract_track_features(demo_dir / "wesnoth_suspense.mp3", tags={"genre": "Jazz; (17)"}, compute_mel=False,
-                                excerpt_length=10.0)
+                                excerpt_length=10.0, keep_audio24k=True)
     assert tf.muq is None and tf.mel is None
+    assert tf.audio24k.dtype == np.float32 and abs(tf.audio24k.size - 240000) <= 24
     assert tf.tags == {"genre": "Jazz; (17)"}
     np.testing.assert_array_equal(tf.genre, genre_vector(["Jazz", "Pop/Rock"]))
     assert tf.excerpt_start == pytest.approx(0.3 * tf.duration, abs=0.05)  # window at 30 % of the track

@@ -44,6 +44,7 @@ class TrackFeatures:
     genre: np.ndarray  # (len(GENRES),) float32 multi-hot
     tags: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict, compare=False, repr=False)  # seconds per stage
+    audio24k: np.ndarray | None = field(default=None, compare=False, repr=False)  # only with keep_audio24k; never stored
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Plain arrays (no pickling needed): absent optional features are simply left out."""
@@ -80,11 +81,13 @@ class TrackFeatures:
 
 
 def extract_track_features(path: str | PathLike[str], *, muq: MuQEmbedder | None = None, tags: dict | None = None,
-                           compute_mel: bool = True, excerpt_length: float = 30.0) -> TrackFeatures:
+                           compute_mel: bool = True, excerpt_length: float = 30.0,
+                           keep_audio24k: bool = False) -> TrackFeatures:
     """Decode the excerpt once (16 kHz, plus 24 kHz for MuQ) and compute every feature from it.
 
     `tags` (from `core.metadata.read_tags` or the library's own tag reader) are read here when not given; the
-    genre vector comes from their "genre" value. Raises `AudioDecodeError` for files that cannot be decoded.
+    genre vector comes from their "genre" value. `keep_audio24k` returns the 24 kHz excerpt in `.audio24k` so a
+    caller can run MuQ later, batched across tracks on a GPU. Raises `AudioDecodeError` for undecodable files.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -93,7 +96,7 @@ def extract_track_features(path: str | PathLike[str], *, muq: MuQEmbedder | None
     timings["tags"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    rates = (ANALYSIS_RATE, MUQ_RATE) if muq is not None else (ANALYSIS_RATE,)
+    rates = (ANALYSIS_RATE, MUQ_RATE) if (muq is not None or keep_audio24k) else (ANALYSIS_RATE,)
     excerpt = load_excerpt(path, rates=rates, length=excerpt_length)
     wave16 = excerpt.audio[ANALYSIS_RATE]
     if wave16.size < ANALYSIS_RATE // 10:
@@ -123,4 +126,5 @@ def extract_track_features(path: str | PathLike[str], *, muq: MuQEmbedder | None
         genre=genre_vector(tags.get("genre")),
         tags=dict(tags),
         timings=timings,
+        audio24k=excerpt.audio.get(MUQ_RATE) if keep_audio24k else None,
     )
