@@ -170,13 +170,19 @@ def handcrafted_features(arrays: FeatureArrays) -> np.ndarray:
 
 def mlp_smotetomek(train: FeatureArrays, test: FeatureArrays, seed: int) -> dict[str, Any]:
     from imblearn.combine import SMOTETomek
+    from imblearn.over_sampling import SMOTE
     from sklearn.neural_network import MLPClassifier
     from sklearn.preprocessing import StandardScaler
 
     scaler = StandardScaler().fit(handcrafted_features(train))
     x_tr = np.nan_to_num(scaler.transform(handcrafted_features(train)))
     x_te = np.nan_to_num(scaler.transform(handcrafted_features(test)))
-    x_res, y_res = SMOTETomek(random_state=seed).fit_resample(x_tr, train.quadrant)
+    smallest = int(np.bincount(train.quadrant, minlength=4)[np.unique(train.quadrant)].min())
+    if smallest >= 2:  # SMOTE needs a neighbour inside the smallest class
+        smote = SMOTE(k_neighbors=min(5, smallest - 1), random_state=seed)
+        x_res, y_res = SMOTETomek(smote=smote, random_state=seed).fit_resample(x_tr, train.quadrant)
+    else:
+        x_res, y_res = x_tr, train.quadrant
     clf = MLPClassifier(hidden_layer_sizes=(128, 64), alpha=1e-3, early_stopping=True, validation_fraction=0.2,
                         max_iter=500, random_state=seed)
     clf.fit(x_res, y_res)

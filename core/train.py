@@ -316,16 +316,24 @@ def evaluate_model(result: TrainResult, test: FeatureArrays, device: str | None 
 
 
 def checkpoint_meta(result: TrainResult, *, dataset: str, extra_training: dict[str, Any] | None = None,
-                    metrics: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The meta dict core.checkpoint.save_checkpoint wants, with the recipe recorded under 'training'."""
+                    metrics: dict[str, Any] | None = None, genres: list[str] | None = None,
+                    extractor_version: str | None = None) -> dict[str, Any]:
+    """The meta dict core.checkpoint.save_checkpoint wants, with the recipe recorded under 'training'.
+
+    `genres`/`extractor_version` default to the running code's; pass them when training from a packed feature
+    file on a machine without the audio stack (they are stored in the pack).
+    """
     from core.emotions import TAGS
-    from core.features.genre import GENRES
-    from core.features.track import EXTRACTOR_VERSION
+
+    if genres is None:
+        from core.features.genre import GENRES as genres  # noqa: N811
+    if extractor_version is None:
+        from core.features.track import EXTRACTOR_VERSION as extractor_version
 
     training = {"config": result.config.to_dict(), "dataset": dataset, "best_epoch": result.best_epoch,
                 "best_val_loss": result.best_val_loss, "epochs_run": len(result.history),
                 "seconds": round(result.seconds, 1)}
     training.update(extra_training or {})
-    return {"tags": list(TAGS), "genres": list(GENRES), "normalization": result.normalization,
-            "extractor_version": str(EXTRACTOR_VERSION), "training": training,
+    return {"tags": list(TAGS), "genres": list(genres), "normalization": result.normalization,
+            "extractor_version": str(extractor_version), "training": training,
             "metrics": {"validation": result.val_metrics, **(metrics or {})}}

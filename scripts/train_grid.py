@@ -1,0 +1,172 @@
+"""Run the whole results grid from one packed feature file (no audio needed), e.g. on a GPU machine.
+
+    python scripts/train_grid.py --data 4q_features.npz --out results_dir [--workers 3]
+
+Per seed (one worker process each, sharing the GPU): QuadFusionNet variants x tasks (quadrant, tags, joint) and
+the triplet baseline; then random / popularity prior / MLP-SMOTETomek. Writes grid_results.json and, as
+default/, the V2 (mel+genre+lowlevel) joint model of the seed with the lowest validation loss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+VARIANTS = {
+    "V2": ("mel", "genre", "lowlevel"),  # no MuQ: the shipped configuration
+    "V3": ("mel", "lowlevel"),  # no genre (and no MuQ)
+    "V1": ("genre", "lowlevel"),  # no mel (and no MuQ)
+}
+TASK_ORDER = ("joint", "quadrant", "tags")
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def worker(args: argparse.Namespace) -> None:
+    import numpy as np
+    import torch
+
+    from core.baselines import train_triplet
+    from core.checkpoint import save_checkpoint
+    from core.datasets import load_packed
+    from core.train import TrainConfig, checkpoint_meta, evaluate_model, fit
+
+    torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", "2"))))
+    if torch.cuda.is_available():
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    arrays, splits = load_packed(args.data)
+    info = json.loads(str(splits["info"]))
+    train, test = arrays.subset(splits["train"]), arrays.subset(splits["test"])
+    if args.limit:
+        train, test = train.subset(np.arange(min(args.limit, len(train)))), test.subset(np.arange(min(args.limit, len(test))))
+    seed = args.worker_seed
+    deadline = time.monotonic() + args.time_budget
+    rows: list[dict] = []
+    out_path = Path(args.work) / f"seed_{seed}.json"
+
+    def flush() -> None:
+        out_path.write_text(json.dumps(rows, indent=1))
+
+    jobs = [(v, t) for t in TASK_ORDER for v in VARIANTS]
+    jobs = [("V2", "joint")] + [j for j in jobs if j != ("V2", "joint")]
+    jobs.insert(1, ("V2nocrop", "joint"))  # same model trained on full 30 s mels: the shipped pick is by val loss
+    jobs += [("triplet", "tags"), ("triplet", "quadrant")]
+    for variant, task in jobs:
+        if time.monotonic() > deadline:
+            rows.append({"model": variant, "task": task, "seed": seed, "skipped": "time budget"})
+            flush()
+            continue
+        crop = None if variant == "V2nocrop" else (args.crop or None)
+        cfg = TrainConfig(branches=VARIANTS.get(variant.replace("nocrop", ""), ("mel",)), task=task, seed=seed,
+                          max_epochs=args.max_epochs, crop_frames=crop)
+        t0 = time.monotonic()
+        if variant == "triplet":
+            res = train_triplet(train, test, task, cfg)
+            rows.append({"model": "triplet", "task": task, "seed": seed, "test": res, "seconds": time.monotonic() - t0})
+        else:
+            result = fit(train, cfg, show_bar=False)
+            metrics = evaluate_model(result, test)
+            rows.append({"model": variant, "branches": list(cfg.branches), "task": task, "seed": seed, "test": metrics,
+                         "validation": result.val_metrics, "best_epoch": result.best_epoch,
+                         "epochs_run": len(result.history), "seconds": time.monotonic() - t0})
+            if variant in ("V2", "V2nocrop") and task == "joint":
+                meta = checkpoint_meta(result, dataset=info["dataset"], genres=info["genres"],
+                                       extractor_version=info["extractor_version"],
+                                       extra_training={"command": info.get("command", ""), "seed": seed,
+                                                       "provisional": False},
+                                       metrics={"test_during_training": metrics})
+                save_checkpoint(Path(args.work) / f"ckpt_{variant}_seed_{seed}", result.model, result.model_config, meta)
+        log(f"seed {seed} {variant} {task}: {rows[-1].get('test')} ({time.monotonic() - t0:.0f}s)")
+        flush()
+
+
+def cpu_baselines(args: argparse.Namespace) -> list[dict]:
+    import numpy as np
+
+    from core.baselines import mlp_smotetomek, popularity_prior, random_baseline
+    from core.datasets import load_packed
+
+    arrays, splits = load_packed(args.data)
+    train, test = arrays.subset(splits["train"]), arrays.subset(splits["test"])
+    if args.limit:
+        train, test = train.subset(np.arange(min(args.limit, len(train)))), test.subset(np.arange(min(args.limit, len(test))))
+    rows = []
+    for seed in args.seeds:
+        rows.append({"model": "random", "task": "both", "seed": seed, "test": random_baseline(test, seed)})
+        rows.append({"model": "prior", "task": "both", "seed": seed, "test": popularity_prior(train, test)})
+        if not args.skip_mlp:
+            try:
+                rows.append({"model": "mlp_smotetomek", "task": "quadrant", "seed": seed, "test": mlp_smotetomek(train, test, seed)})
+            except Exception as exc:  # keep the GPU grid's results even if this CPU baseline fails
+                rows.append({"model": "mlp_smotetomek", "task": "quadrant", "seed": seed, "skipped": repr(exc)})
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--work", default=None, help="scratch folder (default: OUT/work)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--max-epochs", type=int, default=50)
+    ap.add_argument("--crop", type=int, default=938)
+    ap.add_argument("--limit", type=int, default=0, help="use only the first N train/test clips (smoke test)")
+    ap.add_argument("--time-budget", type=float, default=480.0, help="seconds after which workers skip jobs")
+    ap.add_argument("--skip-mlp", action="store_true")
+    ap.add_argument("--worker-seed", type=int, default=None)
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    args.work = args.work or str(out / "work")
+    Path(args.work).mkdir(parents=True, exist_ok=True)
+    if args.worker_seed is not None:
+        worker(args)
+        return
+
+    started = time.monotonic()
+    procs = []
+    for seed in args.seeds:
+        cmd = [sys.executable, __file__, "--data", args.data, "--out", args.out, "--work", args.work,
+               "--max-epochs", str(args.max_epochs), "--crop", str(args.crop), "--limit", str(args.limit),
+               "--time-budget", str(args.time_budget), "--worker-seed", str(seed)]
+        procs.append(subprocess.Popen(cmd))
+    log(f"started {len(procs)} workers")
+    rows = cpu_baselines(args)
+    log(f"cpu baselines done: {len(rows)} rows")
+    codes = [p.wait() for p in procs]
+    log(f"workers exited with {codes}")
+    for seed in args.seeds:
+        path = Path(args.work) / f"seed_{seed}.json"
+        if path.exists():
+            rows.extend(json.loads(path.read_text()))
+
+    import torch
+
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    best = min((r for r in rows if r.get("model") in ("V2", "V2nocrop") and r.get("task") == "joint" and "validation" in r),
+               key=lambda r: r["validation"]["val_loss"], default=None)
+    if best is not None:
+        src = Path(args.work) / f"ckpt_{best['model']}_seed_{best['seed']}"
+        shutil.copytree(src, out / "default", dirs_exist_ok=True)
+        log(f"shipped model: {best['model']} joint seed {best['seed']} (val loss {best['validation']['val_loss']:.4f})")
+    doc = {"rows": rows, "device": device, "seconds": time.monotonic() - started,
+           "shipped": {"model": best["model"], "seed": best["seed"]} if best else None, "args": {k: v for k, v in vars(args).items() if k != "work"}}
+    (out / "grid_results.json").write_text(json.dumps(doc, indent=1))
+    log(f"done in {time.monotonic() - started:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
