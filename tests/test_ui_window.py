@@ -20,7 +20,7 @@ from explorer.analysis import build_map_scene, facet_counts, liked_rows, recomme
 from explorer.library.cache import LibraryCache  # noqa: E402
 from explorer.ui import map_items  # noqa: E402
 from explorer.ui.main_window import MainWindow  # noqa: E402
-from ui_library import index_demo  # noqa: E402
+from ui_library import shared_indexed_demo  # noqa: E402
 
 
 class RecordingPlayer:
@@ -70,7 +70,7 @@ class RecordingPlayer:
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory, demo_dir):
-    return index_demo(demo_dir, tmp_path_factory.mktemp("ui_demo"))
+    return shared_indexed_demo(tmp_path_factory, demo_dir)
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def window(qtbot, indexed, tmp_path):
     win.show()
     qtbot.waitExposed(win)
     win.open_library(library, index=False)
-    win.map.viewbox.autoRange(padding=0.08)
+    win.map.reset_view()
     QTest.qWait(50)
     yield win, player
     win.close()

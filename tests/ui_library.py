@@ -60,3 +60,15 @@ def index_demo(demo_dir: Path, tmp: Path) -> tuple[Path, Path, Path]:
         summary = index_library(library, cache, workers=2, model=str(model_dir))
     assert not summary.failed, summary.failed
     return library, cache_dir, model_dir
+
+
+def shared_indexed_demo(tmp_path_factory, demo_dir: Path) -> tuple[Path, Path, Path]:
+    """index_demo once per test session, shared by every UI test module (indexing costs ~20 s on 2 cores)."""
+    base = tmp_path_factory.getbasetemp() / "ui_demo_shared"
+    done = base / "DONE"
+    if not done.exists():
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir(parents=True)
+        _, _, model_dir = index_demo(demo_dir, base)
+        done.write_text(str(model_dir))
+    return base / "library", base / "cache", Path(done.read_text())

@@ -18,7 +18,7 @@ from explorer.analysis.scene import MapScene, build_map_scene, refresh_axes
 from explorer.library.arrays import LibraryArrays
 from explorer.ui import theme
 
-POINT_SIZE = 10
+POINT_SIZE = 12
 STAR_SIZE = 24
 LABEL_CHARS = 28
 
@@ -53,6 +53,9 @@ def _cluster_colour(hex_colour: str, alpha: int = 255) -> QColor:
     c = _colour(hex_colour, alpha)
     if c.lightness() < 40:
         c = QColor(187, 187, 187, alpha)
+    elif c.lightness() < 110:  # deep blues read poorly on the dark background: same hue, lighter
+        c = c.lighter(135)
+        c.setAlpha(alpha)
     return c
 
 
@@ -142,8 +145,10 @@ def draw_scene(
         drawn.scatters.append(item)
         profile = scene.profiles[c] if c < len(scene.profiles) else None
         sentence = profile.sentence if profile is not None else ""
-        legend.addItem(item, f"<b style='color:{colour.name()}'>{c + 1}</b> · {len(members)} tracks — {sentence}")
+        n = len(members)
+        legend.addItem(item, f"<b style='color:{colour.name()}'>{c + 1}</b> · {n} track{'s' if n != 1 else ''} — {sentence}")
     positions = scene.representative_positions
+    x_mid = float(coords[:, 0].min() + 0.65 * np.ptp(coords[:, 0])) if len(coords) else 0.0
     for c, pos in enumerate(positions):
         if pos < 0:
             continue
@@ -157,7 +162,8 @@ def draw_scene(
         drawn.stars.append(star)
         row = int(rows[pos])
         name = titles[row] if titles is not None and row < len(titles) and titles[row] else f"subcategory {c + 1}"
-        text = pg.TextItem(f"★ {_short(name)}", color=theme.TEXT, anchor=(0, 1.15),
+        right_side = float(coords[pos, 0]) > x_mid  # labels of right-hand stars extend leftwards, inside the view
+        text = pg.TextItem(f"★ {_short(name)}", color=theme.TEXT, anchor=(1.0 if right_side else 0.0, 1.15),
                            fill=pg.mkBrush(_colour(theme.BACKGROUND, 190)), border=pg.mkPen(_cluster_colour(scene.colours[c])))
         font = QFont()
         font.setPointSize(9)
@@ -168,6 +174,22 @@ def draw_scene(
         drawn.labels.append(text)
     apply_axis_labels(plot, scene)
     return drawn
+
+
+def fit_view(plot: pg.PlotItem, drawn: Optional[DrawnScene], padding: float = 0.08) -> None:
+    """Show every point, with head-room at the top so the legend (top-left) never hides a point."""
+    vb = plot.getViewBox()
+    if drawn is None or not len(drawn.coords):
+        vb.autoRange(padding=padding)
+        return
+    lo, hi = drawn.coords.min(axis=0), drawn.coords.max(axis=0)
+    span = np.maximum(hi - lo, 1e-6)
+    lo, hi = lo - padding * span, hi + padding * span
+    height_px = max(vb.height(), 1.0)
+    legend_px = drawn.legend.boundingRect().height() + 20 if drawn.legend is not None else 0.0
+    share = min(legend_px / height_px, 0.6)
+    top = hi[1] + (hi[1] - lo[1]) * share / (1.0 - share)
+    vb.setRange(xRange=(lo[0], hi[0]), yRange=(lo[1], top), padding=0)
 
 
 def titles_for(arrays: LibraryArrays) -> list[str]:

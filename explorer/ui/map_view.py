@@ -91,7 +91,7 @@ class MapView(pg.PlotWidget):
         for item in [*self.drawn.scatters, *self.drawn.stars]:
             item.sigClicked.connect(self._on_click)
         if not keep_view:
-            self.viewbox.autoRange(padding=0.08)
+            map_items.fit_view(plot, self.drawn)
         self._programmatic = False
 
     def set_message(self, text: str) -> None:
@@ -114,7 +114,7 @@ class MapView(pg.PlotWidget):
         self.setCursor(Qt.CrossCursor if on else Qt.ArrowCursor)
 
     def reset_view(self) -> None:
-        self.viewbox.autoRange(padding=0.08)
+        map_items.fit_view(self.getPlotItem(), self.drawn)
         self._timer.start()
 
     def highlight(self, row: Optional[int]) -> None:
