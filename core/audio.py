@@ -258,7 +258,8 @@ def _decode_native(path: str | os.PathLike, start: float | None, duration: float
         expected = total - first if duration is None else min(int(round(duration * sr)), total - first)
         if expected > 0 and audio.size < _TRUNCATED_RATIO * expected:
             raise AudioDecodeError(
-                path, f"truncated: decoded {audio.size / sr:.2f}s of {expected / sr:.2f}s declared by the header")
+                path, f"truncated or corrupt: decoded {audio.size / sr:.2f}s of the {expected / sr:.2f}s "
+                "declared by the header")
     if not np.all(np.isfinite(audio)):
         raise AudioDecodeError(path, "decoded samples are not finite")
     return audio, sr, total

@@ -120,6 +120,31 @@ def test_short_track_excerpt_is_whole_track(tmp_path):
     assert len(ex.audio[16000]) == 48000 and len(ex.audio[24000]) == 72000
 
 
+@pytest.mark.parametrize("fmt", ["MP3", "FLAC", "OGG"])
+def test_excerpt_of_a_long_track_is_the_right_window(tmp_path, fmt):
+    """100 s of 10 s tones (300, 500, ... Hz): the excerpt must be 30-60 s, i.e. tone changes 10 s and 20 s in."""
+    sr = 44100
+    freqs = [300 + 200 * i for i in range(10)]
+    wave = np.concatenate([0.3 * np.sin(2 * np.pi * f * np.arange(10 * sr) / sr) for f in freqs]).astype(np.float32)
+    path = tmp_path / f"long.{fmt.lower()}"
+    subtype = {"MP3": "MPEG_LAYER_III", "OGG": "VORBIS", "FLAC": "PCM_16"}[fmt]
+    with sf.SoundFile(path, "w", sr, 1, subtype, format=fmt) as out:
+        for i in range(0, len(wave), sr):  # small blocks: one big write crashes libsndfile's Vorbis encoder
+            out.write(wave[i : i + sr])
+    assert audio_duration(path) == pytest.approx(100.0, abs=0.05)
+    ex = load_excerpt(path)
+    assert ex.start == pytest.approx(30.0) and ex.duration == pytest.approx(30.0)
+    for rate, audio in ex.audio.items():
+
+        def tone(a: float, b: float) -> float:
+            seg = audio[int(a * rate) : int(b * rate)]
+            return float(np.argmax(np.abs(np.fft.rfft(seg))) * rate / len(seg))
+
+        assert tone(0.0, 0.5) == pytest.approx(900, abs=4)
+        assert tone(9.5, 9.95) == pytest.approx(900, abs=4) and tone(10.05, 10.5) == pytest.approx(1100, abs=4)
+        assert tone(19.5, 19.95) == pytest.approx(1100, abs=4) and tone(20.05, 20.5) == pytest.approx(1300, abs=4)
+
+
 def _bad_files(demo_files: list[Path], tmp_path: Path) -> list[Path]:
     bad = []
     for suffix in (".mp3", ".flac", ".ogg", ".opus", ".m4a"):
