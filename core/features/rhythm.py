@@ -14,7 +14,8 @@ PEAK_HALF_WIDTH_S = 0.048  # an onset is the largest envelope value within +-48 
 MEAN_HALF_WIDTH_S = 0.100  # ... and exceeds the +-100 ms local mean
 ONSET_DELTA = 0.07  # ... by 7% of the envelope's reference level
 MIN_ONSET_RISE = 0.01
-MIN_ONSETS_FOR_TEMPO = 4  # ... and by at least this much in absolute envelope units (steady tones never qualify)
+MIN_ONSETS_FOR_TEMPO = 4
+DETREND_S = 1.0  # ... and by at least this much in absolute envelope units (steady tones never qualify)
 
 
 @dataclass(frozen=True)
@@ -47,31 +48,43 @@ def onset_frames(env: np.ndarray, rate: float) -> np.ndarray:
     return idx
 
 
-def tempo_from_envelope(env: np.ndarray, rate: float) -> tuple[float, float]:
-    """(BPM, pulse clarity) from the envelope's autocorrelation weighted by a tempo prior."""
-    x = uniform_filter1d(env, 3) - env.mean()
+def _acf_tempo(x: np.ndarray, rate: float) -> tuple[float, float] | None:
+    """Best prior-weighted autocorrelation peak of x in the 40-240 BPM lag range; None without any peak."""
     n = x.shape[0]
     lag_min = int(np.floor(60.0 * rate / MAX_BPM))
     lag_max = min(int(np.ceil(60.0 * rate / MIN_BPM)), n - 2)
     if lag_max <= lag_min + 2:
-        return 0.0, 0.0
+        return None
     spec = scipy.fft.rfft(x, 2 * n, workers=1)
     acf = scipy.fft.irfft(spec.real ** 2 + spec.imag ** 2, 2 * n, workers=1)[:n]
     if acf[0] <= 1e-12:
-        return 0.0, 0.0
+        return None
     acf = acf / acf[0]
     lags = np.arange(lag_min, lag_max + 1)
     local_max = (acf[lags] > acf[lags - 1]) & (acf[lags] >= acf[lags + 1]) & (acf[lags] > 0)
     if not local_max.any():
-        return 0.0, 0.0
+        return None
     bpm = 60.0 * rate / lags
     prior = np.exp(-0.5 * (np.log2(bpm / PRIOR_BPM) / PRIOR_OCTAVES) ** 2)
-    score = np.where(local_max, acf[lags] * prior, -np.inf)
-    best = int(lags[np.argmax(score)])
+    best = int(lags[np.argmax(np.where(local_max, acf[lags] * prior, -np.inf))])
     a, b, c = acf[best - 1], acf[best], acf[best + 1]
     den = a - 2.0 * b + c
     shift = 0.5 * (a - c) / den if den < 0 else 0.0
     return float(60.0 * rate / (best + shift)), float(np.clip(b, 0.0, 1.0))
+
+
+def tempo_from_envelope(env: np.ndarray, rate: float) -> tuple[float, float]:
+    """(BPM, pulse clarity) from the onset envelope's autocorrelation weighted by a tempo prior.
+
+    The mean-removed envelope is tried first; when a swell or fade dominates it so much that the
+    autocorrelation has no peak in the tempo range, the envelope minus its ~1 s local mean is used instead.
+    """
+    smooth = uniform_filter1d(env, 3)
+    found = _acf_tempo(smooth - env.mean(), rate)
+    if found is None:
+        width = 2 * round(DETREND_S * rate / 2) + 1
+        found = _acf_tempo(smooth - uniform_filter1d(env, width, mode="nearest"), rate)
+    return found if found is not None else (0.0, 0.0)
 
 
 def rhythm_descriptors(short_mag: np.ndarray, rate: float, duration: float) -> Rhythm:
