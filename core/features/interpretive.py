@@ -80,10 +80,8 @@ def _dynamic_complexity(an: Analysis) -> float:
 @lru_cache(maxsize=2)
 def _mel_matrix(n_bins: int, sr: int) -> np.ndarray:
     """(n_bins, N_MELS) triangular HTK-mel filters from 0 Hz to Nyquist, unit peak."""
-    def mel(f):  # noqa: E306
-        return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
-
-    edges = 700.0 * (10.0 ** (np.linspace(0.0, mel(sr / 2), N_MELS + 2) / 2595.0) - 1.0)
+    top_mel = 2595.0 * np.log10(1.0 + (sr / 2) / 700.0)
+    edges = 700.0 * (10.0 ** (np.linspace(0.0, top_mel, N_MELS + 2) / 2595.0) - 1.0)
     f = np.linspace(0.0, sr / 2, n_bins)[:, None]
     lo, mid, hi = edges[:-2], edges[1:-1], edges[2:]
     return np.maximum(0.0, np.minimum((f - lo) / (mid - lo), (hi - f) / (hi - mid)))
