@@ -141,7 +141,9 @@ class _Run:
     """State of one indexing run's analysis phase."""
 
     def __init__(self, cache: LibraryCache, model: Any, muq: Any, summary: IndexSummary, progress: Progress,
-                 callback: Optional[ProgressCallback], cancel: Optional[CancelToken], extractor_version: str) -> None:
+                 callback: Optional[ProgressCallback], cancel: Optional[CancelToken], extractor_version: str,
+                 batch_size: int = BATCH_SIZE) -> None:
+        self.batch_size = batch_size
         self.cache, self.model, self.muq = cache, model, muq
         self.summary, self.progress, self.callback, self.cancel = summary, progress, callback, cancel
         self.extractor_version = extractor_version
@@ -243,7 +245,7 @@ class _Run:
                         isolated = suspects.popleft()
                         inflight[pool.submit(extract, isolated[0], isolated[1], want_audio)] = isolated
                 else:
-                    while len(inflight) < max(workers * 4, 2 * BATCH_SIZE) and queue:  # enough queued that
+                    while len(inflight) < max(workers * 4, 2 * self.batch_size) and queue:  # enough queued that
                         # workers stay busy while this thread runs the model on a finished batch
                         item = queue.popleft()
                         inflight[pool.submit(extract, item[0], item[1], want_audio)] = item
@@ -268,7 +270,7 @@ class _Run:
                         suspects.extend(crashed)
                     _kill_pool(pool)
                     pool = _new_pool(workers)
-                if len(self.batch) + len(self.failures) >= BATCH_SIZE or not (queue or suspects or inflight):
+                if len(self.batch) + len(self.failures) >= self.batch_size or not (queue or suspects or inflight):
                     self.flush()  # workers keep decoding the queued files meanwhile
         finally:
             _kill_pool(pool)
@@ -283,11 +285,13 @@ def index_library(
     muq: Any = None,
     progress: Optional[ProgressCallback] = None,
     cancel: Optional[CancelToken] = None,
+    batch_size: int = BATCH_SIZE,
 ) -> IndexSummary:
     """Bring `cache` up to date with the audio files under `root`; raises Cancelled when `cancel` fires.
 
     model: an EmotionModel, a checkpoint folder, or None for the shipped default (features only if none is
-    installed). muq: a MuQEmbedder, a weights folder, or None (no MuQ).
+    installed). muq: a MuQEmbedder, a weights folder, or None (no MuQ). batch_size: files per model batch and
+    per committed transaction.
     """
     from core.features.track import EXTRACTOR_VERSION
 
@@ -301,7 +305,7 @@ def index_library(
     workers = max(1, int(workers or os.cpu_count() or 1))
     summary = IndexSummary(model_version=getattr(model, "version", None), extractor_version=str(EXTRACTOR_VERSION))
     state = Progress(stage="scanning")
-    run = _Run(cache, model, muq, summary, state, progress, cancel, str(EXTRACTOR_VERSION))
+    run = _Run(cache, model, muq, summary, state, progress, cancel, str(EXTRACTOR_VERSION), max(1, int(batch_size)))
     run.report()
     files = list(scan_audio_files(root_path))
     run.check_cancel()
