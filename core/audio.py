@@ -216,6 +216,8 @@ def _essentia_decode(path: str, start: float, duration: float | None) -> tuple[n
         if info is not None and info[1] > 0:
             # EasyLoader at the native rate skips resampling and stops decoding at endTime.
             sr = info[1]
+            if info[0] > 0 and start >= info[0]:
+                raise AudioDecodeError(path, f"start {start:.2f}s is past the end ({info[0]:.2f}s)")
             end = 1e9 if duration is None else start + duration
             mono = es.EasyLoader(filename=path, sampleRate=float(sr), startTime=float(start),
                                  endTime=float(end), replayGain=-6.0)()

@@ -83,6 +83,9 @@ def test_window_is_the_same_audio_as_the_full_decode(demo_files):
         ref = full[160000:240000]
         err = np.abs(win[2000:-2000] - ref[2000:-2000]).max()
         assert err < 0.02, (suffix, err)
+        assert len(load_audio(path, 16000, start=29.5, duration=5.0)) == pytest.approx(8000, abs=600)
+        with pytest.raises(AudioDecodeError, match="past the end"):
+            load_audio(path, 16000, start=31.0, duration=5.0)
 
 
 def test_excerpt_window_policy():
