@@ -157,6 +157,24 @@ def test_click_on_a_point_plays_that_track_from_its_excerpt(window, qtbot):
     assert duration is None
     assert win.details.title.text() == (win.arrays.titles[row] or Path(path).stem)
     assert win.details.bars is not None and len(win.details.bars.opts["width"]) == 12
+    # hover text: title, artist and the three strongest emotions
+    tip = win.map._tooltip(0.0, 0.0, row)
+    top3 = [win.arrays.tag_names[j] for j in np.argsort(-win.arrays.tag_scores[row])[:3]]
+    assert tip.startswith(win.arrays.titles[row] or Path(path).stem) and all(t in tip for t in top3)
+
+
+def test_uncaught_errors_become_a_dialog(window, monkeypatch):
+    from explorer.ui import errors
+
+    shown: list[tuple] = []
+    monkeypatch.setattr(errors, "show_error", lambda parent, title, msg, details="": shown.append((title, msg, details)))
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        import sys
+
+        errors._hook(*sys.exc_info())
+    assert shown and "boom" in shown[0][1] and "Traceback" in shown[0][2]
 
 
 def _drag(qtbot, widget, a: QPoint, b: QPoint, modifier=Qt.ShiftModifier) -> None:

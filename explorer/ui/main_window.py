@@ -43,7 +43,6 @@ from explorer.ui.track_list import AuditionPanel, RecommendPanel
 
 log = logging.getLogger(__name__)
 RELOAD_INTERVAL_S = 2.0  # while indexing, reload arrays and redraw at most this often
-MAX_RECENT = 8
 N_RECOMMEND = 10
 
 
@@ -73,6 +72,7 @@ class MainWindow(QMainWindow):
         self._last_reload = 0.0
         self._reloaded_at_done = 0
         self._restoring = False
+        self._no_model = False  # the last index run had no emotion model: explain the empty map
 
         if player is None:
             from explorer.playback import Player
@@ -101,7 +101,7 @@ class MainWindow(QMainWindow):
         self.audition.save_requested.connect(self.save_audition_playlist)
         self.recommendations.play_requested.connect(self.play_row)
         self.player.finished.connect(self._on_track_finished)
-        self.player.failed.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
+        self.player.failed.connect(self._on_playback_error)
         self.player_bar.next_requested.connect(self.next_track)
         self.player_bar.previous_requested.connect(self.previous_track)
         self.player_bar.volume_changed.connect(self.settings.set_volume)
@@ -267,6 +267,7 @@ class MainWindow(QMainWindow):
             self.reload_arrays(keep_view=True)
 
     def _on_index_done(self, summary) -> None:
+        self._no_model = getattr(summary, "model_version", "x") is None
         self.index_status.finish(_summary_text(summary))
         self.reload_arrays(keep_view=False)
 
@@ -294,8 +295,14 @@ class MainWindow(QMainWindow):
             return
         self.map.show_scene(self.scene, titles=map_items.titles_for(arrays), keep_view=keep_view)
         if not len(arrays):
-            self.map.set_message("Indexing… tracks appear here as they are analysed" if self._indexing() else
-                                 "No analysed tracks yet: open a music folder (File ▸ Open folder…)")
+            if self._indexing():
+                hint = "Indexing… tracks appear here as they are analysed"
+            elif self._no_model:
+                hint = ("No emotion model is installed (resources/models/default or QFX_MODEL):\n"
+                        "features were stored; the map appears once a model is installed and the library re-indexed")
+            else:
+                hint = "No analysed tracks yet: open a music folder (File ▸ Open folder…)"
+            self.map.set_message(hint)
         elif self.map.point_count() == 0:
             self.map.set_message("No track matches these filters")
         else:
@@ -342,6 +349,14 @@ class MainWindow(QMainWindow):
         self.map.highlight(self.current_row)
         self.player_bar.set_track(a.titles[row] or Path(a.paths[row]).stem, a.artists[row])
         self.player.play(a.paths[row], float(a.excerpt_starts[row]), preview)
+
+    def _on_playback_error(self, message: str) -> None:
+        """A file that won't play is skipped during an audition; otherwise the user is told why."""
+        self.statusBar().showMessage(message, 8000)
+        if self.audition.active:
+            self.audition.preview_finished()
+        else:
+            show_error(self, "Cannot play this track", message)
 
     def _on_track_finished(self, _path: str) -> None:
         if self.audition.active:
@@ -473,9 +488,13 @@ class MainWindow(QMainWindow):
 
 
 def _summary_text(summary) -> str:
-    """One status-bar line from an IndexSummary (its first report line), and a hint when no model is installed."""
-    lines = summary.lines() if hasattr(summary, "lines") else []
-    text = f"Indexed: {lines[0]}" if lines else "Library up to date"
+    """One short status-bar line from an IndexSummary."""
+    failed = len(getattr(summary, "failed", []) or [])
+    done = getattr(summary, "analysed", 0) + getattr(summary, "reanalysed", 0)
+    text = f"Library up to date: {done} analysed, {getattr(summary, 'unchanged', 0)} unchanged"
+    if failed:
+        text += f", {failed} could not be read (see the log)"
+    text += f" in {getattr(summary, 'elapsed', 0.0):.1f} s"
     if getattr(summary, "model_version", "x") is None:
         text += " — no emotion model installed, so no map yet"
     return text

@@ -75,7 +75,8 @@ class MapView(pg.PlotWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(VIEW_DEBOUNCE_MS)
         self._timer.timeout.connect(self._emit_visible)
-        self.viewbox.sigRangeChangedManually.connect(lambda *_: self._timer.start())
+        self.user_zoomed = False  # refreshes keep the view only once the user has zoomed or panned
+        self.viewbox.sigRangeChangedManually.connect(self._on_manual_range)
         self.viewbox.region_dragged.connect(self._on_region)
         self._empty_text = pg.TextItem("", color=theme.MUTED, anchor=(0.5, 0.5))
         self._empty_text.setZValue(10)
@@ -90,8 +91,9 @@ class MapView(pg.PlotWidget):
         self.drawn = map_items.draw_scene(plot, scene, titles=titles, tooltip=self._tooltip)
         for item in [*self.drawn.scatters, *self.drawn.stars]:
             item.sigClicked.connect(self._on_click)
-        if not keep_view:
+        if not keep_view or not self.user_zoomed:
             map_items.fit_view(plot, self.drawn)
+            self.user_zoomed = False
         self._programmatic = False
 
     def set_message(self, text: str) -> None:
@@ -115,6 +117,7 @@ class MapView(pg.PlotWidget):
 
     def reset_view(self) -> None:
         map_items.fit_view(self.getPlotItem(), self.drawn)
+        self.user_zoomed = False
         self._timer.start()
 
     def highlight(self, row: Optional[int]) -> None:
@@ -154,6 +157,10 @@ class MapView(pg.PlotWidget):
 
     def _on_region(self, x0: float, x1: float, y0: float, y1: float) -> None:
         self.region_selected.emit(self.rows_in_box(x0, x1, y0, y1))
+
+    def _on_manual_range(self, *_args) -> None:
+        self.user_zoomed = True
+        self._timer.start()
 
     def _emit_visible(self) -> None:
         if not self._programmatic:
