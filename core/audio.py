@@ -214,7 +214,7 @@ def _essentia_decode(path: str, start: float, duration: float | None) -> tuple[n
         if info is not None and info[2].lower().startswith("opus"):
             raise AudioDecodeError(path, "Opus audio inside MP4 is not supported; use .opus/.ogg")
         if info is not None and info[1] > 0:
-            # EasyLoader at the native rate skips resampling and stops decoding at endTime.
+            # EasyLoader at the native rate does no resampling and trims to [startTime, endTime].
             sr = info[1]
             if info[0] > 0 and start >= info[0]:
                 raise AudioDecodeError(path, f"start {start:.2f}s is past the end ({info[0]:.2f}s)")
