@@ -26,7 +26,7 @@ def test_pearson_matrix_matches_scipy():
     r = pearson_matrix(coords, desc)
     for a in range(2):
         for j in range(3):
-            assert r[a, j] == pytest.approx(stats.pearsonr(coords[:, a], desc[:, j])[0], abs=1e-10)
+            assert r[a, j] == pytest.approx(stats.pearsonr(coords[:, a], desc[:, j])[0], abs=1e-9)
     assert pearson_matrix(coords, np.ones((50, 1)))[:, 0].tolist() == [0.0, 0.0]
 
 

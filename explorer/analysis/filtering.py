@@ -99,23 +99,32 @@ def _column_indices(wanted: Sequence[str], vocabulary: Sequence[str], what: str)
 
 
 def emotion_membership(
-    tag_scores: np.ndarray, top_k: int = DEFAULT_TOP_K, threshold: Optional[float] = None
+    tag_scores: np.ndarray,
+    top_k: int = DEFAULT_TOP_K,
+    threshold: Optional[float] = None,
+    columns: Optional[Sequence[int]] = None,
 ) -> np.ndarray:
-    """(N, T) bool: track i carries tag j (top-k rule OR threshold rule)."""
+    """(N, C) bool: track i carries tag columns[c] (top-k rule OR threshold rule); all tags when columns is None.
+
+    A tag's rank is the number of tags scoring higher, ties going to the earlier tag, so exactly k tags pass the
+    top-k rule on every track. Counting per requested column is cheaper than sorting every row."""
     scores = np.asarray(tag_scores, dtype=np.float32)
     if scores.ndim != 2:
         raise AnalysisError(f"tag_scores must be (N, T), got shape {scores.shape}")
-    n, t = scores.shape
-    member = np.zeros((n, t), dtype=bool)
     if top_k < 0:
         raise AnalysisError("emotion_top_k must be >= 0")
-    if top_k and n:
-        k = min(int(top_k), t)
-        # stable sort so ties resolve to the earlier tag, identically every time
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        np.put_along_axis(member, order, True, axis=1)
+    n, t = scores.shape
+    cols = list(range(t)) if columns is None else [int(c) for c in columns]
+    member = np.zeros((n, len(cols)), dtype=bool)
+    if n == 0:
+        return member
+    if top_k:
+        for out, j in enumerate(cols):
+            own = scores[:, j : j + 1]
+            rank = (scores[:, :j] >= own).sum(axis=1) + (scores[:, j + 1 :] > own).sum(axis=1)
+            member[:, out] = rank < top_k
     if threshold is not None:
-        member |= scores >= float(threshold)
+        member |= scores[:, cols] >= float(threshold)
     return member
 
 
@@ -146,8 +155,8 @@ def _facet_masks(arrays: LibraryArrays, filt: TrackFilter) -> dict[str, np.ndarr
     if filt.emotions:
         cols = _column_indices(filt.emotions, arrays.tag_names, "emotion")
         member = emotion_membership(_table(arrays.tag_scores, n, len(arrays.tag_names)), filt.emotion_top_k,
-                                    filt.emotion_threshold)
-        masks["emotions"] = member[:, cols].any(axis=1)
+                                    filt.emotion_threshold, columns=cols)
+        masks["emotions"] = member.any(axis=1)
     if filt.quadrants:
         wanted = [QUADRANT_NAMES.index(q) for q in filt.quadrants]
         masks["quadrants"] = np.isin(quadrant_of(_table(arrays.quadrant_probs, n, 4)), wanted)

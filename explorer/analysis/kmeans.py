@@ -44,7 +44,8 @@ def _kmeans_pp(x: np.ndarray, x_sq: np.ndarray, k: int, rng: np.random.Generator
 
 
 def lloyd(
-    x: np.ndarray, centroids: np.ndarray, *, max_iter: int = 100, tol: float = 1e-4, x_sq: np.ndarray | None = None
+    x: np.ndarray, centroids: np.ndarray, *, max_iter: int = 100, tol: float = 1e-4, x_sq: np.ndarray | None = None,
+    mean_var: float | None = None,
 ) -> KMeansResult:
     """Lloyd iterations from given centroids. An emptied cluster is re-seeded with the point farthest from its own
     centroid, so K clusters always come back when there are at least K distinct points."""
@@ -53,7 +54,9 @@ def lloyd(
     k = centroids.shape[0]
     if x_sq is None:
         x_sq = np.einsum("nd,nd->n", x, x)
-    tol_abs = tol * float(np.mean(np.var(x, axis=0))) if n > 1 else 0.0
+    if mean_var is None:
+        mean_var = float(np.mean(np.var(x, axis=0))) if n > 1 else 0.0
+    tol_abs = tol * mean_var
     c = np.array(centroids, dtype=np.float32, copy=True)
     one_hot = np.zeros((n, k), dtype=np.float32)
     rows = np.arange(n)
@@ -83,14 +86,18 @@ def lloyd(
     return KMeansResult(labels, c, inertia, it)
 
 
-def kmeans(x: np.ndarray, k: int, *, seed: int = 0, n_init: int = 3, max_iter: int = 100) -> KMeansResult:
-    """Best of `n_init` k-means++ restarts (lowest inertia); restart r uses seed (seed, r)."""
+def kmeans(x: np.ndarray, k: int, *, seed: int = 0, n_init: int = 3, max_iter: int = 100,
+           mean_var: float | None = None) -> KMeansResult:
+    """Best of `n_init` k-means++ restarts (lowest inertia); restart r uses seed (seed, r).
+    `mean_var` (mean per-dimension variance, sets the convergence tolerance) may be passed to save a pass."""
     x = np.asarray(x, dtype=np.float32)
     x_sq = np.einsum("nd,nd->n", x, x)
+    if mean_var is None:
+        mean_var = float(np.mean(np.var(x, axis=0))) if len(x) > 1 else 0.0
     best: KMeansResult | None = None
     for r in range(max(1, n_init)):
         rng = np.random.default_rng([seed, r])
-        result = lloyd(x, _kmeans_pp(x, x_sq, k, rng), max_iter=max_iter, x_sq=x_sq)
+        result = lloyd(x, _kmeans_pp(x, x_sq, k, rng), max_iter=max_iter, x_sq=x_sq, mean_var=mean_var)
         if best is None or result.inertia < best.inertia - 1e-9 * max(best.inertia, 1.0):
             best = result
     assert best is not None

@@ -42,7 +42,7 @@ def cluster_profiles(
     min_z: float = MIN_Z,
     max_terms: int = MAX_TERMS,
 ) -> list[ClusterProfile]:
-    desc = _fill_nans(np.asarray(descriptors, dtype=np.float64))
+    desc = _fill_nans(np.asarray(descriptors))
     labels = np.asarray(labels, dtype=np.int64)
     if desc.ndim != 2 or desc.shape[0] != labels.shape[0]:
         raise AnalysisError(f"descriptors {desc.shape} and labels {labels.shape} do not match")
@@ -50,19 +50,27 @@ def cluster_profiles(
         raise AnalysisError(f"{desc.shape[1]} descriptor columns but {len(specs)} descriptor specs")
     k = int(labels.max()) + 1 if k is None and len(labels) else (k or 0)
     n, d = desc.shape
-    std = desc.std(axis=0) if n else np.zeros(d)
+    total = desc.sum(axis=0, dtype=np.float64)
+    mean = total / max(n, 1)
+    centred_sq = np.einsum("ij,ij->j", desc, desc, dtype=np.float64) / max(n, 1) - mean**2
+    std = np.sqrt(np.maximum(centred_sq, 0.0)) if n else np.zeros(d)
+    std = np.where(std > 1e-6 * (np.abs(mean) + 1e-30), std, 0.0)  # rounding residue of a constant column
     safe_std = np.where(std > 0, std, 1.0)
-    total = desc.sum(axis=0)
+    # per-cluster sums in one product instead of k boolean-mask passes over the rows
+    one_hot = np.zeros((n, k), dtype=desc.dtype)
+    valid = (labels >= 0) & (labels < k)
+    one_hot[np.flatnonzero(valid), labels[valid]] = 1.0
+    sizes = one_hot.sum(axis=0).astype(np.int64)
+    sums = (one_hot.T @ desc).astype(np.float64)
     profiles = []
     for c in range(k):
-        members = labels == c
-        size = int(members.sum())
+        size = int(sizes[c])
         rest = n - size
         if size == 0 or rest == 0:
             sentence = "All tracks in view" if size else "Empty subcategory"
             profiles.append(ClusterProfile(c, size, np.zeros(d), sentence))
             continue
-        inside = desc[members].sum(axis=0)
+        inside = sums[c]
         z = np.where(std > 0, (inside / size - (total - inside) / rest) / safe_std, 0.0)
         order = [j for j in np.argsort(-np.abs(z), kind="stable")[:max_terms] if abs(z[j]) >= min_z]
         if not order:

@@ -39,6 +39,24 @@ def orient_components(components: np.ndarray) -> np.ndarray:
     return comps
 
 
+CHUNK = 8192  # rows per block: the centred block stays in cache instead of a full centred copy of the data
+
+
+def _mean_and_covariance(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and the D x D covariance, in row blocks: float32 products (fast BLAS) summed in float64."""
+    n, d = data.shape
+    total = np.zeros(d)
+    for start in range(0, n, CHUNK):
+        total += data[start:start + CHUNK].sum(axis=0)
+    mean = total / n
+    mean32 = mean.astype(np.float32)
+    cov = np.zeros((d, d))
+    for start in range(0, n, CHUNK):
+        block = data[start:start + CHUNK] - mean32
+        cov += block.T @ block
+    return mean, cov / max(n - 1, 1)
+
+
 def project_pca(x: np.ndarray, n_components: int = 2) -> Projection:
     """Project (N, D) rows onto their first `n_components` principal axes.
 
@@ -59,10 +77,7 @@ def project_pca(x: np.ndarray, n_components: int = 2) -> Projection:
             np.zeros((n_components, d), np.float32),
             np.zeros(d, np.float32),
         )
-    mean = data.mean(axis=0, dtype=np.float64)
-    centred = data - mean.astype(np.float32)
-    # float32 product (fast BLAS), eigh in float64 for a well-ordered spectrum
-    cov = (centred.T @ centred).astype(np.float64) / max(n - 1, 1)
+    mean, cov = _mean_and_covariance(data)
     eigvals, eigvecs = np.linalg.eigh(cov)
     order = np.argsort(eigvals)[::-1]
     eigvals = np.clip(eigvals[order], 0.0, None)
@@ -76,5 +91,8 @@ def project_pca(x: np.ndarray, n_components: int = 2) -> Projection:
             comps[i] = eigvecs[:, i]
             ratios[i] = eigvals[i] / total
     comps = orient_components(comps).astype(np.float32)
-    coords = centred @ comps.T
-    return Projection(coords.astype(np.float32), ratios, comps, mean.astype(np.float32))
+    mean32 = mean.astype(np.float32)
+    coords = np.empty((n, n_components), dtype=np.float32)
+    for start in range(0, n, CHUNK):
+        coords[start:start + CHUNK] = (data[start:start + CHUNK] - mean32) @ comps.T
+    return Projection(coords, ratios, comps, mean32)

@@ -133,6 +133,8 @@ def _matrix(values: Any, n_all: int, rows: np.ndarray, what: str) -> np.ndarray:
         return np.zeros((len(rows), width), np.float32)
     if arr.ndim != 2 or arr.shape[0] != n_all:
         raise AnalysisError(f"{what} has shape {arr.shape}, expected ({n_all}, D)")
+    if len(rows) == n_all:  # everything in view (rows are sorted and unique): no copy
+        return arr
     return arr[rows]
 
 

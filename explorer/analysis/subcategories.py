@@ -31,6 +31,7 @@ from explorer.analysis.kmeans import kmeans, lloyd, sq_distances
 K_RANGE = (2, 6)
 MAX_POINTS = 2000  # K-means sample size for choosing K
 REFINE_POINTS = 20000  # up to this many tracks, the chosen clustering is refined on every track
+REFINE_ITERATIONS = 5  # sample centroids are already close: a few full-data Lloyd steps settle them
 SILHOUETTE_POINTS = 1000  # silhouette estimated on at most this many tracks (it costs O(n^2))
 WEAK_SEPARATION = 1.0  # below this the groups overlap; the UI is told so in a note
 
@@ -62,7 +63,8 @@ class Subcategories:
         return next((s for s in self.scores if s.k == self.k), None)
 
 
-def separation_score(x: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> float:
+def separation_score(x: np.ndarray, labels: np.ndarray, centroids: np.ndarray, *, x_sq: np.ndarray | None = None,
+                     spread: float | None = None) -> float:
     """min pairwise centroid distance / mean distance of each point to its own centroid (see module doc)."""
     k = centroids.shape[0]
     if k < 2 or len(x) == 0:
@@ -70,19 +72,23 @@ def separation_score(x: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -
     diff = centroids[:, None, :].astype(np.float64) - centroids[None, :, :]
     dist = np.sqrt((diff**2).sum(-1))
     min_between = float(dist[np.triu_indices(k, 1)].min())
-    x_sq = np.einsum("nd,nd->n", x, x)
+    if x_sq is None:
+        x_sq = np.einsum("nd,nd->n", x, x)
     own = np.sqrt(sq_distances(x, x_sq, centroids)[np.arange(len(x)), labels])
-    spread = float(own.mean())
-    floor = 1e-9 * (float(np.sqrt(np.var(x, axis=0).sum())) + 1e-30)
-    return min_between / max(spread, floor)
+    if spread is None:
+        spread = float(np.sqrt(np.var(x, axis=0).sum()))
+    floor = 1e-9 * (spread + 1e-30)  # all tracks on their centres: separated by any positive distance
+    return min_between / max(float(own.mean()), floor)
 
 
 def _pairwise_distances(x: np.ndarray) -> np.ndarray:
-    x64 = x.astype(np.float64)
-    sq = np.einsum("nd,nd->n", x64, x64)
-    d2 = sq[:, None] + sq[None, :] - 2.0 * (x64 @ x64.T)
+    """float32 is plenty for a silhouette estimate and halves the cost of the n x n product."""
+    x32 = np.asarray(x, dtype=np.float32)
+    x32 = x32 - x32.mean(axis=0)  # centring keeps the |a|^2 + |b|^2 - 2ab cancellation small
+    sq = np.einsum("nd,nd->n", x32, x32)
+    d2 = sq[:, None] + sq[None, :] - 2.0 * (x32 @ x32.T)
     np.fill_diagonal(d2, 0.0)
-    return np.sqrt(np.maximum(d2, 0.0))
+    return np.sqrt(np.maximum(d2, 0.0, out=d2), out=d2)
 
 
 def silhouette_from_distances(dist: np.ndarray, labels: np.ndarray) -> float:
@@ -91,10 +97,10 @@ def silhouette_from_distances(dist: np.ndarray, labels: np.ndarray) -> float:
     k = int(labels.max()) + 1 if n else 0
     if k < 2 or k >= n:
         return float("nan")
-    one_hot = np.zeros((n, k))
+    one_hot = np.zeros((n, k), dtype=dist.dtype)
     one_hot[np.arange(n), labels] = 1.0
-    counts = one_hot.sum(axis=0)
-    sums = dist @ one_hot  # (n, k) summed distance to each cluster
+    counts = np.bincount(labels, minlength=k).astype(np.float64)
+    sums = (dist @ one_hot).astype(np.float64)  # (n, k) summed distance to each cluster
     own_count = counts[labels]
     a = sums[np.arange(n), labels] / np.maximum(own_count - 1, 1)
     mean_other = sums / np.maximum(counts, 1)[None, :]
@@ -187,10 +193,13 @@ def find_subcategories(
         if len(score_idx) > SILHOUETTE_POINTS:
             score_idx = np.sort(rng.choice(len(sample), size=SILHOUETTE_POINTS, replace=False))
         dist = _pairwise_distances(xs[score_idx])
+        xs_sq = np.einsum("nd,nd->n", xs, xs)
+        var = np.var(xs, axis=0)
+        rms, mean_var = float(np.sqrt(var.sum())), float(var.mean())
         for kk in range(k_lo, k_hi + 1):
-            fit = kmeans(xs, kk, seed=seed, n_init=n_init)
+            fit = kmeans(xs, kk, seed=seed, n_init=n_init, mean_var=mean_var)
             fits[kk] = fit
-            scores.append(KScore(kk, separation_score(xs, fit.labels, fit.centroids),
+            scores.append(KScore(kk, separation_score(xs, fit.labels, fit.centroids, x_sq=xs_sq, spread=rms),
                                  silhouette_from_distances(dist, fit.labels[score_idx]), fit.inertia,
                                  int(np.bincount(fit.labels, minlength=kk).min())))
 
@@ -219,7 +228,7 @@ def find_subcategories(
         centroids = kmeans(xs, chosen, seed=seed, n_init=n_init).centroids
 
     if approximate and n <= refine_points and chosen > 1:
-        final = lloyd(space, centroids, max_iter=20)
+        final = lloyd(space, centroids, max_iter=REFINE_ITERATIONS)
         labels, centroids = final.labels, final.centroids
     else:
         labels = sq_distances(space, np.einsum("nd,nd->n", space, space), centroids).argmin(axis=1)
