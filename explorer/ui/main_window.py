@@ -309,6 +309,8 @@ class MainWindow(QMainWindow):
             self.map.set_message("")
         if keep_view:
             self._on_visible_changed(self.map.visible_box())
+        if self.current_row is None and len(self.scene) and len(self.scene.representatives):
+            self.select_row(int(self.scene.representatives[0]))  # a useful details panel from the start
         self.map.highlight(self.current_row)
         if not self._restoring and self.root is not None:
             self.settings.set_filters(str(self.root), self.filters.state())
@@ -337,6 +339,14 @@ class MainWindow(QMainWindow):
         return f"{title}\n{a.artists[row] or 'Unknown artist'}\n{emotions}"
 
     # -- playback -------------------------------------------------------------------------------
+    def select_row(self, row: int) -> None:
+        """Show a track's details (and make it the target of L / D) without playing it."""
+        if self.arrays is None or not 0 <= row < len(self.arrays):
+            return
+        self.current_row = int(row)
+        self.details.show_track(self.arrays, self.current_row)
+        self.map.highlight(self.current_row)
+
     def play_row(self, row: int, preview: Optional[float] = None) -> None:
         """Play a track from its analysed excerpt (what the model heard), or a short preview of it."""
         a = self.arrays
@@ -344,9 +354,7 @@ class MainWindow(QMainWindow):
             return
         if preview is None and self.audition.active:
             self.audition.stop()
-        self.current_row = int(row)
-        self.details.show_track(a, self.current_row)
-        self.map.highlight(self.current_row)
+        self.select_row(row)
         self.player_bar.set_track(a.titles[row] or Path(a.paths[row]).stem, a.artists[row])
         self.player.play(a.paths[row], float(a.excerpt_starts[row]), preview)
 
