@@ -57,6 +57,7 @@ class TrackDetails(QWidget):
         self.plot.getAxis("bottom").setLabel("score (softmax over the 12 tags)")
         self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.plot.getAxis("left").setWidth(96)
+        self.plot.getAxis("left").setStyle(tickLength=0)
         self.bars: Optional[pg.BarGraphItem] = None
 
         self.like_button = QPushButton("♥ Like (L)")

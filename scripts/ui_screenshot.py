@@ -1,0 +1,111 @@
+"""Render docs/screenshot.png: the explorer on an indexed library, a track playing, two likes, recommendations.
+
+Usage: python scripts/ui_screenshot.py LIBRARY [--cache DIR] [--out docs/screenshot.png] [--size 1500x920]
+The library must be indexed already (`qfx index LIBRARY`). Likes are set on a throw-away copy of the cache.
+Run it under a real X server (or Xvfb) for the true look; without DISPLAY it renders offscreen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+
+class StillPlayer:
+    """Looks like a track 12 s into playback; makes no sound."""
+
+    def __init__(self) -> None:
+        self.on_finished = self.on_error = None
+        self.path = None
+        self.position, self.duration, self.is_paused, self.volume = 12.0, 30.0, False, 0.8
+        self.is_playing = True
+
+    def play(self, path, start=0.0, duration=None):
+        self.path, self.position = str(path), float(start) + 12.0
+
+    def pause(self):
+        self.is_paused = True
+
+    def resume(self):
+        self.is_paused = False
+
+    def seek(self, seconds):
+        self.position = seconds
+
+    def set_volume(self, volume):
+        self.volume = volume
+
+    def set_device(self, device):
+        pass
+
+    def stop(self):
+        self.path = None
+
+    def close(self):
+        pass
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("library", type=Path)
+    parser.add_argument("--cache", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshot.png"))
+    parser.add_argument("--size", default="1500x920")
+    parser.add_argument("--likes", type=int, default=2, help="how many representatives to like")
+    args = parser.parse_args()
+    if not os.environ.get("DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from explorer.library.cache import LibraryCache, default_cache_dir, library_db_name
+    from explorer.ui import theme
+    from explorer.ui.main_window import MainWindow
+
+    tmp = Path(tempfile.mkdtemp(prefix="qfx-shot-"))
+    try:
+        source = (args.cache or default_cache_dir()) / library_db_name(args.library)
+        if not source.exists():
+            print(f"{args.library} is not indexed in {source.parent}: run `qfx index` first", file=sys.stderr)
+            return 1
+        with LibraryCache.open(args.library, args.cache) as cache:  # fold the WAL into the DB before copying
+            cache.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        shutil.copy(source, tmp / source.name)
+
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("QuadFusion Explorer")
+        theme.apply(app)
+        w, h = (int(v) for v in args.size.split("x"))
+        win = MainWindow(player=StillPlayer(), settings=QSettings(str(tmp / "s.ini"), QSettings.IniFormat),
+                         cache_dir=tmp)
+        win.resize(w, h)
+        win.show()
+        QTest.qWait(300)
+        win.open_library(args.library, index=False)
+        QTest.qWait(300)
+        reps = [int(r) for r in win.scene.representatives if r >= 0]
+        for row in reps[: args.likes]:
+            win.select_row(row)
+            win.like_current(+1)
+        playing = reps[-1] if len(reps) > args.likes else int(win.map.drawn.rows[len(win.map.drawn.rows) // 2])
+        win.play_row(playing)
+        QTest.qWait(600)
+        win.index_status.finish(f"Library up to date: {len(win.arrays)} tracks")
+        QTest.qWait(200)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        win.grab().save(str(args.out), "PNG")
+        print(f"wrote {args.out}")
+        win.close()
+        return 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
