@@ -178,17 +178,7 @@ class MainWindow(QMainWindow):
 
         settings_menu = bar.addMenu("&Settings")
         settings_menu.addAction(self._action("Audio output…", self.open_settings))
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self._action("About QuadFusion Explorer", self.show_about))
-
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self._action("&About QuadFusion Explorer…", self.show_about))
         self._fill_recent_menu()
-
-    def show_about(self) -> None:
-        from explorer.ui.about import show_about
-
-        show_about(self, None)  # None: the dialog reads the installed model's config.json (QFX_MODEL or default)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -478,11 +468,6 @@ class MainWindow(QMainWindow):
                 item.setToolTip(r.explanation)
 
     # -- settings, drag and drop, closing -------------------------------------------------------
-    def show_about(self) -> None:
-        from explorer.ui.about import show_about
-
-        show_about(self)
-
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.settings.audio_device(), self)
         if dialog.exec():
