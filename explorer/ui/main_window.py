@@ -178,6 +178,8 @@ class MainWindow(QMainWindow):
 
         settings_menu = bar.addMenu("&Settings")
         settings_menu.addAction(self._action("Audio output…", self.open_settings))
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self._action("&About QuadFusion Explorer…", self.show_about))
         self._fill_recent_menu()
 
     def _fill_recent_menu(self) -> None:
@@ -468,6 +470,11 @@ class MainWindow(QMainWindow):
                 item.setToolTip(r.explanation)
 
     # -- settings, drag and drop, closing -------------------------------------------------------
+    def show_about(self) -> None:
+        from explorer.ui.about import show_about
+
+        show_about(self, None)  # None: the dialog reads the installed model's config.json (QFX_MODEL or default)
+
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.settings.audio_device(), self)
         if dialog.exec():
