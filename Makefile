@@ -29,5 +29,16 @@ bench: venv
 	$(PY) bench/analysis.py
 	$(PY) bench/index.py
 
+# One-folder bundle (dist/quadfusion-explorer) + .deb + .tar.gz; see docs/packaging.md. Slow: ~GBs of torch.
+package: venv
+	$(PY) -m pip install --quiet -e ".[package]"
+	OMP_NUM_THREADS=1 $(VENV)/bin/pyinstaller --noconfirm pyinstaller.spec
+	./packaging/build_linux.sh
+
+# Installs nothing: unpacks the .deb into build/package-test and runs the bundled qfx/qfx-explorer offscreen.
+package-test:
+	ls dist/quadfusion-explorer_*.deb >/dev/null 2>&1 || $(MAKE) package
+	./packaging/package_test.sh
+
 clean:
 	rm -rf $(VENV) build dist

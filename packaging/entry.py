@@ -6,6 +6,8 @@ re-run the CLI/GUI argument parser. `qfx` (or `qfx.exe`) runs the command line; 
 
 `QFX_SMOKE_TEST=SECONDS` (GUI only) starts the app, lets it run SECONDS, prints one line describing the main window
 and quits with 0 (1 if no main window appeared); `make package-test` uses it to start the bundled GUI unattended.
+`QFX_SELF_TEST=1` runs `_self_test()` instead: proves the bundle carries what the analysis needs at run time
+(torch on CPU, Essentia and libsndfile decoding, MuQ with its x_clip data, the shipped model when installed).
 """
 
 from __future__ import annotations
@@ -37,8 +39,43 @@ def _install_smoke_test(seconds: float) -> None:
     QTimer.singleShot(int(seconds * 1000), report)
 
 
+def _self_test() -> int:
+    """One line per check; exit status 0 only when all pass. Uses the demo library shipped in resources/."""
+    import numpy as np
+    import torch
+
+    from core.audio import load_audio
+    from core.resources import resource_path
+
+    torch.set_num_threads(1)
+    demo = resource_path("demo")
+    x = torch.randn(2, 1, 64, 64)
+    y = torch.nn.Conv2d(1, 4, 3)(x)
+    print(f"self-test: torch {torch.__version__} cpu conv {tuple(y.shape)} cuda_available={torch.cuda.is_available()}")
+    mp3 = load_audio(demo / "wesnoth_frantic.mp3", 16000, duration=5.0)  # Essentia route
+    opus = load_audio(demo / "wesnoth_knolls.opus", 24000, duration=5.0)  # libsndfile route
+    print(f"self-test: decoded mp3 {mp3.shape} opus {opus.shape}")
+    from core.features.muq_embed import tiny_muq_embedder
+
+    emb = tiny_muq_embedder().embed([opus.astype(np.float32)])
+    print(f"self-test: tiny MuQ embedding {emb.shape} finite={bool(np.isfinite(emb).all())}")
+    from core.checkpoint import CheckpointError
+    from core.inference import EmotionModel
+
+    try:
+        model = EmotionModel.load(device="cpu")
+        print(f"self-test: default model {model.version[:12]} branches {'+'.join(model.branches)}")
+    except CheckpointError as exc:
+        print(f"self-test: no default model ({exc})")
+    ok = emb.shape == (1, 1024) and mp3.size > 0 and opus.size > 0
+    print("self-test: ok" if ok else "self-test: FAILED")
+    return 0 if ok else 1
+
+
 def main() -> int:
     multiprocessing.freeze_support()
+    if os.environ.get("QFX_SELF_TEST"):
+        return _self_test()
     if Path(sys.executable).stem.lower() == "qfx":
         from explorer.cli.main import main as cli_main
 
