@@ -81,6 +81,8 @@ def test_tiny_inputs():
     assert three.k == 2 and three.labels.tolist() in ([0, 0, 1],)
     dup = find_subcategories(np.ones((10, 8)))
     assert dup.k == 1
+    many_same = find_subcategories(np.ones((3000, 8)))  # too many rows to count distinct ones
+    assert many_same.k == 1 and many_same.sizes.tolist() == [3000] and many_same.representatives.min() >= 0
     capped = find_subcategories(np.array([[0.0] * 8, [1.0] * 8, [2.0] * 8]), k=6)
     assert capped.k == 3 and capped.notes
 

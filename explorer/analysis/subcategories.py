@@ -113,13 +113,16 @@ def silhouette_from_distances(dist: np.ndarray, labels: np.ndarray) -> float:
 
 
 def _order_by_size(labels: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Relabel so cluster 0 is the largest (ties: the one holding the lowest row), for stable colours."""
+    """Relabel so cluster 0 is the largest (ties: the one holding the lowest row), for stable colours. Clusters
+    left empty when all tracks are assigned to sample-fitted centres are dropped."""
     k = centroids.shape[0]
     sizes = np.bincount(labels, minlength=k)
-    first = np.array([np.flatnonzero(labels == j)[0] if sizes[j] else len(labels) for j in range(k)])
+    first = np.full(k, len(labels))
+    np.minimum.at(first, labels, np.arange(len(labels)))
     order = np.lexsort((first, -sizes))
-    remap = np.empty(k, dtype=np.int64)
-    remap[order] = np.arange(k)
+    order = order[sizes[order] > 0]
+    remap = np.full(k, -1, dtype=np.int64)
+    remap[order] = np.arange(len(order))
     return remap[labels], centroids[order]
 
 
@@ -209,7 +212,10 @@ def find_subcategories(
             pool = [s for s in scores if s.min_size >= 2] or scores
             best = max(s.separation for s in pool)
             chosen = next(s.k for s in pool if s.separation >= best * (1 - 1e-9))
-            if best < WEAK_SEPARATION:
+            if best <= 0.0:  # every split puts two centres on the same spot: the tracks are (near) identical
+                chosen = 1
+                notes.append("the tracks in view are indistinguishable in embedding space: one subcategory")
+            elif best < WEAK_SEPARATION:
                 notes.append(f"no clearly separated groups: even for K = {chosen} the closest subcategory centres "
                              f"are nearer than a typical track is to its own centre")
         else:
