@@ -313,6 +313,7 @@ def test_cancel_stops_indexing(qtbot, indexed, tmp_path, demo_files):
     cancelled: list[bool] = []
     win.worker.cancelled.connect(lambda: cancelled.append(True))
     win.index_status.cancel_button.click()
-    qtbot.waitUntil(lambda: not win.worker.isRunning(), timeout=60000)
-    assert cancelled and "cancelled" in win.index_status.label.text().lower()
+    # the thread may end before its queued `cancelled` signal reaches the GUI thread: wait for the signal
+    qtbot.waitUntil(lambda: bool(cancelled) and not win.worker.isRunning(), timeout=60000)
+    assert "cancelled" in win.index_status.label.text().lower()
     win.close()

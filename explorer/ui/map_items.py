@@ -33,6 +33,8 @@ def relabel_axes(scene: MapScene, arrays: LibraryArrays, box) -> MapScene:
 
 
 def scene_summary(scene: MapScene, filt: TrackFilter) -> str:
+    if len(scene) == 0:
+        return "No tracks to show" + (f" for {filt.describe()}" if not filt.is_empty else "")
     k_text = f"K = {scene.k}" + (" (auto)" if scene.k_auto else "")
     approx = " · clusters fitted on a sample" if scene.approximate else ""
     return f"{len(scene)} tracks · {filt.describe()} · {k_text}{approx}"
@@ -104,6 +106,11 @@ class DrawnScene:
 
 def apply_axis_labels(plot: pg.PlotItem, scene: MapScene) -> None:
     style = {"color": theme.TEXT, "font-size": "11pt"}
+    if len(scene) == 0:  # nothing to interpret: no "0% · no clear meaning" noise on an empty map
+        for name in ("bottom", "left"):
+            plot.setLabel(name, "")
+            plot.getAxis(name).setToolTip("")
+        return
     for axis, name in ((0, "bottom"), (1, "left")):
         plot.setLabel(name, axis_title(scene, axis), **style)
         label = scene.axis_labels[axis]
@@ -129,6 +136,7 @@ def draw_scene(
                            brush=pg.mkBrush(_colour(theme.PANEL, 215)), pen=pg.mkPen("#3a3f4b"))
     legend.setParentItem(plot.getViewBox())
     legend.setZValue(50)
+    legend.setVisible(len(scene) > 0)
     drawn.legend = legend
     labels = np.asarray(scene.labels, dtype=np.int64)
     for c in range(scene.k):
