@@ -82,7 +82,7 @@ def test_load_arrays_round_trip(tmp_path: Path) -> None:
             bad = cache.add_track(root / "bad.mp3", 1, 1, b"x" * 16, {})
             cache.record_failure(bad, "not a recognised audio file")
             cache.add_track(root / "todo.mp3", 1, 1, b"y" * 16, {})
-        a = cache.load_arrays()
+        a = cache.load_arrays(muq=True)
     assert list(a.track_ids) == ids and len(a) == 5
     assert a.paths[0] == str(root / "000.mp3") and a.titles[2] == "T2" and a.albums[0] == "Alb"
     assert a.tag_names == list(TAGS) and a.genre_names == list(GENRES) and a.descriptor_names == list(DESCRIPTOR_NAMES)
@@ -144,3 +144,21 @@ def test_non_utf8_paths_round_trip(tmp_path: Path) -> None:
         assert cache.track(tid)["path"] == raw
         assert cache.track_id(raw) == tid
         assert "\ufffd" in cache.track(tid)["title"] or "?" in cache.track(tid)["title"]
+
+
+def test_snapshot_is_used_and_invalidated(tmp_path: Path) -> None:
+    root = tmp_path / "lib"
+    with LibraryCache.open(root, tmp_path) as cache:
+        ids = _fill(cache, root, 4)
+        first = cache.load_arrays()
+        assert cache.con.execute("SELECT COUNT(*) FROM array_snapshot").fetchone()[0] > 0
+        again = cache.load_arrays()  # served from the snapshot: same content
+        np.testing.assert_array_equal(first.embeddings, again.embeddings)
+        assert again.paths == first.paths and again.titles == first.titles
+        with cache.transaction():  # any write to the analysed data makes the snapshot stale
+            cache.store_analysis(ids[1], "m2", np.eye(12)[0], np.eye(4)[0], np.full(128, 7.0))
+            cache.update_tags(ids[2], {"title": "Renamed", "genres": []})
+        fresh = cache.load_arrays()
+        assert fresh.embeddings[1].tolist() == [7.0] * 128 and fresh.titles[2] == "Renamed"
+        cache.set_like(ids[3], -1)  # likes are read live, the snapshot stays valid
+        assert cache.load_arrays().liked.tolist() == [0, 0, 0, -1]

@@ -21,6 +21,7 @@ import numpy as np
 
 from explorer.library.arrays import LibraryArrays
 from explorer.library.schema import connect, migrate
+from explorer.library.snapshot import apply_likes, generation, load_muq, query_arrays, read_snapshot, write_snapshot
 
 APP_NAME = "quadfusion-explorer"
 PathLike = Union[str, bytes, os.PathLike]
@@ -43,14 +44,6 @@ def library_db_name(library_root: PathLike) -> str:
 
 def f32(a: Any) -> bytes:
     return np.ascontiguousarray(a, dtype="<f4").tobytes()
-
-
-def _stack(blobs: Sequence[bytes], n: int, dtype: str = "<f4") -> np.ndarray:
-    """Rows of equal-length blobs -> (n, width) array with a single copy."""
-    if n == 0:
-        return np.zeros((0, 0), dtype=np.float32)
-    flat = np.frombuffer(b"".join(blobs), dtype=dtype)
-    return flat.reshape(n, -1).astype(np.float32, copy=False)
 
 
 @dataclass
@@ -179,49 +172,31 @@ class LibraryCache:
             })
         return out
 
-    def load_arrays(self, *, muq: bool = True) -> LibraryArrays:
-        """The analysed tracks as arrays (row order = track id). `muq=False` skips the 4 KiB/track MuQ column."""
-        from core.emotions import TAGS
-        from core.features.genre import GENRES, genre_vector
-        from core.features.interpretive import DESCRIPTOR_NAMES
+    def load_arrays(self, *, muq: bool = False) -> LibraryArrays:
+        """The analysed tracks as arrays (row order = track id); `muq=True` adds the 4 KiB/track MuQ column.
 
-        rows = self.con.execute(
-            "SELECT t.id, t.path, t.title, t.artist, t.album, t.genre, f.duration, f.excerpt_start, f.genre,"
-            " f.interpretive, a.tag_scores, a.quadrant_probs, a.embedding, l.value"
-            " FROM tracks t JOIN features f ON f.track_id = t.id JOIN analysis a ON a.track_id = t.id"
-            " LEFT JOIN likes l ON l.track_id = t.id WHERE t.status = 'done' ORDER BY t.id"
-        ).fetchall()
-        n = len(rows)
-        cols = list(zip(*rows)) if n else [()] * 14
-        ids = np.fromiter(cols[0], dtype=np.int64, count=n)
-        genres = _stack(cols[8], n)
-        if n and genres.shape[1] != len(GENRES):  # genre table changed since indexing: rebuild from raw strings
-            genres = np.stack([genre_vector(g or "") for g in cols[5]]).astype(np.float32)
-        arrays = LibraryArrays(
-            track_ids=ids,
-            paths=[os.fsdecode(bytes(p)) for p in cols[1]],
-            titles=[t or "" for t in cols[2]],
-            artists=[a or "" for a in cols[3]],
-            albums=[a or "" for a in cols[4]],
-            genre_names=list(GENRES),
-            genres=genres.reshape(n, len(GENRES)),
-            tag_names=list(TAGS),
-            tag_scores=_stack(cols[10], n).reshape(n, len(TAGS)),
-            quadrant_probs=_stack(cols[11], n).reshape(n, 4),
-            embeddings=_stack(cols[12], n).reshape(n, -1) if n else np.zeros((0, 128), np.float32),
-            descriptor_names=list(DESCRIPTOR_NAMES),
-            descriptors=_stack(cols[9], n).reshape(n, len(DESCRIPTOR_NAMES)),
-            durations=np.asarray(cols[6], dtype=np.float32).reshape(n),
-            excerpt_starts=np.asarray(cols[7], dtype=np.float32).reshape(n),
-            liked=np.fromiter((v or 0 for v in cols[13]), dtype=np.int8, count=n),
-        )
-        if muq and n:
-            mrows = self.con.execute(
-                "SELECT q.data FROM tracks t JOIN features f ON f.track_id = t.id JOIN analysis a ON"
-                " a.track_id = t.id JOIN muq q ON q.track_id = t.id WHERE t.status = 'done' ORDER BY t.id"
-            ).fetchall()
-            if len(mrows) == n:  # only when every analysed track has one
-                arrays.muq = _stack([r[0] for r in mrows], n)
+        Served from the column snapshot when nothing changed since it was built (milliseconds for 100k tracks),
+        else rebuilt from the tables first.
+        """
+        names = _names()
+        arrays = read_snapshot(self.con, names)
+        if arrays is None:
+            arrays = self.refresh_snapshot(names)
+        apply_likes(self.con, arrays)
+        if muq:
+            load_muq(self.con, arrays)
+        return arrays
+
+    def refresh_snapshot(self, names: Optional[dict[str, list[str]]] = None) -> LibraryArrays:
+        """Rebuild the load_arrays snapshot from the tables (the indexer calls this at the end of a run)."""
+        names = names or _names()
+        try:
+            with self.transaction():  # the snapshot and its generation stamp come from one consistent state
+                arrays = query_arrays(self.con, names)
+                write_snapshot(self.con, arrays, generation(self.con))
+            self.con.execute("PRAGMA wal_checkpoint(PASSIVE)")  # blobs read from the DB file are mmapped
+        except sqlite3.OperationalError:  # read-only or busy DB: serve the arrays without storing them
+            arrays = query_arrays(self.con, names)
         return arrays
 
     # ---- likes ---------------------------------------------------------------------------------------------
@@ -312,6 +287,14 @@ class LibraryCache:
             " VALUES (?,?,?,?,?)",
             (int(track_id), model_version, f32(tag_scores), f32(quadrant_probs), f32(embedding)),
         )
+
+
+def _names() -> dict[str, list[str]]:
+    from core.emotions import TAGS
+    from core.features.genre import GENRES
+    from core.features.interpretive import DESCRIPTOR_NAMES
+
+    return {"genre_names": list(GENRES), "tag_names": list(TAGS), "descriptor_names": list(DESCRIPTOR_NAMES)}
 
 
 def _path_key(path: PathLike) -> bytes:

@@ -320,6 +320,9 @@ def index_library(
     if plan.extract:
         run.extract_all(plan.extract, min(workers, len(plan.extract)))
     summary.failed += plan.vanished
+    state.stage = "saving"
+    run.report()
+    cache.load_arrays()  # rebuilds the column snapshot now, so the first load_arrays() after indexing is instant
     summary.elapsed = time.monotonic() - started
     state.stage = "done"
     run.report("")

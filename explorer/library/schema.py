@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # version -> DDL applied to go from version-1 to version. Append only; never edit a shipped step.
 MIGRATIONS: dict[int, str] = {
@@ -62,6 +62,17 @@ MIGRATIONS: dict[int, str] = {
         time REAL NOT NULL
     );
     """,
+    # A prebuilt copy of load_arrays()'s columns (one blob per column), valid while `generation` is unchanged:
+    # triggers bump the generation on any write that changes what load_arrays returns (likes are read live).
+    2: """
+    CREATE TABLE array_snapshot (name TEXT PRIMARY KEY, data BLOB NOT NULL);
+    CREATE TABLE generation (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+    INSERT INTO generation (id, value) VALUES (1, 1);
+    """ + "".join(
+        f"CREATE TRIGGER {table}_{op.lower()}_bumps AFTER {op} ON {table} BEGIN"
+        " UPDATE generation SET value = value + 1 WHERE id = 1; END;\n"
+        for table in ("tracks", "features", "analysis") for op in ("INSERT", "UPDATE", "DELETE")
+    ),
 }
 
 
@@ -72,10 +83,12 @@ class CacheSchemaError(RuntimeError):
 def connect(path: str) -> sqlite3.Connection:
     """Open a cache DB in WAL mode; autocommit, so every write happens inside an explicit transaction."""
     con = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+    con.execute("PRAGMA page_size=16384")  # only takes effect on a new DB: fewer pages per big blob
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: consistent after a crash or SIGKILL
     con.execute("PRAGMA foreign_keys=ON")
-    con.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache: load_arrays reads every small blob
+    con.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache for the planning and model-only queries
+    con.execute("PRAGMA mmap_size=1073741824")  # big column blobs (load_arrays snapshot) read without copies
     return con
 
 
@@ -86,15 +99,13 @@ def migrate(con: sqlite3.Connection) -> int:
     if current > SCHEMA_VERSION:
         raise CacheSchemaError(f"cache schema version {current} is newer than this program's ({SCHEMA_VERSION})")
     for version in range(current + 1, SCHEMA_VERSION + 1):
-        con.execute("BEGIN IMMEDIATE")
+        script = (f"BEGIN IMMEDIATE;\n{MIGRATIONS[version]};\n"
+                  f"INSERT INTO schema_migrations (version, applied_at) VALUES ({version}, {time.time()!r});\n"
+                  f"PRAGMA user_version={version};\nCOMMIT;")
         try:
-            for statement in MIGRATIONS[version].split(";"):
-                if statement.strip():
-                    con.execute(statement)
-            con.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", (version, time.time()))
-            con.execute(f"PRAGMA user_version={version}")
-            con.execute("COMMIT")
+            con.executescript(script)  # trigger bodies hold ';', so the step runs as one script
         except BaseException:
-            con.execute("ROLLBACK")
+            if con.in_transaction:
+                con.execute("ROLLBACK")
             raise
     return SCHEMA_VERSION

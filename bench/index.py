@@ -1,0 +1,209 @@
+"""Indexing throughput and cache read speed.
+
+    python bench/index.py                         # demo library copied to 520 tracks, CPU, random-init model
+    python bench/index.py --tracks 1000 --muq full-random --workers 15     # GPU box: full-size MuQ (random weights)
+    python bench/index.py --model none            # decode + features only (no emotion model)
+    python bench/index.py --load-arrays 100000    # synthetic 100k-track cache: time load_arrays() only
+
+Copies (not links) of the demo excerpts go to a temporary folder, so every track is a distinct file that must be
+decoded. Reports tracks/min over the whole `index_library` call (scan, plan, decode, features, model, SQLite
+writes) and peak resident memory of the main process and of the largest worker (getrusage). Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+AUDIO_EXT = {".ogg", ".mp3", ".opus", ".m4a", ".flac", ".wav"}
+
+
+def machine(device: str) -> str:
+    import torch
+
+    cpu = platform.machine()
+    try:
+        cpu = next(l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                   if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    desc = f"{cpu}, {os.cpu_count()} logical cores, torch {torch.__version__}"
+    if device == "cuda" and torch.cuda.is_available():
+        desc += f", GPU {torch.cuda.get_device_name(0)}"
+    return desc
+
+
+def make_library(dest: Path, n_tracks: int, skip_ext: set[str]) -> int:
+    sources = sorted(p for p in (ROOT / "resources" / "demo").iterdir()
+                     if p.suffix in AUDIO_EXT and p.suffix.lstrip(".") not in skip_ext)
+    copies = 0
+    while copies < n_tracks:
+        folder = dest / f"copy{copies // len(sources):03d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for src in sources[: n_tracks - copies]:
+            shutil.copyfile(src, folder / src.name)
+            copies += 1
+    return copies
+
+
+def random_model(directory: Path, with_muq: bool) -> Path:
+    """Random weights, the real architecture and full-length (30 s) mel input: same compute as a trained model."""
+    import torch
+
+    from core.checkpoint import save_checkpoint
+    from core.emotions import TAGS
+    from core.features.genre import GENRES
+    from core.model import ModelConfig, QuadFusionNet
+
+    torch.manual_seed(0)
+    branches = ("mel", "muq", "genre", "lowlevel") if with_muq else ("mel", "genre", "lowlevel")
+    config = ModelConfig(branches=branches, mel_frames=1876)
+    norm = {"mel": {"mean": 0.0, "std": 1.0}, "lowlevel": {"mean": [0.0] * 8, "std": [1.0] * 8}}
+    if with_muq:
+        norm["muq"] = {"mean": [0.0] * 1024, "std": [1.0] * 1024}
+    meta = {"tags": list(TAGS), "genres": list(GENRES), "extractor_version": "1", "normalization": norm}
+    return save_checkpoint(directory, QuadFusionNet(config), config, meta)
+
+
+def build_muq(kind: str, device: str):
+    from core.features.muq_embed import MuQEmbedder, full_size_random_muq, tiny_muq_embedder
+
+    if kind == "none":
+        return None
+    if kind == "tiny":
+        return tiny_muq_embedder(device=device)
+    return MuQEmbedder(full_size_random_muq(), device=device)
+
+
+def bench_indexing(args: argparse.Namespace) -> dict:
+    import torch
+
+    from explorer.library.cache import LibraryCache
+    from explorer.library.indexer import index_library
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    with tempfile.TemporaryDirectory(prefix="qfx-bench-", dir=args.tmp) as tmp:
+        tmp_path = Path(tmp)
+        n = make_library(tmp_path / "lib", args.tracks, set(args.skip_ext))
+        model = None if args.model == "none" else (
+            random_model(tmp_path / "model", args.muq != "none") if args.model == "random" else Path(args.model))
+        t0 = time.monotonic()
+        muq = build_muq(args.muq, device)
+        muq_build_s = time.monotonic() - t0
+        cache = LibraryCache.open(tmp_path / "lib", tmp_path / "cache")
+        last = [0.0]
+
+        def progress(p) -> None:
+            if args.verbose and time.monotonic() - last[0] > 5:
+                last[0] = time.monotonic()
+                print(f"  {p.stage} {p.done}/{p.total} {p.rate * 60:.0f}/min", file=sys.stderr)
+
+        summary = index_library(tmp_path / "lib", cache, workers=args.workers, model=model, muq=muq,
+                                progress=progress, batch_size=args.batch)
+        rows = len(cache.load_arrays(muq=False))
+        t1 = time.monotonic()
+        again = index_library(tmp_path / "lib", cache, workers=args.workers, model=model, muq=muq)
+        rescan_s = time.monotonic() - t1
+        db_mb = sum(f.stat().st_size for f in (tmp_path / "cache").iterdir()) / 1e6
+        cache.close()
+    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {
+        "bench": "index", "machine": machine(device), "device": device, "tracks": n, "workers": args.workers or os.cpu_count(),
+        "muq": args.muq, "model": args.model, "batch": args.batch,
+        "elapsed_s": round(summary.elapsed, 2), "tracks_per_min": round(60 * summary.analysed / summary.elapsed, 1),
+        "analysed": summary.analysed, "failed": len(summary.failed), "rows": rows,
+        "failures": sorted({r for _, r in summary.failed})[:5],
+        "reindex_unchanged_s": round(rescan_s, 2), "reindex_analysed": again.analysed,
+        "cache_mb": round(db_mb, 1), "muq_build_s": round(muq_build_s, 1),
+        "peak_rss_main_mb": round(self_kb / 1024), "peak_rss_largest_worker_mb": round(child_kb / 1024),
+    }
+
+
+def bench_load_arrays(n: int, tmp: str | None) -> dict:
+    """Fill a cache with `n` synthetic analysed tracks (what an indexer writes) and time load_arrays()."""
+    import numpy as np
+
+    from core.features.interpretive import DESCRIPTOR_NAMES
+    from core.features.genre import GENRES
+    from explorer.library.cache import LibraryCache, f32
+
+    rng = np.random.default_rng(0)
+    d, g = len(DESCRIPTOR_NAMES), len(GENRES)
+    with tempfile.TemporaryDirectory(prefix="qfx-bench-", dir=tmp) as tmpdir:
+        root = Path(tmpdir) / "lib"
+        cache = LibraryCache.open(root, Path(tmpdir) / "cache")
+        t0 = time.monotonic()
+        chunk = 10_000
+        for start in range(0, n, chunk):
+            m = min(chunk, n - start)
+            ids = range(start + 1, start + m + 1)
+            genre = np.zeros((m, g), np.float32)
+            genre[np.arange(m), rng.integers(0, g, m)] = 1
+            with cache.transaction() as con:
+                con.executemany(
+                    "INSERT INTO tracks (id, path, size, mtime_ns, fingerprint, title, artist, album, genre, genres,"
+                    " status, added_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,'[]','done',0,0)",
+                    [(i, f"{root}/artist{i % 997}/album{i % 89}/{i:06d} - some title.mp3".encode(), 5_000_000, i,
+                      rng.bytes(16), f"Title {i}", f"Artist {i % 997}", f"Album {i % 89}", "Rock") for i in ids])
+                con.executemany(
+                    "INSERT INTO features VALUES (?,?,?,?,?,?,?)",
+                    [(i, "1", 200.0, 60.0, f32(genre[k]), f32(rng.normal(size=8)), f32(rng.normal(size=d)))
+                     for k, i in enumerate(ids)])
+                con.executemany("INSERT INTO muq VALUES (?,?)",
+                                [(i, f32(rng.normal(size=1024))) for i in ids])
+                con.executemany(
+                    "INSERT INTO analysis VALUES (?,?,?,?,?)",
+                    [(i, "m1", f32(rng.dirichlet(np.ones(12))), f32(rng.dirichlet(np.ones(4))),
+                      f32(rng.normal(size=128))) for i in ids])
+        fill_s = time.monotonic() - t0
+        cache.close()
+        out = {"bench": "load_arrays", "tracks": n, "fill_s": round(fill_s, 1)}
+        for muq in (False, True):
+            times = []
+            for _ in range(3):
+                cache = LibraryCache.open(root, Path(tmpdir) / "cache")  # fresh connection: no statement cache
+                t0 = time.perf_counter()
+                arrays = cache.load_arrays(muq=muq)
+                times.append(time.perf_counter() - t0)
+                cache.close()
+            assert len(arrays) == n
+            out[f"load_arrays_{'with' if muq else 'without'}_muq_s"] = round(min(times), 3)
+        out["machine"] = machine("cpu")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tracks", type=int, default=520)
+    ap.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    ap.add_argument("--muq", choices=("none", "tiny", "full-random"), default="none")
+    ap.add_argument("--model", default="random", help="'random' (random-init, full size), 'none', or a checkpoint folder")
+    ap.add_argument("--batch", type=int, default=32, help="files per model batch / transaction")
+    ap.add_argument("--skip-ext", nargs="*", default=[], help="leave out demo files with these extensions (e.g. m4a)")
+    ap.add_argument("--load-arrays", type=int, default=0, metavar="N", help="only time load_arrays() on N synthetic tracks")
+    ap.add_argument("--tmp", default=None, help="where the copied library and cache go")
+    ap.add_argument("--out", type=Path, default=None, help="also append the JSON line to this file")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    result = bench_load_arrays(args.load_arrays, args.tmp) if args.load_arrays else bench_indexing(args)
+    line = json.dumps(result)
+    print(line)
+    if args.out:
+        with open(args.out, "a") as fh:
+            fh.write(line + "\n")
+
+
+if __name__ == "__main__":
+    main()
