@@ -317,3 +317,51 @@ def test_cancel_stops_indexing(qtbot, indexed, tmp_path, demo_files):
     qtbot.waitUntil(lambda: bool(cancelled) and not win.worker.isRunning(), timeout=60000)
     assert "cancelled" in win.index_status.label.text().lower()
     win.close()
+
+
+def _in_triangle(p: np.ndarray, a, b, c) -> np.ndarray:
+    """Independent reference: same-sign test on the three edge cross products."""
+
+    def cross(o, u, v):
+        return (u[0] - o[0]) * (v[1] - o[1]) - (u[1] - o[1]) * (v[0] - o[0])
+
+    d1, d2, d3 = cross(a, b, p.T), cross(b, c, p.T), cross(c, a, p.T)
+    return ((d1 >= 0) & (d2 >= 0) & (d3 >= 0)) | ((d1 <= 0) & (d2 <= 0) & (d3 <= 0))
+
+
+def test_ctrl_drag_lasso_selects_the_tracks_inside(window, qtbot):
+    win, player = window
+    coords, rows = win.map.drawn.coords, win.map.drawn.rows
+    lo, hi = coords.min(axis=0), coords.max(axis=0)
+    a, b, c = (lo[0], lo[1]), (hi[0], lo[1]), (lo[0], hi[1])  # lower-left half of the cloud's box
+    widget = win.map.viewport()
+
+    def send(kind, xy, button, buttons):
+        pos = _widget_pos(win, *xy)
+        ev = QMouseEvent(kind, QPointF(pos), QPointF(widget.mapToGlobal(pos)), button, buttons, Qt.ControlModifier)
+        QApplication.sendEvent(widget, ev)
+        QTest.qWait(3)
+
+    send(QEvent.MouseButtonPress, a, Qt.LeftButton, Qt.LeftButton)
+    for t in np.linspace(0, 1, 10)[1:]:
+        send(QEvent.MouseMove, (a[0] + t * (b[0] - a[0]), a[1]), Qt.NoButton, Qt.LeftButton)
+    for t in np.linspace(0, 1, 10)[1:]:
+        send(QEvent.MouseMove, (b[0] + t * (c[0] - b[0]), b[1] + t * (c[1] - b[1])), Qt.NoButton, Qt.LeftButton)
+    send(QEvent.MouseButtonRelease, c, Qt.LeftButton, Qt.NoButton)
+    qtbot.waitUntil(lambda: bool(win.audition.rows), timeout=3000)
+    # the path passes through pixel-rounded positions: judge only points clearly inside or outside
+    inner = _in_triangle(coords, *[np.array(v) + 0.02 * (np.mean([a, b, c], axis=0) - v) for v in map(np.array, (a, b, c))])
+    outer = _in_triangle(coords, *[np.array(v) - 0.02 * (np.mean([a, b, c], axis=0) - v) for v in map(np.array, (a, b, c))])
+    got = set(win.audition.rows)
+    assert set(int(r) for r in rows[inner]) <= got <= set(int(r) for r in rows[outer])
+    assert 0 < len(got) < len(rows)
+
+
+def test_points_in_polygon_concave():
+    from explorer.ui.map_view import points_in_polygon
+
+    # a U shape: the notch (x in 1..2, y > 1) is outside
+    u = np.array([[0, 0], [3, 0], [3, 3], [2, 3], [2, 1], [1, 1], [1, 3], [0, 3]], float)
+    pts = np.array([[0.5, 2], [1.5, 2], [2.5, 2], [1.5, 0.5], [4, 1], [-1, 1]], float)
+    assert points_in_polygon(pts, u).tolist() == [True, False, True, True, False, False]
+    assert not points_in_polygon(pts, u[:2]).any()

@@ -8,23 +8,77 @@ from typing import Optional
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import QGraphicsRectItem
+from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem
 
 from explorer.ui import map_items, theme
 
 VIEW_DEBOUNCE_MS = 300
 
 
+def points_in_polygon(xy: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """(n,) bool: even-odd ray casting, vectorised over the points (the lasso has far fewer vertices)."""
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    poly = np.asarray(polygon, dtype=float).reshape(-1, 2)
+    inside = np.zeros(len(xy), dtype=bool)
+    if len(poly) < 3:
+        return inside
+    x, y = xy[:, 0], xy[:, 1]
+    px, py = poly[:, 0], poly[:, 1]
+    j = len(poly) - 1
+    for i in range(len(poly)):
+        dy = py[j] - py[i]
+        crosses = (py[i] > y) != (py[j] > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x_at = (px[j] - px[i]) * (y - py[i]) / np.where(dy == 0, np.inf, dy) + px[i]
+        inside ^= crosses & (x < x_at)
+        j = i
+    return inside
+
+
 class _SelectViewBox(pg.ViewBox):
-    """A ViewBox whose left-drag selects a rectangle when Shift is held or selection mode is on."""
+    """A ViewBox whose left-drag selects: a rectangle with Shift (or in selection mode), a lasso with Ctrl."""
 
     region_dragged = Signal(float, float, float, float)  # x0, x1, y0, y1 in map coordinates
+    lasso_dragged = Signal(object)  # (m, 2) polygon in map coordinates
 
     def __init__(self) -> None:
         super().__init__()
         self.select_mode = False
         self._band: Optional[QGraphicsRectItem] = None
+        self._lasso: Optional[QGraphicsPathItem] = None
+        self._lasso_points: list[QPointF] = []
+
+    def _lasso_item(self) -> QGraphicsPathItem:
+        if self._lasso is None:
+            item = QGraphicsPathItem()
+            item.setPen(QPen(QColor(theme.ACCENT), 0))
+            fill = QColor(theme.ACCENT)
+            fill.setAlpha(45)
+            item.setBrush(fill)
+            item.setZValue(1e9)
+            self.addItem(item, ignoreBounds=True)
+            self._lasso = item
+        return self._lasso
+
+    def _lasso_drag(self, ev) -> None:
+        ev.accept()
+        if ev.isStart():
+            self._lasso_points = [self.mapToView(ev.buttonDownPos())]
+        self._lasso_points.append(self.mapToView(ev.pos()))
+        item = self._lasso_item()
+        if ev.isFinish():
+            item.hide()
+            poly = np.array([[p.x(), p.y()] for p in self._lasso_points], dtype=float)
+            self._lasso_points = []
+            self.lasso_dragged.emit(poly)
+            return
+        path = QPainterPath(self._lasso_points[0])
+        for p in self._lasso_points[1:]:
+            path.lineTo(p)
+        path.closeSubpath()
+        item.setPath(path)
+        item.show()
 
     def _band_item(self) -> QGraphicsRectItem:
         if self._band is None:
@@ -39,6 +93,9 @@ class _SelectViewBox(pg.ViewBox):
         return self._band
 
     def mouseDragEvent(self, ev, axis=None) -> None:
+        if ev.button() == Qt.LeftButton and bool(ev.modifiers() & Qt.ControlModifier):
+            self._lasso_drag(ev)
+            return
         selecting = ev.button() == Qt.LeftButton and (
             self.select_mode or bool(ev.modifiers() & Qt.ShiftModifier)
         )
@@ -78,6 +135,7 @@ class MapView(pg.PlotWidget):
         self.user_zoomed = False  # refreshes keep the view only once the user has zoomed or panned
         self.viewbox.sigRangeChangedManually.connect(self._on_manual_range)
         self.viewbox.region_dragged.connect(self._on_region)
+        self.viewbox.lasso_dragged.connect(self._on_lasso)
         self._empty_text = pg.TextItem("", color=theme.MUTED, anchor=(0.5, 0.5))
         self._empty_text.setZValue(10)
 
@@ -161,6 +219,14 @@ class MapView(pg.PlotWidget):
     def _on_manual_range(self, *_args) -> None:
         self.user_zoomed = True
         self._timer.start()
+
+    def rows_in_polygon(self, polygon: np.ndarray) -> np.ndarray:
+        if self.drawn is None:
+            return np.zeros(0, dtype=np.int64)
+        return self.drawn.rows[points_in_polygon(self.drawn.coords, polygon)]
+
+    def _on_lasso(self, polygon) -> None:
+        self.region_selected.emit(self.rows_in_polygon(polygon))
 
     def _emit_visible(self) -> None:
         if not self._programmatic:
