@@ -112,9 +112,10 @@ def silhouette_from_distances(dist: np.ndarray, labels: np.ndarray) -> float:
     return float(s.mean())
 
 
-def _order_by_size(labels: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _order_by_size(labels: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Relabel so cluster 0 is the largest (ties: the one holding the lowest row), for stable colours. Clusters
-    left empty when all tracks are assigned to sample-fitted centres are dropped."""
+    left empty when all tracks are assigned to sample-fitted centres are dropped. Also returns the old index of
+    each new cluster."""
     k = centroids.shape[0]
     sizes = np.bincount(labels, minlength=k)
     first = np.full(k, len(labels))
@@ -123,17 +124,19 @@ def _order_by_size(labels: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarra
     order = order[sizes[order] > 0]
     remap = np.full(k, -1, dtype=np.int64)
     remap[order] = np.arange(len(order))
-    return remap[labels], centroids[order]
+    return remap[labels], centroids[order], order
 
 
-def _representatives(x: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> np.ndarray:
-    x_sq = np.einsum("nd,nd->n", x, x)
-    d2 = sq_distances(x, x_sq, centroids)
-    reps = np.full(centroids.shape[0], -1, dtype=np.int64)
-    for j in range(centroids.shape[0]):
-        members = np.flatnonzero(labels == j)
-        if len(members):
-            reps[j] = members[int(np.argmin(d2[members, j]))]
+def _representatives(labels: np.ndarray, d2: np.ndarray) -> np.ndarray:
+    """Row of the member nearest each centre (ties: the lowest row), from the (N, K) squared distances."""
+    k = d2.shape[1]
+    reps = np.full(k, -1, dtype=np.int64)
+    if not len(labels):
+        return reps
+    for j in range(k):  # k <= a handful: k masked argmins beat sorting N rows
+        members = labels == j
+        if members.any():
+            reps[j] = int(np.argmin(np.where(members, d2[:, j], np.inf)))  # argmin: ties go to the lowest row
     return reps
 
 
@@ -233,16 +236,15 @@ def find_subcategories(
     else:
         centroids = kmeans(xs, chosen, seed=seed, n_init=n_init).centroids
 
+    space_sq = np.einsum("nd,nd->n", space, space)
     if approximate and n <= refine_points and chosen > 1:
-        final = lloyd(space, centroids, max_iter=REFINE_ITERATIONS)
-        labels, centroids = final.labels, final.centroids
-    else:
-        labels = sq_distances(space, np.einsum("nd,nd->n", space, space), centroids).argmin(axis=1)
-    labels, centroids = _order_by_size(labels.astype(np.int64), centroids)
+        centroids = lloyd(space, centroids, max_iter=REFINE_ITERATIONS, x_sq=space_sq).centroids
+    d2 = sq_distances(space, space_sq, centroids)  # one (N, K) pass gives labels and representatives
+    labels, centroids, order = _order_by_size(d2.argmin(axis=1).astype(np.int64), centroids)
     if approximate:
         how = "refined on" if n <= refine_points and chosen > 1 else "then assigned"
         notes.append(f"approximate clustering: K chosen on a {len(sample):,}-track sample, {how} all {n:,} tracks")
-    reps = _representatives(space, labels, centroids)
+    reps = _representatives(labels, d2[:, order])
     if standardize:  # report centres in the input space so callers can compare them with embeddings
         centroids = np.stack([data[labels == j].mean(axis=0) for j in range(centroids.shape[0])])
     sizes = np.bincount(labels, minlength=centroids.shape[0]).astype(np.int64)
