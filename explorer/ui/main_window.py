@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         self.worker: Optional[IndexWorker] = None
         self._last_reload = 0.0
         self._reloaded_at_done = 0
+        self._reload_cost = 0.0  # seconds the last reload + redraw took on the GUI thread
         self._restoring = False
         self._no_model = False  # the last index run had no emotion model: explain the empty map
 
@@ -264,9 +265,13 @@ class MainWindow(QMainWindow):
     def _on_index_progress(self, done: int, total: int, failures: int, current: str, eta: float) -> None:
         self.index_status.update_progress(done, total, failures, current, eta)
         now = time.monotonic()
-        if done > self._reloaded_at_done and now - self._last_reload >= RELOAD_INTERVAL_S:
-            self._last_reload, self._reloaded_at_done = now, done
+        # big libraries take longer to reload: keep the GUI thread busy at most ~10% of the time
+        interval = max(RELOAD_INTERVAL_S, 10.0 * self._reload_cost)
+        if done > self._reloaded_at_done and now - self._last_reload >= interval:
+            self._reloaded_at_done = done
             self.reload_arrays(keep_view=True)
+            self._last_reload = time.monotonic()
+            self._reload_cost = self._last_reload - now
 
     def _on_index_done(self, summary) -> None:
         self._no_model = getattr(summary, "model_version", "x") is None
