@@ -158,6 +158,8 @@ class Player:
         self._factory = stream_factory or _default_stream_factory
         self._device = device
         self._cond = threading.Condition()
+        self._stream_lock = threading.Lock()  # guards opening/starting/stopping the output stream
+        self._running = False  # the stream is started (it is stopped while nothing plays, to idle the device)
         self._blocks: collections.deque = collections.deque()
         self._head_offset = 0  # frames already consumed from _blocks[0]
         self._buffered = 0
@@ -214,6 +216,8 @@ class Player:
         path = str(path)
         source = open_source(path)
         start = float(min(max(start, 0.0), max(source.duration - 0.05, 0.0)))
+        with self._cond:
+            self._gen += 1  # retire the old decoder first, so it cannot stop the stream we are about to start
         self._ensure_stream(source.samplerate)
         with self._cond:
             self._source, self._path = source, path
@@ -242,12 +246,14 @@ class Player:
     def stop(self) -> None:
         with self._cond:
             self._gen += 1
+            gen = self._gen
             self._blocks.clear()
             self._buffered = self._head_offset = 0
             self._path = self._source = None
             self._played = 0
             self._start = 0.0
             self._cond.notify_all()
+        self._idle_stream(gen)
 
     def close(self) -> None:
         self.stop()
@@ -255,23 +261,44 @@ class Player:
 
     # -- internals ------------------------------------------------------------------------------
     def _ensure_stream(self, rate: int) -> None:
-        if self._stream is not None and self._stream_rate == rate:
-            return
-        self._close_stream()
-        try:
-            stream = self._factory(
-                samplerate=rate, channels=OUTPUT_CHANNELS, dtype="float32", callback=self._callback, device=self._device
-            )
-            stream.start()
-        except Exception as exc:
-            raise PlaybackError(f"cannot open the audio output ({exc}); check the output device in Settings") from exc
-        self._stream, self._stream_rate = stream, rate
+        """An open, started stream at `rate` (a new track at another rate reopens it)."""
+        with self._stream_lock:
+            try:
+                if self._stream is not None and self._stream_rate != rate:
+                    self._close_stream_locked()
+                if self._stream is None:
+                    self._stream = self._factory(
+                        samplerate=rate, channels=OUTPUT_CHANNELS, dtype="float32", callback=self._callback,
+                        device=self._device,
+                    )
+                    self._stream_rate = rate
+                if not self._running:
+                    self._stream.start()
+                    self._running = True
+            except Exception as exc:
+                self._close_stream_locked()
+                raise PlaybackError(f"cannot open the audio output ({exc}); check the output device in Settings") from exc
+
+    def _idle_stream(self, gen: int) -> None:
+        """Stop (not close) the stream when nothing plays any more, unless a newer play() already took over."""
+        with self._stream_lock:
+            if gen != self._gen or self._stream is None or not self._running:
+                return
+            try:
+                getattr(self._stream, "abort", self._stream.stop)()
+            except Exception:
+                log.debug("stopping output stream failed", exc_info=True)
+            self._running = False
 
     def _close_stream(self) -> None:
-        stream, self._stream, self._stream_rate = self._stream, None, 0
+        with self._stream_lock:
+            self._close_stream_locked()
+
+    def _close_stream_locked(self) -> None:
+        stream, self._stream, self._stream_rate, self._running = self._stream, None, 0, False
         if stream is not None:
             try:
-                stream.stop()
+                getattr(stream, "abort", stream.stop)()
                 stream.close()
             except Exception:  # a dead device must not stop us from opening another one
                 log.debug("closing output stream failed", exc_info=True)
@@ -315,6 +342,7 @@ class Player:
                 if not self._current(gen):
                     return
                 self._path = None
+            self._idle_stream(gen)
         except Exception as exc:
             with self._cond:
                 current = self._current(gen)
@@ -322,6 +350,7 @@ class Player:
                     self._path = None
                     self._ended = True
             if current:
+                self._idle_stream(gen)
                 log.warning("playback of %s failed: %s", path, exc)
                 if self.on_error:
                     self.on_error(path, f"cannot play {Path(path).name}: {exc}")
