@@ -7,7 +7,8 @@
 
 Copies (not links) of the demo excerpts go to a temporary folder, so every track is a distinct file that must be
 decoded. Reports tracks/min over the whole `index_library` call (scan, plan, decode, features, model, SQLite
-writes) and peak resident memory of the main process and of the largest worker (getrusage). Prints one JSON line.
+writes) and peak resident memory: the main process (getrusage), the largest worker (RSS) and all processes together (PSS)
+(sampled from /proc, since workers are children of the forkserver). Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -42,6 +43,73 @@ def machine(device: str) -> str:
     if device == "cuda" and torch.cuda.is_available():
         desc += f", GPU {torch.cuda.get_device_name(0)}"
     return desc
+
+
+class MemorySampler:
+    """Peak resident memory of this process plus all its descendants (workers are the forkserver's children, which
+    getrusage(RUSAGE_CHILDREN) never sees), sampled from /proc every 0.2 s."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_total_kb = 0
+        self.peak_worker_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    @staticmethod
+    def _tree() -> dict[int, int]:
+        parents: dict[int, int] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                    parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    pass
+        me, tree, frontier = os.getpid(), {}, [os.getpid()]
+        while frontier:
+            pid = frontier.pop()
+            tree[pid] = 1
+            frontier += [c for c, p in parents.items() if p == pid and c not in tree]
+        return tree
+
+    @staticmethod
+    def _rss_kb(pid: int) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        except (OSError, ValueError):
+            pass
+        return 0
+
+    @staticmethod
+    def _pss_kb(pid: int) -> int:
+        """Proportional set size: pages shared by the forked workers are counted once in a sum."""
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+        except (OSError, ValueError):
+            pass
+        return 0
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.2):
+            tree = self._tree()
+            rss = {pid: self._rss_kb(pid) for pid in tree}
+            self.peak_total_kb = max(self.peak_total_kb, sum(self._pss_kb(pid) for pid in tree))
+            workers = [v for pid, v in rss.items() if pid != os.getpid()]
+            self.peak_worker_kb = max([self.peak_worker_kb] + workers)
+
+    def __enter__(self) -> "MemorySampler":
+        if sys.platform.startswith("linux"):
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
 
 
 def make_library(dest: Path, n_tracks: int, skip_ext: set[str]) -> int:
@@ -109,8 +177,9 @@ def bench_indexing(args: argparse.Namespace) -> dict:
                 last[0] = time.monotonic()
                 print(f"  {p.stage} {p.done}/{p.total} {p.rate * 60:.0f}/min", file=sys.stderr)
 
-        summary = index_library(tmp_path / "lib", cache, workers=args.workers, model=model, muq=muq,
-                                progress=progress, batch_size=args.batch)
+        with MemorySampler() as mem:
+            summary = index_library(tmp_path / "lib", cache, workers=args.workers, model=model, muq=muq,
+                                    progress=progress, batch_size=args.batch)
         rows = len(cache.load_arrays(muq=False))
         t1 = time.monotonic()
         again = index_library(tmp_path / "lib", cache, workers=args.workers, model=model, muq=muq)
@@ -127,7 +196,9 @@ def bench_indexing(args: argparse.Namespace) -> dict:
         "failures": sorted({r for _, r in summary.failed})[:5],
         "reindex_unchanged_s": round(rescan_s, 2), "reindex_analysed": again.analysed,
         "cache_mb": round(db_mb, 1), "muq_build_s": round(muq_build_s, 1),
-        "peak_rss_main_mb": round(self_kb / 1024), "peak_rss_largest_worker_mb": round(child_kb / 1024),
+        "peak_rss_main_mb": round(self_kb / 1024), "peak_rss_reaped_children_mb": round(child_kb / 1024),
+        "peak_rss_largest_worker_mb": round(mem.peak_worker_kb / 1024),
+        "peak_pss_all_processes_mb": round(mem.peak_total_kb / 1024),
     }
 
 

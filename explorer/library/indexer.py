@@ -178,7 +178,7 @@ class _Run:
         if not batch and not failures:
             return
         if batch and self.muq is not None:
-            embedded = self.muq.embed([r.audio24k for r in batch])
+            embedded = self.muq.embed([r.audio24k for r in batch], batch_size=min(len(batch), 32))
             for r, vec in zip(batch, embedded):
                 r.features.muq = np.asarray(vec, dtype=np.float32)
         preds = None
