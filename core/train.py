@@ -43,6 +43,8 @@ class TrainConfig:
     tag_loss_weight: float = 1.0
     quadrant_loss_weight: float = 1.0
     crop_frames: int | None = 938  # random ~15 s mel crops while training (augmentation); None = full clips
+    spec_augment: bool = False  # one random band mask (<= 8 of 48) and two time masks (<= 10 % each) per clip
+    branch_dropout: float = 0.5
     device: str | None = None  # None: CUDA when present
     amp: bool = True  # bf16 autocast on CUDA
 
@@ -134,7 +136,8 @@ class DeviceData:
         self.relevance = torch.from_numpy(arrays.relevance.astype(np.float32)).to(device)
         self.quadrant = torch.from_numpy(arrays.quadrant.astype(np.int64)).to(device)
 
-    def batch(self, idx: torch.Tensor, crop: int | None = None, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    def batch(self, idx: torch.Tensor, crop: int | None = None, generator: torch.Generator | None = None,
+              spec_augment: bool = False) -> dict[str, torch.Tensor]:
         out = {k: v[idx] for k, v in self.inputs.items()}
         if crop is not None and "mel" in out and out["mel"].shape[2] > crop:
             assert self.lengths is not None
@@ -143,7 +146,25 @@ class DeviceData:
             start = (rand * (room + 1).float()).long().clamp_max(out["mel"].shape[2] - crop)
             cols = start[:, None] + torch.arange(crop, device=room.device)[None, :]
             out["mel"] = out["mel"].gather(2, cols[:, None, :].expand(-1, out["mel"].shape[1], -1))
+        if spec_augment and "mel" in out:
+            out["mel"] = _spec_augment(out["mel"], generator)
         return out
+
+
+def _mask_1d(batch: int, size: int, max_width: int, device, generator) -> torch.Tensor:
+    """(batch, size) bool: one random span per row of width 0..max_width."""
+    width = (torch.rand(batch, device=device, generator=generator) * (max_width + 1)).long()
+    start = (torch.rand(batch, device=device, generator=generator) * (size - width + 1).float()).long()
+    pos = torch.arange(size, device=device)[None, :]
+    return (pos >= start[:, None]) & (pos < (start + width)[:, None])
+
+
+def _spec_augment(mel: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """SpecAugment-style masking to 0 (= the training mean after normalisation)."""
+    b, f, t = mel.shape
+    band = _mask_1d(b, f, 8, mel.device, generator)
+    time_mask = _mask_1d(b, t, t // 10, mel.device, generator) | _mask_1d(b, t, t // 10, mel.device, generator)
+    return mel.masked_fill(band[:, :, None] | time_mask[:, None, :], 0.0)
 
 
 def _loss(out: dict[str, torch.Tensor], rel: torch.Tensor, quad: torch.Tensor, cfg: TrainConfig,
@@ -225,7 +246,7 @@ def fit(train: FeatureArrays, cfg: TrainConfig, *, val: FeatureArrays | None = N
     norm = compute_normalization(train, cfg.branches)
     mel_frames = int(train.mel.shape[2]) if "mel" in cfg.branches and train.mel is not None else None
     model_cfg = ModelConfig(branches=cfg.branches, n_genres=int(train.genre.shape[1]), heads=TASKS[cfg.task],
-                            mel_frames=mel_frames)
+                            mel_frames=mel_frames, branch_dropout=cfg.branch_dropout)
     model = QuadFusionNet(model_cfg).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
@@ -257,7 +278,7 @@ def fit(train: FeatureArrays, cfg: TrainConfig, *, val: FeatureArrays | None = N
                 if len(idx) < 2:  # BatchNorm needs two samples
                     continue
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-                    out = model(**tr.batch(idx, crop, gen))
+                    out = model(**tr.batch(idx, crop, gen, cfg.spec_augment))
                 loss = _loss(out, tr.relevance[idx], tr.quadrant[idx], cfg, class_weights)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()

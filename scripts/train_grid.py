@@ -27,6 +27,15 @@ VARIANTS = {
     "V1": ("genre", "lowlevel"),  # no mel (and no MuQ)
 }
 TASK_ORDER = ("joint", "quadrant", "tags")
+# --tune: recipe variants of the shipped V2 joint model (all else as TrainConfig defaults); picked by validation loss
+TUNE = {
+    "V2_c313_sa": {"crop_frames": 313, "spec_augment": True},
+    "V2_c625_sa": {"crop_frames": 625, "spec_augment": True},
+    "V2_c938_sa": {"crop_frames": 938, "spec_augment": True},
+    "V2_c938_sa_wd": {"crop_frames": 938, "spec_augment": True, "weight_decay": 1e-2},
+    "V2_c313": {"crop_frames": 313},
+    "V2_full_sa": {"crop_frames": None, "spec_augment": True},
+}
 
 
 def log(msg: str) -> None:
@@ -64,6 +73,8 @@ def worker(args: argparse.Namespace) -> None:
     jobs = [("V2", "joint")] + [j for j in jobs if j != ("V2", "joint")]
     jobs.insert(1, ("V2nocrop", "joint"))  # same model trained on full 30 s mels: the shipped pick is by val loss
     jobs += [("triplet", "tags"), ("triplet", "quadrant")]
+    if args.tune:
+        jobs = [(name, "joint") for name in TUNE] + [("V2", "joint"), ("V2nocrop", "joint")]
     for variant, task in jobs:
         if time.monotonic() > deadline:
             rows.append({"model": variant, "task": task, "seed": seed, "skipped": "time budget"})
@@ -72,6 +83,8 @@ def worker(args: argparse.Namespace) -> None:
         crop = None if variant == "V2nocrop" else (args.crop or None)
         cfg = TrainConfig(branches=VARIANTS.get(variant.replace("nocrop", ""), ("mel",)), task=task, seed=seed,
                           max_epochs=args.max_epochs, crop_frames=crop)
+        if variant in TUNE:
+            cfg = TrainConfig(branches=VARIANTS["V2"], task=task, seed=seed, max_epochs=args.max_epochs, **TUNE[variant])
         t0 = time.monotonic()
         if variant == "triplet":
             res = train_triplet(train, test, task, cfg)
@@ -82,7 +95,7 @@ def worker(args: argparse.Namespace) -> None:
             rows.append({"model": variant, "branches": list(cfg.branches), "task": task, "seed": seed, "test": metrics,
                          "validation": result.val_metrics, "best_epoch": result.best_epoch,
                          "epochs_run": len(result.history), "seconds": time.monotonic() - t0})
-            if variant in ("V2", "V2nocrop") and task == "joint":
+            if (variant in ("V2", "V2nocrop") or variant in TUNE) and task == "joint":
                 meta = checkpoint_meta(result, dataset=info["dataset"], genres=info["genres"],
                                        extractor_version=info["extractor_version"],
                                        extra_training={"command": info.get("command", ""), "seed": seed,
@@ -115,6 +128,21 @@ def cpu_baselines(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+def pick_shipped(rows: list[dict]) -> dict | None:
+    """The recipe with the lowest mean validation loss over seeds, then its seed with the lowest validation loss."""
+    cands = [r for r in rows if (r.get("model") in ("V2", "V2nocrop") or r.get("model") in TUNE)
+             and r.get("task") == "joint" and "validation" in r]
+    if not cands:
+        return None
+    by_recipe: dict[str, list[dict]] = {}
+    for r in cands:
+        by_recipe.setdefault(r["model"], []).append(r)
+    recipe = min(by_recipe, key=lambda k: sum(r["validation"]["val_loss"] for r in by_recipe[k]) / len(by_recipe[k]))
+    log("mean validation loss per recipe: " + ", ".join(
+        f"{k} {sum(r['validation']['val_loss'] for r in v) / len(v):.4f}" for k, v in sorted(by_recipe.items())))
+    return min(by_recipe[recipe], key=lambda r: r["validation"]["val_loss"])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
@@ -126,6 +154,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0, help="use only the first N train/test clips (smoke test)")
     ap.add_argument("--time-budget", type=float, default=480.0, help="seconds after which workers skip jobs")
     ap.add_argument("--skip-mlp", action="store_true")
+    ap.add_argument("--tune", action="store_true", help="only the V2 joint recipe variants in TUNE")
     ap.add_argument("--worker-seed", type=int, default=None)
     args = ap.parse_args()
     out = Path(args.out)
@@ -141,10 +170,10 @@ def main() -> None:
     for seed in args.seeds:
         cmd = [sys.executable, __file__, "--data", args.data, "--out", args.out, "--work", args.work,
                "--max-epochs", str(args.max_epochs), "--crop", str(args.crop), "--limit", str(args.limit),
-               "--time-budget", str(args.time_budget), "--worker-seed", str(seed)]
+               "--time-budget", str(args.time_budget), "--worker-seed", str(seed)] + (["--tune"] if args.tune else [])
         procs.append(subprocess.Popen(cmd))
     log(f"started {len(procs)} workers")
-    rows = cpu_baselines(args)
+    rows = [] if args.tune else cpu_baselines(args)
     log(f"cpu baselines done: {len(rows)} rows")
     codes = [p.wait() for p in procs]
     log(f"workers exited with {codes}")
@@ -156,8 +185,7 @@ def main() -> None:
     import torch
 
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
-    best = min((r for r in rows if r.get("model") in ("V2", "V2nocrop") and r.get("task") == "joint" and "validation" in r),
-               key=lambda r: r["validation"]["val_loss"], default=None)
+    best = pick_shipped(rows)
     if best is not None:
         src = Path(args.work) / f"ckpt_{best['model']}_seed_{best['seed']}"
         shutil.copytree(src, out / "default", dirs_exist_ok=True)

@@ -1,0 +1,82 @@
+"""`qfx evaluate` on a small 4Q-layout folder: JSON output, printed metrics, and clean checkpoint errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from explorer.cli.main import main
+
+
+@pytest.fixture(scope="module")
+def small_setup(fourq_dir, tmp_path_factory):
+    """A genre+low-level checkpoint trained on 24 real train clips and a 12-clip folder without a split column."""
+    from core.checkpoint import save_checkpoint
+    from core.data.fourq import read_fourq
+    from core.datasets import build_arrays
+    from core.feature_cache import FeatureCache
+    from core.train import TrainConfig, checkpoint_meta, fit
+
+    root = tmp_path_factory.mktemp("eval")
+    cache = FeatureCache(root / "cache")
+    clips = read_fourq(fourq_dir, "train")
+    train = [c for q in ("Q1", "Q2", "Q3", "Q4") for c in [x for x in clips if x.quadrant == q][:6]]
+    arrays = build_arrays(train, cache, with_mel=False, show_bar=False)
+    result = fit(arrays, TrainConfig(branches=("genre", "lowlevel"), max_epochs=3, device="cpu"), show_bar=False)
+    ckpt = root / "ckpt"
+    save_checkpoint(ckpt, result.model, result.model_config, checkpoint_meta(result, dataset="tiny"))
+
+    data = root / "data"
+    (data / "audio").mkdir(parents=True)
+    test = [c for q in ("Q1", "Q2", "Q3", "Q4") for c in [x for x in read_fourq(fourq_dir, "test") if x.quadrant == q][:3]]
+    lines = ["song_id,quadrant,moods,genres"]
+    for c in test:
+        shutil.copy(c.audio_path, data / "audio" / c.audio_path.name)
+        lines.append(f'{c.song_id},{c.quadrant},"{"; ".join(c.moods)}","{"; ".join(c.genres)}"')
+    (data / "labels.csv").write_text("\n".join(lines) + "\n")
+    return ckpt, data, root / "cache", test
+
+
+def test_evaluate_cli_prints_and_writes_json(small_setup, tmp_path, capsys):
+    ckpt, data, cache, test = small_setup
+    out = tmp_path / "m.json"
+    code = main(["evaluate", "--checkpoint", str(ckpt), "--data", str(data), "--json", str(out),
+                 "--cache-dir", str(cache), "--device", "cpu", "--quiet"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "macro-F1" in printed and "nDCG@3" in printed
+    doc = json.loads(out.read_text())
+    assert doc["n_clips"] == 12 and doc["split"] == "all"
+    assert set(doc["per_class_f1"]) == {"Q1", "Q2", "Q3", "Q4"}
+    assert 0.0 <= doc["macro_f1"] <= 1.0 and 0.0 < doc["ndcg@3"] <= 1.0
+    assert np.isclose(doc["macro_f1"], np.mean(list(doc["per_class_f1"].values())))
+    assert sum(map(sum, doc["confusion"])) == 12
+    assert doc["n_ranked"] + doc["n_without_tags"] == 12 and doc["n_ranked"] == sum(c.has_tags for c in test)
+
+
+def test_missing_checkpoint_is_one_clean_error(small_setup, tmp_path, capsys):
+    _, data, cache, _ = small_setup
+    code = main(["evaluate", "--checkpoint", str(tmp_path / "nope"), "--data", str(data), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("qfx evaluate: error:") and "Traceback" not in err
+
+
+def test_damaged_checkpoint_is_one_clean_error(small_setup, tmp_path, capsys):
+    ckpt, data, cache, _ = small_setup
+    bad = tmp_path / "bad"
+    shutil.copytree(ckpt, bad)
+    weights = bad / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:200])
+    code = main(["evaluate", "--checkpoint", str(bad), "--data", str(data), "--cache-dir", str(cache), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and "damaged" in err and err.count("\n") == 1
+
+
+def test_bad_data_folder_is_one_clean_error(small_setup, tmp_path, capsys):
+    ckpt, _, _, _ = small_setup
+    code = main(["evaluate", "--checkpoint", str(ckpt), "--data", str(tmp_path), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and "labels.csv" in err

@@ -1,0 +1,126 @@
+"""Tiny end-to-end training on real 4Q clips: checkpoint saved, reloaded in a fresh process, ranks demo tracks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _balanced_clips(fourq_dir, split: str, per_quadrant: int):
+    from core.data.fourq import read_fourq
+
+    clips = read_fourq(fourq_dir, split)
+    picked = []
+    for q in ("Q1", "Q2", "Q3", "Q4"):
+        picked += [c for c in clips if c.quadrant == q and c.has_tags][:per_quadrant]
+    return picked
+
+
+def _short_mels(arrays, frames: int):
+    """Crop the stored 30 s mels so CPU training stays fast (the model learns its mel length from the data)."""
+    arrays.mel = np.ascontiguousarray(arrays.mel[:, :, :frames])
+    arrays.mel_lengths = np.minimum(arrays.mel_lengths, frames)
+    return arrays
+
+
+@pytest.fixture(scope="module")
+def tiny_arrays(fourq_dir, tmp_path_factory):
+    from core.datasets import build_arrays
+    from core.feature_cache import FeatureCache
+
+    cache = FeatureCache(tmp_path_factory.mktemp("features"))
+    clips = _balanced_clips(fourq_dir, "train", 4)
+    return _short_mels(build_arrays(clips, cache, show_bar=False), 160), cache
+
+
+def test_stratified_split_holds_out_each_quadrant():
+    from core.datasets import stratified_split
+
+    quadrant = np.repeat(np.arange(4), 10)
+    keep, held = stratified_split(quadrant, 0.2, seed=3)
+    assert len(held) == 8 and np.bincount(quadrant[held]).tolist() == [2, 2, 2, 2]
+    assert not set(keep) & set(held) and len(keep) + len(held) == 40
+    assert not np.array_equal(held, stratified_split(quadrant, 0.2, seed=4)[1])
+
+
+def test_feature_cache_never_extracts_twice(tiny_arrays, fourq_dir):
+    from core.feature_cache import FeatureCache
+
+    _, cache = tiny_arrays
+    clip = _balanced_clips(fourq_dir, "train", 1)[0]
+    calls = []
+
+    def no_extract(path, muq):
+        calls.append(path)
+        raise AssertionError("should have come from the cache")
+
+    again = FeatureCache(cache.cache_dir, extract=no_extract).get(clip.audio_path)
+    assert not calls and again.mel.shape[0] == 48 and again.lowlevel.shape == (8,)
+    assert cache.entry_path(clip.audio_path).name.endswith(f"-{cache.version}.npz")
+    # a different extractor version is a different entry
+    assert FeatureCache(cache.cache_dir, version="other", extract=no_extract).lookup(clip.audio_path) is None
+
+
+def test_packed_round_trip(tiny_arrays, tmp_path):
+    from core.datasets import load_packed, save_packed
+
+    arrays, _ = tiny_arrays
+    save_packed(arrays, tmp_path / "p.npz", splits={"train": np.arange(4)}, levels=127, xz=True)
+    back, splits = load_packed(tmp_path / "p.npz")
+    span = arrays.mel.max() - arrays.mel.min()
+    assert np.abs(back.mel - arrays.mel).max() <= span / 127
+    assert back.song_ids == arrays.song_ids and np.array_equal(back.relevance, arrays.relevance)
+    assert splits["train"].tolist() == [0, 1, 2, 3]
+
+
+def test_tiny_training_checkpoint_loads_elsewhere_and_ranks_demo(tiny_arrays, tmp_path, demo_files):
+    from core.checkpoint import save_checkpoint
+    from core.train import TrainConfig, checkpoint_meta, fit
+
+    arrays, _ = tiny_arrays
+    cfg = TrainConfig(task="joint", max_epochs=2, crop_frames=96, device="cpu", seed=1)
+    result = fit(arrays, cfg, show_bar=False)
+    assert len(result.history) == 2 and all(np.isfinite(h["val_loss"]) for h in result.history)
+    assert result.model_config.branches == ("mel", "genre", "lowlevel") and result.model_config.mel_frames == 160
+    assert set(result.normalization) == {"mel", "lowlevel"}
+    out = tmp_path / "ckpt"
+    save_checkpoint(out, result.model, result.model_config, checkpoint_meta(result, dataset="4Q tiny"))
+
+    script = (
+        "import json, sys\n"
+        "from core.inference import EmotionModel\n"
+        "from core.features.track import extract_track_features\n"
+        "m = EmotionModel.load(sys.argv[1], device='cpu')\n"
+        "f = [extract_track_features(p) for p in sys.argv[2:]]\n"
+        "import numpy as np\n"
+        "p = m.predict(mel=[x.mel for x in f], lowlevel=np.stack([x.lowlevel for x in f]), genre=np.stack([x.genre for x in f]))\n"
+        "print(json.dumps({'tags': m.tags, 'scores': p.tag_scores.tolist(), 'quad': p.quadrant_probs.tolist()}))\n"
+    )
+    demo = [str(p) for p in demo_files[:3]]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-c", script, str(out), *demo], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout.strip().splitlines()[-1])
+    scores = np.array(doc["scores"])
+    assert scores.shape == (3, 12) and np.allclose(scores.sum(axis=1), 1, atol=1e-4)
+    assert np.allclose(np.array(doc["quad"]).sum(axis=1), 1, atol=1e-4)
+    ranking = [doc["tags"][i] for i in np.argsort(-scores[0])]
+    assert sorted(ranking) == sorted(doc["tags"]) and len(set(ranking)) == 12
+
+
+def test_ranking_task_drops_clips_without_tags(tiny_arrays):
+    from core.train import _task_rows
+
+    arrays, _ = tiny_arrays
+    arrays = arrays.subset(np.arange(len(arrays)))
+    arrays.relevance[0] = 0
+    assert 0 not in _task_rows(arrays, "tags") and 0 in _task_rows(arrays, "quadrant")
