@@ -87,7 +87,7 @@ def main() -> int:
     from core.data.fourq import read_fourq
     from core.emotions import TAGS
     from core.inference import EmotionModel
-    from explorer.analysis import build_map_scene, filter_mask, TrackFilter
+    from explorer.analysis import TrackFilter, build_map_scene, filter_mask, refresh_axes
     from explorer.ui.map_items import axis_title
     from explorer.ui.map_render import render_scene_png
 
@@ -138,6 +138,14 @@ def main() -> int:
               + (f" ({terms})" if terms else "") + f"; representative: {titles[rep]}")
     for note in scene.notes:
         print(f"- note: {note}")
+    print("\n**Zoomed into one subcategory** (axes re-interpreted over its clips only, as when zooming the map)\n")
+    for c in range(scene.k):
+        members = scene.labels == c
+        if members.sum() < 8:
+            continue
+        zoomed = refresh_axes(scene, arrays, members)
+        texts = "; ".join(f"{'x' if a == 0 else 'y'}: {zoomed.axis_labels[a].text}" for a in (0, 1))
+        print(f"- subcategory {c + 1} ({int(members.sum())} clips): {texts}")
     print(f"\nmap: {args.png}")
     return 0
 
