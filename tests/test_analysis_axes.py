@@ -30,6 +30,16 @@ def test_pearson_matrix_matches_scipy():
     assert pearson_matrix(coords, np.ones((50, 1)))[:, 0].tolist() == [0.0, 0.0]
 
 
+def test_p_value_matches_scipy():
+    from explorer.analysis.axes import p_value
+
+    coords, desc = data(12, seed=9)
+    r = pearson_matrix(coords, desc)
+    for a in range(2):
+        for j in range(3):
+            assert p_value(r[a, j], 12) == pytest.approx(stats.pearsonr(coords[:, a], desc[:, j])[1], rel=1e-6)
+
+
 def test_axis_named_after_its_descriptor_with_polarity():
     coords, desc = data()
     x, y = interpret_axes(coords, desc, SPECS)
