@@ -110,3 +110,18 @@ def test_separation_grows_with_distance():
     c1 = np.stack([x1[t1 == j].mean(0) for j in range(2)])
     c2 = np.stack([x2[t2 == j].mean(0) for j in range(2)])
     assert separation_score(x2, t2, c2) > 3 * separation_score(x1, t1, c1)
+
+
+def test_kmeans_restarts_are_independent_and_reseed_empty_clusters():
+    from explorer.analysis.kmeans import kmeans, lloyd
+
+    x, truth = blobs(far_centres(3), per=30)
+    best = kmeans(x, 3, seed=0, n_init=4)
+    single = [kmeans(x, 3, seed=0, n_init=1)]
+    assert best.inertia <= single[0].inertia + 1e-3
+    assert same_partition(best.labels, truth)
+    # two centroids far away from every point: both clusters start empty and must be re-seeded apart
+    start = np.stack([x.mean(axis=0), np.full(128, 1e3), np.full(128, -1e3)]).astype(np.float32)
+    fit = lloyd(x, start, max_iter=1)
+    assert np.bincount(fit.labels, minlength=3).min() > 0  # re-seeded on two different points
+    assert np.linalg.norm(fit.centroids[1] - fit.centroids[2]) > 0
