@@ -171,32 +171,47 @@ class _Run:
         self.report(os.fsdecode(self.paths.get(res.track_id, b"")))
 
     # -- model + storage ------------------------------------------------------------------------------------
+    def _inference_step(self) -> int:
+        """Clips per model/MuQ call: whole batches on a GPU, a few on a CPU so that cancel stays prompt."""
+        device = getattr(self.model, "device", None) or getattr(self.muq, "device", None)
+        return self.batch_size if getattr(device, "type", "cpu") == "cuda" else 2
+
     def flush(self) -> None:
         """MuQ + model on the finished batch, then one transaction for its features, results and failures."""
         batch, failures = self.batch, self.failures
         self.batch, self.failures = [], []
         if not batch and not failures:
             return
+        step = self._inference_step()
         if batch and self.muq is not None:
-            embedded = self.muq.embed([r.audio24k for r in batch], batch_size=min(len(batch), 32))
-            for r, vec in zip(batch, embedded):
-                r.features.muq = np.asarray(vec, dtype=np.float32)
-        preds = None
+            for start in range(0, len(batch), step):  # cancel is checked between small GPU/CPU steps
+                self.check_cancel()
+                part = batch[start:start + step]
+                embedded = self.muq.embed([r.audio24k for r in part], batch_size=len(part))
+                for r, vec in zip(part, embedded):
+                    r.features.muq = np.asarray(vec, dtype=np.float32)
+                    r.audio24k = None
+        preds = []
         if batch and self.model is not None:
-            feats = [r.features for r in batch]
-            preds = self.model.predict(
-                mel=[f.mel for f in feats],
-                lowlevel=np.stack([f.lowlevel for f in feats]),
-                genre=np.stack([f.genre for f in feats]),
-                muq=np.stack([f.muq for f in feats]) if all(f.muq is not None for f in feats) else None,
-            )
+            for start in range(0, len(batch), step):
+                self.check_cancel()
+                feats = [r.features for r in batch[start:start + step]]
+                preds.append(self.model.predict(
+                    mel=[f.mel for f in feats],
+                    lowlevel=np.stack([f.lowlevel for f in feats]),
+                    genre=np.stack([f.genre for f in feats]),
+                    muq=np.stack([f.muq for f in feats]) if all(f.muq is not None for f in feats) else None,
+                ))
+        tag_scores = np.concatenate([p.tag_scores for p in preds]) if preds else None
+        quadrant_probs = np.concatenate([p.quadrant_probs for p in preds]) if preds else None
+        embeddings = np.concatenate([p.embeddings for p in preds]) if preds else None
         with self.cache.transaction():
             for i, r in enumerate(batch):
                 self.cache.update_tags(r.track_id, r.tags)
                 self.cache.store_features(r.track_id, self.extractor_version, r.features)
-                if preds is not None:
-                    self.cache.store_analysis(r.track_id, self.model.version, preds.tag_scores[i],
-                                              preds.quadrant_probs[i], preds.embeddings[i])
+                if preds:
+                    self.cache.store_analysis(r.track_id, self.model.version, tag_scores[i], quadrant_probs[i],
+                                              embeddings[i])
             for r in failures:
                 if r.tags:
                     self.cache.update_tags(r.track_id, r.tags)
@@ -207,9 +222,10 @@ class _Run:
     def model_only(self, track_ids: list[int]) -> None:
         """New model version: predictions from stored mel/lowlevel/genre/MuQ, no decoding."""
         self.progress.stage = "re-running the model"
-        for start in range(0, len(track_ids), 256):
+        step = 256 if self._inference_step() > 2 else 2
+        for start in range(0, len(track_ids), step):
             self.check_cancel()
-            inputs = self.cache.stored_inputs(track_ids[start:start + 256])
+            inputs = self.cache.stored_inputs(track_ids[start:start + step])
             if not inputs:
                 continue
             muq = [x["muq"] for x in inputs]
