@@ -188,12 +188,19 @@ sys.exit(0 if ok else 3)
 
 
 def _best_correlation(out: np.ndarray, ref: np.ndarray) -> float:
-    """Pearson r of `ref` against `out` at the lag where they line up best (the sink starts with silence)."""
+    """Pearson r of `ref` against the stretch of `out` where it matches best (normalised cross-correlation: a raw
+    correlation peak would favour the loudest stretch, not the matching one)."""
     from scipy.signal import correlate
 
-    lag = int(np.argmax(correlate(out, ref, mode="valid", method="fft")))
-    seg = out[lag : lag + len(ref)]
-    return float(np.corrcoef(seg, ref)[0, 1])
+    out = np.asarray(out, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64) - np.mean(ref)
+    n = len(ref)
+    num = correlate(out, ref, mode="valid", method="fft")
+    csum, csq = np.cumsum(np.r_[0.0, out]), np.cumsum(np.r_[0.0, out**2])
+    win_sum, win_sq = csum[n:] - csum[:-n], csq[n:] - csq[:-n]
+    var = np.maximum(win_sq - win_sum**2 / n, 1e-12)
+    r = num / np.sqrt(var * np.sum(ref**2))
+    return float(r.max())
 
 
 @pytest.mark.skipif(not Path("/usr/share/alsa/alsa.conf").exists(), reason="ALSA not installed")

@@ -362,6 +362,8 @@ class MainWindow(QMainWindow):
         if preview is None and self.audition.active:
             self.audition.stop()
         self.select_row(row)
+        log.info("play %s from %.2f s%s", a.paths[row], float(a.excerpt_starts[row]),
+                 f" ({preview:.0f} s preview)" if preview else "")
         self.player_bar.set_track(a.titles[row] or Path(a.paths[row]).stem, a.artists[row])
         self.player.play(a.paths[row], float(a.excerpt_starts[row]), preview)
 
