@@ -241,6 +241,8 @@ def test_likes_persist_and_change_recommendations(window, qtbot):
     with LibraryCache.open(win.root, win.cache_dir) as cache:
         ids = arrays.track_ids
         assert cache.likes() == {int(ids[0]): 1, int(ids[far]): 1}
+    ringed = {tuple(p) for p in np.asarray(win.map.drawn.likes.getData()).T.round(4)}
+    assert ringed == {tuple(win.map.drawn.coords[list(win.map.drawn.rows).index(r)].round(4)) for r in (0, far)}
 
     QTest.keyClick(win, Qt.Key_D)  # dislike the current track (replaces its like)
     with LibraryCache.open(win.root, win.cache_dir) as cache:

@@ -113,7 +113,8 @@ class TrackDetails(QWidget):
             return
         self.title.setText(arrays.titles[row] or Path(arrays.paths[row]).stem)
         genres = [g for g, on in zip(arrays.genre_names, arrays.genres[row]) if on > 0.5]
-        quadrant = f"Q{int(np.argmax(arrays.quadrant_probs[row])) + 1}"
+        q = int(np.argmax(arrays.quadrant_probs[row]))
+        quadrant = f"Q{q + 1} ({float(arrays.quadrant_probs[row, q]):.0%})"
         bits = [arrays.artists[row], arrays.albums[row], ", ".join(genres) or "Unknown genre", quadrant]
         self.subtitle.setText(" · ".join(b for b in bits if b))
         self._draw_emotions(arrays.tag_names, arrays.tag_scores[row])

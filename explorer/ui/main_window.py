@@ -319,6 +319,7 @@ class MainWindow(QMainWindow):
         if self.current_row is None and len(self.scene) and len(self.scene.representatives):
             self.select_row(int(self.scene.representatives[0]))  # a useful details panel from the start
         self.map.highlight(self.current_row)
+        self.map.mark_likes(arrays.liked)
         if not self._restoring and self.root is not None:
             self.settings.set_filters(str(self.root), self.filters.state())
         self.statusBar().showMessage(map_items.scene_summary(self.scene, filt), 0)
@@ -454,6 +455,7 @@ class MainWindow(QMainWindow):
             self.arrays.liked[hit[0]] = value
             if self.current_row == int(hit[0]):
                 self.details.set_like_state(value)
+        self.map.mark_likes(self.arrays.liked)
         self.refresh_recommendations()
 
     def refresh_recommendations(self) -> None:

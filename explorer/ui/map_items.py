@@ -82,9 +82,12 @@ class DrawnScene:
     labels: list[pg.TextItem] = field(default_factory=list)
     legend: Optional[pg.LegendItem] = None
     ring: Optional[pg.ScatterPlotItem] = None
+    likes: Optional[pg.ScatterPlotItem] = None
+    dislikes: Optional[pg.ScatterPlotItem] = None
 
     def remove(self, plot: pg.PlotItem) -> None:
-        for item in [*self.scatters, *self.stars, *self.labels] + ([self.ring] if self.ring else []):
+        extra = [i for i in (self.ring, self.likes, self.dislikes) if i is not None]
+        for item in [*self.scatters, *self.stars, *self.labels, *extra]:
             plot.removeItem(item)
         if self.legend is not None and self.legend.scene() is not None:
             self.legend.scene().removeItem(self.legend)
@@ -102,6 +105,27 @@ class DrawnScene:
             self.ring.setData(pos=self.coords[hit[:1]])
         else:
             self.ring.setData(pos=np.zeros((0, 2)))
+
+
+LIKE_COLOUR = "#ff6f91"
+
+
+def mark_likes(plot: pg.PlotItem, drawn: DrawnScene, liked: np.ndarray) -> None:
+    """Rings around liked tracks and small crosses on disliked ones (liked: (N,) +1/-1/0 over arrays rows)."""
+    flags = np.asarray(liked)
+    if drawn.likes is None:
+        drawn.likes = pg.ScatterPlotItem(size=POINT_SIZE + 7, symbol="o", pen=pg.mkPen(LIKE_COLOUR, width=2),
+                                         brush=pg.mkBrush(None))
+        drawn.dislikes = pg.ScatterPlotItem(size=POINT_SIZE - 2, symbol="x", pen=pg.mkPen(None),
+                                            brush=pg.mkBrush(theme.MUTED))
+        for item in (drawn.likes, drawn.dislikes):
+            item.setZValue(15)
+            plot.addItem(item)
+    valid = drawn.rows < len(flags)
+    value = np.zeros(len(drawn.rows), dtype=np.int8)
+    value[valid] = flags[drawn.rows[valid]]
+    drawn.likes.setData(pos=drawn.coords[value > 0].reshape(-1, 2))
+    drawn.dislikes.setData(pos=drawn.coords[value < 0].reshape(-1, 2))
 
 
 def apply_axis_labels(plot: pg.PlotItem, scene: MapScene) -> None:

@@ -178,6 +178,10 @@ class MapView(pg.PlotWidget):
         self.user_zoomed = False
         self._timer.start()
 
+    def mark_likes(self, liked) -> None:
+        if self.drawn is not None:
+            map_items.mark_likes(self.getPlotItem(), self.drawn, liked)
+
     def highlight(self, row: Optional[int]) -> None:
         if self.drawn is not None:
             self.drawn.highlight(self.getPlotItem(), row)
