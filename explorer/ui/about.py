@@ -73,7 +73,7 @@ def load_model_meta(path: str | Path | None = None) -> Optional[dict[str, Any]]:
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.3f}"
+        return f"{value:.4g}"  # metrics (0.6193) and learning rates (0.0003) alike
     if isinstance(value, (list, tuple)):
         return ", ".join(_fmt(v) for v in value)
     return str(value)
@@ -86,7 +86,7 @@ def _flatten(prefix: str, value: Any, out: list[tuple[str, str]], depth: int = 0
             _flatten(f"{prefix} / {key}" if prefix else str(key), sub, out, depth + 1)
     elif isinstance(value, (list, tuple)) and len(value) > 12:
         out.append((prefix, f"{len(value)} values"))
-    else:
+    elif value not in ("", None, [], {}):
         out.append((prefix, _fmt(value)))
 
 
@@ -113,15 +113,15 @@ def model_card_html(meta: Optional[Mapping[str, Any]]) -> str:
         ("Feature extractor", _fmt(meta.get("extractor_version", "?"))),
     ]
     parts = [f"<h3>Model card</h3>{_table(rows)}"]
+    metrics: list[tuple[str, str]] = []
+    _flatten("", meta.get("metrics") or {}, metrics)
+    parts.append(f"<h4>Metrics</h4>{_table(metrics) if metrics else '<p>none recorded</p>'}")
     extra: list[tuple[str, str]] = []
     _flatten("", training, extra)
     if isinstance(recipe, Mapping):
         _flatten("recipe", recipe, extra)
     if extra:
         parts.append(f"<h4>Training</h4>{_table(extra)}")
-    metrics: list[tuple[str, str]] = []
-    _flatten("", meta.get("metrics") or {}, metrics)
-    parts.append(f"<h4>Metrics</h4>{_table(metrics) if metrics else '<p>none recorded</p>'}")
     return "".join(parts)
 
 
