@@ -56,6 +56,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/screenshot.png"))
     parser.add_argument("--size", default="1500x920")
     parser.add_argument("--likes", type=int, default=2, help="how many representatives to like")
+    parser.add_argument("--k", type=int, default=None, help="subcategories (default: auto)")
     args = parser.parse_args()
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -88,6 +89,8 @@ def main() -> int:
         win.show()
         QTest.qWait(300)
         win.open_library(args.library, index=False)
+        if args.k is not None:
+            win.filters.set_selection(k=args.k)
         QTest.qWait(300)
         reps = [int(r) for r in win.scene.representatives if r >= 0]
         for row in reps[: args.likes]:

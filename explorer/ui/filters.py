@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -30,6 +31,7 @@ QUADRANT_HINTS = {
     "Q4": "Q4 · calm, serene",
 }
 K_CHOICES = ["auto", "2", "3", "4", "5", "6"]
+MAX_ROWS = 14
 NAME_ROLE = Qt.UserRole
 
 
@@ -54,6 +56,13 @@ class _FacetList(QListWidget):
             self.addItem(item)
             item.setHidden(n == 0 and name not in checked)
         self.blockSignals(False)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """As tall as its visible entries (up to MAX_ROWS), so short vocabularies leave no empty well."""
+        rows = max(min(self.visible_count(), MAX_ROWS), 2)
+        row_h = self.sizeHintForRow(0) if self.count() else self.fontMetrics().height() + 4
+        self.setMaximumHeight(rows * max(row_h, 1) + 2 * self.frameWidth() + 4)
 
     def checked(self) -> list[str]:
         return [
@@ -101,13 +110,22 @@ class FilterPanel(QWidget):
         map_box = QGroupBox("Map")
         form = QFormLayout(map_box)
         form.addRow("Subcategories", self.k_combo)
+        self.k_info = QLabel("")
+        self.k_info.setWordWrap(True)
+        self.k_info.setObjectName("kInfo")
+        self.k_info.setToolTip("How well K subcategories separate the tracks in view: separation = distance between "
+                               "the two closest centres over the typical distance to a centre (auto picks the "
+                               "highest, avoiding K whose smallest subcategory is a single track); silhouette as a "
+                               "second opinion; min n = tracks in the smallest subcategory")
+        form.addRow(self.k_info)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(genre_box, 3)
-        layout.addWidget(emotion_box, 3)
+        layout.addWidget(genre_box)
+        layout.addWidget(emotion_box)
         layout.addWidget(quad_box)
         layout.addWidget(map_box)
+        layout.addStretch(1)
         row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(self.clear_button)
@@ -137,6 +155,23 @@ class FilterPanel(QWidget):
         self.emotions.set_entries(counts.emotions, emotion_order)
         for q, box in self.quadrant_boxes.items():
             box.setText(f"{QUADRANT_HINTS[q]}  ({counts.quadrants.get(q, 0)})")
+
+    def set_k_scores(self, scores, chosen: int, auto: bool) -> None:
+        """Show the separation / silhouette analysis computed for each K (what 'auto' chose from)."""
+        if not scores:
+            self.k_info.setText("")
+            return
+        rows = []
+        for sc in scores:
+            mark = "◀" if sc.k == chosen else ""
+            sil = "–" if sc.silhouette != sc.silhouette else f"{sc.silhouette:.2f}"  # NaN check
+            smallest = getattr(sc, "min_size", None)
+            small = "" if smallest is None else str(int(smallest))
+            rows.append(f"<tr><td nowrap>K&nbsp;=&nbsp;{sc.k}</td><td align='right'>{sc.separation:.2f}</td>"
+                        f"<td align='right'>{sil}</td><td align='right'>{small}</td><td>{mark}</td></tr>")
+        head = "<tr><td></td><td><i>separ.</i></td><td><i>silh.</i></td><td><i>min&nbsp;n</i></td><td></td></tr>"
+        note = "auto choice" if auto else "your choice"
+        self.k_info.setText(f"<table cellspacing='3'>{head}{''.join(rows)}</table><i>◀ {note}</i>")
 
     def current_filter(self) -> TrackFilter:
         quads = [q for q, box in self.quadrant_boxes.items() if box.isChecked()]

@@ -301,6 +301,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(str(exc), 8000)
             return
         self.map.show_scene(self.scene, titles=map_items.titles_for(arrays), keep_view=keep_view)
+        self.filters.set_k_scores(self.scene.k_scores, self.scene.k, self.scene.k_auto)
         if not len(arrays):
             if self._indexing():
                 hint = "Indexing… tracks appear here as they are analysed"

@@ -79,6 +79,7 @@ class DrawnScene:
     rows: np.ndarray  # (n,) arrays rows, same order as coords
     scatters: list[pg.ScatterPlotItem] = field(default_factory=list)
     stars: list[pg.ScatterPlotItem] = field(default_factory=list)
+    star_rows: set[int] = field(default_factory=set)  # arrays rows of the representatives
     labels: list[pg.TextItem] = field(default_factory=list)
     legend: Optional[pg.LegendItem] = None
     ring: Optional[pg.ScatterPlotItem] = None
@@ -102,7 +103,8 @@ class DrawnScene:
             plot.addItem(self.ring)
         hit = np.flatnonzero(self.rows == row) if row is not None else []
         if len(hit):
-            self.ring.setData(pos=self.coords[hit[:1]])
+            size = STAR_SIZE + 12 if int(row) in self.star_rows else POINT_SIZE + 10
+            self.ring.setData(pos=self.coords[hit[:1]], size=size)
         else:
             self.ring.setData(pos=np.zeros((0, 2)))
 
@@ -119,12 +121,15 @@ def mark_likes(plot: pg.PlotItem, drawn: DrawnScene, liked: np.ndarray) -> None:
         drawn.dislikes = pg.ScatterPlotItem(size=POINT_SIZE - 2, symbol="x", pen=pg.mkPen(None),
                                             brush=pg.mkBrush(theme.MUTED))
         for item in (drawn.likes, drawn.dislikes):
-            item.setZValue(15)
+            item.setZValue(22)
             plot.addItem(item)
     valid = drawn.rows < len(flags)
     value = np.zeros(len(drawn.rows), dtype=np.int8)
     value[valid] = flags[drawn.rows[valid]]
-    drawn.likes.setData(pos=drawn.coords[value > 0].reshape(-1, 2))
+    liked_at = np.flatnonzero(value > 0)
+    # a representative's star is bigger than a point: its ring must go around the star
+    sizes = [STAR_SIZE + 8 if int(drawn.rows[i]) in drawn.star_rows else POINT_SIZE + 7 for i in liked_at]
+    drawn.likes.setData(pos=drawn.coords[liked_at].reshape(-1, 2), size=sizes)
     drawn.dislikes.setData(pos=drawn.coords[value < 0].reshape(-1, 2))
 
 
@@ -193,6 +198,7 @@ def draw_scene(
         plot.addItem(star)
         drawn.stars.append(star)
         row = int(rows[pos])
+        drawn.star_rows.add(row)
         name = titles[row] if titles is not None and row < len(titles) and titles[row] else f"subcategory {c + 1}"
         right_side = float(coords[pos, 0]) > x_mid  # labels of right-hand stars extend leftwards, inside the view
         text = pg.TextItem(f"★ {_short(name)}", color=theme.TEXT, anchor=(1.0 if right_side else 0.0, 1.15),
