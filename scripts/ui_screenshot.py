@@ -61,9 +61,9 @@ def main() -> int:
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QPoint, QPointF, QSettings
     from PySide6.QtTest import QTest
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QToolTip
 
     from explorer.library.cache import LibraryCache, default_cache_dir, library_db_name
     from explorer.ui import theme
@@ -93,16 +93,38 @@ def main() -> int:
             win.filters.set_selection(k=args.k)
         QTest.qWait(300)
         reps = [int(r) for r in win.scene.representatives if r >= 0]
-        for row in reps[: args.likes]:
+        playing = reps[-1]
+        for row in [playing, *reps[: max(args.likes - 1, 0)]]:  # the playing track is one of the liked ones
             win.select_row(row)
             win.like_current(+1)
-        playing = reps[-1] if len(reps) > args.likes else int(win.map.drawn.rows[len(win.map.drawn.rows) // 2])
         win.play_row(playing)
         QTest.qWait(600)
         win.index_status.finish(f"Library up to date: {len(win.arrays)} tracks")
         QTest.qWait(200)
+        # a hover tooltip on a non-representative point, as the mouse would show it
+        def pixel(row: int) -> QPoint:
+            x, y = win.map.point_of_row(row)
+            return win.map.mapFromScene(win.map.viewbox.mapViewToScene(QPointF(x, y)))
+
+        others = [int(r) for r in win.map.drawn.rows if int(r) not in reps]
+        right_edge = win.map.width() * 0.7  # the tooltip opens to the right: keep it on the map
+
+        def room(row: int) -> float:  # free space around a point (its tooltip must hide nothing important)
+            p = pixel(row)
+            gaps = [(p - pixel(int(r))).manhattanLength() for r in win.map.drawn.rows if int(r) != row]
+            return min(gaps, default=0.0) if p.x() < right_edge else -1.0
+
+        if others:
+            hover = max(others, key=room)
+            pos = pixel(hover)
+            QToolTip.showText(win.map.mapToGlobal(pos) + QPoint(12, 8), win._tooltip(hover), win.map)
+            QTest.qWait(400)
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        win.grab().save(str(args.out), "PNG")
+        geo = win.frameGeometry()
+        shot = app.primaryScreen().grabWindow(0, geo.x(), geo.y(), geo.width(), geo.height())
+        if shot.isNull() or not os.environ.get("DISPLAY"):  # offscreen: no screen to grab, render the window
+            shot = win.grab()
+        shot.save(str(args.out), "PNG")
         print(f"wrote {args.out}")
         win.close()
         return 0

@@ -201,7 +201,7 @@ def draw_scene(
         drawn.star_rows.add(row)
         name = titles[row] if titles is not None and row < len(titles) and titles[row] else f"subcategory {c + 1}"
         right_side = float(coords[pos, 0]) > x_mid  # labels of right-hand stars extend leftwards, inside the view
-        text = pg.TextItem(f"★ {_short(name)}", color=theme.TEXT, anchor=(1.0 if right_side else 0.0, 1.15),
+        text = pg.TextItem(f"★ {_short(name)}", color=theme.TEXT, anchor=(1.0 if right_side else 0.0, 1.45),
                            fill=pg.mkBrush(_colour(theme.BACKGROUND, 190)), border=pg.mkPen(_cluster_colour(scene.colours[c])))
         font = QFont()
         font.setPointSize(9)
