@@ -45,6 +45,7 @@ class TrainConfig:
     crop_frames: int | None = 938  # random ~15 s mel crops while training (augmentation); None = full clips
     spec_augment: bool = False  # one random band mask (<= 8 of 48) and two time masks (<= 10 % each) per clip
     branch_dropout: float = 0.5
+    mixup_alpha: float = 0.0  # > 0: mix pairs of clips (all inputs and both losses) with Beta(alpha, alpha) weights
     device: str | None = None  # None: CUDA when present
     amp: bool = True  # bf16 autocast on CUDA
 
@@ -277,9 +278,18 @@ def fit(train: FeatureArrays, cfg: TrainConfig, *, val: FeatureArrays | None = N
                 idx = perm[start : start + cfg.batch_size]
                 if len(idx) < 2:  # BatchNorm needs two samples
                     continue
+                inputs = tr.batch(idx, crop, gen, cfg.spec_augment)
+                lam, partner = 1.0, None
+                if cfg.mixup_alpha > 0:
+                    lam = float(np.random.default_rng(cfg.seed * 100003 + epoch * 1009 + start).beta(cfg.mixup_alpha, cfg.mixup_alpha))
+                    partner = torch.randperm(len(idx), device=device, generator=gen)
+                    inputs = {k: lam * v + (1.0 - lam) * v[partner] for k, v in inputs.items()}
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-                    out = model(**tr.batch(idx, crop, gen, cfg.spec_augment))
+                    out = model(**inputs)
                 loss = _loss(out, tr.relevance[idx], tr.quadrant[idx], cfg, class_weights)
+                if partner is not None:
+                    loss = lam * loss + (1.0 - lam) * _loss(out, tr.relevance[idx][partner], tr.quadrant[idx][partner], cfg,
+                                                            class_weights)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)

@@ -35,6 +35,8 @@ TUNE = {
     "V2_c938_sa_wd": {"crop_frames": 938, "spec_augment": True, "weight_decay": 1e-2},
     "V2_c313": {"crop_frames": 313},
     "V2_full_sa": {"crop_frames": None, "spec_augment": True},
+    "V2_c313_sa_mix": {"crop_frames": 313, "spec_augment": True, "mixup_alpha": 0.4},
+    "V2_c625_sa_mix": {"crop_frames": 625, "spec_augment": True, "mixup_alpha": 0.4},
 }
 
 

@@ -80,3 +80,19 @@ def test_bad_data_folder_is_one_clean_error(small_setup, tmp_path, capsys):
     code = main(["evaluate", "--checkpoint", str(ckpt), "--data", str(tmp_path), "--quiet"])
     err = capsys.readouterr().err
     assert code == 1 and "labels.csv" in err
+
+
+def test_results_tables_mean_std_and_honest_muq_row():
+    from core.results import markdown_tables, summarize
+
+    rows = []
+    for seed, (f1, nd) in enumerate([(0.5, 0.6), (0.7, 0.8)]):
+        rows.append({"model": "V2", "task": "quadrant", "seed": seed,
+                     "test": {"macro_f1": f1, "per_class_f1": [f1, f1, f1, f1]}})
+        rows.append({"model": "V2", "task": "tags", "seed": seed, "test": {"ndcg@3": nd}})
+    summary = summarize(rows)
+    assert summary["V2"]["macro_f1"]["mean"] == pytest.approx(0.6) and summary["V2"]["macro_f1"]["std"] == pytest.approx(0.1)
+    assert summary["full"]["not_run"] == "not run: MuQ weights unavailable"
+    text = markdown_tables(rows)
+    assert "| 60.0 ± 10.0 |" in text and "0.700 ± 0.100" in text
+    assert text.count("not run: MuQ weights unavailable") == 2
