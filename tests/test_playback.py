@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
-import threading
 import time
 from pathlib import Path
 

@@ -6,18 +6,16 @@ It holds no analysis: every number it shows comes from explorer.analysis functio
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QMainWindow,
-    QMessageBox,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -28,12 +26,12 @@ from explorer.analysis.errors import AnalysisError
 from explorer.analysis.filtering import facet_counts
 from explorer.analysis.playlists import write_m3u8
 from explorer.analysis.recommend import liked_rows, recommend
-from explorer.library.arrays import LibraryArrays
 from explorer.ui import map_items
 from explorer.ui.details import TrackDetails
 from explorer.ui.errors import show_error
 from explorer.ui.filters import FilterPanel
-from explorer.ui.index_worker import IndexWorker, default_model_loader
+from explorer.ui.index_worker import default_model_loader
+from explorer.ui.library_controller import LibraryController, LibraryError
 from explorer.ui.map_view import MapView
 from explorer.ui.player_bar import PlayerBar
 from explorer.ui.qt_player import PlayerBackend, QtPlayer
@@ -42,7 +40,6 @@ from explorer.ui.status import IndexStatus
 from explorer.ui.track_list import AuditionPanel, RecommendPanel
 
 log = logging.getLogger(__name__)
-RELOAD_INTERVAL_S = 2.0  # while indexing, reload arrays and redraw at most this often
 N_RECOMMEND = 10
 
 
@@ -60,20 +57,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("QuadFusion Explorer")
         self.setAcceptDrops(True)
         self.settings = AppSettings(settings)
-        self.cache_dir = cache_dir
-        self.model_loader = model_loader
-        self.index_workers = index_workers
-        self.root: Optional[Path] = None
-        self.cache = None
-        self.arrays: Optional[LibraryArrays] = None
+        self.library = LibraryController(cache_dir, model_loader, index_workers, self)
         self.scene = None
         self.current_row: Optional[int] = None
-        self.worker: Optional[IndexWorker] = None
-        self._last_reload = 0.0
-        self._reloaded_at_done = 0
-        self._reload_cost = 0.0  # seconds the last reload + redraw took on the GUI thread
         self._restoring = False
-        self._no_model = False  # the last index run had no emotion model: explain the empty map
 
         if player is None:
             from explorer.playback import Player
@@ -108,6 +95,12 @@ class MainWindow(QMainWindow):
         self.player_bar.volume_changed.connect(self.settings.set_volume)
         self.player_bar.set_volume_percent(self.settings.volume())
         self.index_status.cancel_requested.connect(self.cancel_indexing)
+        self.library.arrays_changed.connect(self._on_arrays_changed)
+        self.library.index_started.connect(self.index_status.start)
+        self.library.index_progress.connect(self.index_status.update_progress)
+        self.library.index_finished.connect(self.index_status.finish)
+        self.library.index_cancelled.connect(lambda: self.index_status.finish("Indexing cancelled"))
+        self.library.index_failed.connect(self._on_index_failed)
         self.settings.restore_window(self)
 
     # -- layout ---------------------------------------------------------------------------------
@@ -198,23 +191,20 @@ class MainWindow(QMainWindow):
         if folder:
             self.open_library(Path(folder))
 
+    # the library's state, as the rest of the window (and tests) read it
+    root = property(lambda self: self.library.root)
+    cache = property(lambda self: self.library.cache)
+    cache_dir = property(lambda self: self.library.cache_dir)
+    arrays = property(lambda self: self.library.arrays)
+    worker = property(lambda self: self.library.worker)
+
     def open_library(self, root: Path, *, index: bool = True) -> None:
         """Open (or switch to) a library: show what the cache already knows, then index the rest."""
-        root = Path(root).expanduser()
-        if not root.is_dir():
-            show_error(self, "Cannot open library", f"{root} is not a folder.")
-            return
-        self.cancel_indexing(wait=True)
-        from explorer.library.cache import LibraryCache
-
         try:
-            cache = LibraryCache.open(root, self.cache_dir)
-        except Exception as exc:
-            show_error(self, "Cannot open library", f"The cache for {root} could not be opened:\n{exc}")
+            self.library.open(root)
+        except LibraryError as exc:
+            show_error(self, "Cannot open library", str(exc))
             return
-        if self.cache is not None:
-            self.cache.close()
-        self.cache, self.root = cache, root.resolve()
         self.current_row = None
         self.setWindowTitle(f"QuadFusion Explorer — {self.root.name}")
         self.settings.add_recent_library(str(self.root))
@@ -231,61 +221,25 @@ class MainWindow(QMainWindow):
             self.start_indexing()
 
     def reload_arrays(self, *, keep_view: bool = True) -> None:
-        if self.cache is None:
-            return
         try:
-            self.arrays = self.cache.load_arrays(muq=False)
-        except Exception as exc:
-            log.exception("loading arrays failed")
+            self.library.reload(keep_view)
+        except LibraryError as exc:
             show_error(self, "Cannot read the library cache", str(exc))
-            return
+
+    def _on_arrays_changed(self, keep_view: bool) -> None:
         self.refresh_map(keep_view=keep_view)
         self.refresh_recommendations()
 
     def start_indexing(self) -> None:
-        if self.root is None or (self.worker is not None and self.worker.isRunning()):
-            return
-        worker = IndexWorker(self.root, self.cache_dir, model_loader=self.model_loader, workers=self.index_workers)
-        worker.progressed.connect(self._on_index_progress)
-        worker.succeeded.connect(self._on_index_done)
-        worker.failed.connect(self._on_index_failed)
-        worker.cancelled.connect(self._on_index_cancelled)
-        self.worker = worker
-        self._last_reload, self._reloaded_at_done = time.monotonic(), 0
-        self.index_status.start()
-        worker.start()
+        self.library.start_indexing()
 
     def cancel_indexing(self, wait: bool = False) -> None:
-        if self.worker is not None and self.worker.isRunning():
-            self.worker.cancel()
+        if self.library.cancel_indexing(wait):
             self.index_status.cancelling()
-            if wait:
-                self.worker.wait(30000)
-
-    def _on_index_progress(self, done: int, total: int, failures: int, current: str, eta: float) -> None:
-        self.index_status.update_progress(done, total, failures, current, eta)
-        now = time.monotonic()
-        # big libraries take longer to reload: keep the GUI thread busy at most ~10% of the time
-        interval = max(RELOAD_INTERVAL_S, 10.0 * self._reload_cost)
-        if done > self._reloaded_at_done and now - self._last_reload >= interval:
-            self._reloaded_at_done = done
-            self.reload_arrays(keep_view=True)
-            self._last_reload = time.monotonic()
-            self._reload_cost = self._last_reload - now
-
-    def _on_index_done(self, summary) -> None:
-        self._no_model = getattr(summary, "model_version", "x") is None
-        self.index_status.finish(_summary_text(summary))
-        self.reload_arrays(keep_view=False)
 
     def _on_index_failed(self, message: str) -> None:
         self.index_status.finish("Indexing failed")
-        self.reload_arrays(keep_view=True)
         show_error(self, "Indexing failed", message)
-
-    def _on_index_cancelled(self) -> None:
-        self.index_status.finish("Indexing cancelled")
-        self.reload_arrays(keep_view=True)
 
     # -- map ------------------------------------------------------------------------------------
     def refresh_map(self, keep_view: bool = False) -> None:
@@ -303,9 +257,9 @@ class MainWindow(QMainWindow):
         self.map.show_scene(self.scene, titles=map_items.titles_for(arrays), keep_view=keep_view)
         self.filters.set_k_scores(self.scene.k_scores, self.scene.k, self.scene.k_auto)
         if not len(arrays):
-            if self._indexing():
+            if self.library.is_indexing():
                 hint = "Indexing… tracks appear here as they are analysed"
-            elif self._no_model:
+            elif self.library.no_model:
                 hint = ("No emotion model is installed (resources/models/default or QFX_MODEL):\n"
                         "features were stored; the map appears once a model is installed and the library re-indexed")
             else:
@@ -324,9 +278,6 @@ class MainWindow(QMainWindow):
         if not self._restoring and self.root is not None:
             self.settings.set_filters(str(self.root), self.filters.state())
         self.statusBar().showMessage(map_items.scene_summary(self.scene, filt), 0)
-
-    def _indexing(self) -> bool:
-        return self.worker is not None and self.worker.isRunning()
 
     def _on_visible_changed(self, box) -> None:
         if self.scene is None or self.arrays is None:
@@ -444,19 +395,15 @@ class MainWindow(QMainWindow):
         self.set_like(int(self.arrays.track_ids[self.current_row]), 0 if current == value else value)
 
     def set_like(self, track_id: int, value: int) -> None:
-        if self.cache is None or self.arrays is None:
-            return
         try:
-            self.cache.set_like(track_id, value)
-        except Exception as exc:
+            row = self.library.set_like(track_id, value)
+        except LibraryError as exc:
             show_error(self, "Cannot save like", str(exc))
             return
-        hit = np.flatnonzero(self.arrays.track_ids == track_id)
-        if len(hit):
-            self.arrays.liked[hit[0]] = value
-            if self.current_row == int(hit[0]):
-                self.details.set_like_state(value)
-        self.map.mark_likes(self.arrays.liked)
+        if row is not None and row == self.current_row:
+            self.details.set_like_state(value)
+        if self.arrays is not None:
+            self.map.mark_likes(self.arrays.liked)
         self.refresh_recommendations()
 
     def refresh_recommendations(self) -> None:
@@ -504,22 +451,6 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.settings.save_window(self)
-        self.cancel_indexing(wait=True)
+        self.library.close()
         self.player.close()
-        if self.cache is not None:
-            self.cache.close()
-            self.cache = None
         super().closeEvent(event)
-
-
-def _summary_text(summary) -> str:
-    """One short status-bar line from an IndexSummary."""
-    failed = len(getattr(summary, "failed", []) or [])
-    done = getattr(summary, "analysed", 0) + getattr(summary, "reanalysed", 0)
-    text = f"Library up to date: {done} analysed, {getattr(summary, 'unchanged', 0)} unchanged"
-    if failed:
-        text += f", {failed} could not be read (see the log)"
-    text += f" in {getattr(summary, 'elapsed', 0.0):.1f} s"
-    if getattr(summary, "model_version", "x") is None:
-        text += " — no emotion model installed, so no map yet"
-    return text

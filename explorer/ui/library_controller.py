@@ -1,0 +1,171 @@
+"""The open library behind the window: its cache (the GUI thread's own connection), the analysed arrays, and
+background indexing with throttled reloads. The window draws; this object says when there is something new."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from explorer.library.arrays import LibraryArrays
+from explorer.ui.index_worker import IndexWorker, default_model_loader
+
+log = logging.getLogger(__name__)
+RELOAD_INTERVAL_S = 2.0  # while indexing, reload arrays and redraw at most this often
+
+
+class LibraryError(Exception):
+    """The folder or its cache cannot be used; the message is meant for the user."""
+
+
+def summary_text(summary) -> str:
+    """One short status-bar line from an IndexSummary."""
+    failed = len(getattr(summary, "failed", []) or [])
+    done = getattr(summary, "analysed", 0) + getattr(summary, "reanalysed", 0)
+    text = f"Library up to date: {done} analysed, {getattr(summary, 'unchanged', 0)} unchanged"
+    if failed:
+        text += f", {failed} could not be read (see the log)"
+    text += f" in {getattr(summary, 'elapsed', 0.0):.1f} s"
+    if getattr(summary, "model_version", "x") is None:
+        text += " — no emotion model installed, so no map yet"
+    return text
+
+
+class LibraryController(QObject):
+    arrays_changed = Signal(bool)  # new arrays are loaded; True: keep the user's view
+    index_started = Signal()
+    index_progress = Signal(int, int, int, str, float)  # done, total, failures, current, eta (-1 unknown)
+    index_finished = Signal(str)  # status line
+    index_failed = Signal(str)
+    index_cancelled = Signal()
+
+    def __init__(
+        self,
+        cache_dir: Optional[Path] = None,
+        model_loader: Callable[[], tuple] = default_model_loader,
+        workers: Optional[int] = None,
+        parent: Optional[QObject] = None,
+    ) -> None:
+        super().__init__(parent)
+        self.cache_dir, self.model_loader, self.workers = cache_dir, model_loader, workers
+        self.root: Optional[Path] = None
+        self.cache = None
+        self.arrays: Optional[LibraryArrays] = None
+        self.worker: Optional[IndexWorker] = None
+        self.no_model = False  # the last index run had no emotion model: the empty map needs explaining
+        self._last_reload = 0.0
+        self._reloaded_at_done = 0
+        self._reload_cost = 0.0  # seconds the last reload + redraw took on the GUI thread
+
+    def open(self, root: Path) -> Path:
+        """Switch to `root` (raises LibraryError); the caller then reloads and maybe indexes."""
+        root = Path(root).expanduser()
+        if not root.is_dir():
+            raise LibraryError(f"{root} is not a folder.")
+        self.cancel_indexing(wait=True)
+        from explorer.library.cache import LibraryCache
+
+        try:
+            cache = LibraryCache.open(root, self.cache_dir)
+        except Exception as exc:
+            raise LibraryError(f"The cache for {root} could not be opened:\n{exc}") from exc
+        self.close_cache()
+        self.cache, self.root, self.no_model = cache, root.resolve(), False
+        return self.root
+
+    def reload(self, keep_view: bool = True) -> None:
+        """Read the arrays again (raises LibraryError) and announce them."""
+        if self.cache is None:
+            return
+        try:
+            self.arrays = self.cache.load_arrays(muq=False)
+        except Exception as exc:
+            log.exception("loading arrays failed")
+            raise LibraryError(f"The library cache could not be read:\n{exc}") from exc
+        self.arrays_changed.emit(keep_view)
+
+    def _reload_quietly(self, keep_view: bool) -> None:
+        try:
+            self.reload(keep_view)
+        except LibraryError as exc:  # mid-indexing: try again at the next tick rather than interrupting
+            log.warning("%s", exc)
+
+    # -- indexing -------------------------------------------------------------------------------
+    def is_indexing(self) -> bool:
+        return self.worker is not None and self.worker.isRunning()
+
+    def start_indexing(self) -> None:
+        if self.root is None or self.is_indexing():
+            return
+        worker = IndexWorker(self.root, self.cache_dir, model_loader=self.model_loader, workers=self.workers)
+        worker.progressed.connect(self._on_progress)
+        worker.succeeded.connect(self._on_done)
+        worker.failed.connect(self._on_failed)
+        worker.cancelled.connect(self._on_cancelled)
+        self.worker = worker
+        self._last_reload, self._reloaded_at_done = time.monotonic(), 0
+        self.index_started.emit()
+        worker.start()
+
+    def cancel_indexing(self, wait: bool = False) -> bool:
+        """Ask the running index to stop; True when one was running."""
+        if not self.is_indexing():
+            return False
+        self.worker.cancel()
+        if wait:
+            self.worker.wait(30000)
+        return True
+
+    def _on_progress(self, done: int, total: int, failures: int, current: str, eta: float) -> None:
+        self.index_progress.emit(done, total, failures, current, eta)
+        now = time.monotonic()
+        # big libraries take longer to reload: keep the GUI thread busy at most ~10% of the time
+        interval = max(RELOAD_INTERVAL_S, 10.0 * self._reload_cost)
+        if done > self._reloaded_at_done and now - self._last_reload >= interval:
+            self._reloaded_at_done = done
+            self._reload_quietly(True)
+            self._last_reload = time.monotonic()
+            self._reload_cost = self._last_reload - now
+
+    def _on_done(self, summary) -> None:
+        self.no_model = getattr(summary, "model_version", "x") is None
+        self.index_finished.emit(summary_text(summary))
+        self._reload_quietly(False)
+
+    def _on_failed(self, message: str) -> None:
+        self._reload_quietly(True)
+        self.index_failed.emit(message)
+
+    def _on_cancelled(self) -> None:
+        self.index_cancelled.emit()
+        self._reload_quietly(True)
+
+    # -- likes, closing -------------------------------------------------------------------------
+    def set_like(self, track_id: int, value: int) -> Optional[int]:
+        """Persist a like (+1), dislike (-1) or neither (0); returns the arrays row it changed, if loaded."""
+        if self.cache is None:
+            return None
+        try:
+            self.cache.set_like(track_id, value)
+        except Exception as exc:
+            raise LibraryError(f"The like could not be saved:\n{exc}") from exc
+        if self.arrays is None:
+            return None
+        hit = np.flatnonzero(self.arrays.track_ids == track_id)
+        if not len(hit):
+            return None
+        self.arrays.liked[hit[0]] = value
+        return int(hit[0])
+
+    def close_cache(self) -> None:
+        if self.cache is not None:
+            self.cache.close()
+            self.cache = None
+
+    def close(self) -> None:
+        self.cancel_indexing(wait=True)
+        self.close_cache()
