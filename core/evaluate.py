@@ -13,7 +13,7 @@ import numpy as np
 
 from core.data.fourq import has_split_column, read_fourq
 from core.datasets import build_arrays
-from core.emotions import QUADRANTS, TAGS
+from core.emotions import QUADRANTS
 from core.feature_cache import FeatureCache
 from core.metrics import confusion_matrix, macro_f1, ndcg_at_k
 
@@ -79,4 +79,4 @@ def format_report(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["evaluate_checkpoint", "format_report", "TAGS"]
+__all__ = ["evaluate_checkpoint", "format_report"]

@@ -124,3 +124,42 @@ def test_ranking_task_drops_clips_without_tags(tiny_arrays):
     arrays = arrays.subset(np.arange(len(arrays)))
     arrays.relevance[0] = 0
     assert 0 not in _task_rows(arrays, "tags") and 0 in _task_rows(arrays, "quadrant")
+
+
+def test_corrupt_cache_entry_is_re_extracted(tiny_arrays, fourq_dir):
+    _, cache = tiny_arrays
+    clip = _balanced_clips(fourq_dir, "train", 1)[0]
+    entry = cache.entry_path(clip.audio_path)
+    good = cache.get(clip.audio_path)
+    entry.write_bytes(b"not an npz")
+    assert cache.lookup(clip.audio_path) is None
+    again = cache.get(clip.audio_path)
+    assert np.allclose(again.lowlevel, good.lowlevel) and cache.lookup(clip.audio_path) is not None
+
+
+def test_qfx_train_cli_on_user_layout(fourq_dir, tmp_path, capsys, monkeypatch):
+    """`qfx train` on a folder without a split column; a MuQ request without weights is one clean error."""
+    from core.inference import EmotionModel
+    from explorer.cli.main import main
+
+    data = tmp_path / "data"
+    (data / "audio").mkdir(parents=True)
+    lines = ["song_id,quadrant,moods,genres"]
+    for c in _balanced_clips(fourq_dir, "train", 3):
+        (data / "audio" / c.audio_path.name).symlink_to(c.audio_path)
+        lines.append(f'{c.song_id},{c.quadrant},"{"; ".join(c.moods)}","{"; ".join(c.genres)}"')
+    (data / "labels.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "model"
+    code = main(["train", "--data", str(data), "--out", str(out), "--branches", "genre", "lowlevel", "--epochs", "2",
+                 "--seeds", "0", "1", "--cache-dir", str(tmp_path / "cache"), "--device", "cpu", "--quiet"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "seed 0:" in printed and "seed 1:" in printed and "saved seed" in printed
+    model = EmotionModel.load(out, device="cpu")
+    assert model.branches == ("genre", "lowlevel") and model.meta["training"]["seeds_tried"] == [0, 1]
+    assert model.meta["training"]["provisional"] is False and "12 clips" in model.meta["training"]["dataset"]
+
+    monkeypatch.setenv("QFX_MUQ_DIR", str(tmp_path / "no-muq-here"))  # offline: no weights, no download
+    code = main(["train", "--data", str(data), "--out", str(tmp_path / "m2"), "--branches", "muq", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("qfx train: error:") and "Traceback" not in err
