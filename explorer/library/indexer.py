@@ -127,7 +127,7 @@ def _kill_pool(pool: Optional[ProcessPoolExecutor]) -> None:
     """Stop at once: drop queued work and terminate workers (shutdown alone waits for running files)."""
     if pool is None:
         return
-    processes = list(getattr(pool, "_processes", {}) and pool._processes.values())  # no public API before 3.14
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public API for this before 3.14
     pool.shutdown(wait=False, cancel_futures=True)
     for p in processes:
         with contextlib.suppress(Exception):
