@@ -126,11 +126,15 @@ def _check_right_arrow_plays_next_track(display: str, library: Path, cache: Path
         ref = load_audio(path, 48000, start=start + 0.05, duration=0.4)
         return _best_correlation(mono, ref)
 
-    r = r_with(arrays.paths[row])
-    if r <= 0.9:
-        scores = {Path(p).name: round(r_with(p), 3) for p in arrays.paths}
+    # ALSA's plug resamples 44.1 kHz files with plain linear interpolation, so a resampled track matches its
+    # reference less than perfectly (~0.85): ask for a clear match that beats every other track by a margin.
+    scores = {p: r_with(p) for p in arrays.paths}
+    expected = scores[arrays.paths[row]]
+    runner_up = max(v for p, v in scores.items() if p != arrays.paths[row])
+    if not (expected > 0.7 and expected > runner_up + 0.2):
         log = (cache.parent / "explorer.log").read_text() if (cache.parent / "explorer.log").exists() else ""
-        raise AssertionError(f"expected {Path(arrays.paths[row]).name} (r = {r:.2f}); all: {scores}\n{log}")
+        named = {Path(p).name: round(v, 3) for p, v in scores.items()}
+        raise AssertionError(f"expected {Path(arrays.paths[row]).name}; correlations: {named}\n{log}")
 
 
 def test_real_app_shows_the_map(xserver, tmp_path_factory, tmp_path, demo_dir):

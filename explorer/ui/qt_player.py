@@ -37,6 +37,8 @@ class QtPlayer(QObject):
     failed = Signal(str)  # user-facing message
     position_changed = Signal(float, float)  # position, duration
     state_changed = Signal(bool)  # True while sound is coming out
+    _relay_finished = Signal(str)  # emitted on the decoder thread, delivered queued on the GUI thread
+    _relay_error = Signal(str)
 
     def __init__(self, backend: PlayerBackend, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
@@ -50,9 +52,6 @@ class QtPlayer(QObject):
         self._timer.setInterval(200)
         self._timer.timeout.connect(self._tick)
         self._timer.start()
-
-    _relay_finished = Signal(str)
-    _relay_error = Signal(str)
 
     def _from_thread_finished(self, path: str) -> None:
         self._relay_finished.emit(path)
