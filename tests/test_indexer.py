@@ -107,6 +107,20 @@ def test_incremental_lifecycle(library: Path, tmp_path: Path) -> None:
     assert (s.analysed, s.updated, s.failed) == (1, 1, [])
     assert len(cache.load_arrays()) == 20
 
+    # A file name that is not valid UTF-8 is decoded (through a temporary link) and its path kept exactly.
+    if sys.platform == "linux":
+        raw = os.fsencode(str(library)) + b"/Caf\xe9 - Tune.ogg"
+        shutil.copy(library / "wesnoth_sad.ogg", os.fsdecode(raw))
+        os.utime(raw, (1e9, 1e9))  # differs from the original's stat; same content is fine (not a move)
+        s = index_library(library, cache, workers=2, model=model)
+        assert (s.analysed, s.added, s.failed) == (1, 1, [])
+        a = cache.load_arrays()
+        assert os.fsdecode(raw) in a.paths and len(a) == 21
+        (library / "wesnoth_sad.ogg").rename(library / "sad.ogg.bak")  # keep the count below at 20
+        (library / "sad.ogg.bak").unlink()
+        s = index_library(library, cache, workers=2, model=model)
+        assert (s.removed, s.analysed) == (1, 0)
+
     # A new model version re-runs only the model, from stored features.
     before = cache.load_arrays()
     new_model = make_model(tmp_path / "model2", seed=5)
