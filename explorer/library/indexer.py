@@ -112,7 +112,7 @@ def _single_thread_env() -> Iterator[None]:
 
 
 def _new_pool(workers: int) -> ProcessPoolExecutor:
-    if sys.platform.startswith("linux"):
+    if sys.platform.startswith("linux") and not getattr(sys, "frozen", False):  # frozen apps: spawn is the safe one
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["explorer.library.worker"])
     else:
