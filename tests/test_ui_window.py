@@ -367,3 +367,61 @@ def test_points_in_polygon_concave():
     pts = np.array([[0.5, 2], [1.5, 2], [2.5, 2], [1.5, 0.5], [4, 1], [-1, 1]], float)
     assert points_in_polygon(pts, u).tolist() == [True, False, True, True, False, False]
     assert not points_in_polygon(pts, u[:2]).any()
+
+
+def test_drop_a_folder_opens_it_and_recent_menu_lists_it(window, monkeypatch, tmp_path):
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    win, _ = window
+    assert [a.text() for a in win.recent_menu.actions()] == [str(win.root)]
+    opened: list[Path] = []
+    monkeypatch.setattr(win, "open_library", lambda root, **kw: opened.append(Path(root)))
+
+    def mime(path: Path) -> QMimeData:
+        data = QMimeData()
+        data.setUrls([QUrl.fromLocalFile(str(path))])
+        return data
+
+    a_file = tmp_path / "song.mp3"
+    a_file.write_bytes(b"x")
+    for target, accepted in ((a_file, False), (tmp_path, True)):
+        data = mime(target)
+        enter = QDragEnterEvent(QPoint(5, 5), Qt.CopyAction, data, Qt.LeftButton, Qt.NoModifier)
+        enter.ignore()
+        win.dragEnterEvent(enter)
+        assert enter.isAccepted() == accepted, target
+    data = mime(tmp_path)  # keep a reference: the event does not own its mime data
+    win.dropEvent(QDropEvent(QPointF(5, 5), Qt.CopyAction, data, Qt.LeftButton, Qt.NoModifier))
+    assert opened == [tmp_path]
+
+
+def test_audio_device_setting_reaches_the_player(window, monkeypatch):
+    from explorer.ui import main_window as mw
+
+    win, player = window
+
+    class Accepting:
+        def __init__(self, current, parent):
+            pass
+
+        def exec(self):
+            return True
+
+        def device(self):
+            return "USB DAC"
+
+    monkeypatch.setattr(mw, "SettingsDialog", Accepting)
+    win.open_settings()
+    assert ("device", "USB DAC") in player.calls and win.settings.audio_device() == "USB DAC"
+
+
+def test_opening_a_missing_folder_is_a_dialog_not_a_crash(window, monkeypatch, tmp_path):
+    from explorer.ui import main_window as mw
+
+    win, _ = window
+    shown: list[tuple] = []
+    monkeypatch.setattr(mw, "show_error", lambda parent, title, msg, details="": shown.append((title, msg)))
+    before = win.root
+    win.open_library(tmp_path / "nope")
+    assert shown and "not a folder" in shown[0][1] and win.root == before
