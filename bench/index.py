@@ -67,7 +67,7 @@ class MemorySampler:
                     parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
                 except (OSError, IndexError, ValueError):
                     pass
-        me, tree, frontier = os.getpid(), {}, [os.getpid()]
+        tree, frontier = {}, [os.getpid()]
         while frontier:
             pid = frontier.pop()
             tree[pid] = 1

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.library.scanner import is_audio_file, scan_audio_files, sniff_audio
+from explorer.library.scanner import scan_audio_files, sniff_audio
 from explorer.library.tags import parse_filename, track_tags
 
 
