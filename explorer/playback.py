@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,7 +216,10 @@ class Player:
         """Start `path` at `start` seconds; `duration` stops it early (10 s previews). Raises PlaybackError."""
         path = str(path)
         source = open_source(path)
-        start = float(min(max(start, 0.0), max(source.duration - 0.05, 0.0)))
+        start = float(start) if math.isfinite(float(start)) else 0.0
+        start = min(max(start, 0.0), max(source.duration - 0.05, 0.0))
+        if duration is not None and not (math.isfinite(float(duration)) and duration > 0):
+            duration = None
         with self._cond:
             self._gen += 1  # retire the old decoder first, so it cannot stop the stream we are about to start
         self._ensure_stream(source.samplerate)
@@ -226,7 +230,7 @@ class Player:
         self._restart(start)
 
     def seek(self, seconds: float) -> None:
-        if self._source is None:
+        if self._source is None or not math.isfinite(float(seconds)):
             return
         end = self._source.duration if self._limit is None else min(self._source.duration, self._origin + self._limit)
         self._restart(float(min(max(seconds, 0.0), max(end - 0.05, 0.0))))

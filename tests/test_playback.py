@@ -225,3 +225,17 @@ def test_real_output_through_alsa_file_sink(tmp_path, demo_dir):
     r_right, r_wrong = _best_correlation(mono, ref), _best_correlation(mono, other)
     assert r_right > 0.95, (r_right, r_wrong)
     assert r_wrong < 0.5, (r_right, r_wrong)
+
+
+def test_nonsense_positions_are_clamped(fake_player, demo_dir):
+    player, streams, events = fake_player
+    player.play(demo_dir / TRACK, start=float("nan"), duration=float("nan"))
+    out = _pull_until(streams[-1], 4800)
+    np.testing.assert_allclose(out, _reference(demo_dir / TRACK, 0.0, 0.1), atol=1e-6)
+    player.seek(float("inf"))
+    player.seek(1e9)  # past the end: clamps to just before it, then ends normally
+    deadline = time.monotonic() + 5
+    while not events["finished"] and time.monotonic() < deadline:
+        streams[-1].pull(4096)
+        time.sleep(0.005)
+    assert events["finished"] and not events["error"]
