@@ -42,6 +42,7 @@ class _FacetList(QListWidget):
         super().__init__(parent)
         self.setUniformItemSizes(True)
         self.setAlternatingRowColors(False)
+        self._fit_height()
 
     def set_entries(self, counts: dict[str, int], order: list[str]) -> None:
         checked = set(self.checked())

@@ -102,6 +102,7 @@ class MainWindow(QMainWindow):
         self.library.index_cancelled.connect(lambda: self.index_status.finish("Indexing cancelled"))
         self.library.index_failed.connect(self._on_index_failed)
         self.settings.restore_window(self)
+        self.map.set_message("Open a music folder (File ▸ Open folder…) or drop one on this window")
 
     # -- layout ---------------------------------------------------------------------------------
     def _build_layout(self) -> None:
