@@ -295,9 +295,12 @@ def test_background_indexing_fills_the_map(qtbot, indexed, tmp_path, demo_files)
     assert win.worker is not None and win.worker.isRunning()
     win.worker.progressed.connect(lambda *a: progress.append(a))
     assert win.map.point_count() == 0
-    qtbot.waitUntil(lambda: not win.worker.isRunning() and win.map.point_count() == 3, timeout=120000)
+    # done = the queued `succeeded` signal has been handled (the Cancel button goes away), not just the thread ended
+    qtbot.waitUntil(lambda: not win.worker.isRunning() and not win.index_status.cancel_button.isVisible(),
+                    timeout=120000)
+    assert win.map.point_count() == 3
     assert any(total == 3 for _, total, *_ in progress)
-    assert not win.index_status.cancel_button.isVisible()
+    assert "up to date" in win.index_status.label.text()
     win.close()
 
 
