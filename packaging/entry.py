@@ -5,7 +5,8 @@ frozen executable must call `multiprocessing.freeze_support()` before anything e
 re-run the CLI/GUI argument parser. `qfx` (or `qfx.exe`) runs the command line; any other name runs the desktop app.
 
 `QFX_SMOKE_TEST=SECONDS` (GUI only) starts the app, lets it run SECONDS, prints one line describing the main window
-and quits with 0 (1 if no main window appeared); `make package-test` uses it to start the bundled GUI unattended.
+and quits with 0 (1 if no main window appeared); with `QFX_SMOKE_TRACKS=N` it quits as soon as N tracks are loaded
+and fails if they never are. `make package-test` uses it to run the bundled GUI (and its background indexing).
 `QFX_SELF_TEST=1` runs `_self_test()` instead: proves the bundle carries what the analysis needs at run time
 (torch on CPU, Essentia and libsndfile decoding, MuQ with its x_clip data, the shipped model when installed).
 """
@@ -18,25 +19,45 @@ import sys
 from pathlib import Path
 
 
-def _install_smoke_test(seconds: float) -> None:
-    """Quit the GUI after `seconds`, reporting the main window: reuses the QApplication that explorer.app creates."""
+def _install_smoke_test(seconds: float, want_tracks: int = 0) -> None:
+    """Quit the GUI after `seconds` (or as soon as `want_tracks` tracks are loaded), reporting the main window.
+
+    Reuses the QApplication that explorer.app creates. Exit status 1 when no main window appeared or fewer than
+    `want_tracks` tracks were loaded (e.g. background indexing failed inside the bundle).
+    """
+    import time
+
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    deadline = time.monotonic() + seconds
 
-    def report() -> None:
-        windows = [w for w in app.topLevelWidgets() if type(w).__name__ == "MainWindow"]
-        if windows:
-            win = windows[0]
-            print(f"smoke-test: main window up: {win.windowTitle()!r}, visible={win.isVisible()}", flush=True)
-        else:
+    def main_window():
+        return next((w for w in app.topLevelWidgets() if type(w).__name__ == "MainWindow"), None)
+
+    def n_tracks(win) -> int:
+        arrays = getattr(win, "arrays", None)
+        return len(arrays) if arrays is not None else 0
+
+    def poll() -> None:
+        win = main_window()
+        done = win is not None and want_tracks > 0 and n_tracks(win) >= want_tracks
+        if not done and time.monotonic() < deadline:
+            return
+        timer.stop()
+        ok = win is not None and n_tracks(win) >= want_tracks
+        if win is None:
             print("smoke-test: no main window", flush=True)
-        for w in windows:
-            w.close()  # runs the window's own shutdown (cancels indexing, stops playback)
-        app.exit(0 if windows else 1)
+        else:
+            print(f"smoke-test: main window up: {win.windowTitle()!r}, visible={win.isVisible()}, "
+                  f"tracks={n_tracks(win)}", flush=True)
+            win.close()  # runs the window's own shutdown (cancels indexing, stops playback)
+        app.exit(0 if ok else 1)
 
-    QTimer.singleShot(int(seconds * 1000), report)
+    timer = QTimer(app)
+    timer.timeout.connect(poll)
+    timer.start(250)
 
 
 def _self_test() -> int:
@@ -82,7 +103,7 @@ def main() -> int:
         return cli_main()
     smoke = os.environ.get("QFX_SMOKE_TEST")
     if smoke:
-        _install_smoke_test(float(smoke))
+        _install_smoke_test(float(smoke), int(os.environ.get("QFX_SMOKE_TRACKS") or 0))
     from explorer.app import main as app_main
 
     return app_main()

@@ -60,7 +60,8 @@ def test_spec_ships_resources_and_excludes_test_and_unused_packages():
     for name in ("pytest", "_pytest", "pytestqt", "tkinter", "IPython", "matplotlib", "triton"):
         assert name in excludes, name
     # never exclude what the app imports at run time
-    for needed in ("torch", "muq", "x_clip", "torchvision", "essentia", "PySide6", "pyqtgraph", "soundfile", "sklearn"):
+    for needed in ("torch", "torchgen", "torch.testing._internal", "muq", "x_clip", "torchvision", "essentia",
+                   "PySide6", "pyqtgraph", "soundfile", "sklearn"):
         assert needed not in excludes, needed
     # what the spec ships must exist in the tree
     for rel in ("resources/demo/CREDITS.md", "resources/genres.json", "resources/emotions.json",
