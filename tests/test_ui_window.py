@@ -428,3 +428,21 @@ def test_opening_a_missing_folder_is_a_dialog_not_a_crash(window, monkeypatch, t
     before = win.root
     win.open_library(tmp_path / "nope")
     assert shown and "not a folder" in shown[0][1] and win.root == before
+
+
+def test_hiding_a_subcategory_in_the_legend_excludes_it(window, qtbot):
+    win, player = window
+    drawn = win.map.drawn
+    hidden = 0
+    sample = drawn.legend.items[hidden][0]  # (ItemSample, LabelItem): clicking the sample toggles the scatter
+    pos = win.map.mapFromScene(sample.mapToScene(sample.boundingRect().center()))
+    qtbot.mouseClick(win.map.viewport(), Qt.LeftButton, pos=pos)
+    qtbot.waitUntil(lambda: not drawn.scatters[hidden].isVisible(), timeout=3000)
+    assert not drawn.stars[hidden].isVisible() and not drawn.labels[hidden].isVisible()
+    lo, hi = drawn.coords.min(axis=0) - 1, drawn.coords.max(axis=0) + 1
+    rows = win.map.rows_in_box(lo[0], hi[0], lo[1], hi[1])
+    assert sorted(rows) == sorted(int(r) for r, c in zip(drawn.rows, drawn.clusters) if c != hidden)
+    win.play_row(int(rows[0]))
+    for _ in range(len(rows) + 2):  # → walks only through the subcategories still shown
+        QTest.keyClick(win, Qt.Key_Right)
+        assert win.current_row in set(int(r) for r in rows)

@@ -334,7 +334,9 @@ class MainWindow(QMainWindow):
             self.audition.preview_finished()
 
     def _map_order(self) -> list[int]:
-        return [] if self.map.drawn is None else [int(r) for r in self.map.drawn.rows]
+        if self.map.drawn is None:
+            return []
+        return [int(r) for r, on in zip(self.map.drawn.rows, self.map.drawn.shown()) if on]
 
     def next_track(self) -> None:
         if self.audition.active:

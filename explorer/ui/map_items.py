@@ -77,6 +77,7 @@ class DrawnScene:
 
     coords: np.ndarray  # (n, 2)
     rows: np.ndarray  # (n,) arrays rows, same order as coords
+    clusters: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # (n,) subcategory per point
     scatters: list[pg.ScatterPlotItem] = field(default_factory=list)
     stars: list[pg.ScatterPlotItem] = field(default_factory=list)
     star_rows: set[int] = field(default_factory=set)  # arrays rows of the representatives
@@ -92,6 +93,13 @@ class DrawnScene:
             plot.removeItem(item)
         if self.legend is not None and self.legend.scene() is not None:
             self.legend.scene().removeItem(self.legend)
+
+    def shown(self) -> np.ndarray:
+        """(n,) bool: points of subcategories not hidden through the legend (clicking a legend sample hides it)."""
+        visible = np.array([item.isVisible() for item in self.scatters], dtype=bool)
+        if not len(self.clusters) or not len(visible):
+            return np.ones(len(self.rows), dtype=bool)
+        return visible[np.clip(self.clusters, 0, len(visible) - 1)]
 
     def highlight(self, plot: pg.PlotItem, row: Optional[int]) -> None:
         """A ring around the playing/selected track."""
@@ -160,7 +168,7 @@ def draw_scene(
     gives hover text for a point whose data is its arrays row."""
     coords = np.asarray(scene.coords, dtype=float).reshape(-1, 2)
     rows = np.asarray(scene.indices, dtype=np.int64)
-    drawn = DrawnScene(coords=coords, rows=rows)
+    drawn = DrawnScene(coords=coords, rows=rows, clusters=np.asarray(scene.labels, dtype=np.int64).reshape(-1))
     legend = pg.LegendItem(offset=(12, 12), labelTextColor=theme.TEXT, labelTextSize="10pt",
                            brush=pg.mkBrush(_colour(theme.PANEL, 215)), pen=pg.mkPen("#3a3f4b"))
     legend.setParentItem(plot.getViewBox())
@@ -210,6 +218,10 @@ def draw_scene(
         text.setZValue(25)
         plot.addItem(text)
         drawn.labels.append(text)
+        # hiding a subcategory from the legend hides its star and label too
+        scatter = drawn.scatters[c]
+        scatter.visibleChanged.connect(lambda s=scatter, st=star, t=text: (st.setVisible(s.isVisible()),
+                                                                           t.setVisible(s.isVisible())))
     apply_axis_labels(plot, scene)
     return drawn
 

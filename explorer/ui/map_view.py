@@ -199,7 +199,7 @@ class MapView(pg.PlotWidget):
             return np.zeros(0, dtype=np.int64)
         xy, rows = self.drawn.coords, self.drawn.rows
         inside = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
-        return rows[inside]
+        return rows[inside & self.drawn.shown()]
 
     def point_of_row(self, row: int) -> Optional[tuple[float, float]]:
         if self.drawn is None:
@@ -227,7 +227,7 @@ class MapView(pg.PlotWidget):
     def rows_in_polygon(self, polygon: np.ndarray) -> np.ndarray:
         if self.drawn is None:
             return np.zeros(0, dtype=np.int64)
-        return self.drawn.rows[points_in_polygon(self.drawn.coords, polygon)]
+        return self.drawn.rows[points_in_polygon(self.drawn.coords, polygon) & self.drawn.shown()]
 
     def _on_lasso(self, polygon) -> None:
         self.region_selected.emit(self.rows_in_polygon(polygon))
