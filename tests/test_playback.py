@@ -113,7 +113,8 @@ def test_preview_duration_signals_end_of_track(fake_player, demo_dir):
     path = str(demo_dir / OTHER)
     player.play(path, start=5.0, duration=0.5)
     stream = streams[-1]
-    out = _pull_until(stream, 48000, timeout=3.0)
+    out = _pull_until(stream, 22050, timeout=5.0)  # the preview is 0.5 s at 44.1 kHz
+    assert not np.any(stream.pull(4096))  # and nothing after it
     last = int(np.flatnonzero(np.any(out != 0, axis=1))[-1]) + 1  # the final pull is padded with silence
     assert last == pytest.approx(0.5 * 44100, abs=64)
     deadline = time.monotonic() + 5
