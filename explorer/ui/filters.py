@@ -22,14 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.emotions import QUADRANT_LABELS
 from explorer.analysis.filtering import QUADRANT_NAMES, FacetCounts, TrackFilter
 
-QUADRANT_HINTS = {
-    "Q1": "Q1 · happy, energetic",
-    "Q2": "Q2 · tense, angry",
-    "Q3": "Q3 · sad, melancholic",
-    "Q4": "Q4 · calm, serene",
-}
+# labels come from the emotion table (resources/emotions.json), not from code
+QUADRANT_HINTS = {q: f"{q} · {QUADRANT_LABELS.get(q, '')}".rstrip(" ·") for q in QUADRANT_NAMES}
 K_CHOICES = ["auto", "2", "3", "4", "5", "6"]
 MAX_ROWS = 14
 NAME_ROLE = Qt.UserRole
