@@ -114,9 +114,8 @@ def _single_thread_env() -> Iterator[None]:
 def _new_pool(workers: int) -> ProcessPoolExecutor:
     if sys.platform.startswith("linux") and not getattr(sys, "frozen", False):  # frozen apps: spawn is the safe one
         ctx = multiprocessing.get_context("forkserver")
-        # Imported once in the server, inherited by every worker it forks (Essentia alone takes ~1.2 s to import;
-        # a missing optional module is skipped by the server).
-        ctx.set_forkserver_preload(["explorer.library.worker", "essentia.standard"])
+        # Imported once in the server (with Essentia, ~1.2 s alone), inherited by every worker it forks.
+        ctx.set_forkserver_preload(["explorer.library.preload"])
     else:
         ctx = multiprocessing.get_context("spawn")
     with _single_thread_env():

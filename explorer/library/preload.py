@@ -1,0 +1,17 @@
+"""Imported once by the worker forkserver, so every forked worker starts with the decode/feature code loaded.
+
+Not imported by the main process: Essentia alone takes ~1.2 s to import and is only needed for MP4/AAC files.
+"""
+
+from __future__ import annotations
+
+import explorer.library.worker  # noqa: F401  (torch, features, tags)
+
+try:
+    import essentia
+
+    essentia.log.infoActive = False  # its import-time INFO line would land in the CLI output
+    essentia.log.warningActive = False
+    import essentia.standard  # noqa: F401
+except ImportError:
+    pass
