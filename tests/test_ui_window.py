@@ -446,3 +446,14 @@ def test_hiding_a_subcategory_in_the_legend_excludes_it(window, qtbot):
     for _ in range(len(rows) + 2):  # → walks only through the subcategories still shown
         QTest.keyClick(win, Qt.Key_Right)
         assert win.current_row in set(int(r) for r in rows)
+
+
+def test_seek_slider_and_volume_reach_the_player(window, qtbot):
+    win, player = window
+    win.play_row(0)
+    win.player._tick()  # publish position/duration (30 s) to the bar
+    bar = win.player_bar
+    bar.seek.setValue(500)  # a keyboard / groove step: half-way
+    assert player.calls[-1] == ("seek", pytest.approx(15.0))
+    bar.volume.setValue(35)
+    assert player.volume == pytest.approx(0.35) and win.settings.volume() == 35

@@ -60,6 +60,7 @@ class PlayerBar(QWidget):
         self.play_button.clicked.connect(player.toggle)
         self.seek.sliderPressed.connect(lambda: setattr(self, "_dragging", True))
         self.seek.sliderReleased.connect(self._seek_released)
+        self.seek.valueChanged.connect(self._seek_stepped)
         self.volume.valueChanged.connect(self._volume_moved)
         player.position_changed.connect(self._on_position)
         player.state_changed.connect(self._on_state)
@@ -87,6 +88,12 @@ class PlayerBar(QWidget):
         self._dragging = False
         if self._duration > 0:
             self.player.seek(self.seek.value() / 1000 * self._duration)
+
+    def _seek_stepped(self, value: int) -> None:
+        """Keyboard and groove clicks move the slider without a drag: seek at once (position updates are
+        applied with signals blocked, so they never land here)."""
+        if not self._dragging and self._duration > 0:
+            self.player.seek(value / 1000 * self._duration)
 
     def _on_position(self, position: float, duration: float) -> None:
         self._duration = duration
