@@ -284,12 +284,15 @@ def test_background_indexing_fills_the_map(qtbot, indexed, tmp_path, demo_files)
     _, _, model_dir = indexed
     library = tmp_path / "fresh"
     library.mkdir()
-    for f in demo_files[:3]:
+    for f in demo_files[:10]:
         shutil.copy(f, library)
     win = MainWindow(player=RecordingPlayer(), settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
                      cache_dir=tmp_path / "cache", model_loader=lambda: (str(model_dir), None), index_workers=1)
     qtbot.addWidget(win)
     win.show()
+    win.library.reload_interval = 0.0  # redraw on every progress step, so the partial map is observable
+    drawn: list[int] = []
+    win.library.arrays_changed.connect(lambda keep: drawn.append(win.map.point_count()))
     progress: list[tuple] = []
     win.open_library(library)
     assert win.worker is not None and win.worker.isRunning()
@@ -298,8 +301,9 @@ def test_background_indexing_fills_the_map(qtbot, indexed, tmp_path, demo_files)
     # done = the queued `succeeded` signal has been handled (the Cancel button goes away), not just the thread ended
     qtbot.waitUntil(lambda: not win.worker.isRunning() and not win.index_status.cancel_button.isVisible(),
                     timeout=120000)
-    assert win.map.point_count() == 3
-    assert any(total == 3 for _, total, *_ in progress)
+    assert win.map.point_count() == 10
+    assert any(0 < n < 10 for n in drawn), drawn  # the map filled in while indexing ran (8-file commits)
+    assert any(total == 10 for _, total, *_ in progress)
     assert "up to date" in win.index_status.label.text()
     win.close()
 

@@ -18,6 +18,7 @@ from core.progress import CancelToken, Cancelled, Progress
 
 log = logging.getLogger(__name__)
 EMIT_INTERVAL = 0.1  # seconds between progress signals (the indexer may report far more often)
+GUI_BATCH_SIZE = 8  # files per commit: small, so the map fills in while a library is indexed
 
 
 def default_model_loader() -> tuple:
@@ -73,7 +74,7 @@ class IndexWorker(QThread):
             cache = LibraryCache.open(self.root, self.cache_dir)
             summary = index_library(
                 self.root, cache, workers=self.workers, model=model, muq=muq,
-                progress=self._on_progress, cancel=self.token,
+                progress=self._on_progress, cancel=self.token, batch_size=GUI_BATCH_SIZE,
             )
         except Cancelled:
             self.cancelled.emit()

@@ -60,6 +60,7 @@ class LibraryController(QObject):
         self._last_reload = 0.0
         self._reloaded_at_done = 0
         self._reload_cost = 0.0  # seconds the last reload + redraw took on the GUI thread
+        self.reload_interval = RELOAD_INTERVAL_S
 
     def open(self, root: Path) -> Path:
         """Switch to `root` (raises LibraryError); the caller then reloads and maybe indexes."""
@@ -124,7 +125,7 @@ class LibraryController(QObject):
         self.index_progress.emit(done, total, failures, current, eta)
         now = time.monotonic()
         # big libraries take longer to reload: keep the GUI thread busy at most ~10% of the time
-        interval = max(RELOAD_INTERVAL_S, 10.0 * self._reload_cost)
+        interval = max(self.reload_interval, 10.0 * self._reload_cost)
         if done > self._reloaded_at_done and now - self._last_reload >= interval:
             self._reloaded_at_done = done
             self._reload_quietly(True)
