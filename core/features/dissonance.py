@@ -20,12 +20,10 @@ MAX_PEAKS = 100
 _PL_COEFFS = (-6.58977878, 28.58224226, -47.36739986, 35.70679761, -10.36526344, 1.00026609)  # Plomp-Levelt fit
 
 
-def spectral_peaks(mag: np.ndarray, bin_hz: float, max_freq: float = PEAK_MAX_FREQ, max_peaks: int = MAX_PEAKS,
-                   min_rel_db: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-frame peaks as padded arrays: freqs (T, P) Hz, mags (T, P), valid (T, P) bool; sorted by frequency.
-
-    `min_rel_db` (e.g. -20) drops peaks weaker than the frame's strongest bin by more than that many dB.
-    """
+def _peak_candidates(mag: np.ndarray, bin_hz: float, max_freq: float, max_peaks: int,
+                     min_rel_db: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Kept peaks as flat arrays in (frame, frequency) order: rows, bins, and the (T, K) float64 spectrum with its
+    left/right neighbour views (-inf outside the spectrum) for the parabolic refinement."""
     kmax = int(max_freq / bin_hz)
     sub = mag[:, : kmax + 2].astype(np.float64)
     left = np.concatenate([np.full((sub.shape[0], 1), -np.inf), sub[:, :-1]], axis=1)
@@ -34,20 +32,37 @@ def spectral_peaks(mag: np.ndarray, bin_hz: float, max_freq: float = PEAK_MAX_FR
     if min_rel_db is not None:
         is_peak &= sub >= sub[:, : kmax + 1].max(axis=1, keepdims=True) * 10.0 ** (min_rel_db / 20.0)
     is_peak = is_peak[:, : kmax + 1]
-    keep = is_peak & (np.cumsum(is_peak, axis=1) <= max_peaks)
-    p = max(1, min(max_peaks, int(keep.sum(axis=1).max(initial=0))))
-    order = np.argsort(~keep, axis=1, kind="stable")[:, :p]  # kept bins first, in frequency order
-    valid = np.take_along_axis(keep, order, axis=1)
-    a = np.take_along_axis(left, order, axis=1)
-    b = np.take_along_axis(sub, order, axis=1)
-    c = np.take_along_axis(right, order, axis=1)
+    if is_peak.shape[0] and int(is_peak.sum(axis=1).max()) > max_peaks:  # the cumulative count only when needed
+        is_peak = is_peak & (np.cumsum(is_peak, axis=1) <= max_peaks)
+    rows, cols = np.nonzero(is_peak)  # row-major: each frame's peaks are contiguous and sorted by frequency
+    return rows, cols, sub, left, right
+
+
+def _refine(rows: np.ndarray, cols: np.ndarray, sub: np.ndarray, left: np.ndarray, right: np.ndarray,
+            bin_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Parabolic interpolation of each peak: (frequency Hz, magnitude); edge bins keep their own value."""
+    a, b, c = left[rows, cols], sub[rows, cols], right[rows, cols]
     interior = np.isfinite(a) & np.isfinite(c)
     a, c = np.where(interior, a, b), np.where(interior, c, b)
     den = a - 2.0 * b + c
     shift = np.divide(0.5 * (a - c), den, out=np.zeros_like(den), where=den != 0)
-    freqs = (order + shift) * bin_hz
-    mags = b - 0.25 * (a - c) * shift
-    return np.where(valid, freqs, 0.0), np.where(valid, mags, 0.0), valid
+    return (cols + shift) * bin_hz, b - 0.25 * (a - c) * shift
+
+
+def spectral_peaks(mag: np.ndarray, bin_hz: float, max_freq: float = PEAK_MAX_FREQ, max_peaks: int = MAX_PEAKS,
+                   min_rel_db: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-frame peaks as padded arrays: freqs (T, P) Hz, mags (T, P), valid (T, P) bool; sorted by frequency.
+
+    `min_rel_db` (e.g. -20) drops peaks weaker than the frame's strongest bin by more than that many dB.
+    """
+    rows, cols, sub, left, right = _peak_candidates(mag, bin_hz, max_freq, max_peaks, min_rel_db)
+    f, m = _refine(rows, cols, sub, left, right, bin_hz)
+    counts = np.bincount(rows, minlength=mag.shape[0])
+    p = max(1, int(counts.max(initial=0)))
+    slot = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)  # position within its frame
+    freqs, mags, valid = np.zeros((mag.shape[0], p)), np.zeros((mag.shape[0], p)), np.zeros((mag.shape[0], p), bool)
+    freqs[rows, slot], mags[rows, slot], valid[rows, slot] = f, m, True
+    return freqs, mags, valid
 
 
 def hz_to_bark(f: np.ndarray) -> np.ndarray:
@@ -85,49 +100,52 @@ def plomp_levelt(df: np.ndarray) -> np.ndarray:
     return np.where((df < 0) | (df > 1.18), 1.0, res)
 
 
-def _neighbour_reach(f: np.ndarray, valid: np.ndarray, reach: np.ndarray) -> int:
-    """Largest index distance between two peaks of one frame that are closer than `reach` Hz (peaks sorted)."""
-    b, p = f.shape
-    rows = np.arange(b)[:, None] * 1e7
-    key = (np.where(valid, f, 1e6) + rows).ravel()
-    base = np.arange(b)[:, None] * p
-    lo = np.searchsorted(key, (f - reach + rows).ravel(), side="left").reshape(b, p) - base
-    hi = np.searchsorted(key, (f + reach + rows).ravel(), side="right").reshape(b, p) - base - 1
-    idx = np.arange(p)[None, :]
-    span = np.where(valid, np.maximum(idx - lo, hi - idx), 0)
-    return int(span.max(initial=0))
+def _dissonance_flat(rows: np.ndarray, f: np.ndarray, mags: np.ndarray, n_frames: int) -> np.ndarray:
+    """(n_frames,) dissonance from peaks given as flat arrays in (frame, frequency) order.
 
-
-def dissonance_from_peaks(freqs: np.ndarray, mags: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """(T,) dissonance in [0, 0.5] from padded, frequency-sorted peak arrays.
-
-    Only partners closer than 1.18 critical bands can be rough and peaks are sorted, so the pair (i, i+o) is
-    visited for offsets o = 1..K only (K = the widest such neighbourhood in the clip), each offset as one
-    whole-clip array operation; the symmetric roughness is computed once and credited to both peaks.
+    Only partners closer than 1.18 critical bands can be rough. Peaks are sorted and the critical bandwidth grows
+    with frequency below 26 Bark, so once the pair (i, i+o) is out of reach, so is every (i, i+o+1): each offset
+    o = 1, 2, ... visits only the peaks whose previous partner was still in reach (one array operation per
+    offset), and the symmetric roughness is computed once and credited to both peaks.
     """
-    t, p = freqs.shape
-    f = np.where(valid, freqs, 0.0)
-    loud = np.where(valid, mags * a_weighting_gain(f) ** 2, 0.0)
-    total = loud.sum(axis=1)
+    loud = mags * a_weighting_gain(f) ** 2
+    total = np.bincount(rows, weights=loud, minlength=n_frames)
     bark = hz_to_bark(f)
     cbw = critical_bandwidth(bark)
     low = np.minimum(bark_to_hz(bark - 1.18), 50.0)  # partners below this are ignored (Essentia's skip rule)
     high = np.minimum(bark_to_hz(bark + 1.18), 10000.0)  # partners must lie below this
     above50 = f > 50.0
-    k = min(_neighbour_reach(f, valid, 1.18 * cbw), p - 1)
-    per_peak = np.zeros((t, p))
-    for o in range(1, k + 1):
-        lo, hi = slice(0, p - o), slice(o, p)  # lower peak i, upper peak i + o
-        both = valid[:, lo] & valid[:, hi]
-        d = 1.0 - plomp_levelt((f[:, hi] - f[:, lo]) / np.minimum(cbw[:, lo], cbw[:, hi]))
-        w = np.where(both & (d > 0), d, 0.0) * (loud[:, lo] + loud[:, hi])
-        per_peak[:, lo] += np.where(above50[:, lo] & (f[:, hi] < high[:, lo]), w, 0.0)
-        per_peak[:, hi] += np.where(above50[:, hi] & (f[:, lo] >= low[:, hi]), w, 0.0)
-    share = np.divide(np.minimum(per_peak, loud), total[:, None], out=np.zeros_like(loud),
-                      where=total[:, None] > 0)
-    return 0.5 * share.sum(axis=1)
+    per_peak = np.zeros_like(f)
+    n = f.shape[0]
+    lo = np.arange(n - 1)
+    o = 1
+    while lo.size:
+        hi = lo + o
+        lo = lo[rows[hi] == rows[lo]]  # partner in the same frame
+        hi = lo + o
+        ratio = (f[hi] - f[lo]) / np.minimum(cbw[lo], cbw[hi])
+        reach = ratio <= 1.18
+        lo, hi, ratio = lo[reach], hi[reach], ratio[reach]
+        d = 1.0 - plomp_levelt(ratio)
+        w = np.where(d > 0, d, 0.0) * (loud[lo] + loud[hi])
+        per_peak[lo] += np.where(above50[lo] & (f[hi] < high[lo]), w, 0.0)  # lo indices are unique per offset
+        per_peak[hi] += np.where(above50[hi] & (f[lo] >= low[hi]), w, 0.0)
+        o += 1
+        lo = lo[lo + o < n]
+    t_of = total[rows]
+    share = np.divide(np.minimum(per_peak, loud), t_of, out=np.zeros_like(loud), where=t_of > 0)
+    return 0.5 * np.bincount(rows, weights=share, minlength=n_frames)
+
+
+def dissonance_from_peaks(freqs: np.ndarray, mags: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(T,) dissonance in [0, 0.5] from padded, frequency-sorted peak arrays (valid peaks first in each row)."""
+    rows, cols = np.nonzero(valid)
+    return _dissonance_flat(rows, freqs[rows, cols].astype(np.float64), mags[rows, cols].astype(np.float64),
+                            freqs.shape[0])
 
 
 def frame_dissonance(mag: np.ndarray, bin_hz: float, min_rel_db: float | None = None) -> np.ndarray:
     """(T,) sensory dissonance of each magnitude-spectrum frame (Essentia defaults when min_rel_db is None)."""
-    return dissonance_from_peaks(*spectral_peaks(mag, bin_hz, min_rel_db=min_rel_db))
+    rows, cols, sub, left, right = _peak_candidates(mag, bin_hz, PEAK_MAX_FREQ, MAX_PEAKS, min_rel_db)
+    f, m = _refine(rows, cols, sub, left, right, bin_hz)
+    return _dissonance_flat(rows, f, m, mag.shape[0])
