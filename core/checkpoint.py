@@ -8,7 +8,14 @@ config.json layout (format_version 1):
      "normalization": {"lowlevel": {"mean": [8], "std": [8]}, "mel": {"mean": float, "std": float},
                        "muq": {"mean": [1024], "std": [1024]}},      # one entry per active branch except genre
      "extractor_version": "<core.features.track.EXTRACTOR_VERSION>",
-     "training": {...free-form...}, "metrics": {...free-form...}}
+     "training": {...free-form...}, "metrics": {...free-form...},
+     "inference": {"members": ["members/fold1", ...], "tta_crops": 5, "tta_frames": 938}}   # optional
+
+mel statistics may also be per band (lists of n_mels numbers); any entry may carry "clip" (z-scores are clipped to
++-clip after standardisation). The optional "inference" block makes the folder an ensemble: the folder's own model
+plus each member folder (itself a complete checkpoint) vote by averaging softmax outputs, optionally over
+`tta_crops` evenly spaced `tta_frames`-frame mel crops; embeddings come from the folder's own model only
+(core.inference.EmotionModel). Readers that ignore "inference" still get a valid single model.
 
 Loading checks everything that would otherwise fail later or silently give wrong answers and raises
 `CheckpointError` with one clear message.
@@ -81,6 +88,8 @@ def _check_normalization(norm: Any, config: ModelConfig) -> None:
         entry = norm.get(branch)
         if not isinstance(entry, dict) or "mean" not in entry or "std" not in entry:
             raise CheckpointError(f"normalization for branch {branch!r} needs 'mean' and 'std'")
+        if branch == "mel" and isinstance(entry["mean"], list):  # per-band statistics
+            width = config.n_mels
         for key in ("mean", "std"):
             value = entry[key]
             values = [value] if width is None else value
@@ -92,6 +101,26 @@ def _check_normalization(norm: Any, config: ModelConfig) -> None:
                 raise CheckpointError(f"normalization.{branch}.{key} holds non-finite values")
             if key == "std" and any(v <= 0 for v in values):
                 raise CheckpointError(f"normalization.{branch}.std must be positive")
+        clip = entry.get("clip")
+        if clip is not None and (not isinstance(clip, (int, float)) or not math.isfinite(clip) or clip <= 0):
+            raise CheckpointError(f"normalization.{branch}.clip must be a positive number")
+
+
+def _check_inference(spec: Any) -> None:
+    """Optional "inference": {"members": [relative checkpoint dirs], "tta_crops": int, "tta_frames": int}."""
+    if not isinstance(spec, dict):
+        raise CheckpointError("'inference' must be a mapping")
+    members = spec.get("members", [])
+    if not isinstance(members, list) or not all(isinstance(m, str) and m for m in members):
+        raise CheckpointError("inference.members must be a list of folder names")
+    for m in members:
+        parts = Path(m).parts
+        if Path(m).is_absolute() or ".." in parts or not parts:
+            raise CheckpointError(f"inference member {m!r} must be a folder inside the checkpoint")
+    for key in ("tta_crops", "tta_frames"):
+        value = spec.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise CheckpointError(f"inference.{key} must be a positive integer")
 
 
 def _jsonable_normalization(norm: dict[str, Any]) -> dict[str, Any]:
@@ -147,6 +176,9 @@ def save_checkpoint(directory: str | Path, model: QuadFusionNet, config: ModelCo
         "training": _jsonable(meta.get("training", {})),
         "metrics": _jsonable(meta.get("metrics", {})),
     }
+    if meta.get("inference"):
+        _check_inference(meta["inference"])
+        doc["inference"] = _jsonable(meta["inference"])
     text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
     state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     save_file(state, str(directory / WEIGHTS_FILE), metadata={"format": FORMAT})
@@ -180,6 +212,8 @@ def read_checkpoint_config(directory: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{path}: 'model' must be a mapping and 'extractor_version' a version string")
     for key in ("training", "metrics"):
         doc.setdefault(key, {})
+    if "inference" in doc:
+        _check_inference(doc["inference"])
     return doc
 
 

@@ -101,6 +101,24 @@ def stratified_split(quadrant: np.ndarray, fraction: float, seed: int) -> tuple[
     return np.sort(np.array(keep, dtype=np.int64)), np.sort(np.array(held, dtype=np.int64))
 
 
+def stratified_folds(quadrant: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
+    """(N,) fold id in 0..n_folds-1 per clip; each quadrant is dealt round-robin over the folds after a shuffle.
+
+    Every clip is held out exactly once across the folds, so out-of-fold predictions cover the whole set.
+    """
+    if n_folds < 2:
+        raise ValueError("n_folds must be >= 2")
+    rng = np.random.default_rng(seed)
+    fold = np.empty(len(quadrant), dtype=np.int64)
+    offset = 0
+    for q in range(len(QUADRANTS)):
+        idx = np.flatnonzero(quadrant == q)
+        rng.shuffle(idx)
+        fold[idx] = (np.arange(len(idx)) + offset) % n_folds
+        offset += len(idx)
+    return fold
+
+
 def save_packed(arrays: FeatureArrays, path: str | Path, *, splits: dict[str, np.ndarray] | None = None,
                 levels: int = MEL_QUANT_LEVELS, xz: bool = False) -> Path:
     """One compressed npz; mel quantised to `levels` steps over each clip's own [min, max].
@@ -167,4 +185,4 @@ def load_packed(path: str | Path) -> tuple[FeatureArrays, dict[str, np.ndarray]]
     return arrays, splits
 
 
-__all__ = ["FeatureArrays", "build_arrays", "stack_mels", "stratified_split", "save_packed", "load_packed", "replace"]
+__all__ = ["FeatureArrays", "build_arrays", "stack_mels", "stratified_split", "stratified_folds", "save_packed", "load_packed", "replace"]

@@ -2,6 +2,12 @@
 
 The app and the indexer only ever talk to `EmotionModel`, so the checkpoint's normalisation statistics and mel
 length can never be forgotten or applied twice by callers.
+
+A checkpoint whose config.json has an "inference" block is an ensemble (core/checkpoint.py): tag scores and
+quadrant probabilities are the mean softmax of the folder's own model and every member (each with its own
+normalisation), optionally over evenly spaced mel crops (test-time augmentation). Embeddings always come from the
+folder's own model on the whole mel: members trained from different initialisations live in unrelated 128-d
+spaces, so averaging them would be meaningless, and the map needs one consistent space.
 """
 
 from __future__ import annotations
@@ -57,18 +63,48 @@ def fit_frames(mel: np.ndarray, frames: int) -> np.ndarray:
     return np.concatenate([mel, pad], axis=-1)
 
 
-class EmotionModel:
-    """A loaded checkpoint ready for prediction (eval mode, on GPU when available)."""
+def _norm_table(normalization: dict[str, Any]) -> dict[str, tuple[np.ndarray, np.ndarray, float | None]]:
+    """branch -> (mean, std, clip); per-band mel statistics are shaped (48, 1) to broadcast over frames."""
+    table = {}
+    for branch, entry in normalization.items():
+        mean = np.asarray(entry["mean"], dtype=np.float32)
+        std = np.asarray(entry["std"], dtype=np.float32)
+        if branch == "mel" and mean.ndim == 1:
+            mean, std = mean[:, None], std[:, None]
+        table[branch] = (mean, std, entry.get("clip"))
+    return table
 
-    def __init__(self, model: QuadFusionNet, meta: dict[str, Any], version: str, device: torch.device) -> None:
+
+def _same_interface(a: ModelConfig, b: ModelConfig) -> bool:
+    keys = ("branches", "heads", "n_genres", "n_lowlevel", "muq_dim", "n_mels", "n_tags", "n_quadrants", "mel_frames")
+    return all(getattr(a, k) == getattr(b, k) for k in keys)
+
+
+def tta_starts(frames: int, crop: int, n_crops: int) -> list[int]:
+    """Start frames of `n_crops` evenly spaced `crop`-frame windows over `frames` frames (first and last included)."""
+    if n_crops < 1 or crop >= frames:
+        return [0]
+    if n_crops == 1:
+        return [(frames - crop) // 2]
+    return [round(i * (frames - crop) / (n_crops - 1)) for i in range(n_crops)]
+
+
+class EmotionModel:
+    """A loaded checkpoint (one model or an ensemble) ready for prediction (eval mode, on GPU when available)."""
+
+    def __init__(self, model: QuadFusionNet, meta: dict[str, Any], version: str, device: torch.device,
+                 members: Sequence[tuple[QuadFusionNet, dict[str, Any]]] = ()) -> None:
         self.model = model
         self.meta = meta
         self.version = version
         self.device = device
-        self._norm = {
-            branch: (np.asarray(entry["mean"], dtype=np.float32), np.asarray(entry["std"], dtype=np.float32))
-            for branch, entry in meta["normalization"].items()
-        }
+        # (model, normalisation) of every voter; the folder's own model first (it alone gives embeddings)
+        self._voters = [(model, _norm_table(meta["normalization"]))]
+        self._voters += [(m, _norm_table(member_meta["normalization"])) for m, member_meta in members]
+        spec = meta.get("inference") or {}
+        self.tta_crops = int(spec.get("tta_crops") or 1)
+        self.tta_frames = spec.get("tta_frames")
+        self._norm = self._voters[0][1]
 
     @classmethod
     def load(cls, path: str | Path | None = None, device: str | torch.device | None = None, **checks: Any) -> EmotionModel:
@@ -79,7 +115,21 @@ class EmotionModel:
             raise CheckpointError(f"{where} is not installed: no {CONFIG_FILE} in {directory}")
         dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
         model, meta = load_checkpoint(directory, map_location=dev, **checks)
-        return cls(model, meta, _file_hash(directory / WEIGHTS_FILE, directory / CONFIG_FILE), dev)
+        files = [directory / WEIGHTS_FILE, directory / CONFIG_FILE]
+        members = []
+        for name in (meta.get("inference") or {}).get("members", []):
+            member_dir = directory / name
+            member, member_meta = load_checkpoint(member_dir, map_location=dev, **checks)
+            if not _same_interface(member.config, model.config) or member_meta["tags"] != meta["tags"]:
+                raise CheckpointError(f"ensemble member {name} has other inputs or outputs than {directory}")
+            members.append((member, member_meta))
+            files += [member_dir / WEIGHTS_FILE, member_dir / CONFIG_FILE]
+        return cls(model, meta, _file_hash(*files), dev, members)
+
+    @property
+    def n_members(self) -> int:
+        """How many models vote (1 for a plain checkpoint)."""
+        return len(self._voters)
 
     @property
     def config(self) -> ModelConfig:
@@ -98,12 +148,14 @@ class EmotionModel:
         return list(self.meta["tags"])
 
     # -- input preparation ----------------------------------------------------------------------------------
-    def _normalise(self, branch: str, x: np.ndarray) -> np.ndarray:
+    def _normalise(self, branch: str, x: np.ndarray, norm: dict[str, Any] | None = None) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)
-        if branch not in self._norm:
+        norm = self._norm if norm is None else norm
+        if branch not in norm:
             return x
-        mean, std = self._norm[branch]
-        return (x - mean) / std
+        mean, std, clip = norm[branch]
+        x = (x - mean) / std
+        return np.clip(x, -clip, clip) if clip else x
 
     def _validate(self, **inputs: Any) -> tuple[int, dict[str, Any]]:
         """Check shapes up front (before any work) and return N and the raw per-branch inputs."""
@@ -130,13 +182,13 @@ class EmotionModel:
             raise InferenceError(f"inputs disagree on N: {sizes}")
         return next(iter(sizes.values())), raw
 
-    def _batch(self, raw: dict[str, Any], start: int, stop: int) -> list[dict[str, np.ndarray]]:
+    def _batch(self, raw: dict[str, Any], start: int, stop: int, norm: dict[str, Any] | None = None) -> list[dict[str, np.ndarray]]:
         """Normalised model inputs for rows start..stop; one sub-batch per clip when mel lengths differ."""
-        batch = {b: self._normalise(b, v[start:stop]) for b, v in raw.items() if b != "mel"}
+        batch = {b: self._normalise(b, v[start:stop], norm) for b, v in raw.items() if b != "mel"}
         if "mel" not in raw:
             return [batch]
         frames = self.config.mel_frames
-        mels = [self._normalise("mel", m) for m in raw["mel"][start:stop]]
+        mels = [self._normalise("mel", m, norm) for m in raw["mel"][start:stop]]
         if frames:
             mels = [fit_frames(m, frames) for m in mels]
         if len({m.shape[1] for m in mels}) == 1:
@@ -144,19 +196,43 @@ class EmotionModel:
         return [{**{b: v[i : i + 1] for b, v in batch.items()}, "mel": m[None]} for i, m in enumerate(mels)]
 
     # -- prediction -----------------------------------------------------------------------------------------
+    def _crops(self, tensors: dict[str, torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+        """The inputs once per test-time crop (just the inputs when TTA is off or the mel is too short)."""
+        if self.tta_crops <= 1 or not self.tta_frames or "mel" not in tensors:
+            return [tensors]
+        frames = tensors["mel"].shape[-1]
+        starts = tta_starts(frames, int(self.tta_frames), self.tta_crops)
+        if len(starts) == 1 and int(self.tta_frames) >= frames:
+            return [tensors]
+        return [{**tensors, "mel": tensors["mel"][..., s : s + int(self.tta_frames)]} for s in starts]
+
     @torch.inference_mode()
-    def _run(self, batch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        tensors = {b: torch.from_numpy(np.ascontiguousarray(v)).to(self.device) for b, v in batch.items()}
-        out = self.model(**tensors)
-        n = len(next(iter(batch.values())))
+    def _run(self, batches: list[dict[str, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One sub-batch normalised per voter: mean softmax over voters (and crops), embedding of the first voter."""
+        n = len(next(iter(batches[0].values())))
+        tags = torch.zeros((n, self.config.n_tags))
+        quads = torch.zeros((n, self.config.n_quadrants))
+        embedding = None
+        votes = 0
+        for (model, _), batch in zip(self._voters, batches):
+            tensors = {b: torch.from_numpy(np.ascontiguousarray(v)).to(self.device) for b, v in batch.items()}
+            crops = self._crops(tensors)
+            if embedding is None and crops[0] is not tensors:
+                embedding = model.embed(**tensors).float().cpu()
+            for crop in crops:
+                out = model(**crop)
+                if embedding is None:
+                    embedding = out["embedding"].float().cpu()
+                if "tag_logits" in out:
+                    tags += torch.softmax(out["tag_logits"].float(), 1).cpu()
+                if "quadrant_logits" in out:
+                    quads += torch.softmax(out["quadrant_logits"].float(), 1).cpu()
+                votes += 1
         nan = float("nan")
-        tags = torch.softmax(out["tag_logits"].float(), 1) if "tag_logits" in out else torch.full((n, self.config.n_tags), nan)
-        quads = (
-            torch.softmax(out["quadrant_logits"].float(), 1)
-            if "quadrant_logits" in out
-            else torch.full((n, self.config.n_quadrants), nan)
-        )
-        return tags.cpu().numpy(), quads.cpu().numpy(), out["embedding"].float().cpu().numpy()
+        tags = tags / votes if "tags" in self.config.heads else torch.full_like(tags, nan)
+        quads = quads / votes if "quadrant" in self.config.heads else torch.full_like(quads, nan)
+        assert embedding is not None
+        return tags.numpy(), quads.numpy(), embedding.numpy()
 
     def predict(
         self,
@@ -173,11 +249,16 @@ class EmotionModel:
         """
         if device is not None and torch.device(device) != self.device:
             self.device = torch.device(device)
-            self.model.to(self.device)
-        self.model.eval()
+            for model, _ in self._voters:
+                model.to(self.device)
+        for model, _ in self._voters:
+            model.eval()
         n, raw = self._validate(mel=mel, lowlevel=lowlevel, genre=genre, muq=muq)
         step = max(1, int(batch_size))
-        results = [self._run(b) for start in range(0, n, step) for b in self._batch(raw, start, min(n, start + step))]
+        results = []
+        for start in range(0, n, step):
+            per_voter = [self._batch(raw, start, min(n, start + step), norm) for _, norm in self._voters]
+            results += [self._run(list(group)) for group in zip(*per_voter)]
         if not results:
             return Predictions(
                 np.zeros((0, self.config.n_tags), np.float32),

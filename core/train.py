@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from core.datasets import FeatureArrays, stratified_split
+from core.datasets import FeatureArrays, stratified_folds, stratified_split
 from core.losses import class_weights_from_counts, listmle_loss, listnet_loss, weighted_cross_entropy
 from core.metrics import macro_f1, ndcg_at_k
 from core.model import ModelConfig, QuadFusionNet
@@ -46,12 +46,25 @@ class TrainConfig:
     spec_augment: bool = False  # one random band mask (<= 8 of 48) and two time masks (<= 10 % each) per clip
     branch_dropout: float = 0.5
     mixup_alpha: float = 0.0  # > 0: mix pairs of clips (all inputs and both losses) with Beta(alpha, alpha) weights
+    label_smoothing: float = 0.0  # for the quadrant cross-entropy
+    schedule: str = "plateau"  # "plateau" (ReduceLROnPlateau + early stopping) or "onecycle" (OneCycleLR to max_epochs)
+    mel_norm: str = "global"  # "global": one mean/std over all mel values; "band": one mean/std per mel band
+    lowlevel_clip: float | None = None  # clip low-level z-scores to +-this (a near-constant descriptor can explode)
+    folds: int = 0  # > 1: validate on fold `fold` of a stratified k-fold split (fixed split_seed) instead of a random 20 %
+    fold: int = 0
+    split_seed: int = 0
     device: str | None = None  # None: CUDA when present
     amp: bool = True  # bf16 autocast on CUDA
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {sorted(TASKS)}, got {self.task!r}")
+        if self.schedule not in ("plateau", "onecycle"):
+            raise ValueError(f"schedule must be 'plateau' or 'onecycle', got {self.schedule!r}")
+        if self.mel_norm not in ("global", "band"):
+            raise ValueError(f"mel_norm must be 'global' or 'band', got {self.mel_norm!r}")
+        if self.folds > 1 and not 0 <= self.fold < self.folds:
+            raise ValueError(f"fold must be in 0..{self.folds - 1}, got {self.fold}")
         self.branches = tuple(self.branches)
 
     def to_dict(self) -> dict[str, Any]:
@@ -86,22 +99,32 @@ def seed_everything(seed: int) -> None:
         torch.cuda.manual_seed_all(seed)
 
 
-def compute_normalization(arrays: FeatureArrays, branches: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """Mean/std from the training clips only (mel: one global pair over the real frames)."""
+def compute_normalization(arrays: FeatureArrays, branches: tuple[str, ...], *, mel_norm: str = "global",
+                          lowlevel_clip: float | None = None) -> dict[str, dict[str, Any]]:
+    """Mean/std from the training clips only (mel over the real frames: one global pair, or one pair per band).
+
+    `lowlevel_clip` is stored as the entry's "clip" and applied after standardisation (train and inference).
+    """
     norm: dict[str, dict[str, Any]] = {}
     if "mel" in branches:
         assert arrays.mel is not None and arrays.mel_lengths is not None
-        total = 0.0
-        total_sq = 0.0
+        total = np.zeros(arrays.mel.shape[1])
+        total_sq = np.zeros(arrays.mel.shape[1])
         count = 0
         for m, n in zip(arrays.mel, arrays.mel_lengths):
             part = m[:, : int(n)].astype(np.float64)
-            total += part.sum()
-            total_sq += (part**2).sum()
-            count += part.size
-        mean = total / count
-        std = math.sqrt(max(total_sq / count - mean**2, 1e-12))
-        norm["mel"] = {"mean": float(mean), "std": float(std)}
+            total += part.sum(axis=1)
+            total_sq += (part**2).sum(axis=1)
+            count += part.shape[1]
+        if mel_norm == "band":
+            mean = total / count
+            std = np.sqrt(np.maximum(total_sq / count - mean**2, 1e-12))
+            norm["mel"] = {"mean": mean.tolist(), "std": std.tolist()}
+        else:
+            n_all = count * arrays.mel.shape[1]
+            mean = float(total.sum() / n_all)
+            std = math.sqrt(max(float(total_sq.sum()) / n_all - mean**2, 1e-12))
+            norm["mel"] = {"mean": mean, "std": std}
     for name in ("lowlevel", "muq"):
         if name in branches:
             x = getattr(arrays, name)
@@ -109,7 +132,16 @@ def compute_normalization(arrays: FeatureArrays, branches: tuple[str, ...]) -> d
                 raise ValueError(f"branch {name!r} requested but the arrays have no {name} features")
             norm[name] = {"mean": x.mean(axis=0).astype(np.float64).tolist(),
                           "std": np.maximum(x.std(axis=0), 1e-6).astype(np.float64).tolist()}
+    if lowlevel_clip is not None and "lowlevel" in norm:
+        norm["lowlevel"]["clip"] = float(lowlevel_clip)
     return norm
+
+
+def _mel_stats(entry: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean/std shaped to broadcast over (..., 48, T): scalars or per-band lists."""
+    mean = np.asarray(entry["mean"], np.float32)
+    std = np.asarray(entry["std"], np.float32)
+    return (mean[:, None], std[:, None]) if mean.ndim == 1 else (mean, std)
 
 
 class DeviceData:
@@ -122,7 +154,8 @@ class DeviceData:
         self.lengths = None
         if "mel" in branches:
             assert arrays.mel is not None and arrays.mel_lengths is not None
-            mel = (arrays.mel - norm["mel"]["mean"]) / norm["mel"]["std"]
+            mean, std = _mel_stats(norm["mel"])
+            mel = (arrays.mel - mean) / std
             frames = np.arange(mel.shape[2])[None, None, :]
             mel = np.where(frames < arrays.mel_lengths[:, None, None], mel, 0.0).astype(np.float32)
             self.inputs["mel"] = torch.from_numpy(mel).to(device)
@@ -131,6 +164,8 @@ class DeviceData:
             if name in branches:
                 x = getattr(arrays, name)
                 x = (x - np.asarray(norm[name]["mean"], np.float32)) / np.asarray(norm[name]["std"], np.float32)
+                if norm[name].get("clip"):
+                    x = np.clip(x, -norm[name]["clip"], norm[name]["clip"])
                 self.inputs[name] = torch.from_numpy(x.astype(np.float32)).to(device)
         if "genre" in branches:
             self.inputs["genre"] = torch.from_numpy(arrays.genre.astype(np.float32)).to(device)
@@ -175,28 +210,50 @@ def _loss(out: dict[str, torch.Tensor], rel: torch.Tensor, quad: torch.Tensor, c
         fn = listnet_loss if cfg.tag_loss == "listnet" else listmle_loss
         total = total + cfg.tag_loss_weight * fn(out["tag_logits"].float(), rel)
     if "quadrant_logits" in out:
-        total = total + cfg.quadrant_loss_weight * weighted_cross_entropy(out["quadrant_logits"].float(), quad, class_weights)
+        total = total + cfg.quadrant_loss_weight * weighted_cross_entropy(out["quadrant_logits"].float(), quad, class_weights,
+                                                                          label_smoothing=cfg.label_smoothing)
     return total
 
 
 @torch.no_grad()
-def predict_tensors(model: QuadFusionNet, data: DeviceData, batch_size: int = 64, amp: bool = True) -> dict[str, np.ndarray]:
-    """Softmax tag scores, quadrant probabilities and embeddings for every clip (eval mode, full-length mel)."""
+def predict_tensors(model: QuadFusionNet, data: DeviceData, batch_size: int = 64, amp: bool = True,
+                    tta: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
+    """Softmax tag scores, quadrant probabilities and embeddings for every clip (eval mode, full-length mel).
+
+    `tta=(crop_frames, n_crops)`: scores and probabilities are the mean softmax over `n_crops` evenly spaced crops
+    of the padded mel (as core.inference does); the embedding stays the full-length one.
+    """
     model.eval()
     parts: dict[str, list[torch.Tensor]] = {}
     device = data.relevance.device
     use_amp = amp and device.type == "cuda"
     for start in range(0, data.n, batch_size):
         idx = torch.arange(start, min(start + batch_size, data.n), device=device)
+        batch = data.batch(idx)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-            out = model(**data.batch(idx))
+            out = model(**batch)
         for key, value in out.items():
             parts.setdefault(key, []).append(value.float())
+        if tta is not None and "mel" in batch:
+            acc: dict[str, torch.Tensor] = {}
+            from core.inference import tta_starts
+
+            starts = tta_starts(batch["mel"].shape[-1], tta[0], tta[1])
+            for s0 in starts:
+                crop = {**batch, "mel": batch["mel"][..., s0 : s0 + tta[0]]}
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+                    o = model(**crop)
+                for key in ("tag_logits", "quadrant_logits"):
+                    if key in o:
+                        acc[key] = acc.get(key, 0) + torch.softmax(o[key].float(), 1) / len(starts)
+            for key, value in acc.items():
+                parts.setdefault("tta_" + key, []).append(value)
     result = {k: torch.cat(v).cpu().numpy() for k, v in parts.items()}
     if "tag_logits" in result:
-        result["tag_scores"] = _softmax(result["tag_logits"])
+        result["tag_scores"] = result.pop("tta_tag_logits") if "tta_tag_logits" in result else _softmax(result["tag_logits"])
     if "quadrant_logits" in result:
-        result["quadrant_probs"] = _softmax(result["quadrant_logits"])
+        result["quadrant_probs"] = (result.pop("tta_quadrant_logits") if "tta_quadrant_logits" in result
+                                    else _softmax(result["quadrant_logits"]))
     return result
 
 
@@ -236,7 +293,11 @@ def fit(train: FeatureArrays, cfg: TrainConfig, *, val: FeatureArrays | None = N
     device = pick_device(cfg.device)
     rows = _task_rows(train, cfg.task)
     train = train.subset(rows)
-    if val is None:
+    if val is None and cfg.folds > 1:
+        fold_id = stratified_folds(train.quadrant, cfg.folds, cfg.split_seed)
+        keep, held = np.flatnonzero(fold_id != cfg.fold), np.flatnonzero(fold_id == cfg.fold)
+        train, val = train.subset(keep), train.subset(held)
+    elif val is None:
         keep, held = stratified_split(train.quadrant, cfg.val_fraction, cfg.seed)
         train, val = train.subset(keep), train.subset(held)
     else:
@@ -244,7 +305,7 @@ def fit(train: FeatureArrays, cfg: TrainConfig, *, val: FeatureArrays | None = N
     if len(train) < 2 or len(val) < 1:
         raise ValueError(f"too few clips to train: {len(train)} train, {len(val)} validation")
 
-    norm = compute_normalization(train, cfg.branches)
+    norm = compute_normalization(train, cfg.branches, mel_norm=cfg.mel_norm, lowlevel_clip=cfg.lowlevel_clip)
     mel_frames = int(train.mel.shape[2]) if "mel" in cfg.branches and train.mel is not None else None
     model_cfg = ModelConfig(branches=cfg.branches, n_genres=int(train.genre.shape[1]), heads=TASKS[cfg.task],
                             mel_frames=mel_frames, branch_dropout=cfg.branch_dropout)
@@ -256,7 +317,13 @@ def fit(train: FeatureArrays, cfg: TrainConfig, *, val: FeatureArrays | None = N
     class_weights = class_weights_from_counts(counts).to(device) if "quadrant" in model_cfg.heads else None
 
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=cfg.plateau_factor, patience=cfg.plateau_patience)
+    steps_per_epoch = sum(1 for s in range(0, tr.n, cfg.batch_size) if min(cfg.batch_size, tr.n - s) >= 2)
+    if cfg.schedule == "onecycle":  # warm up to lr, anneal to ~0 at max_epochs; best-val weights kept, no early stop
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, epochs=cfg.max_epochs,
+                                                    steps_per_epoch=max(steps_per_epoch, 1), pct_start=0.3)
+    else:
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=cfg.plateau_factor,
+                                                           patience=cfg.plateau_patience)
     gen = torch.Generator(device=device)
     gen.manual_seed(cfg.seed)
     use_amp = cfg.amp and device.type == "cuda"
@@ -294,10 +361,13 @@ def fit(train: FeatureArrays, cfg: TrainConfig, *, val: FeatureArrays | None = N
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                 opt.step()
+                if cfg.schedule == "onecycle":
+                    sched.step()
                 total += float(loss.detach())
                 batches += 1
             val_loss = _val_loss(model, va, cfg, class_weights, use_amp)
-            sched.step(val_loss)
+            if cfg.schedule == "plateau":
+                sched.step(val_loss)
             history.append({"epoch": epoch, "train_loss": total / max(batches, 1), "val_loss": val_loss,
                             "lr": opt.param_groups[0]["lr"]})
             if bar is not None:
@@ -308,7 +378,7 @@ def fit(train: FeatureArrays, cfg: TrainConfig, *, val: FeatureArrays | None = N
                 best_state = copy.deepcopy(model.state_dict())
             else:
                 bad += 1
-                if bad >= cfg.early_stop_patience:
+                if bad >= cfg.early_stop_patience and cfg.schedule == "plateau":
                     break
     finally:
         if bar is not None:
@@ -339,11 +409,26 @@ def _val_loss(model: QuadFusionNet, data: DeviceData, cfg: TrainConfig, class_we
     return total / max(weight, 1)
 
 
-def evaluate_model(result: TrainResult, test: FeatureArrays, device: str | None = None) -> dict[str, Any]:
+def evaluate_model(result: TrainResult, test: FeatureArrays, device: str | None = None,
+                   tta: tuple[int, int] | None = None) -> dict[str, Any]:
     """Metrics of a trained model on another clip set (e.g. the 4Q test split), straight from arrays."""
+    return score_predictions(test.relevance, test.quadrant, predict_arrays(result, test, device, tta))
+
+
+def predict_arrays(result: TrainResult, arrays: FeatureArrays, device: str | None = None,
+                   tta: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
+    """predict_tensors on a FeatureArrays with the result's own normalisation."""
     dev = next(result.model.parameters()).device if device is None else torch.device(device)
-    data = DeviceData(test, result.normalization, result.model_config.branches, dev)
-    return score_predictions(test.relevance, test.quadrant, predict_tensors(result.model, data, amp=result.config.amp))
+    data = DeviceData(arrays, result.normalization, result.model_config.branches, dev)
+    return predict_tensors(result.model, data, amp=result.config.amp, tta=tta)
+
+
+def validation_arrays(train: FeatureArrays, cfg: TrainConfig) -> FeatureArrays:
+    """The validation clips `fit(train, cfg)` holds out (same rules, same seed), e.g. for out-of-fold predictions."""
+    train = train.subset(_task_rows(train, cfg.task))
+    if cfg.folds > 1:
+        return train.subset(np.flatnonzero(stratified_folds(train.quadrant, cfg.folds, cfg.split_seed) == cfg.fold))
+    return train.subset(stratified_split(train.quadrant, cfg.val_fraction, cfg.seed)[1])
 
 
 def checkpoint_meta(result: TrainResult, *, dataset: str, extra_training: dict[str, Any] | None = None,

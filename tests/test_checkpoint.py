@@ -179,3 +179,30 @@ def test_no_pickle_anywhere() -> None:
     for module in (core.checkpoint, core.inference):
         source = Path(module.__file__).read_text()
         assert "torch.load" not in source and "pickle" not in source.replace("no pickle", "")
+
+
+def test_per_band_mel_statistics_clip_and_inference_block(tmp_path: Path) -> None:
+    config = ModelConfig(branches=("mel", "lowlevel"), mel_frames=64)
+    model = QuadFusionNet(config)
+    meta = make_meta(config)
+    meta["normalization"]["mel"] = {"mean": np.linspace(0, 1, 48), "std": np.full(48, 2.0)}
+    meta["normalization"]["lowlevel"]["clip"] = 5.0
+    meta["inference"] = {"members": ["members/fold1"], "tta_crops": 5, "tta_frames": 938}
+    save_checkpoint(tmp_path / "c", model, config, meta)
+    doc = read_checkpoint_config(tmp_path / "c")
+    assert len(doc["normalization"]["mel"]["mean"]) == 48 and doc["normalization"]["lowlevel"]["clip"] == 5.0
+    assert doc["inference"]["members"] == ["members/fold1"]
+    load(tmp_path / "c")  # the folder's own model loads on its own (members are EmotionModel's business)
+    for bad_norm, bad_inference, match in (
+        ({"mean": [0.0] * 47, "std": [1.0] * 47}, None, "list of 48"),
+        (None, {"members": ["/abs"]}, "inside the checkpoint"),
+        (None, {"members": [], "tta_crops": 0}, "positive integer"),
+    ):
+        doc2 = json.loads((tmp_path / "c" / "config.json").read_text())
+        if bad_norm:
+            doc2["normalization"]["mel"] = bad_norm
+        if bad_inference:
+            doc2["inference"] = bad_inference
+        (tmp_path / "c" / "config.json").write_text(json.dumps(doc2))
+        with pytest.raises(CheckpointError, match=match):
+            load(tmp_path / "c")

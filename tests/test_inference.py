@@ -124,3 +124,83 @@ def test_default_path_comes_from_resources(tmp_path: Path, monkeypatch: pytest.M
     path.rename(tmp_path / "res" / "models" / "default")
     monkeypatch.setenv("QFX_RESOURCES", str(tmp_path / "res"))
     assert EmotionModel.load(expected_extractor_version=None).branches[0] == "mel"
+
+
+def _save_member(path: Path, seed: int, norm: dict, mel_frames: int = 32, half: bool = False, inference=None) -> Path:
+    torch.manual_seed(seed)
+    config = ModelConfig(branches=("mel", "genre", "lowlevel"), mel_frames=mel_frames)
+    model = QuadFusionNet(config)
+    model.train()  # non-trivial BN statistics
+    model(mel=torch.randn(6, 48, mel_frames), genre=torch.rand(6, G), lowlevel=torch.randn(6, 8))
+    model.eval()
+    meta = {"tags": list(TAGS), "genres": list(GENRES), "extractor_version": "1", "normalization": norm}
+    if inference:
+        meta["inference"] = inference
+    return save_checkpoint(path, model.half() if half else model, config, meta)
+
+
+BAND_NORM = {"mel": {"mean": list(np.linspace(1, 3, 48)), "std": list(np.linspace(2, 5, 48))},
+             "lowlevel": {"mean": [1.0] * 8, "std": [0.001] + [3.0] * 7, "clip": 5.0}}
+
+
+def test_ensemble_averages_members_and_embeds_with_its_own_model(tmp_path: Path) -> None:
+    """Mean softmax of the folder's model and its members (each normalised its own way); embedding of the first."""
+    _save_member(tmp_path / "ens" / "members" / "b", 2, BAND_NORM, half=True)
+    _save_member(tmp_path / "ens", 1, {k: v for k, v in NORM.items() if k != "muq"}, inference={"members": ["members/b"]})
+    ens = EmotionModel.load(tmp_path / "ens", device="cpu", expected_extractor_version=None)
+    a = EmotionModel.load(tmp_path / "ens", device="cpu", expected_extractor_version=None)
+    a._voters = a._voters[:1]
+    b = EmotionModel.load(tmp_path / "ens" / "members" / "b", device="cpu", expected_extractor_version=None)
+    assert ens.n_members == 2 and b.n_members == 1
+    x = _inputs(5)
+    x["lowlevel"][0, 0] = 1.5  # z = 500 for member b: clipped to 5
+    del x["muq"]
+    pe, pa, pb = ens.predict(**x, batch_size=2), a.predict(**x), b.predict(**x)
+    assert np.allclose(pe.tag_scores, (pa.tag_scores + pb.tag_scores) / 2, atol=1e-6)
+    assert np.allclose(pe.quadrant_probs, (pa.quadrant_probs + pb.quadrant_probs) / 2, atol=1e-6)
+    assert np.allclose(pe.embeddings, pa.embeddings, atol=1e-6) and not np.allclose(pa.embeddings, pb.embeddings)
+    # member b: per-band mel statistics and the low-level clip, by hand (float16 weights load as float32)
+    assert b.model.fusion1[0].weight.dtype == torch.float32
+    mel = (x["mel"] - np.linspace(1, 3, 48)[:, None]) / np.linspace(2, 5, 48)[:, None]
+    low = np.clip((x["lowlevel"] - 1.0) / np.array([0.001] + [3.0] * 7), -5, 5)
+    with torch.no_grad():
+        out = b.model(mel=torch.from_numpy(mel.astype(np.float32)), genre=torch.from_numpy(x["genre"]),
+                      lowlevel=torch.from_numpy(low.astype(np.float32)))
+    assert np.allclose(pb.quadrant_probs, torch.softmax(out["quadrant_logits"], 1).numpy(), atol=1e-5)
+    # the version covers the members' weights
+    v = ens.version
+    _save_member(tmp_path / "ens" / "members" / "b", 3, BAND_NORM)
+    assert EmotionModel.load(tmp_path / "ens", device="cpu", expected_extractor_version=None).version != v
+
+
+def test_test_time_crops_average_softmax_over_evenly_spaced_windows(tmp_path: Path) -> None:
+    from core.inference import tta_starts
+
+    assert tta_starts(32, 16, 3) == [0, 8, 16] and tta_starts(32, 40, 5) == [0] and tta_starts(30, 10, 1) == [10]
+    norm = {k: v for k, v in NORM.items() if k != "muq"}
+    _save_member(tmp_path / "t", 1, norm, inference={"members": [], "tta_crops": 3, "tta_frames": 16})
+    tta = EmotionModel.load(tmp_path / "t", device="cpu", expected_extractor_version=None)
+    x = _inputs(4)
+    del x["muq"]
+    pred = tta.predict(**x)
+    model = tta.model
+    inputs = {"genre": torch.from_numpy(x["genre"]), "lowlevel": torch.from_numpy(((x["lowlevel"] - 1) / 3).astype(np.float32))}
+    mel = torch.from_numpy((x["mel"] - 2.0) / 4.0)
+    with torch.no_grad():
+        probs = [torch.softmax(model(mel=mel[..., s : s + 16], **inputs)["quadrant_logits"], 1) for s in (0, 8, 16)]
+        emb = model.embed(mel=mel, **inputs)
+    assert np.allclose(pred.quadrant_probs, torch.stack(probs).mean(0).numpy(), atol=1e-5)
+    assert np.allclose(pred.embeddings, emb.numpy(), atol=1e-5)  # embeddings: the whole mel, never crops
+
+
+def test_bad_ensemble_is_one_clear_error(tmp_path: Path) -> None:
+    norm = {k: v for k, v in NORM.items() if k != "muq"}
+    with pytest.raises(CheckpointError, match="inside the checkpoint"):
+        _save_member(tmp_path / "x", 1, norm, inference={"members": ["../elsewhere"]})
+    _save_member(tmp_path / "y", 1, norm, inference={"members": ["members/missing"]})
+    with pytest.raises(CheckpointError, match="not found"):
+        EmotionModel.load(tmp_path / "y", device="cpu", expected_extractor_version=None)
+    _save_member(tmp_path / "z" / "members" / "short", 2, norm, mel_frames=16)
+    _save_member(tmp_path / "z", 1, norm, inference={"members": ["members/short"]})
+    with pytest.raises(CheckpointError, match="other inputs or outputs"):
+        EmotionModel.load(tmp_path / "z", device="cpu", expected_extractor_version=None)
