@@ -163,3 +163,42 @@ def test_qfx_train_cli_on_user_layout(fourq_dir, tmp_path, capsys, monkeypatch):
     code = main(["train", "--data", str(data), "--out", str(tmp_path / "m2"), "--branches", "muq", "--quiet"])
     err = capsys.readouterr().err
     assert code == 1 and err.startswith("qfx train: error:") and "Traceback" not in err
+
+
+def test_stratified_folds_hold_out_every_clip_once():
+    from core.datasets import stratified_folds
+
+    quadrant = np.repeat(np.arange(4), [10, 11, 9, 10])
+    fold = stratified_folds(quadrant, 5, seed=0)
+    assert sorted(np.bincount(fold).tolist()) == [8, 8, 8, 8, 8]
+    for k in range(5):  # each fold holds 1-3 clips of every quadrant
+        assert set(quadrant[fold == k]) == {0, 1, 2, 3}
+    assert np.array_equal(fold, stratified_folds(quadrant, 5, seed=0))
+    assert not np.array_equal(fold, stratified_folds(quadrant, 5, seed=1))
+
+
+def test_recipe_options_fold_onecycle_band_norm_and_tta_match_inference(tiny_arrays, tmp_path):
+    """k-fold validation, OneCycle, per-band mel / clipped low-level statistics; predict_tensors' test-time crops
+    give what EmotionModel gives for the same checkpoint."""
+    from core.checkpoint import save_checkpoint
+    from core.inference import EmotionModel
+    from core.train import TrainConfig, checkpoint_meta, fit, predict_arrays, validation_arrays
+
+    arrays, _ = tiny_arrays
+    cfg = TrainConfig(task="joint", max_epochs=4, crop_frames=96, device="cpu", seed=1, folds=4, fold=2,
+                      schedule="onecycle", lr=2e-3, mel_norm="band", lowlevel_clip=5.0, label_smoothing=0.1,
+                      early_stop_patience=1)
+    result = fit(arrays, cfg, show_bar=False)
+    lrs = [h["lr"] for h in result.history]  # OneCycle runs every epoch (no early stop), warms up, then anneals
+    assert len(lrs) == 4 and max(lrs) <= 2e-3 and min(lrs) < max(lrs) / 10
+    assert len(result.normalization["mel"]["mean"]) == 48 and result.normalization["lowlevel"]["clip"] == 5.0
+    val = validation_arrays(arrays, cfg)
+    assert len(val) == 4 and sorted(val.quadrant.tolist()) == [0, 1, 2, 3]
+    pred = predict_arrays(result, val, tta=(96, 3))
+    meta = checkpoint_meta(result, dataset="4Q tiny")
+    meta["inference"] = {"members": [], "tta_crops": 3, "tta_frames": 96}
+    save_checkpoint(tmp_path / "c", result.model, result.model_config, meta)
+    em = EmotionModel.load(tmp_path / "c", device="cpu")
+    got = em.predict(mel=[m[:, : int(n)] for m, n in zip(val.mel, val.mel_lengths)], lowlevel=val.lowlevel, genre=val.genre)
+    assert np.allclose(got.quadrant_probs, pred["quadrant_probs"], atol=1e-4)
+    assert np.allclose(got.tag_scores, pred["tag_scores"], atol=1e-4)
