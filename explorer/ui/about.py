@@ -95,12 +95,13 @@ def _table(rows: list[tuple[str, str]]) -> str:
     return f"<table cellspacing='2'>{body}</table>"
 
 
-def model_card_html(meta: Optional[Mapping[str, Any]]) -> str:
+def model_card_html(meta: Optional[Mapping[str, Any]], location: Optional[str] = None) -> str:
     """The model card: training data and recipe, input branches, output heads and the stored metrics."""
     if not meta:
-        return ("<p><b>No emotion model is installed.</b></p><p>The explorer stores features and shows the map once "
-                "a model is installed in <tt>resources/models/default</tt> (or named by <tt>QFX_MODEL</tt>) "
-                "and the library is re-indexed.</p>")
+        where = f"<p>No readable checkpoint in <tt>{html.escape(location)}</tt>.</p>" if location else ""
+        return ("<p><b>No emotion model is installed.</b></p>" + where + "<p>The explorer stores features and shows "
+                "the map once a model is installed in <tt>resources/models/default</tt> (or chosen in "
+                "<i>Settings ▸ Emotion model…</i>, or named by <tt>QFX_MODEL</tt>) and the library is re-indexed.</p>")
     model = meta.get("model") or {}
     training = dict(meta.get("training") or {})
     recipe = training.pop("config", None)
@@ -112,6 +113,8 @@ def model_card_html(meta: Optional[Mapping[str, Any]]) -> str:
         ("Genre vocabulary", f"{len(meta.get('genres', []))} genres"),
         ("Feature extractor", _fmt(meta.get("extractor_version", "?"))),
     ]
+    if location:
+        rows.insert(0, ("Folder", location))
     parts = [f"<h3>Model card</h3>{_table(rows)}"]
     metrics: list[tuple[str, str]] = []
     _flatten("", meta.get("metrics") or {}, metrics)
@@ -160,7 +163,8 @@ def _browser(*, html_text: str = "", markdown: str = "") -> QTextBrowser:
 
 
 class AboutDialog(QDialog):
-    def __init__(self, parent: Optional[QWidget] = None, model_meta: Optional[Mapping[str, Any]] = None) -> None:
+    def __init__(self, parent: Optional[QWidget] = None, model_meta: Optional[Mapping[str, Any]] = None,
+                 model_location: Optional[str] = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"About {APP_NAME}")
         self.resize(720, 560)
@@ -182,7 +186,7 @@ class AboutDialog(QDialog):
         header.addWidget(self.title, 1)
 
         self.tabs = QTabWidget()
-        self.tabs.addTab(_browser(html_text=model_card_html(model_meta)), "Model card")
+        self.tabs.addTab(_browser(html_text=model_card_html(model_meta, model_location)), "Model card")
         self.tabs.addTab(_browser(html_text=licences_html()), "Licences")
         self.tabs.addTab(_browser(markdown=credits_markdown()), "Demo music")
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
@@ -201,9 +205,11 @@ class AboutDialog(QDialog):
         raise KeyError(title)
 
 
-def show_about(parent: Optional[QWidget] = None, model_meta: Optional[Mapping[str, Any]] = None) -> AboutDialog:
-    """Open the About dialog (window-modal, non-blocking). model_meta None = read the installed model's config."""
-    dialog = AboutDialog(parent, model_meta if model_meta is not None else load_model_meta())
+def show_about(parent: Optional[QWidget] = None, model_meta: Optional[Mapping[str, Any]] = None,
+               model_location: Optional[str] = None) -> AboutDialog:
+    """Open the About dialog (window-modal, non-blocking). model_meta None = read the installed model's config;
+    the window passes the active model's (Settings choice or QFX_MODEL) and its folder."""
+    dialog = AboutDialog(parent, model_meta if model_meta is not None else load_model_meta(), model_location)
     dialog.setAttribute(Qt.WA_DeleteOnClose)
     dialog.open()
     return dialog

@@ -20,6 +20,10 @@ def show_error(parent: Optional[QWidget], title: str, message: str, details: str
     box.exec()
 
 
+def show_info(parent: Optional[QWidget], title: str, message: str) -> None:
+    QMessageBox(QMessageBox.Information, title, message, QMessageBox.Ok, parent).exec()
+
+
 def _hook(exc_type: type[BaseException], exc: BaseException, tb: Optional[TracebackType]) -> None:
     if issubclass(exc_type, KeyboardInterrupt):
         sys.__excepthook__(exc_type, exc, tb)

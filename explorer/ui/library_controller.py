@@ -61,6 +61,7 @@ class LibraryController(QObject):
         self._reloaded_at_done = 0
         self._reload_cost = 0.0  # seconds the last reload + redraw took on the GUI thread
         self.reload_interval = RELOAD_INTERVAL_S
+        self._restart = False  # re-index once the running index has stopped (the model changed meanwhile)
 
     def open(self, root: Path) -> Path:
         """Switch to `root` (raises LibraryError); the caller then reloads and maybe indexes."""
@@ -75,6 +76,7 @@ class LibraryController(QObject):
         except Exception as exc:
             raise LibraryError(f"The cache for {root} could not be opened:\n{exc}") from exc
         self.close_cache()
+        self._restart = False
         self.cache, self.root, self.no_model = cache, root.resolve(), False
         return self.root
 
@@ -107,13 +109,34 @@ class LibraryController(QObject):
         worker.succeeded.connect(self._on_done)
         worker.failed.connect(self._on_failed)
         worker.cancelled.connect(self._on_cancelled)
+        worker.finished.connect(self._on_worker_finished)
         self.worker = worker
         self._last_reload, self._reloaded_at_done = time.monotonic(), 0
         self.index_started.emit()
         worker.start()
 
+    def reindex(self) -> None:
+        """Index again with the current model choice. A running index is cancelled and started again once its thread
+        has stopped (what it stored stays; the new run re-runs only the model on stored features)."""
+        if self.root is None:
+            return
+        if self.is_indexing():
+            self._restart = True
+            self.worker.cancel()
+            return
+        self.start_indexing()
+
+    def _on_worker_finished(self) -> None:
+        if not self._restart:
+            return
+        self._restart = False
+        if self.worker is not None:
+            self.worker.wait(30000)  # `finished` is queued: the thread is at most returning from run()
+        self.start_indexing()
+
     def cancel_indexing(self, wait: bool = False) -> bool:
         """Ask the running index to stop; True when one was running."""
+        self._restart = False
         if not self.is_indexing():
             return False
         self.worker.cancel()
@@ -168,5 +191,6 @@ class LibraryController(QObject):
             self.cache = None
 
     def close(self) -> None:
+        self._restart = False
         self.cancel_indexing(wait=True)
         self.close_cache()

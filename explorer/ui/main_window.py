@@ -6,6 +6,7 @@ It holds no analysis: every number it shows comes from explorer.analysis functio
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -13,8 +14,10 @@ import numpy as np
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
+    QLabel,
     QMainWindow,
     QSplitter,
     QTabWidget,
@@ -28,10 +31,10 @@ from explorer.analysis.playlists import write_m3u8
 from explorer.analysis.recommend import liked_rows, recommend
 from explorer.ui import map_items
 from explorer.ui.details import TrackDetails
-from explorer.ui.errors import show_error
+from explorer.ui.errors import show_error, show_info
 from explorer.ui.filters import FilterPanel
-from explorer.ui.index_worker import default_model_loader
 from explorer.ui.library_controller import LibraryController, LibraryError
+from explorer.ui.model_choice import ENV_MODEL, ENV_MUQ, ActiveModel, ModelChoiceError, MuQCheck, active_model, check_model
 from explorer.ui.map_view import MapView
 from explorer.ui.player_bar import PlayerBar
 from explorer.ui.qt_player import PlayerBackend, QtPlayer
@@ -50,14 +53,20 @@ class MainWindow(QMainWindow):
         player: Optional[PlayerBackend] = None,
         settings: Optional[QSettings] = None,
         cache_dir: Optional[Path] = None,
-        model_loader: Callable[[], tuple] = default_model_loader,
+        model_loader: Optional[Callable[[], tuple]] = None,
         index_workers: Optional[int] = None,
     ) -> None:
+        """model_loader: () -> (model, muq) for the indexer; None = the Settings choice, QFX_MODEL / QFX_MUQ_DIR
+        overriding it (see model_choice)."""
         super().__init__()
         self.setWindowTitle("QuadFusion Explorer")
         self.setAcceptDrops(True)
         self.settings = AppSettings(settings)
-        self.library = LibraryController(cache_dir, model_loader, index_workers, self)
+        self.active: ActiveModel = active_model(self.settings.model_dir(), self.settings.muq_dir())
+        self._muq_check: Optional[MuQCheck] = None
+        # the worker thread calls the loader: it reads `self.active`, resolved here on the GUI thread
+        loader = model_loader if model_loader is not None else (lambda: self.active.loader_args())
+        self.library = LibraryController(cache_dir, loader, index_workers, self)
         self.scene = None
         self.current_row: Optional[int] = None
         self._restoring = False
@@ -76,6 +85,8 @@ class MainWindow(QMainWindow):
         self.recommendations = RecommendPanel()
         self.player_bar = PlayerBar(self.player)
         self.index_status = IndexStatus()
+        self.model_label = QLabel()
+        self.model_label.setObjectName("modelLabel")
         self._build_layout()
         self._build_actions()
 
@@ -134,6 +145,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.RightDockWidgetArea, right)
         self.resizeDocks([left, right], [250, 360], Qt.Horizontal)
         self.statusBar().addPermanentWidget(self.index_status)
+        self.statusBar().addPermanentWidget(self.model_label)
+        self._show_active_model()
         self.resize(1440, 900)
 
     def _action(self, text: str, slot, shortcut=None, checkable: bool = False) -> QAction:
@@ -173,6 +186,12 @@ class MainWindow(QMainWindow):
 
         settings_menu = bar.addMenu("&Settings")
         settings_menu.addAction(self._action("Audio output…", self.open_settings))
+        settings_menu.addSeparator()
+        self.model_action = self._action("Emotion model…", lambda: self.choose_model())
+        self.builtin_model_action = self._action("Use the built-in model", self.use_builtin_model)
+        self.muq_action = self._action("MuQ weights folder…", lambda: self.choose_muq_dir())
+        for a in (self.model_action, self.builtin_model_action, self.muq_action):
+            settings_menu.addAction(a)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self._action("&About QuadFusion Explorer…", self.show_about))
         self._fill_recent_menu()
@@ -429,11 +448,92 @@ class MainWindow(QMainWindow):
             if item is not None:
                 item.setToolTip(r.explanation)
 
+    # -- emotion model and MuQ weights -----------------------------------------------------------
+    def _show_active_model(self) -> None:
+        self.model_label.setText(self.active.label())
+        self.model_label.setToolTip(self.active.tooltip())
+
+    def _model_choice_changed(self, what: str) -> None:
+        """Re-resolve the active model, say so, and re-index the open library with it (model re-run only)."""
+        self.active = active_model(self.settings.model_dir(), self.settings.muq_dir())
+        self._show_active_model()
+        if self.active.source == ENV_MODEL:
+            self.statusBar().showMessage(f"{what} saved, but {ENV_MODEL} is set and overrides it", 10000)
+            return
+        if self.active.uses_muq and not self.active.muq_dir:
+            show_info(self, "This model needs MuQ weights",
+                      "The chosen emotion model reads MuQ embeddings. Choose the MuQ weights folder "
+                      "(Settings ▸ MuQ weights folder…) and the library will be re-indexed with it.")
+            return
+        self.statusBar().showMessage(f"{what}: {self.active.label()}", 10000)
+        if self.root is not None:
+            self.library.reindex()
+
+    def choose_model(self, folder: Optional[str] = None) -> bool:
+        """Settings ▸ Emotion model…: a checkpoint folder, loaded once to check it before it is kept."""
+        if folder is None:
+            start = str(self.active.directory.parent)
+            folder = QFileDialog.getExistingDirectory(self, "Choose an emotion model folder", start)
+            if not folder:
+                return False
+        QApplication.setOverrideCursor(Qt.WaitCursor)
+        try:
+            check_model(folder)
+        except ModelChoiceError as exc:
+            QApplication.restoreOverrideCursor()
+            show_error(self, "Not a usable emotion model",
+                       f"{folder} cannot be used as an emotion model:\n\n{exc}\n\nThe current model stays active.")
+            return False
+        QApplication.restoreOverrideCursor()
+        self.settings.set_model_dir(str(Path(folder).resolve()))
+        self._model_choice_changed("Emotion model")
+        return True
+
+    def use_builtin_model(self) -> None:
+        self.settings.set_model_dir(None)
+        self._model_choice_changed("Emotion model")
+
+    def choose_muq_dir(self, folder: Optional[str] = None) -> None:
+        """Settings ▸ MuQ weights folder…: checked on a worker thread (loading MuQ takes seconds)."""
+        if self._muq_check is not None and self._muq_check.isRunning():
+            return
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self, "Choose the MuQ weights folder",
+                                                      self.active.muq_dir or str(Path.home()))
+            if not folder:
+                return
+        self.muq_action.setEnabled(False)
+        self.statusBar().showMessage(f"Checking the MuQ weights in {folder}…", 0)
+        check = MuQCheck(folder, self)
+        check.succeeded.connect(self._on_muq_ok)
+        check.failed.connect(self._on_muq_failed)
+        check.finished.connect(lambda: self.muq_action.setEnabled(True))
+        self._muq_check = check
+        check.start()
+
+    def _on_muq_ok(self, folder: str) -> None:
+        self.settings.set_muq_dir(str(Path(folder).resolve()))
+        if os.environ.get(ENV_MUQ):
+            self.active = active_model(self.settings.model_dir(), self.settings.muq_dir())
+            self._show_active_model()
+            self.statusBar().showMessage(f"MuQ weights saved, but {ENV_MUQ} is set and overrides them", 10000)
+        elif self.active.uses_muq:
+            self._model_choice_changed("MuQ weights")
+        else:
+            self.active = active_model(self.settings.model_dir(), self.settings.muq_dir())
+            self._show_active_model()
+            self.statusBar().showMessage("MuQ weights saved; the current emotion model does not use them", 10000)
+
+    def _on_muq_failed(self, message: str) -> None:
+        self.statusBar().clearMessage()
+        show_error(self, "MuQ weights not usable", message)
+
     # -- settings, drag and drop, closing -------------------------------------------------------
     def show_about(self) -> None:
         from explorer.ui.about import show_about
 
-        show_about(self, None)  # None: the dialog reads the installed model's config.json (QFX_MODEL or default)
+        # {} rather than None when the active folder has no readable config: the card then says no model is installed
+        show_about(self, self.active.meta or {}, model_location=str(self.active.directory))
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.settings.audio_device(), self)
@@ -454,6 +554,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.settings.save_window(self)
+        if self._muq_check is not None:
+            self._muq_check.wait()
         self.library.close()
         self.player.close()
         super().closeEvent(event)

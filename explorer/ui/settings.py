@@ -1,4 +1,5 @@
-"""Persistent settings (QSettings): recent libraries, window layout, volume, audio device, filters per library."""
+"""Persistent settings (QSettings): recent libraries, window layout, volume, audio device, filters per library,
+the chosen emotion model and MuQ weights folders."""
 
 from __future__ import annotations
 
@@ -50,6 +51,21 @@ class AppSettings:
 
     def set_volume(self, value: int) -> None:
         self.q.setValue("audio/volume", int(value))
+
+    def model_dir(self) -> Optional[str]:
+        """The emotion model folder the user chose (None: the built-in model)."""
+        value = self.q.value("model/dir")
+        return str(value) if value else None
+
+    def set_model_dir(self, path: Optional[str]) -> None:
+        self.q.setValue("model/dir", path or "")
+
+    def muq_dir(self) -> Optional[str]:
+        value = self.q.value("model/muq_dir")
+        return str(value) if value else None
+
+    def set_muq_dir(self, path: Optional[str]) -> None:
+        self.q.setValue("model/muq_dir", path or "")
 
     def filters(self, library: str) -> Optional[dict]:
         raw = self.q.value(f"filters/{_key(library)}")
