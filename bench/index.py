@@ -4,6 +4,11 @@
     python bench/index.py --tracks 1000 --muq full-random --workers 15     # GPU box: full-size MuQ (random weights)
     python bench/index.py --model none            # decode + features only (no emotion model)
     python bench/index.py --load-arrays 100000    # synthetic 100k-track cache: time load_arrays() only
+    python bench/index.py --tracks 200 --source /data/4q/audio --model resources/models/default   # real clips
+
+The machine may be shared: besides the wall-clock rate, the CPU seconds of every process of the run (main,
+forkserver, workers) are summed, and `cpu_bound_tracks_per_min_2_cores` = 2 x 60 / (CPU s per track) is the rate
+two otherwise idle cores would reach if the pipeline kept both busy; the load average before/after is printed too.
 
 Copies (not links) of the demo excerpts go to a temporary folder, so every track is a distinct file that must be
 decoded. Reports tracks/min over the whole `index_library` call (scan, plan, decode, features, model, SQLite
@@ -54,6 +59,7 @@ class MemorySampler:
 
         self.peak_total_kb = 0
         self.peak_worker_kb = 0
+        self.cpu_ticks: dict[int, int] = {}  # pid -> last seen utime + stime (clock ticks), children included
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -95,9 +101,26 @@ class MemorySampler:
             pass
         return 0
 
+    @staticmethod
+    def _cpu_ticks(pid: int) -> int | None:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            return None
+
+    @property
+    def cpu_s(self) -> float:
+        """CPU seconds of every descendant seen in the tree (workers exited since their last sample lose < 0.2 s)."""
+        return sum(v for pid, v in self.cpu_ticks.items() if pid != os.getpid()) / os.sysconf("SC_CLK_TCK")
+
     def _loop(self) -> None:
         while not self._stop.wait(0.2):
             tree = self._tree()
+            for pid in tree:
+                ticks = self._cpu_ticks(pid)
+                if ticks is not None:
+                    self.cpu_ticks[pid] = max(ticks, self.cpu_ticks.get(pid, 0))
             rss = {pid: self._rss_kb(pid) for pid in tree}
             self.peak_total_kb = max(self.peak_total_kb, sum(self._pss_kb(pid) for pid in tree))
             workers = [v for pid, v in rss.items() if pid != os.getpid()]
@@ -112,7 +135,13 @@ class MemorySampler:
         self._stop.set()
 
 
-def make_library(dest: Path, n_tracks: int, skip_ext: set[str]) -> int:
+def make_library(dest: Path, n_tracks: int, skip_ext: set[str], source: Path | None = None) -> int:
+    if source is not None:  # a real collection: links to its first n files (each analysed once, nothing copied)
+        files = sorted(p for p in source.iterdir() if p.suffix in AUDIO_EXT)[:n_tracks]
+        dest.mkdir(parents=True, exist_ok=True)
+        for src in files:
+            (dest / src.name).symlink_to(src.resolve())
+        return len(files)
     sources = sorted(p for p in (ROOT / "resources" / "demo").iterdir()
                      if p.suffix in AUDIO_EXT and p.suffix.lstrip(".") not in skip_ext)
     copies = 0
@@ -163,8 +192,8 @@ def bench_indexing(args: argparse.Namespace) -> dict:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     with tempfile.TemporaryDirectory(prefix="qfx-bench-", dir=args.tmp) as tmp:
         tmp_path = Path(tmp)
-        n = make_library(tmp_path / "lib", args.tracks, set(args.skip_ext))
-        model = None if args.model == "none" else (
+        n = make_library(tmp_path / "lib", args.tracks, set(args.skip_ext), args.source)
+        model = False if args.model == "none" else (
             random_model(tmp_path / "model", args.muq != "none") if args.model == "random" else Path(args.model))
         t0 = time.monotonic()
         muq = build_muq(args.muq, device)
@@ -177,9 +206,14 @@ def bench_indexing(args: argparse.Namespace) -> dict:
                 last[0] = time.monotonic()
                 print(f"  {p.stage} {p.done}/{p.total} {p.rate * 60:.0f}/min", file=sys.stderr)
 
+        load_before = os.getloadavg()[0]
         with MemorySampler() as mem:
+            self0 = sum(os.times()[:2])
             summary = index_library(tmp_path / "lib", cache, workers=args.workers, model=model, muq=muq,
                                     progress=progress, batch_size=args.batch)
+            main_cpu_s = sum(os.times()[:2]) - self0
+        cpu_s = mem.cpu_s + main_cpu_s  # workers + forkserver (sampled) + this process (exact)
+        load_after = os.getloadavg()[0]
         rows = len(cache.load_arrays(muq=False))
         t1 = time.monotonic()
         again = index_library(tmp_path / "lib", cache, workers=args.workers, model=model, muq=muq)
@@ -190,8 +224,12 @@ def bench_indexing(args: argparse.Namespace) -> dict:
     child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {
         "bench": "index", "machine": machine(device), "device": device, "tracks": n, "workers": args.workers or os.cpu_count(),
-        "muq": args.muq, "model": args.model, "batch": args.batch,
+        "muq": args.muq, "model": args.model, "batch": args.batch, "source": str(args.source or "demo copies"),
         "elapsed_s": round(summary.elapsed, 2), "tracks_per_min": round(60 * summary.analysed / summary.elapsed, 1),
+        "cpu_s_per_track": round(cpu_s / max(summary.analysed, 1), 3),
+        "cpu_bound_tracks_per_min_2_cores": round(2 * 60 * summary.analysed / max(cpu_s, 1e-9), 1),
+        "main_cpu_s_per_track": round(main_cpu_s / max(summary.analysed, 1), 3),
+        "load_avg_before_after": [round(load_before, 1), round(load_after, 1)],
         "analysed": summary.analysed, "failed": len(summary.failed), "rows": rows,
         "failures": sorted({r for _, r in summary.failed})[:5],
         "reindex_unchanged_s": round(rescan_s, 2), "reindex_analysed": again.analysed,
@@ -262,6 +300,8 @@ def main() -> None:
     ap.add_argument("--muq", choices=("none", "tiny", "full-random"), default="none")
     ap.add_argument("--model", default="random", help="'random' (random-init, full size), 'none', or a checkpoint folder")
     ap.add_argument("--batch", type=int, default=32, help="files per model batch / transaction")
+    ap.add_argument("--source", type=Path, default=None,
+                    help="index links to the first N audio files of this folder instead of demo copies")
     ap.add_argument("--skip-ext", nargs="*", default=[], help="leave out demo files with these extensions (e.g. m4a)")
     ap.add_argument("--load-arrays", type=int, default=0, metavar="N", help="only time load_arrays() on N synthetic tracks")
     ap.add_argument("--tmp", default=None, help="where the copied library and cache go")

@@ -70,6 +70,8 @@ def _resolve_model(model: Any) -> Any:
     from core.checkpoint import CheckpointError
     from core.inference import EmotionModel
 
+    if model is False:  # features only, even when a shipped model is installed
+        return None
     if model is None:
         try:
             return EmotionModel.load()
@@ -93,6 +95,24 @@ def _resolve_muq(muq: Any) -> Any:
         return load_muq_embedder(muq)
     except MuQUnavailable as exc:
         raise IndexingError(str(exc)) from exc
+
+
+@contextlib.contextmanager
+def _torch_threads(model: Any, muq: Any, workers: int) -> Iterator[None]:
+    """While the workers hold the cores, a CPU model gets only the cores they leave (at least one thread): with two
+    OpenMP threads next to two busy workers on two cores the main process burnt ~25 % more CPU for the same work."""
+    device = getattr(model, "device", None) or getattr(muq, "device", None)
+    if (model is None and muq is None) or getattr(device, "type", "cpu") != "cpu":
+        yield
+        return
+    import torch
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(max(1, min(saved, (os.cpu_count() or 1) - workers)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
 
 
 @contextlib.contextmanager
@@ -306,9 +326,9 @@ def index_library(
 ) -> IndexSummary:
     """Bring `cache` up to date with the audio files under `root`; raises Cancelled when `cancel` fires.
 
-    model: an EmotionModel, a checkpoint folder, or None for the shipped default (features only if none is
-    installed). muq: a MuQEmbedder, a weights folder, or None (no MuQ). batch_size: files per model batch and
-    per committed transaction.
+    model: an EmotionModel, a checkpoint folder, None for the shipped default (features only if none is
+    installed), or False for features only. muq: a MuQEmbedder, a weights folder, or None (no MuQ). batch_size:
+    files per model batch and per committed transaction.
     """
     from core.features.track import EXTRACTOR_VERSION
 
@@ -335,7 +355,8 @@ def index_library(
     if model is not None and plan.model_only:
         run.model_only(plan.model_only)
     if plan.extract:
-        run.extract_all(plan.extract, min(workers, len(plan.extract)))
+        with _torch_threads(model, muq, min(workers, len(plan.extract))):
+            run.extract_all(plan.extract, min(workers, len(plan.extract)))
     summary.failed += plan.vanished
     state.stage = "saving"
     run.report()
