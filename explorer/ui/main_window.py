@@ -38,6 +38,7 @@ from explorer.ui.model_choice import ENV_MODEL, ENV_MUQ, ActiveModel, ModelChoic
 from explorer.ui.map_view import MapView
 from explorer.ui.player_bar import PlayerBar
 from explorer.ui.qt_player import PlayerBackend, QtPlayer
+from explorer.ui.scene_builder import SceneBuilder
 from explorer.ui.settings import AppSettings, SettingsDialog
 from explorer.ui.status import IndexStatus
 from explorer.ui.track_list import AuditionPanel, RecommendPanel
@@ -68,6 +69,9 @@ class MainWindow(QMainWindow):
         loader = model_loader if model_loader is not None else (lambda: self.active.loader_args())
         self.library = LibraryController(cache_dir, loader, index_workers, self)
         self.scene = None
+        self.scenes = SceneBuilder(self)
+        self._keep_view = False
+        self._scene_arrays = None  # the arrays the drawn scene was built from (a reload may be newer)
         self.current_row: Optional[int] = None
         self._restoring = False
 
@@ -91,7 +95,10 @@ class MainWindow(QMainWindow):
         self._build_actions()
 
         self.filters.changed.connect(self.refresh_map)
-        self.map.track_clicked.connect(self.play_row)
+        self.scenes.ready.connect(self._apply_scene)
+        self.scenes.failed.connect(self._on_scene_failed)
+        self.scenes.busy_changed.connect(self.map.set_updating)
+        self.map.track_clicked.connect(lambda row: self._play_drawn(row))
         self.map.region_selected.connect(self._on_region)
         self.map.visible_changed.connect(self._on_visible_changed)
         self.details.like_requested.connect(self.set_like)
@@ -263,25 +270,42 @@ class MainWindow(QMainWindow):
 
     # -- map ------------------------------------------------------------------------------------
     def refresh_map(self, keep_view: bool = False) -> None:
+        """Ask for the scene of the current filters; it is built off the GUI thread for large libraries and drawn
+        by _apply_scene when it is still the newest request (see scene_builder)."""
         if self.arrays is None:
             return
-        arrays = self.arrays
-        filt = self.filters.current_filter()
-        try:
-            counts = facet_counts(arrays, filt)
-            self.filters.set_counts(counts, list(arrays.genre_names), list(arrays.tag_names))
-            self.scene = map_items.build_scene(arrays, filt, self.filters.k())
-        except AnalysisError as exc:
+        arrays, filt, k = self.arrays, self.filters.current_filter(), self.filters.k()
+        if not self._restoring and self.root is not None:
+            self.settings.set_filters(str(self.root), self.filters.state())
+        # a superseded request that wanted the view fitted (a new library) still gets it fitted
+        self._keep_view = (self._keep_view and keep_view) if self.scenes.busy else keep_view
+
+        def build(arrays=arrays, filt=filt, k=k):  # runs on the scene thread: analysis only, no Qt
+            return arrays, filt, facet_counts(arrays, filt), map_items.build_scene(arrays, filt, k)
+
+        self.scenes.request(build, len(arrays))
+
+    def _on_scene_failed(self, _generation: int, exc: BaseException) -> None:
+        if isinstance(exc, AnalysisError):
             self.statusBar().showMessage(str(exc), 8000)
             return
+        log.error("building the map failed", exc_info=exc)
+        show_error(self, "Cannot draw the map", f"{type(exc).__name__}: {exc}")
+
+    def _apply_scene(self, _generation: int, result) -> None:
+        arrays, filt, counts, scene = result
+        keep_view = self._keep_view
+        self.scene, self._scene_arrays = scene, arrays
+        self.filters.set_counts(counts, list(arrays.genre_names), list(arrays.tag_names))
         self.map.show_scene(self.scene, titles=map_items.titles_for(arrays), keep_view=keep_view)
         self.filters.set_k_scores(self.scene.k_scores, self.scene.k, self.scene.k_auto)
         if not len(arrays):
             if self.library.is_indexing():
                 hint = "Indexing… tracks appear here as they are analysed"
             elif self.library.no_model:
-                hint = ("No emotion model is installed (resources/models/default or QFX_MODEL):\n"
-                        "features were stored; the map appears once a model is installed and the library re-indexed")
+                hint = ("No emotion model is installed (resources/models/default, Settings ▸ Emotion model… or "
+                        "QFX_MODEL):\nfeatures were stored; the map appears once a model is installed and the "
+                        "library re-indexed")
             else:
                 hint = "No analysed tracks yet: open a music folder (File ▸ Open folder…)"
             self.map.set_message(hint)
@@ -293,24 +317,51 @@ class MainWindow(QMainWindow):
             self._on_visible_changed(self.map.visible_box())
         if self.current_row is None and len(self.scene) and len(self.scene.representatives):
             self.select_row(int(self.scene.representatives[0]))  # a useful details panel from the start
-        self.map.highlight(self.current_row)
+        self._highlight_current()
         self.map.mark_likes(arrays.liked)
-        if not self._restoring and self.root is not None:
-            self.settings.set_filters(str(self.root), self.filters.state())
         self.statusBar().showMessage(map_items.scene_summary(self.scene, filt), 0)
 
     def _on_visible_changed(self, box) -> None:
-        if self.scene is None or self.arrays is None:
+        if self.scene is None or self._scene_arrays is None:
             return
         try:
-            self.scene = map_items.relabel_axes(self.scene, self.arrays, box)
+            self.scene = map_items.relabel_axes(self.scene, self._scene_arrays, box)
         except AnalysisError as exc:
             log.debug("relabel failed: %s", exc)
             return
         self.map.set_axis_labels(self.scene)
 
+    # -- rows of the drawn map vs rows of the newest arrays --------------------------------------
+    def _to_live(self, rows) -> np.ndarray:
+        """Rows of the drawn scene's arrays -> rows of the current arrays. They differ only while a reload's scene
+        is still being built (rows follow track ids of analysed tracks, so they shift while indexing)."""
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        drawn, live = self._scene_arrays, self.arrays
+        if drawn is None or live is None or drawn is live:
+            return rows
+        if not len(live):
+            return np.zeros(0, dtype=np.int64)
+        ids = drawn.track_ids[rows]
+        pos = np.clip(np.searchsorted(live.track_ids, ids), 0, len(live) - 1)  # track_ids are sorted
+        return pos[live.track_ids[pos] == ids]
+
+    def _to_drawn(self, row: Optional[int]) -> Optional[int]:
+        drawn, live = self._scene_arrays, self.arrays
+        if row is None or drawn is None or live is None or drawn is live:
+            return row
+        hit = np.flatnonzero(drawn.track_ids == live.track_ids[row])
+        return int(hit[0]) if len(hit) else None
+
+    def _highlight_current(self) -> None:
+        self.map.highlight(self._to_drawn(self.current_row))
+
+    def _play_drawn(self, row: int) -> None:
+        live = self._to_live([row])
+        if len(live):
+            self.play_row(int(live[0]))
+
     def _tooltip(self, row: int) -> str:
-        a = self.arrays
+        a = self._scene_arrays if self._scene_arrays is not None else self.arrays
         if a is None or row >= len(a):
             return ""
         top = np.argsort(-a.tag_scores[row])[:3]
@@ -325,7 +376,7 @@ class MainWindow(QMainWindow):
             return
         self.current_row = int(row)
         self.details.show_track(self.arrays, self.current_row)
-        self.map.highlight(self.current_row)
+        self._highlight_current()
 
     def play_row(self, row: int, preview: Optional[float] = None) -> None:
         """Play a track from its analysed excerpt (what the model heard), or a short preview of it."""
@@ -355,7 +406,8 @@ class MainWindow(QMainWindow):
     def _map_order(self) -> list[int]:
         if self.map.drawn is None:
             return []
-        return [int(r) for r, on in zip(self.map.drawn.rows, self.map.drawn.shown()) if on]
+        shown = self.map.drawn.rows[self.map.drawn.shown()]
+        return [int(r) for r in self._to_live(shown)]
 
     def next_track(self) -> None:
         if self.audition.active:
@@ -383,7 +435,8 @@ class MainWindow(QMainWindow):
     def _on_region(self, rows) -> None:
         if self.arrays is None:
             return
-        self.audition.set_tracks(self.arrays, list(rows))
+        rows = [int(r) for r in self._to_live(rows)]
+        self.audition.set_tracks(self.arrays, rows)
         self.tabs.setCurrentWidget(self.audition)
         if len(rows):
             self.audition.start(0)
@@ -424,7 +477,7 @@ class MainWindow(QMainWindow):
             return
         if row is not None and row == self.current_row:
             self.details.set_like_state(value)
-        if self.arrays is not None:
+        if self.arrays is not None and self._scene_arrays is self.arrays:  # else the pending scene marks them
             self.map.mark_likes(self.arrays.liked)
         self.refresh_recommendations()
 
@@ -554,6 +607,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.settings.save_window(self)
+        self.scenes.close()
         if self._muq_check is not None:
             self._muq_check.wait()
         self.library.close()

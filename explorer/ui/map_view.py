@@ -9,7 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem, QLabel
 
 from explorer.ui import map_items, theme
 
@@ -138,6 +138,11 @@ class MapView(pg.PlotWidget):
         self.viewbox.lasso_dragged.connect(self._on_lasso)
         self._empty_text = pg.TextItem("", color=theme.MUTED, anchor=(0.5, 0.5))
         self._empty_text.setZValue(10)
+        # a quiet corner note while a new scene is built off the GUI thread; the old map stays usable meanwhile
+        self.updating_label = QLabel("updating…", self)
+        self.updating_label.setObjectName("mapUpdating")
+        self.updating_label.setStyleSheet(f"color: {theme.MUTED}; background: transparent; padding: 4px 10px;")
+        self.updating_label.hide()
 
     # -- drawing --------------------------------------------------------------------------------
     def show_scene(self, scene, *, titles=None, keep_view: bool = False) -> None:
@@ -164,6 +169,22 @@ class MapView(pg.PlotWidget):
         if text:
             r = self.viewbox.viewRect()
             self._empty_text.setPos(r.center())
+
+    def set_updating(self, on: bool) -> None:
+        self.updating_label.setVisible(bool(on))
+        if on:
+            self._place_updating()
+            self.updating_label.raise_()
+
+    def _place_updating(self) -> None:
+        self.updating_label.adjustSize()
+        self.updating_label.move(max(0, self.width() - self.updating_label.width() - 8), 6)
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        label = self.__dict__.get("updating_label")  # resize events arrive while the base class is constructed
+        if label is not None and label.isVisible():
+            self._place_updating()
 
     def set_axis_labels(self, scene) -> None:
         if self.drawn is not None:
