@@ -157,6 +157,13 @@ def test_click_on_a_point_plays_that_track_from_its_excerpt(window, qtbot):
     assert duration is None
     assert win.details.title.text() == (win.arrays.titles[row] or Path(path).stem)
     assert win.details.bars is not None and len(win.details.bars.opts["width"]) == 12
+    # the descriptor column shows the analysis percentiles of this track
+    from explorer.analysis.ranks import descriptor_percentiles
+
+    want = descriptor_percentiles(win.arrays.descriptors, row)
+    table = win.details.descriptors
+    assert table.rowCount() == len(want) == len(win.arrays.descriptor_names)
+    assert [float(table.item(i, 1).text()) for i in range(table.rowCount())] == [float(f"{p:.0f}") for p in want]
     # hover text: title, artist and the three strongest emotions
     tip = win.map._tooltip(0.0, 0.0, row)
     top3 = [win.arrays.tag_names[j] for j in np.argsort(-win.arrays.tag_scores[row])[:3]]

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.analysis.ranks import descriptor_percentiles
 from explorer.library.arrays import LibraryArrays
 from explorer.ui import theme
 
@@ -141,13 +142,13 @@ class TrackDetails(QWidget):
         names = list(arrays.descriptor_names)
         labels = _descriptor_labels(names)
         values = np.asarray(arrays.descriptors, dtype=float)
+        percentiles = descriptor_percentiles(values, row)
         self.descriptors.setRowCount(len(names))
         for i, name in enumerate(names):
-            col = values[:, i]
-            pct = 100.0 * float(np.mean(col < col[row]) + 0.5 * np.mean(col == col[row]))
+            pct = float(percentiles[i])
             self.descriptors.setItem(i, 0, QTableWidgetItem(labels.get(name, name)))
-            cell = QTableWidgetItem(f"{pct:3.0f}")
-            cell.setToolTip(f"raw value {col[row]:.4g}")
+            cell = QTableWidgetItem("–" if np.isnan(pct) else f"{pct:3.0f}")
+            cell.setToolTip(f"raw value {values[row, i]:.4g}")
             self.descriptors.setItem(i, 1, cell)
 
     def reveal(self) -> None:
