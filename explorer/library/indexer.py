@@ -12,6 +12,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import pickle
 import sys
 import time
 from collections import deque
@@ -131,7 +132,23 @@ def _single_thread_env() -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _new_pool(workers: int) -> ProcessPoolExecutor:
+def _worker_model_blob(model: Any, muq: Any) -> Optional[bytes]:
+    """The pickled model when the workers should run it: on a CPU without MuQ, each worker runs the model on the
+    file it just analysed, so the model's work spreads over every core instead of one main-process thread (the
+    workers would otherwise idle while it runs). GPU models (and models fed by MuQ, which runs in this process)
+    stay here."""
+    if model is None or muq is not None or getattr(model, "uses_muq", False):
+        return None
+    if getattr(getattr(model, "device", None), "type", None) != "cpu":
+        return None
+    try:
+        return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # an object that can't travel: it runs here instead
+        log.debug("model stays in the main process: %s", exc)
+        return None
+
+
+def _new_pool(workers: int, model_blob: Optional[bytes] = None) -> ProcessPoolExecutor:
     if sys.platform.startswith("linux") and not getattr(sys, "frozen", False):  # frozen apps: spawn is the safe one
         ctx = multiprocessing.get_context("forkserver")
         # Imported once in the server (with Essentia, ~1.2 s alone), inherited by every worker it forks.
@@ -139,7 +156,8 @@ def _new_pool(workers: int) -> ProcessPoolExecutor:
     else:
         ctx = multiprocessing.get_context("spawn")
     with _single_thread_env():
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker,
+                                   initargs=(model_blob,))
         pool.submit(int, 0).result()  # start the workers now, inside the single-thread environment
     return pool
 
@@ -212,27 +230,26 @@ class _Run:
                 for r, vec in zip(part, embedded):
                     r.features.muq = np.asarray(vec, dtype=np.float32)
                     r.audio24k = None
-        preds = []
-        if batch and self.model is not None:
-            for start in range(0, len(batch), step):
+        if self.model is not None:
+            todo = [r for r in batch if r.prediction is None]  # the rest were predicted by their worker
+            for start in range(0, len(todo), step):
                 self.check_cancel()
-                feats = [r.features for r in batch[start:start + step]]
-                preds.append(self.model.predict(
+                part = todo[start:start + step]
+                feats = [r.features for r in part]
+                p = self.model.predict(
                     mel=[f.mel for f in feats],
                     lowlevel=np.stack([f.lowlevel for f in feats]),
                     genre=np.stack([f.genre for f in feats]),
                     muq=np.stack([f.muq for f in feats]) if all(f.muq is not None for f in feats) else None,
-                ))
-        tag_scores = np.concatenate([p.tag_scores for p in preds]) if preds else None
-        quadrant_probs = np.concatenate([p.quadrant_probs for p in preds]) if preds else None
-        embeddings = np.concatenate([p.embeddings for p in preds]) if preds else None
+                )
+                for i, r in enumerate(part):
+                    r.prediction = (p.tag_scores[i], p.quadrant_probs[i], p.embeddings[i])
         with self.cache.transaction():
-            for i, r in enumerate(batch):
+            for r in batch:
                 self.cache.update_tags(r.track_id, r.tags)
                 self.cache.store_features(r.track_id, self.extractor_version, r.features)
-                if preds:
-                    self.cache.store_analysis(r.track_id, self.model.version, tag_scores[i], quadrant_probs[i],
-                                              embeddings[i])
+                if self.model is not None and r.prediction is not None:
+                    self.cache.store_analysis(r.track_id, self.model.version, *r.prediction)
             for r in failures:
                 if r.tags:
                     self.cache.update_tags(r.track_id, r.tags)
@@ -273,7 +290,8 @@ class _Run:
         inflight: dict[Future, tuple[int, bytes]] = {}
         isolated: Optional[tuple[int, bytes]] = None
         want_audio = self.muq is not None
-        pool = _new_pool(workers)
+        model_blob = _worker_model_blob(self.model, self.muq)
+        pool = _new_pool(workers, model_blob)
         try:
             while queue or suspects or inflight:
                 self.check_cancel()
@@ -306,7 +324,7 @@ class _Run:
                     else:
                         suspects.extend(crashed)
                     _kill_pool(pool)
-                    pool = _new_pool(workers)
+                    pool = _new_pool(workers, model_blob)
                 if len(self.batch) + len(self.failures) >= self.batch_size or not (queue or suspects or inflight):
                     self.flush()  # workers keep decoding the queued files meanwhile
         finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import signal
 import tempfile
 from dataclasses import dataclass
@@ -28,10 +29,16 @@ class WorkResult:
     features: Any = None  # core.features.track.TrackFeatures on success
     audio24k: Optional[np.ndarray] = None  # the excerpt at 24 kHz when the main process runs MuQ
     error: Optional[str] = None
+    prediction: Optional[tuple[np.ndarray, np.ndarray, np.ndarray]] = None  # (tags, quadrants, embedding) of a worker model
 
 
-def init_worker() -> None:
-    """One compute thread per worker: the pool already uses every core."""
+_MODEL: Any = None  # the emotion model, when the workers run it (CPU indexing without MuQ)
+
+
+def init_worker(model_blob: Optional[bytes] = None) -> None:
+    """One compute thread per worker: the pool already uses every core. `model_blob` (a pickled EmotionModel)
+    makes this worker run the model on each file it analyses."""
+    global _MODEL
     try:
         import torch
 
@@ -39,6 +46,12 @@ def init_worker() -> None:
         torch.set_num_interop_threads(1)
     except (ImportError, RuntimeError):
         pass
+    _MODEL = pickle.loads(model_blob) if model_blob else None
+
+
+def _predict(feats: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    p = _MODEL.predict(mel=[feats.mel], lowlevel=feats.lowlevel[None], genre=feats.genre[None])
+    return p.tag_scores[0], p.quadrant_probs[0], p.embeddings[0]
 
 
 @contextlib.contextmanager
@@ -90,7 +103,8 @@ def extract(track_id: int, path: bytes, want_audio24k: bool) -> WorkResult:
                 return WorkResult(track_id, tags, error="empty file")
             feats, audio = _features(openable, tags, want_audio24k)
         feats.path = os.fsdecode(path)
-        return WorkResult(track_id, tags, features=feats, audio24k=audio)
+        prediction = _predict(feats) if _MODEL is not None and not want_audio24k else None
+        return WorkResult(track_id, tags, features=feats, audio24k=audio, prediction=prediction)
     except AudioDecodeError as exc:
         return WorkResult(track_id, tags, error=str(getattr(exc, "reason", None) or exc))
     except MemoryError:
