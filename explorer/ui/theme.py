@@ -19,6 +19,7 @@ STAR = "#ffd54a"
 STYLESHEET = f"""
 QLabel#detailsTitle {{ font-size: 15pt; font-weight: 600; }}
 QLabel#detailsSubtitle {{ color: {MUTED}; }}
+QLabel#modelLabel {{ color: {MUTED}; padding-left: 14px; }}
 QLabel#panelTitle {{ font-weight: 600; color: {MUTED}; }}
 QGroupBox {{ font-weight: 600; border: 1px solid #333844; border-radius: 4px; margin-top: 8px; padding-top: 4px; }}
 QGroupBox::title {{ subcontrol-origin: margin; left: 8px; padding: 0 3px; color: {MUTED}; }}
