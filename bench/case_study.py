@@ -39,6 +39,15 @@ def load_features(clips, pack: Path | None):
     return arrays.subset([index[c.song_id] for c in clips])
 
 
+def _unmangle(text: str) -> str:
+    """Some 4Q labels are UTF-8 read as Latin-1 ("VivirÃ©"); undo that where it round-trips cleanly."""
+    try:
+        fixed = text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
+    return fixed
+
+
 def library_arrays(clips, feats, preds):
     import numpy as np
 
@@ -53,8 +62,8 @@ def library_arrays(clips, feats, preds):
     return LibraryArrays(
         track_ids=np.arange(1, n + 1, dtype=np.int64),
         paths=[str(c.audio_path) for c in clips],
-        titles=[c.title or c.song_id for c in clips],
-        artists=[c.artist for c in clips],
+        titles=[_unmangle(c.title) or c.song_id for c in clips],
+        artists=[_unmangle(c.artist) for c in clips],
         albums=["" for _ in clips],
         genre_names=list(GENRES),
         genres=feats.genre.astype(np.float32),

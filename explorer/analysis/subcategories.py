@@ -7,7 +7,8 @@ made scale-free here:
 
 i.e. how far apart the two CLOSEST subcategories are, in units of the typical distance of a track to its own
 centre. Splitting a real group in two creates a close pair (small numerator); merging two real groups inflates the
-spread (large denominator); so the K that matches the data's grouping scores highest. Ties go to the smaller K;
+spread (large denominator); so the K that matches the data's grouping scores highest. Near-ties (within 5 % of the
+best score, well inside the score's sampling noise on a few dozen tracks) go to the smaller K;
 a K whose smallest subcategory is a single track is only chosen when no other K is possible, and a best score below
 1 (centres closer than a typical track to its own centre) adds a "no clearly separated groups" note.
 The silhouette score of every K is reported next to it, as a second opinion the UI can show.
@@ -34,6 +35,7 @@ REFINE_POINTS = 20000  # up to this many tracks, the chosen clustering is refine
 REFINE_ITERATIONS = 5  # sample centroids are already close: a few full-data Lloyd steps settle them
 SILHOUETTE_POINTS = 1000  # silhouette estimated on at most this many tracks (it costs O(n^2))
 WEAK_SEPARATION = 1.0  # below this the groups overlap; the UI is told so in a note
+K_TIE = 0.05  # a larger K must separate more than 5 % better than a smaller one to be chosen
 
 
 @dataclass
@@ -214,7 +216,7 @@ def find_subcategories(
             # a "subcategory" of one track is an outlier, not a group: prefer K without singletons
             pool = [s for s in scores if s.min_size >= 2] or scores
             best = max(s.separation for s in pool)
-            chosen = next(s.k for s in pool if s.separation >= best * (1 - 1e-9))
+            chosen = next(s.k for s in pool if s.separation >= best * (1 - K_TIE))
             if best <= 0.0:  # every split puts two centres on the same spot: the tracks are (near) identical
                 chosen = 1
                 notes.append("the tracks in view are indistinguishable in embedding space: one subcategory")
