@@ -8,11 +8,20 @@ quadrant probabilities are the mean softmax of the folder's own model and every 
 normalisation), optionally over evenly spaced mel crops (test-time augmentation). Embeddings always come from the
 folder's own model on the whole mel: members trained from different initialisations live in unrelated 128-d
 spaces, so averaging them would be meaningless, and the map needs one consistent space.
+
+Test-time crops share one trunk pass: the mel CNN is convolutional up to its global average pool, so each voter
+runs it once on the whole mel and each crop's output is the mean of the matching window of the final feature map
+(`trunk_windows`); only the receptive field's edges differ from running the crop itself (docs/training.md,
+"CPU inference"). Inference profiles (`PROFILES`) trade the ensemble for speed: "full" = every member with crops
+(the default on CUDA), "fast" = the folder's own model alone with crops, about the cost of one pass (the default on
+the CPU, where most desktop users are). The profile is part of `.version`, since the scores differ.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -26,7 +35,27 @@ from core.resources import resource_path
 
 
 class InferenceError(ValueError):
-    """Inputs do not fit the loaded model (missing branch input, wrong shape, N mismatch)."""
+    """Inputs do not fit the loaded model (missing branch input, wrong shape, N mismatch) or an unknown profile."""
+
+
+PROFILES = ("full", "fast")
+PROFILE_ENV = "QFX_INFERENCE_PROFILE"
+# Part of every version: bump when the computation of crops changes, so cached predictions are redone.
+_CROP_METHOD = "shared-trunk-1"
+
+
+def resolve_profile(profile: str | None, device: torch.device) -> str:
+    """The argument, else $QFX_INFERENCE_PROFILE, else "full" on CUDA and "fast" elsewhere."""
+    source = "profile"
+    if profile is None:
+        profile = os.environ.get(PROFILE_ENV) or None
+        source = PROFILE_ENV
+    if profile is None:
+        return "full" if device.type == "cuda" else "fast"
+    name = str(profile).strip().lower()
+    if name not in PROFILES:
+        raise InferenceError(f"unknown inference {source} {profile!r}; choose one of {', '.join(PROFILES)}")
+    return name
 
 
 @dataclass
@@ -40,10 +69,11 @@ def default_model_dir() -> Path:
     return resource_path("models", "default")
 
 
-def _file_hash(*paths: Path) -> str:
+def _file_hash(*paths: Path, extra: str = "") -> str:
     digest = hashlib.sha256()
     for path in paths:
         digest.update(path.read_bytes())
+    digest.update(extra.encode("utf-8"))
     return digest.hexdigest()[:16]
 
 
@@ -89,42 +119,74 @@ def tta_starts(frames: int, crop: int, n_crops: int) -> list[int]:
     return [round(i * (frames - crop) / (n_crops - 1)) for i in range(n_crops)]
 
 
+def pooled_length(frames: int, n_pools: int = 3) -> int:
+    """Frames left after `n_pools` MaxPool2d(2, ceil_mode=True) layers, as the mel CNN computes them."""
+    for _ in range(n_pools):
+        frames = math.ceil(frames / 2)
+    return frames
+
+
+def trunk_windows(frames: int, crop: int, starts: Sequence[int], n_pools: int = 3) -> list[tuple[int, int]]:
+    """Columns [a, b) of the whole mel's final feature map that stand in for each crop's own map.
+
+    Each window is exactly as wide as the crop's own pooled map (ceil at every pooling, like the model) and starts
+    at the crop's start divided by 2**n_pools, rounded, kept inside the map.
+    """
+    total = pooled_length(frames, n_pools)
+    width = min(pooled_length(crop, n_pools), total)
+    out = []
+    for s in starts:
+        a = min(max(0, round(s / 2**n_pools)), total - width)
+        out.append((a, a + width))
+    return out
+
+
 class EmotionModel:
     """A loaded checkpoint (one model or an ensemble) ready for prediction (eval mode, on GPU when available)."""
 
     def __init__(self, model: QuadFusionNet, meta: dict[str, Any], version: str, device: torch.device,
-                 members: Sequence[tuple[QuadFusionNet, dict[str, Any]]] = ()) -> None:
+                 members: Sequence[tuple[QuadFusionNet, dict[str, Any]]] = (), profile: str = "full") -> None:
         self.model = model
         self.meta = meta
         self.version = version
         self.device = device
+        self.profile = profile
         # (model, normalisation) of every voter; the folder's own model first (it alone gives embeddings)
         self._voters = [(model, _norm_table(meta["normalization"]))]
         self._voters += [(m, _norm_table(member_meta["normalization"])) for m, member_meta in members]
         spec = meta.get("inference") or {}
         self.tta_crops = int(spec.get("tta_crops") or 1)
         self.tta_frames = spec.get("tta_frames")
+        # False runs every crop through the whole network (the reference the shared trunk is checked against)
+        self.shared_trunk = "mel" in model.config.branches
         self._norm = self._voters[0][1]
 
     @classmethod
-    def load(cls, path: str | Path | None = None, device: str | torch.device | None = None, **checks: Any) -> EmotionModel:
-        """Load `path` (default: the shipped model in resources/models/default); raises CheckpointError."""
+    def load(cls, path: str | Path | None = None, device: str | torch.device | None = None,
+             profile: str | None = None, **checks: Any) -> EmotionModel:
+        """Load `path` (default: the shipped model in resources/models/default); raises CheckpointError.
+
+        `profile` ("full" or "fast", see PROFILES) defaults to $QFX_INFERENCE_PROFILE, else "full" on CUDA and
+        "fast" on the CPU; an unknown name raises InferenceError. "fast" loads no ensemble members.
+        """
         directory = Path(path) if path is not None else default_model_dir()
         if not (directory / CONFIG_FILE).is_file():
             where = "the shipped default model" if path is None else "the model"
             raise CheckpointError(f"{where} is not installed: no {CONFIG_FILE} in {directory}")
         dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        chosen = resolve_profile(profile, dev)
         model, meta = load_checkpoint(directory, map_location=dev, **checks)
         files = [directory / WEIGHTS_FILE, directory / CONFIG_FILE]
         members = []
-        for name in (meta.get("inference") or {}).get("members", []):
+        for name in (meta.get("inference") or {}).get("members", []) if chosen == "full" else []:
             member_dir = directory / name
             member, member_meta = load_checkpoint(member_dir, map_location=dev, **checks)
             if not _same_interface(member.config, model.config) or member_meta["tags"] != meta["tags"]:
                 raise CheckpointError(f"ensemble member {name} has other inputs or outputs than {directory}")
             members.append((member, member_meta))
             files += [member_dir / WEIGHTS_FILE, member_dir / CONFIG_FILE]
-        return cls(model, meta, _file_hash(*files), dev, members)
+        version = _file_hash(*files, extra=f"profile={chosen};crops={_CROP_METHOD}")
+        return cls(model, meta, version, dev, members, profile=chosen)
 
     @property
     def n_members(self) -> int:
@@ -196,15 +258,29 @@ class EmotionModel:
         return [{**{b: v[i : i + 1] for b, v in batch.items()}, "mel": m[None]} for i, m in enumerate(mels)]
 
     # -- prediction -----------------------------------------------------------------------------------------
-    def _crops(self, tensors: dict[str, torch.Tensor]) -> list[dict[str, torch.Tensor]]:
-        """The inputs once per test-time crop (just the inputs when TTA is off or the mel is too short)."""
-        if self.tta_crops <= 1 or not self.tta_frames or "mel" not in tensors:
-            return [tensors]
-        frames = tensors["mel"].shape[-1]
-        starts = tta_starts(frames, int(self.tta_frames), self.tta_crops)
-        if len(starts) == 1 and int(self.tta_frames) >= frames:
-            return [tensors]
-        return [{**tensors, "mel": tensors["mel"][..., s : s + int(self.tta_frames)]} for s in starts]
+    def _crop_starts(self, frames: int) -> list[int] | None:
+        """Start frames of the test-time crops, or None when TTA is off or the mel is no longer than a crop."""
+        if self.tta_crops <= 1 or not self.tta_frames or "mel" not in self.branches or int(self.tta_frames) >= frames:
+            return None
+        return tta_starts(frames, int(self.tta_frames), self.tta_crops)
+
+    def _voter_outputs(self, model: QuadFusionNet, tensors: dict[str, torch.Tensor],
+                       want_embedding: bool) -> tuple[list[dict[str, torch.Tensor]], torch.Tensor | None]:
+        """One voter's outputs (one per crop, or one for the whole input) and, if asked, its whole-mel embedding."""
+        starts = self._crop_starts(int(tensors["mel"].shape[-1])) if "mel" in tensors else None
+        if starts is None:
+            out = model(**tensors)
+            return [out], out["embedding"] if want_embedding else None
+        rest = {b: v for b, v in tensors.items() if b != "mel"}
+        crop = int(self.tta_frames)
+        if not self.shared_trunk:
+            outs = [model(**{**tensors, "mel": tensors["mel"][..., s : s + crop]}) for s in starts]
+            return outs, model.embed(**tensors) if want_embedding else None
+        fmap = model.mel_feature_map(tensors["mel"])
+        windows = trunk_windows(int(tensors["mel"].shape[-1]), crop, starts)
+        outs = [model.forward_pooled(fmap[..., a:b].mean(dim=(2, 3)), **rest) for a, b in windows]
+        embedding = model.forward_pooled(fmap.mean(dim=(2, 3)), **rest)["embedding"] if want_embedding else None
+        return outs, embedding
 
     @torch.inference_mode()
     def _run(self, batches: list[dict[str, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -216,13 +292,11 @@ class EmotionModel:
         votes = 0
         for (model, _), batch in zip(self._voters, batches):
             tensors = {b: torch.from_numpy(np.ascontiguousarray(v)).to(self.device) for b, v in batch.items()}
-            crops = self._crops(tensors)
-            if embedding is None and crops[0] is not tensors:
-                embedding = model.embed(**tensors).float().cpu()
-            for crop in crops:
-                out = model(**crop)
-                if embedding is None:
-                    embedding = out["embedding"].float().cpu()
+            outs, emb = self._voter_outputs(model, tensors, want_embedding=embedding is None)
+            if embedding is None:
+                assert emb is not None
+                embedding = emb.float().cpu()
+            for out in outs:
                 if "tag_logits" in out:
                     tags += torch.softmax(out["tag_logits"].float(), 1).cpu()
                 if "quadrant_logits" in out:

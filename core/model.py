@@ -140,7 +140,12 @@ class MelCNN(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        return self.pool(self.blocks(mel)).flatten(1)
+        return self.pool(self.feature_map(mel)).flatten(1)
+
+    def feature_map(self, mel: torch.Tensor) -> torch.Tensor:
+        """(B, 256, ceil^3(48/2), ceil^3(T/2)) map before the global pool: the part that is convolutional in time,
+        so windows of one whole-clip map stand in for the maps of crops (core.inference, shared-trunk crops)."""
+        return self.blocks(mel)
 
 
 class QuadFusionNet(nn.Module):
@@ -172,6 +177,14 @@ class QuadFusionNet(nn.Module):
         self.quadrant_head = nn.Linear(HIDDEN_DIM, config.n_quadrants) if "quadrant" in config.heads else None
 
     # -- input checking -------------------------------------------------------------------------------------
+    def _check_mel(self, x: torch.Tensor) -> torch.Tensor:
+        n_mels = self.config.n_mels
+        if x.dim() == 3:
+            x = x.unsqueeze(1)
+        if x.dim() != 4 or x.shape[1] != 1 or x.shape[2] != n_mels or x.shape[3] < 1:
+            raise ValueError(f"mel must be (B, {n_mels}, T) or (B, 1, {n_mels}, T), got {tuple(x.shape)}")
+        return x
+
     def _prepare(self, inputs: dict[str, torch.Tensor | None]) -> dict[str, torch.Tensor]:
         cfg = self.config
         missing = [b for b in cfg.branches if inputs.get(b) is None]
@@ -182,10 +195,7 @@ class QuadFusionNet(nn.Module):
             x = inputs[name]
             assert x is not None
             if name == "mel":
-                if x.dim() == 3:
-                    x = x.unsqueeze(1)
-                if x.dim() != 4 or x.shape[1] != 1 or x.shape[2] != cfg.n_mels or x.shape[3] < 1:
-                    raise ValueError(f"mel must be (B, {cfg.n_mels}, T) or (B, 1, {cfg.n_mels}, T), got {tuple(x.shape)}")
+                x = self._check_mel(x)
             else:
                 width = {"muq": cfg.muq_dim, "genre": cfg.n_genres, "lowlevel": cfg.n_lowlevel}[name]
                 if x.dim() != 2 or x.shape[1] != width:
@@ -197,10 +207,25 @@ class QuadFusionNet(nn.Module):
         return ready
 
     # -- forward ----------------------------------------------------------------------------------------------
-    def _embedding(self, inputs: dict[str, torch.Tensor | None]) -> torch.Tensor:
+    def _embedding(self, inputs: dict[str, torch.Tensor | None], mel_vector: torch.Tensor | None = None) -> torch.Tensor:
+        """`mel_vector` (B, 256), when given, replaces the mel branch's CNN output (already pooled elsewhere)."""
+        if mel_vector is not None:  # a 1-frame stand-in passes the checks; only its batch size is used
+            inputs = dict(inputs, mel=mel_vector.new_zeros((mel_vector.shape[0], 1, self.config.n_mels, 1)))
         ready = self._prepare(inputs)
-        parts = [self.branch_dropout(self.branch_modules[name](ready[name])) for name in self.config.branches]
+        parts = [
+            self.branch_dropout(mel_vector if name == "mel" and mel_vector is not None else self.branch_modules[name](ready[name]))
+            for name in self.config.branches
+        ]
         return self.fusion1(torch.cat(parts, dim=1))
+
+    def _heads(self, embedding: torch.Tensor) -> dict[str, torch.Tensor]:
+        hidden = self.fusion2(self.drop1(embedding))
+        out = {"embedding": embedding}
+        if self.tag_head is not None:
+            out["tag_logits"] = self.tag_head(hidden)
+        if self.quadrant_head is not None:
+            out["quadrant_logits"] = self.quadrant_head(hidden)
+        return out
 
     def forward(
         self,
@@ -210,14 +235,32 @@ class QuadFusionNet(nn.Module):
         lowlevel: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """Inputs for inactive branches are ignored; missing inputs for active ones raise ValueError."""
-        embedding = self._embedding({"mel": mel, "muq": muq, "genre": genre, "lowlevel": lowlevel})
-        hidden = self.fusion2(self.drop1(embedding))
-        out = {"embedding": embedding}
-        if self.tag_head is not None:
-            out["tag_logits"] = self.tag_head(hidden)
-        if self.quadrant_head is not None:
-            out["quadrant_logits"] = self.quadrant_head(hidden)
-        return out
+        return self._heads(self._embedding({"mel": mel, "muq": muq, "genre": genre, "lowlevel": lowlevel}))
+
+    def mel_feature_map(self, mel: torch.Tensor) -> torch.Tensor:
+        """The mel branch's (B, 256, F', T') feature map before global average pooling (mel checked like forward's).
+
+        Its mean over (F', T') is exactly what `forward` feeds the fusion; the mean over a window of columns
+        approximates the same network on the matching crop of the mel (shared-trunk test-time crops).
+        """
+        if "mel" not in self.config.branches:
+            raise ValueError("this QuadFusionNet has no mel branch")
+        x = self._check_mel(mel)
+        return self.branch_modules["mel"].feature_map(x if torch.is_floating_point(x) else x.float())
+
+    def forward_pooled(
+        self,
+        mel_vector: torch.Tensor,
+        muq: torch.Tensor | None = None,
+        genre: torch.Tensor | None = None,
+        lowlevel: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """`forward` with the mel branch's pooled (B, 256) output given instead of the mel: the fusion and heads only."""
+        if "mel" not in self.config.branches:
+            raise ValueError("this QuadFusionNet has no mel branch")
+        if mel_vector.dim() != 2 or mel_vector.shape[1] != MEL_CHANNELS[-1]:
+            raise ValueError(f"mel_vector must be (B, {MEL_CHANNELS[-1]}), got {tuple(mel_vector.shape)}")
+        return self._heads(self._embedding({"muq": muq, "genre": genre, "lowlevel": lowlevel}, mel_vector=mel_vector))
 
     def embed(
         self,

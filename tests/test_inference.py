@@ -147,11 +147,10 @@ def test_ensemble_averages_members_and_embeds_with_its_own_model(tmp_path: Path)
     """Mean softmax of the folder's model and its members (each normalised its own way); embedding of the first."""
     _save_member(tmp_path / "ens" / "members" / "b", 2, BAND_NORM, half=True)
     _save_member(tmp_path / "ens", 1, {k: v for k, v in NORM.items() if k != "muq"}, inference={"members": ["members/b"]})
-    ens = EmotionModel.load(tmp_path / "ens", device="cpu", expected_extractor_version=None)
-    a = EmotionModel.load(tmp_path / "ens", device="cpu", expected_extractor_version=None)
-    a._voters = a._voters[:1]
+    ens = EmotionModel.load(tmp_path / "ens", device="cpu", profile="full", expected_extractor_version=None)
+    a = EmotionModel.load(tmp_path / "ens", device="cpu", profile="fast", expected_extractor_version=None)
     b = EmotionModel.load(tmp_path / "ens" / "members" / "b", device="cpu", expected_extractor_version=None)
-    assert ens.n_members == 2 and b.n_members == 1
+    assert ens.n_members == 2 and a.n_members == 1 and b.n_members == 1
     x = _inputs(5)
     x["lowlevel"][0, 0] = 1.5  # z = 500 for member b: clipped to 5
     del x["muq"]
@@ -170,7 +169,7 @@ def test_ensemble_averages_members_and_embeds_with_its_own_model(tmp_path: Path)
     # the version covers the members' weights
     v = ens.version
     _save_member(tmp_path / "ens" / "members" / "b", 3, BAND_NORM)
-    assert EmotionModel.load(tmp_path / "ens", device="cpu", expected_extractor_version=None).version != v
+    assert EmotionModel.load(tmp_path / "ens", device="cpu", profile="full", expected_extractor_version=None).version != v
 
 
 def test_test_time_crops_average_softmax_over_evenly_spaced_windows(tmp_path: Path) -> None:
@@ -180,6 +179,7 @@ def test_test_time_crops_average_softmax_over_evenly_spaced_windows(tmp_path: Pa
     norm = {k: v for k, v in NORM.items() if k != "muq"}
     _save_member(tmp_path / "t", 1, norm, inference={"members": [], "tta_crops": 3, "tta_frames": 16})
     tta = EmotionModel.load(tmp_path / "t", device="cpu", expected_extractor_version=None)
+    tta.shared_trunk = False  # the reference path: every crop through the whole network
     x = _inputs(4)
     del x["muq"]
     pred = tta.predict(**x)
@@ -199,8 +199,129 @@ def test_bad_ensemble_is_one_clear_error(tmp_path: Path) -> None:
         _save_member(tmp_path / "x", 1, norm, inference={"members": ["../elsewhere"]})
     _save_member(tmp_path / "y", 1, norm, inference={"members": ["members/missing"]})
     with pytest.raises(CheckpointError, match="not found"):
-        EmotionModel.load(tmp_path / "y", device="cpu", expected_extractor_version=None)
+        EmotionModel.load(tmp_path / "y", device="cpu", profile="full", expected_extractor_version=None)
     _save_member(tmp_path / "z" / "members" / "short", 2, norm, mel_frames=16)
     _save_member(tmp_path / "z", 1, norm, inference={"members": ["members/short"]})
     with pytest.raises(CheckpointError, match="other inputs or outputs"):
-        EmotionModel.load(tmp_path / "z", device="cpu", expected_extractor_version=None)
+        EmotionModel.load(tmp_path / "z", device="cpu", profile="full", expected_extractor_version=None)
+
+
+# -- shared-trunk test-time crops and inference profiles ----------------------------------------------------------
+
+def test_pooled_length_and_trunk_windows_follow_the_ceil_pooling() -> None:
+    from core.inference import pooled_length, trunk_windows, tta_starts
+
+    assert [pooled_length(t) for t in (1, 2, 9, 938, 1876)] == [1, 1, 2, 118, 235]
+    # the shipped crops: 5 windows of 118 columns (= a 938-frame crop's own map) inside the 235-column map
+    starts = tta_starts(1876, 938, 5)
+    assert starts == [0, 234, 469, 704, 938]
+    assert trunk_windows(1876, 938, starts) == [(0, 118), (29, 147), (59, 177), (88, 206), (117, 235)]
+    assert trunk_windows(21, 9, [0, 12]) == [(0, 2), (1, 3)]  # odd sizes: 21 -> 3 columns, a 9-frame crop -> 2
+
+
+def test_feature_map_and_forward_pooled_reproduce_forward() -> None:
+    torch.manual_seed(0)
+    model = QuadFusionNet(ModelConfig(branches=("mel", "genre", "lowlevel")))
+    model.train()
+    model(mel=torch.randn(4, 48, 50), genre=torch.rand(4, G), lowlevel=torch.randn(4, 8))  # non-trivial BN stats
+    model.eval()
+    mel, genre, low = torch.randn(3, 48, 77), torch.rand(3, G), torch.randn(3, 8)
+    with torch.no_grad():
+        ref = model(mel=mel, genre=genre, lowlevel=low)
+        fmap = model.mel_feature_map(mel)
+        out = model.forward_pooled(fmap.mean(dim=(2, 3)), genre=genre, lowlevel=low)
+    assert fmap.shape == (3, 256, 6, 10)
+    for key in ("embedding", "tag_logits", "quadrant_logits"):
+        assert torch.allclose(out[key], ref[key], atol=1e-5)
+    with pytest.raises(ValueError, match="mel_vector"):
+        model.forward_pooled(torch.zeros(3, 12), genre=genre, lowlevel=low)
+    with pytest.raises(ValueError, match="no mel branch"):
+        QuadFusionNet(ModelConfig(branches=("genre", "lowlevel"))).mel_feature_map(mel)
+
+
+def _real_mels(paths: list[Path], seconds: float = 30.0) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 48, T) mel and (N, 8) low-level descriptors of real excerpts, computed as the extractor does."""
+    from core.audio import load_excerpt
+    from core.features.lowlevel import lowlevel_descriptors
+    from core.features.mel import melon_mel, mel_frames
+
+    waves = [load_excerpt(p, rates=(16000,), length=seconds).audio[16000] for p in paths]
+    frames = mel_frames(int(seconds * 16000))
+    mels = np.stack([fit_frames(melon_mel(w), frames) for w in waves]).astype(np.float32)
+    return mels, np.stack([lowlevel_descriptors(w) for w in waves])
+
+
+def _shared_vs_true(em: EmotionModel, x: dict[str, np.ndarray]) -> tuple:
+    shared = em.predict(**x, batch_size=8)
+    em.shared_trunk = False
+    true = em.predict(**x, batch_size=8)
+    em.shared_trunk = True
+    return shared, true
+
+
+def test_shared_trunk_crops_agree_with_true_crops_small_ensemble(tmp_path: Path, demo_files: list[Path]) -> None:
+    """Random-init 2-member ensemble on 10 s of real audio (626 frames), 5 crops of 313: only crop edges differ."""
+    norm = {"mel": {"mean": -3.0, "std": 2.5}, "lowlevel": {"mean": [0.0] * 8, "std": [1.0] * 8, "clip": 5.0}}
+    _save_member(tmp_path / "e" / "members" / "m1", 2, norm, mel_frames=626)
+    _save_member(tmp_path / "e", 1, norm, mel_frames=626, inference={"members": ["members/m1"], "tta_crops": 5, "tta_frames": 313})
+    mel, low = _real_mels(demo_files[:2], seconds=10.0)
+    assert mel.shape == (2, 48, 626)
+    genre = np.eye(G, dtype=np.float32)[:2]
+    em = EmotionModel.load(tmp_path / "e", device="cpu", profile="full", expected_extractor_version=None)
+    shared, true = _shared_vs_true(em, {"mel": mel, "lowlevel": low, "genre": genre})
+    assert np.abs(shared.quadrant_probs - true.quadrant_probs).max() < 0.03
+    assert np.abs(shared.tag_scores - true.tag_scores).max() < 0.03
+    assert not np.allclose(shared.tag_scores, true.tag_scores, atol=1e-7)  # it really is the other computation
+    assert np.allclose(shared.embeddings, true.embeddings, atol=1e-5)  # whole mel either way
+
+
+def test_shared_trunk_crops_on_the_shipped_model_and_real_4q_clips(fourq_dir: Path) -> None:
+    from core.data.fourq import read_fourq
+
+    clips = read_fourq(fourq_dir, "test")[:2]
+    mel, low = _real_mels([c.audio_path for c in clips])
+    x = {"mel": mel, "lowlevel": low, "genre": np.stack([c.genre_vector() for c in clips])}
+    full = EmotionModel.load(device="cpu", profile="full")
+    shared, true = _shared_vs_true(full, x)
+    assert full.n_members == 5
+    assert np.abs(shared.quadrant_probs - true.quadrant_probs).max() < 0.03
+    assert np.abs(shared.tag_scores - true.tag_scores).max() < 0.03
+    assert (shared.quadrant_probs.argmax(1) == true.quadrant_probs.argmax(1)).all()
+    fast = EmotionModel.load(device="cpu", profile="fast")
+    pf = fast.predict(**x, batch_size=8)
+    assert fast.n_members == 1 and fast.version != full.version
+    assert np.allclose(pf.embeddings, shared.embeddings, atol=1e-5)  # one embedding space whatever the profile
+
+
+def test_profile_selection_versions_and_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.inference import PROFILE_ENV, resolve_profile
+
+    norm = {k: v for k, v in NORM.items() if k != "muq"}
+    _save_member(tmp_path / "e" / "members" / "m1", 2, norm)
+    _save_member(tmp_path / "e", 1, norm, inference={"members": ["members/m1"], "tta_crops": 3, "tta_frames": 16})
+    load = lambda **kw: EmotionModel.load(tmp_path / "e", expected_extractor_version=None, **kw)  # noqa: E731
+    monkeypatch.delenv(PROFILE_ENV, raising=False)
+    assert resolve_profile(None, torch.device("cuda")) == "full" and resolve_profile(None, torch.device("cpu")) == "fast"
+    cpu = load(device="cpu")
+    assert cpu.profile == "fast" and cpu.n_members == 1
+    full = load(device="cpu", profile="full")
+    assert full.profile == "full" and full.n_members == 2
+    assert full.version != cpu.version and len(full.version) == len(cpu.version) == 16
+    assert load(device="cpu", profile="FULL").version == full.version  # same profile, same version
+    monkeypatch.setenv(PROFILE_ENV, "full")
+    assert load(device="cpu").profile == "full" and resolve_profile(None, torch.device("cpu")) == "full"
+    assert load(device="cpu", profile="fast").profile == "fast"  # the argument beats the environment
+    monkeypatch.setenv(PROFILE_ENV, "turbo")
+    with pytest.raises(InferenceError, match=f"{PROFILE_ENV} 'turbo'"):
+        load(device="cpu")
+    with pytest.raises(InferenceError, match="unknown inference profile 'best'"):
+        load(device="cpu", profile="best")
+    # fast = the folder's own model alone, with the same (shared-trunk) crops and the same embeddings
+    monkeypatch.delenv(PROFILE_ENV)
+    x = _inputs(3)
+    del x["muq"]
+    alone = EmotionModel.load(tmp_path / "e", device="cpu", profile="full", expected_extractor_version=None)
+    alone._voters = alone._voters[:1]
+    pf, pa, pfull = cpu.predict(**x), alone.predict(**x), full.predict(**x)
+    assert np.allclose(pf.quadrant_probs, pa.quadrant_probs, atol=1e-6)
+    assert np.allclose(pf.embeddings, pfull.embeddings, atol=1e-6) and not np.allclose(pf.tag_scores, pfull.tag_scores)

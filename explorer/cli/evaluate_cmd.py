@@ -15,17 +15,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", dest="json_out", default=None, help="also write the metrics as JSON to this file")
     p.add_argument("--cache-dir", default=None, help="feature cache folder (default: the user cache)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    p.add_argument("--profile", choices=("full", "fast"), default=None,
+                   help="inference profile: full ensemble or fast single model (default: full on CUDA, fast on CPU)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.evaluate import evaluate_checkpoint, format_report
+    import os
 
+    from core.evaluate import evaluate_checkpoint, format_report
+    from core.inference import PROFILE_ENV
+
+    if args.profile:  # EmotionModel.load reads it; this process only evaluates
+        os.environ[PROFILE_ENV] = args.profile
     split = None if args.split in ("all", "") else args.split
     result = evaluate_checkpoint(args.checkpoint, args.data, split=split, cache_dir=args.cache_dir,
                                  show_bar=not args.quiet, device=args.device)
+    import torch
+
+    from core.inference import resolve_profile
+
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    result["profile"] = resolve_profile(args.profile, device)
     print(format_report(result))
+    print(f"inference profile: {result['profile']}")
     if args.json_out:
         path = Path(args.json_out)
         path.parent.mkdir(parents=True, exist_ok=True)
