@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+import alsa_sink
 from explorer.playback import Player, PlaybackError
 
 TRACK = "warzone2100_legacy_track9.ogg"  # 48 kHz stereo: the sink below needs no resampling for it
@@ -165,15 +166,6 @@ def test_device_open_failure_is_a_playback_error(demo_dir):
         Player(stream_factory=broken).play(demo_dir / TRACK)
 
 
-ALSA_CONF = """
-</usr/share/alsa/alsa.conf>
-pcm.!default {{
-  type plug
-  slave {{ pcm "qfxsink"; format S16_LE; rate 48000; channels 2 }}
-}}
-pcm.qfxsink {{ type file; slave.pcm "null"; file "{out}"; format "raw" }}
-"""
-
 PLAY_SCRIPT = """
 import sys, threading
 from explorer.playback import Player
@@ -186,28 +178,10 @@ sys.exit(0 if ok else 3)
 """
 
 
-def _best_correlation(out: np.ndarray, ref: np.ndarray) -> float:
-    """Pearson r of `ref` against the stretch of `out` where it matches best (normalised cross-correlation: a raw
-    correlation peak would favour the loudest stretch, not the matching one)."""
-    from scipy.signal import correlate
-
-    out = np.asarray(out, dtype=np.float64)
-    ref = np.asarray(ref, dtype=np.float64) - np.mean(ref)
-    n = len(ref)
-    num = correlate(out, ref, mode="valid", method="fft")
-    csum, csq = np.cumsum(np.r_[0.0, out]), np.cumsum(np.r_[0.0, out**2])
-    win_sum, win_sq = csum[n:] - csum[:-n], csq[n:] - csq[:-n]
-    var = np.maximum(win_sq - win_sum**2 / n, 1e-12)
-    r = num / np.sqrt(var * np.sum(ref**2))
-    return float(r.max())
-
-
-@pytest.mark.skipif(not Path("/usr/share/alsa/alsa.conf").exists(), reason="ALSA not installed")
+@pytest.mark.skipif(not alsa_sink.AVAILABLE, reason="ALSA not installed")
 def test_real_output_through_alsa_file_sink(tmp_path, demo_dir):
     raw = tmp_path / "out.raw"
-    conf = tmp_path / "asound.conf"
-    conf.write_text(ALSA_CONF.format(out=raw))
-    env = dict(os.environ, ALSA_CONFIG_PATH=str(conf))
+    env = dict(os.environ, **alsa_sink.sink_env(tmp_path, raw))
     track = demo_dir / TRACK
     res = subprocess.run(
         [sys.executable, "-c", PLAY_SCRIPT, str(track), "5.0"], env=env, capture_output=True, text=True, timeout=60
@@ -215,15 +189,14 @@ def test_real_output_through_alsa_file_sink(tmp_path, demo_dir):
     if "PortAudio" in res.stderr and res.returncode != 0 and "library not found" in res.stderr:
         pytest.skip("PortAudio library missing")
     assert res.returncode == 0, res.stdout + res.stderr
-    pcm = np.frombuffer(raw.read_bytes(), dtype="<i2").reshape(-1, 2).astype(np.float32) / 32768.0
-    assert len(pcm) >= int(1.9 * 48000)
-    mono = pcm.mean(axis=1)
+    mono = alsa_sink.read_sink_mono(raw)
+    assert len(mono) >= int(1.9 * alsa_sink.RATE)
     assert np.sqrt(np.mean(mono**2)) > 0.01  # not silence
     # The null device has no clock, so the stream runs faster than real time and starves between decoded blocks
     # (0.5 s each, from the start position): compare 0.4 s from inside the first block, which stays contiguous.
     ref = _reference(track, 5.05, 0.4).mean(axis=1)
     other = _reference(demo_dir / "warzone2100_original_track1.ogg", 5.05, 0.4).mean(axis=1)
-    r_right, r_wrong = _best_correlation(mono, ref), _best_correlation(mono, other)
+    r_right, r_wrong = alsa_sink.best_correlation(mono, ref), alsa_sink.best_correlation(mono, other)
     assert r_right > 0.95, (r_right, r_wrong)
     assert r_wrong < 0.5, (r_right, r_wrong)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import alsa_sink
 from ui_library import shared_indexed_demo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,16 +81,6 @@ def _pixels_near(rgb: np.ndarray, hex_colour: str, tol: int = 40) -> int:
     return int((np.abs(rgb.astype(int) - target).max(axis=2) < tol).sum())
 
 
-ALSA_CONF = """
-</usr/share/alsa/alsa.conf>
-pcm.!default {{
-  type plug
-  slave {{ pcm "qfxsink"; format S16_LE; rate 48000; channels 2 }}
-}}
-pcm.qfxsink {{ type file; slave.pcm "null"; file "{out}"; format "raw" }}
-"""
-
-
 def _check_right_arrow_plays_next_track(display: str, library: Path, cache: Path, raw: Path) -> None:
     """Right arrow plays the track after the selected one (the first representative) in map order: the sound
     that reaches the ALSA sink must be that track's excerpt."""
@@ -108,23 +99,20 @@ def _check_right_arrow_plays_next_track(display: str, library: Path, cache: Path
     time.sleep(0.3)
     subprocess.run(["xdotool", "key", "Right"], env=env, check=True)
     deadline = time.monotonic() + 20
-    while not (raw.exists() and raw.stat().st_size > 48000 * 4):
+    while not (raw.exists() and raw.stat().st_size > alsa_sink.RATE * 4):
         assert time.monotonic() < deadline, "no sound reached the ALSA sink"
         time.sleep(0.25)
     time.sleep(1.0)
-    pcm = np.frombuffer(raw.read_bytes(), dtype="<i2")
-    mono = pcm[: len(pcm) // 2 * 2].reshape(-1, 2).astype(np.float32).mean(axis=1) / 32768.0
+    mono = alsa_sink.read_sink_mono(raw)
     assert np.sqrt(np.mean(mono**2)) > 1e-3
-
-    from test_playback import _best_correlation
 
     def r_with(path: str) -> float:
         """0.4 s from inside the first decoded block, at the sink's 48 kHz (ALSA's plug resamples other rates)."""
         from core.audio import load_audio
 
         start = float(arrays.excerpt_starts[arrays.paths.index(path)])
-        ref = load_audio(path, 48000, start=start + 0.05, duration=0.4)
-        return _best_correlation(mono, ref)
+        ref = load_audio(path, alsa_sink.RATE, start=start + 0.05, duration=0.4)
+        return alsa_sink.best_correlation(mono, ref)
 
     # ALSA's plug resamples 44.1 kHz files with plain linear interpolation, so a resampled track matches its
     # reference less than perfectly (~0.85): ask for a clear match that beats every other track by a margin.
@@ -145,9 +133,8 @@ def test_real_app_shows_the_map(xserver, tmp_path_factory, tmp_path, demo_dir):
     env.update(DISPLAY=xserver, QFX_CACHE_DIR=str(cache), QFX_MODEL=str(model_dir), QFX_LOG_DIR=str(tmp_path),
                XDG_CONFIG_HOME=str(tmp_path / "config"), OMP_NUM_THREADS="1")
     raw = tmp_path / "out.raw"
-    if Path("/usr/share/alsa/alsa.conf").exists():  # sound goes to a file we can check
-        (tmp_path / "asound.conf").write_text(ALSA_CONF.format(out=raw))
-        env["ALSA_CONFIG_PATH"] = str(tmp_path / "asound.conf")
+    if alsa_sink.AVAILABLE:  # sound goes to a file we can check
+        env.update(alsa_sink.sink_env(tmp_path, raw))
     script = Path(sys.executable).with_name("qfx-explorer")
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "explorer.app"]
     app = subprocess.Popen([*cmd, str(library)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
