@@ -24,8 +24,7 @@ import tarfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import load_train_test, log, setup_torch
 
 V2 = ("mel", "genre", "lowlevel")
 NORM = {"mel_norm": "band", "lowlevel_clip": 5.0}
@@ -51,40 +50,18 @@ TTA = (938, 5)  # 5 evenly spaced ~15 s crops, the training crop length
 NDCG_SLACK = 0.005
 
 
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def _load(args):
-    import numpy as np
-
-    from core.datasets import load_packed
-
-    arrays, splits = load_packed(args.data)
-    train, test = arrays.subset(splits["train"]), arrays.subset(splits["test"])
-    if args.limit:
-        train = train.subset(np.arange(min(args.limit, len(train))))
-        test = test.subset(np.arange(min(args.limit, len(test))))
-    return train, test, json.loads(str(splits["info"]))
-
-
 def jobs(args) -> list[tuple[str, int]]:
     return [(r, k) for r in args.recipes for k in range(args.folds)]
 
 
 def worker(args: argparse.Namespace) -> None:
     import numpy as np
-    import torch
 
     from core.checkpoint import save_checkpoint
     from core.train import TrainConfig, checkpoint_meta, fit, predict_arrays, validation_arrays
 
-    torch.set_num_threads(1)
-    if torch.cuda.is_available():
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    train, test, info = _load(args)
+    setup_torch(1)
+    train, test, info = load_train_test(args.data, args.limit)
     deadline = time.monotonic() + args.time_budget
     work = Path(args.work)
     tta = (min(TTA[0], args.tta_frames or TTA[0]), TTA[1])
@@ -238,7 +215,7 @@ def main() -> None:
     log(f"started {len(procs)} workers for {len(jobs(args))} jobs")
     codes = [p.wait() for p in procs]
     log(f"workers exited with {codes}")
-    train, test, _ = _load(args)
+    train, test, _ = load_train_test(args.data, args.limit)
     table = summarise(args, train, test)
     choice = pick(table)
     doc = {"recipes": {r: RECIPES[r] for r in args.recipes}, "table": table, "tta": list(TTA),

@@ -18,8 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import load_train_test, log, setup_torch
 
 VARIANTS = {
     "V2": ("mel", "genre", "lowlevel"),  # no MuQ: the shipped configuration
@@ -40,29 +39,13 @@ TUNE = {
 }
 
 
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
 def worker(args: argparse.Namespace) -> None:
-    import numpy as np
-    import torch
-
     from core.baselines import train_triplet
     from core.checkpoint import save_checkpoint
-    from core.datasets import load_packed
     from core.train import TrainConfig, checkpoint_meta, evaluate_model, fit
 
-    torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", "2"))))
-    if torch.cuda.is_available():
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    arrays, splits = load_packed(args.data)
-    info = json.loads(str(splits["info"]))
-    train, test = arrays.subset(splits["train"]), arrays.subset(splits["test"])
-    if args.limit:
-        train, test = train.subset(np.arange(min(args.limit, len(train)))), test.subset(np.arange(min(args.limit, len(test))))
+    setup_torch(int(os.environ.get("OMP_NUM_THREADS", "2")))
+    train, test, info = load_train_test(args.data, args.limit)
     seed = args.worker_seed
     deadline = time.monotonic() + args.time_budget
     rows: list[dict] = []
@@ -109,15 +92,9 @@ def worker(args: argparse.Namespace) -> None:
 
 
 def cpu_baselines(args: argparse.Namespace) -> list[dict]:
-    import numpy as np
-
     from core.baselines import mlp_smotetomek, popularity_prior, random_baseline
-    from core.datasets import load_packed
 
-    arrays, splits = load_packed(args.data)
-    train, test = arrays.subset(splits["train"]), arrays.subset(splits["test"])
-    if args.limit:
-        train, test = train.subset(np.arange(min(args.limit, len(train)))), test.subset(np.arange(min(args.limit, len(test))))
+    train, test, _ = load_train_test(args.data, args.limit)
     rows = []
     for seed in args.seeds:
         rows.append({"model": "random", "task": "both", "seed": seed, "test": random_baseline(test, seed)})
