@@ -287,16 +287,22 @@ def test_settings_restore_filters_and_recent_library(window, qtbot, tmp_path, in
     again.close()
 
 
-def test_background_indexing_fills_the_map(qtbot, indexed, tmp_path, demo_files):
+def _unindexed_window(qtbot, indexed, tmp_path: Path, files: list[Path]) -> tuple[MainWindow, Path]:
+    """A shown window on an empty cache, plus a fresh library holding copies of `files`: opening it starts indexing."""
     _, _, model_dir = indexed
-    library = tmp_path / "fresh"
+    library = tmp_path / "lib"
     library.mkdir()
-    for f in demo_files[:10]:
+    for f in files:
         shutil.copy(f, library)
     win = MainWindow(player=RecordingPlayer(), settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
                      cache_dir=tmp_path / "cache", model_loader=lambda: (str(model_dir), None), index_workers=1)
     qtbot.addWidget(win)
     win.show()
+    return win, library
+
+
+def test_background_indexing_fills_the_map(qtbot, indexed, tmp_path, demo_files):
+    win, library = _unindexed_window(qtbot, indexed, tmp_path, demo_files[:10])
     win.library.reload_interval = 0.0  # redraw on every progress step, so the partial map is observable
     drawn: list[int] = []
     win.library.arrays_changed.connect(lambda keep: drawn.append(win.map.point_count()))
@@ -316,15 +322,7 @@ def test_background_indexing_fills_the_map(qtbot, indexed, tmp_path, demo_files)
 
 
 def test_cancel_stops_indexing(qtbot, indexed, tmp_path, demo_files):
-    _, _, model_dir = indexed
-    library = tmp_path / "lib"
-    library.mkdir()
-    for f in demo_files[:6]:
-        shutil.copy(f, library)
-    win = MainWindow(player=RecordingPlayer(), settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
-                     cache_dir=tmp_path / "cache", model_loader=lambda: (str(model_dir), None), index_workers=1)
-    qtbot.addWidget(win)
-    win.show()
+    win, library = _unindexed_window(qtbot, indexed, tmp_path, demo_files[:6])
     win.open_library(library)
     cancelled: list[bool] = []
     win.worker.cancelled.connect(lambda: cancelled.append(True))
