@@ -49,16 +49,19 @@ class _SelectViewBox(pg.ViewBox):
         self._lasso: Optional[QGraphicsPathItem] = None
         self._lasso_points: list[QPointF] = []
 
+    def _add_overlay(self, item):
+        """Style a selection shape (accent outline, translucent fill, above every point) and add it to the view."""
+        item.setPen(QPen(QColor(theme.ACCENT), 0))
+        fill = QColor(theme.ACCENT)
+        fill.setAlpha(45)
+        item.setBrush(fill)
+        item.setZValue(1e9)
+        self.addItem(item, ignoreBounds=True)
+        return item
+
     def _lasso_item(self) -> QGraphicsPathItem:
         if self._lasso is None:
-            item = QGraphicsPathItem()
-            item.setPen(QPen(QColor(theme.ACCENT), 0))
-            fill = QColor(theme.ACCENT)
-            fill.setAlpha(45)
-            item.setBrush(fill)
-            item.setZValue(1e9)
-            self.addItem(item, ignoreBounds=True)
-            self._lasso = item
+            self._lasso = self._add_overlay(QGraphicsPathItem())
         return self._lasso
 
     def _lasso_drag(self, ev) -> None:
@@ -82,14 +85,7 @@ class _SelectViewBox(pg.ViewBox):
 
     def _band_item(self) -> QGraphicsRectItem:
         if self._band is None:
-            band = QGraphicsRectItem(0, 0, 1, 1)
-            band.setPen(QPen(QColor(theme.ACCENT), 0))
-            fill = QColor(theme.ACCENT)
-            fill.setAlpha(45)
-            band.setBrush(fill)
-            band.setZValue(1e9)
-            self.addItem(band, ignoreBounds=True)
-            self._band = band
+            self._band = self._add_overlay(QGraphicsRectItem(0, 0, 1, 1))
         return self._band
 
     def mouseDragEvent(self, ev, axis=None) -> None:

@@ -93,23 +93,21 @@ def _read_meta(directory: Path) -> Optional[dict[str, Any]]:
         return None
 
 
+def _resolve(env_var: str, stored: Optional[str], unset: str) -> tuple[Optional[str], str]:
+    """(value, where it came from): a non-empty environment variable beats the stored setting, which beats `unset`."""
+    if os.environ.get(env_var):
+        return os.environ[env_var], env_var
+    if stored:
+        return stored, "settings"
+    return None, unset
+
+
 def active_model(model_dir: Optional[str], muq_dir: Optional[str]) -> ActiveModel:
     """Resolve the stored choices (`model_dir`, `muq_dir`; None = unset) against the environment."""
     from core.inference import default_model_dir
 
-    env_model, env_muq = os.environ.get(ENV_MODEL) or None, os.environ.get(ENV_MUQ) or None
-    if env_model:
-        path, source = env_model, ENV_MODEL
-    elif model_dir:
-        path, source = model_dir, "settings"
-    else:
-        path, source = None, "built-in"
-    if env_muq:
-        muq, muq_source = env_muq, ENV_MUQ
-    elif muq_dir:
-        muq, muq_source = muq_dir, "settings"
-    else:
-        muq, muq_source = None, "none"
+    path, source = _resolve(ENV_MODEL, model_dir, "built-in")
+    muq, muq_source = _resolve(ENV_MUQ, muq_dir, "none")
     meta = _read_meta(Path(path) if path else default_model_dir())
     return ActiveModel(path, source, muq, muq_source, meta)
 
