@@ -4,6 +4,7 @@ script's own folder is on sys.path) and puts the repo root on sys.path for `core
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -43,3 +44,25 @@ def load_train_test(data: str | Path, limit: int = 0):
         train = train.subset(np.arange(min(limit, len(train))))
         test = test.subset(np.arange(min(limit, len(test))))
     return train, test, json.loads(str(splits["info"]))
+
+
+def common_parser(time_budget: float) -> argparse.ArgumentParser:
+    """The options every training script shares: pack in, results out, scratch folder, epochs, smoke-test limit,
+    and the seconds after which a worker starts no further job."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--work", default=None, help="scratch folder (default: OUT/work)")
+    ap.add_argument("--max-epochs", type=int, default=50)
+    ap.add_argument("--limit", type=int, default=0, help="use only the first N train/test clips (smoke test)")
+    ap.add_argument("--time-budget", type=float, default=time_budget, help="seconds after which workers start no job")
+    return ap
+
+
+def make_dirs(args: argparse.Namespace) -> Path:
+    """Create OUT and the scratch folder (filling in the OUT/work default on `args`); returns OUT."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    args.work = args.work or str(out / "work")
+    Path(args.work).mkdir(parents=True, exist_ok=True)
+    return out

@@ -24,7 +24,7 @@ import tarfile
 import time
 from pathlib import Path
 
-from _common import load_train_test, log, setup_torch
+from _common import common_parser, load_train_test, log, make_dirs, setup_torch
 
 V2 = ("mel", "genre", "lowlevel")
 NORM = {"mel_norm": "band", "lowlevel_clip": 5.0}
@@ -183,23 +183,14 @@ def assemble(args, table: dict, recipe: str, mode: str, out: Path) -> Path:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--work", default=None)
+    ap = common_parser(time_budget=330.0)
     ap.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--workers", type=int, default=10)
-    ap.add_argument("--max-epochs", type=int, default=50)
-    ap.add_argument("--limit", type=int, default=0, help="first N train/test clips only (smoke test)")
     ap.add_argument("--tta-frames", type=int, default=0, help="override the TTA crop length (smoke test)")
-    ap.add_argument("--time-budget", type=float, default=330.0, help="seconds after which workers start no job")
     ap.add_argument("--worker-id", type=int, default=None)
     args = ap.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    args.work = args.work or str(out / "work")
-    Path(args.work).mkdir(parents=True, exist_ok=True)
+    out = make_dirs(args)
     if args.worker_id is not None:
         worker(args)
         return

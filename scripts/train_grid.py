@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import load_train_test, log, setup_torch
+from _common import common_parser, load_train_test, log, make_dirs, setup_torch
 
 VARIANTS = {
     "V2": ("mel", "genre", "lowlevel"),  # no MuQ: the shipped configuration
@@ -123,23 +123,14 @@ def pick_shipped(rows: list[dict]) -> dict | None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--work", default=None, help="scratch folder (default: OUT/work)")
+    ap = common_parser(time_budget=480.0)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--max-epochs", type=int, default=50)
     ap.add_argument("--crop", type=int, default=938)
-    ap.add_argument("--limit", type=int, default=0, help="use only the first N train/test clips (smoke test)")
-    ap.add_argument("--time-budget", type=float, default=480.0, help="seconds after which workers skip jobs")
     ap.add_argument("--skip-mlp", action="store_true")
     ap.add_argument("--tune", action="store_true", help="only the V2 joint recipe variants in TUNE")
     ap.add_argument("--worker-seed", type=int, default=None)
     args = ap.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    args.work = args.work or str(out / "work")
-    Path(args.work).mkdir(parents=True, exist_ok=True)
+    out = make_dirs(args)
     if args.worker_seed is not None:
         worker(args)
         return
