@@ -61,6 +61,7 @@ class LibraryController(QObject):
         self._reloaded_at_done = 0
         self._reload_cost = 0.0  # seconds the last reload + redraw took on the GUI thread
         self.reload_interval = RELOAD_INTERVAL_S
+        self.reload_cost_factor = 10.0  # keep reloads under ~1/10 of the GUI thread's time while indexing
         self._restart = False  # re-index once the running index has stopped (the model changed meanwhile)
 
     def open(self, root: Path) -> Path:
@@ -148,7 +149,7 @@ class LibraryController(QObject):
         self.index_progress.emit(done, total, failures, current, eta)
         now = time.monotonic()
         # big libraries take longer to reload: keep the GUI thread busy at most ~10% of the time
-        interval = max(self.reload_interval, 10.0 * self._reload_cost)
+        interval = max(self.reload_interval, self.reload_cost_factor * self._reload_cost)
         if done > self._reloaded_at_done and now - self._last_reload >= interval:
             self._reloaded_at_done = done
             self._reload_quietly(True)
