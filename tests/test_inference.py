@@ -46,7 +46,7 @@ def test_predict_matches_manual_forward(tmp_path: Path) -> None:
     em = EmotionModel.load(_save(tmp_path), expected_extractor_version=None)
     assert em.branches == ("mel", "muq", "genre", "lowlevel") and em.uses_muq
     x = _inputs(7)
-    pred = em.predict(**x, batch_size=3)
+    pred = em.predict(**x, batch_size=3, device="cpu")  # the reference below runs on the CPU too
     assert pred.tag_scores.shape == (7, 12) and pred.quadrant_probs.shape == (7, 4) and pred.embeddings.shape == (7, 128)
     assert pred.tag_scores.dtype == np.float32
     assert np.allclose(pred.tag_scores.sum(1), 1, atol=1e-5) and np.allclose(pred.quadrant_probs.sum(1), 1, atol=1e-5)
@@ -325,3 +325,15 @@ def test_profile_selection_versions_and_errors(tmp_path: Path, monkeypatch: pyte
     pf, pa, pfull = cpu.predict(**x), alone.predict(**x), full.predict(**x)
     assert np.allclose(pf.quadrant_probs, pa.quadrant_probs, atol=1e-6)
     assert np.allclose(pf.embeddings, pfull.embeddings, atol=1e-6) and not np.allclose(pf.tag_scores, pfull.tag_scores)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_predictions_match_cpu(tmp_path: Path) -> None:
+    """On a GPU the same checkpoint gives the CPU's answers up to TF32/cuDNN rounding."""
+    em = EmotionModel.load(_save(tmp_path), expected_extractor_version=None)
+    x = _inputs(9)
+    cpu = em.predict(**x, batch_size=4, device="cpu")
+    gpu = em.predict(**x, batch_size=4, device="cuda")
+    assert np.allclose(gpu.tag_scores, cpu.tag_scores, atol=1e-3)
+    assert np.allclose(gpu.quadrant_probs, cpu.quadrant_probs, atol=1e-3)
+    assert np.allclose(gpu.embeddings, cpu.embeddings, atol=1e-3)
