@@ -81,25 +81,24 @@ class MemorySampler:
         return tree
 
     @staticmethod
-    def _rss_kb(pid: int) -> int:
+    def _proc_kb(path: str, key: str) -> int:
+        """One "Key:   N kB" field of a /proc file; 0 when the process is gone or the field is missing."""
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(path).read_text().splitlines():
+                if line.startswith(key):
                     return int(line.split()[1])
         except (OSError, ValueError):
             pass
         return 0
 
-    @staticmethod
-    def _pss_kb(pid: int) -> int:
+    @classmethod
+    def _rss_kb(cls, pid: int) -> int:
+        return cls._proc_kb(f"/proc/{pid}/status", "VmRSS:")
+
+    @classmethod
+    def _pss_kb(cls, pid: int) -> int:
         """Proportional set size: pages shared by the forked workers are counted once in a sum."""
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-        except (OSError, ValueError):
-            pass
-        return 0
+        return cls._proc_kb(f"/proc/{pid}/smaps_rollup", "Pss:")
 
     @staticmethod
     def _cpu_ticks(pid: int) -> int | None:
