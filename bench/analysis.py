@@ -47,7 +47,8 @@ def main() -> int:
     from explorer.analysis.descriptors import pole_specs
     from explorer.analysis.profiles import cluster_profiles
     from explorer.analysis.scene import _single_threaded_blas, refresh_axes
-    from explorer.analysis.synthetic import synthetic_library
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the tests' synthetic library
+    from synthetic import synthetic_library
 
     print(f"# analysis benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"numpy {np.__version__}, median of {args.repeat}, load average {os.getloadavg()[0]:.1f} at start")

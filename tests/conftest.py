@@ -37,3 +37,4 @@ def deam_dir() -> Path:
     if not DEAM_DIR.exists():
         pytest.skip(f"DEAM annotations not found at {DEAM_DIR}")
     return DEAM_DIR
+

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from synthetic import synthetic_library
 
 from explorer.analysis import AnalysisError, TrackFilter, facet_counts, filter_tracks
 from explorer.analysis.filtering import emotion_membership
-from explorer.analysis.synthetic import synthetic_library
 
 
 def small_library():

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from synthetic import synthetic_library
 
 from explorer.analysis import PALETTE, AnalysisError, TrackFilter, build_map_scene, refresh_axes
 from explorer.analysis.descriptors import PoleSpec
-from explorer.analysis.synthetic import synthetic_library
 
 
 def two_group_library(n=200, seed=0):

@@ -102,15 +102,12 @@ def test_empty_batch(tiny):
     assert tiny.embed([]).shape == (0, MUQ_DIM)
 
 
-def test_unavailable_without_weights(tmp_path, monkeypatch):
+def test_unavailable_without_weights(tmp_path):
     with pytest.raises(MuQUnavailable, match="Hugging Face cache") as info:
         load_muq_embedder(cache_dir=tmp_path / "hf")
     assert MUQ_REPO_ID in str(info.value) and "CC-BY-NC" in str(info.value)
     with pytest.raises(MuQUnavailable, match="config.json"):
         load_muq_embedder(tmp_path)
-    monkeypatch.setenv("QFX_MUQ_DIR", str(tmp_path))
-    with pytest.raises(MuQUnavailable):
-        load_muq_embedder(cache_dir=tmp_path / "hf")
 
 
 def test_corrupt_weights_are_unavailable(tmp_path):

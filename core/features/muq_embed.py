@@ -8,7 +8,6 @@ build the same `muq.MuQ` architecture with random weights (`tiny_muq_embedder`, 
 from __future__ import annotations
 
 import math
-import os
 from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -24,7 +23,6 @@ MUQ_DIM = 1024
 TOKEN_HOP = 960  # samples per encoder token: 240-sample mel hop x 4 (two stride-2 convolutions) = 25 tokens/s
 MIN_SAMPLES = SAMPLE_RATE  # shorter inputs are zero-padded to 1 s; only their real tokens are averaged
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-ENV_MODEL_DIR = "QFX_MUQ_DIR"
 
 # Mel statistics MuQ normalises its input with (from the published MuQ-large configuration).
 _MEL_STAT = {"melspec_2048_cnt": 14282760192, "melspec_2048_mean": 6.768444971712967, "melspec_2048_std": 18.417922652295623}
@@ -181,20 +179,20 @@ def _cached_snapshot(repo_id: str, cache_dir: str | Path | None) -> Path | None:
 def _how_to_get(repo_id: str) -> str:
     return (f"Download the weights once (about 1.3 GB, licence CC-BY-NC 4.0, non-commercial use only) with "
             f"`huggingface-cli download {repo_id}`, or put config.json + model.safetensors in a folder and pass it "
-            f"as model_dir or via ${ENV_MODEL_DIR}.")
+            f"as model_dir (in the explorer: --muq-dir, or Settings ▸ MuQ weights folder…).")
 
 
 def load_muq_embedder(model_dir: str | Path | None = None, device: str | torch.device | None = None, layer: int = -1,
                       *, allow_download: bool = False, cache_dir: str | Path | None = None,
                       repo_id: str = MUQ_REPO_ID) -> MuQEmbedder:
-    """Load pretrained MuQ from `model_dir`, $QFX_MUQ_DIR or the Hugging Face cache, offline unless allowed."""
+    """Load pretrained MuQ from `model_dir`, else from the Hugging Face cache, offline unless allowed. Which
+    folder (command line, environment, settings) is the application's decision, made before this is called."""
     from huggingface_hub import constants
 
     looked: list[str] = []
     directory: Path | None = None
-    explicit = model_dir if model_dir is not None else os.environ.get(ENV_MODEL_DIR) or None
-    if explicit is not None:
-        directory = Path(explicit).expanduser()
+    if model_dir is not None:
+        directory = Path(model_dir).expanduser()
         if not _has_weights(directory):
             raise MuQUnavailable(f"No MuQ weights in {directory} (need config.json and one of {', '.join(WEIGHT_FILES)}). "
                                  + _how_to_get(repo_id))

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from core.features.interpretive import descriptor_table
+
 
 @dataclass(frozen=True)
 class PoleSpec:
@@ -19,14 +21,8 @@ class PoleSpec:
 
 
 def _from_table() -> dict[str, Any]:
-    try:
-        from core.features.interpretive import descriptor_table
-    except ImportError:
-        return {}
-    try:
-        return {spec.name: spec for spec in descriptor_table()}
-    except Exception:  # a broken table must not take the map down; fall back to plain names
-        return {}
+    """The shipped table by name. A broken resources/descriptors.json is a packaging bug and fails loudly."""
+    return {spec.name: spec for spec in descriptor_table()}
 
 
 def fallback_spec(name: str) -> PoleSpec:

@@ -12,10 +12,11 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
+from core.emotions import QUADRANTS
 from explorer.analysis.errors import AnalysisError
 from explorer.library.arrays import LibraryArrays
 
-QUADRANT_NAMES = ("Q1", "Q2", "Q3", "Q4")
+QUADRANT_NAMES = QUADRANTS  # "Q1".."Q4", from resources/emotions.json
 DEFAULT_TOP_K = 3
 
 

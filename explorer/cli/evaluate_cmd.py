@@ -9,7 +9,7 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("evaluate", help="measure a trained model on a labelled 4Q-style folder")
-    p.add_argument("--checkpoint", default=None, help="checkpoint folder (default: the shipped model)")
+    p.add_argument("--checkpoint", default=None, help="checkpoint folder (default: $QFX_MODEL, else the shipped model)")
     p.add_argument("--data", required=True, help="folder with labels.csv and audio/")
     p.add_argument("--split", default="test", help="split to evaluate when labels.csv has a split column (default test; 'all' for every clip)")
     p.add_argument("--json", dest="json_out", default=None, help="also write the metrics as JSON to this file")
@@ -26,11 +26,13 @@ def run(args: argparse.Namespace) -> int:
 
     from core.evaluate import evaluate_checkpoint, format_report
     from core.inference import PROFILE_ENV
+    from explorer.library.model_choice import active_model
 
     if args.profile:  # EmotionModel.load reads it; this process only evaluates
         os.environ[PROFILE_ENV] = args.profile
     split = None if args.split in ("all", "") else args.split
-    result = evaluate_checkpoint(args.checkpoint, args.data, split=split, cache_dir=args.cache_dir,
+    checkpoint = active_model(model=args.checkpoint).path  # None: the shipped model
+    result = evaluate_checkpoint(checkpoint, args.data, split=split, cache_dir=args.cache_dir,
                                  show_bar=not args.quiet, device=args.device)
     import torch
 

@@ -15,9 +15,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--cache", type=Path, default=None, metavar="DIR",
                    help="cache folder (default: $QFX_CACHE_DIR or the user cache dir)")
     p.add_argument("--workers", type=int, default=None, metavar="N", help="decoding processes (default: one per core)")
-    p.add_argument("--muq-dir", type=Path, default=None, metavar="DIR", help="MuQ weights folder (enables MuQ)")
+    p.add_argument("--muq-dir", type=Path, default=None, metavar="DIR",
+                   help="MuQ weights folder (enables MuQ; default: $QFX_MUQ_DIR when the model uses MuQ)")
     p.add_argument("--model", type=Path, default=None, metavar="DIR",
-                   help="emotion model checkpoint folder (default: the shipped model)")
+                   help="emotion model checkpoint folder (default: $QFX_MODEL, else the shipped model)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -26,8 +27,10 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from core.progress import CancelToken, Cancelled, Progress
+    from explorer.analysis.display import index_summary_lines
     from explorer.library.cache import LibraryCache
     from explorer.library.indexer import index_library
+    from explorer.library.model_choice import active_model
 
     if args.workers is not None and args.workers < 1:
         raise ValueError("--workers must be at least 1")
@@ -44,9 +47,10 @@ def run(args: argparse.Namespace) -> int:
         bar.set_postfix_str((f"{p.failures} failed " if p.failures else "") + Path(p.current).name[-40:], refresh=False)
         bar.update(p.done - bar.n)
 
+    model, muq = active_model(model=args.model, muq=args.muq_dir).loader_args()
     cache = LibraryCache.open(args.folder, args.cache)
     try:
-        summary = index_library(args.folder, cache, workers=args.workers, model=args.model, muq=args.muq_dir,
+        summary = index_library(args.folder, cache, workers=args.workers, model=model, muq=muq,
                                 progress=on_progress, cancel=cancel)
     except Cancelled:
         if bar is not None:
@@ -58,6 +62,6 @@ def run(args: argparse.Namespace) -> int:
         cache.close()
     if bar is not None:
         bar.close()
-    print("\n".join(summary.lines()))
+    print("\n".join(index_summary_lines(summary)))
     print(f"cache: {cache.db_path}")
     return 0

@@ -34,8 +34,8 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from explorer.analysis import TrackFilter, build_map_scene
+    from explorer.analysis.display import axis_title, k_text, track_titles
     from explorer.library.cache import LibraryCache
-    from explorer.ui.map_items import axis_title, titles_for
     from explorer.ui.map_render import render_scene_png
 
     if not args.folder.is_dir():
@@ -50,9 +50,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"no analysed tracks for {args.folder}: run `qfx index {args.folder}` first")
     filt = TrackFilter.of(genres=args.genre, emotions=args.emotion, quadrants=args.quadrant)
     scene = build_map_scene(arrays, filt, k=args.k)
-    k_text = f"K = {scene.k}" + (" (auto)" if scene.k_auto else "")
-    title = f"{args.folder.resolve().name} · {filt.describe()} · {len(scene)} tracks · {k_text}"
-    out = render_scene_png(scene, args.out, (width, height), titles=titles_for(arrays), title=title)
+    title = f"{args.folder.resolve().name} · {filt.describe()} · {len(scene)} tracks · {k_text(scene.k, scene.k_auto)}"
+    out = render_scene_png(scene, args.out, (width, height), titles=track_titles(arrays), title=title)
     print(title)
     for axis in (0, 1):
         print(f"  {'x' if axis == 0 else 'y'}: {axis_title(scene, axis)}")

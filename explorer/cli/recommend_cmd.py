@@ -61,6 +61,7 @@ def open_indexed(folder: Path, cache_dir: Path | None):
 
 
 def run(args: argparse.Namespace) -> int:
+    from explorer.analysis.display import track_titles
     from explorer.analysis.playlists import write_m3u8
     from explorer.analysis.recommend import liked_rows, recommend
 
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             for row in dislikes:
                 cache.set_like(int(arrays.track_ids[row]), -1)
 
-    titles = [t or Path(p).stem for t, p in zip(arrays.titles, arrays.paths)]
+    titles = track_titles(arrays)
     recs = recommend(arrays.embeddings, all_likes, all_dislikes, n=args.n, titles=titles)
     stored = len(all_likes) + len(all_dislikes) - len(likes) - len(dislikes)
     print(f"from {len(all_likes)} liked and {len(all_dislikes)} disliked tracks"

@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=50, help="maximum epochs (early stopping usually ends sooner)")
     p.add_argument("--crop-frames", type=int, default=938, help="random mel crop length while training (0 = full clips)")
     p.add_argument("--cache-dir", default=None, help="feature cache folder (default: the user cache)")
-    p.add_argument("--muq-dir", default=None, help="MuQ weights folder (needed for the muq branch)")
+    p.add_argument("--muq-dir", default=None, help="MuQ weights folder for the muq branch (default: $QFX_MUQ_DIR, else the Hugging Face cache)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     p.add_argument("--provisional", action="store_true", help="mark the checkpoint as a stand-in in its meta")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -42,8 +42,10 @@ def run(args: argparse.Namespace) -> int:
     muq = None
     if "muq" in args.branches:
         from core.features.muq_embed import load_muq_embedder
+        from explorer.library.model_choice import active_model
 
-        muq = load_muq_embedder(args.muq_dir, device=args.device)  # raises MuQUnavailable with a clear message
+        muq_dir = active_model(muq=args.muq_dir).muq_dir  # --muq-dir, else $QFX_MUQ_DIR, else the HF cache
+        muq = load_muq_embedder(muq_dir, device=args.device)  # raises MuQUnavailable with a clear message
     split = None if args.split in ("all", "") or not has_split_column(args.data) else args.split
     clips = read_fourq(args.data, split)
     cache = FeatureCache(args.cache_dir)

@@ -55,17 +55,6 @@ class IndexSummary:
     model_version: Optional[str] = None
     extractor_version: str = ""
 
-    def lines(self) -> list[str]:
-        out = [
-            f"{self.analysed} analysed ({self.added} new, {self.updated} changed, {self.resumed} resumed), "
-            f"{self.moved} moved, {self.removed} removed, {self.unchanged} unchanged, "
-            f"{self.reanalysed} re-run with the new model, {len(self.failed)} failed in {self.elapsed:.1f} s"
-        ]
-        out += [f"  failed: {p}: {r}" for p, r in self.failed]
-        if self.model_version is None:
-            out.append("  no emotion model installed: features stored, emotions will be computed when one is")
-        return out
-
 
 def _resolve_model(model: Any) -> Any:
     from core.checkpoint import CheckpointError

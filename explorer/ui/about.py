@@ -7,9 +7,7 @@ sees is what the loaded model was actually trained on and scored, not prose that
 from __future__ import annotations
 
 import html
-import os
 from importlib import metadata
-from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from PySide6.QtCore import Qt
@@ -57,18 +55,6 @@ def app_version() -> str:
         return metadata.version("quadfusion-explorer")
     except metadata.PackageNotFoundError:
         return "unknown"
-
-
-def load_model_meta(path: str | Path | None = None) -> Optional[dict[str, Any]]:
-    """config.json of `path`, else of QFX_MODEL, else of the shipped default model; None when none is installed."""
-    from core.checkpoint import CheckpointError, read_checkpoint_config
-    from core.inference import default_model_dir
-
-    directory = Path(path or os.environ.get("QFX_MODEL") or default_model_dir())
-    try:
-        return read_checkpoint_config(directory)
-    except CheckpointError:
-        return None
 
 
 def _fmt(value: Any) -> str:
@@ -209,7 +195,11 @@ def show_about(parent: Optional[QWidget] = None, model_meta: Optional[Mapping[st
                model_location: Optional[str] = None) -> AboutDialog:
     """Open the About dialog (window-modal, non-blocking). model_meta None = read the installed model's config;
     the window passes the active model's (Settings choice or QFX_MODEL) and its folder."""
-    dialog = AboutDialog(parent, model_meta if model_meta is not None else load_model_meta(), model_location)
+    if model_meta is None:
+        from explorer.library.model_choice import active_model
+
+        model_meta = active_model().meta
+    dialog = AboutDialog(parent, model_meta, model_location)
     dialog.setAttribute(Qt.WA_DeleteOnClose)
     dialog.open()
     return dialog

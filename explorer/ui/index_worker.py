@@ -7,7 +7,6 @@ model there too, so the GUI thread never waits on disk, torch or decoding.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Callable, Optional
@@ -21,12 +20,6 @@ EMIT_INTERVAL = 0.1  # seconds between progress signals (the indexer may report 
 GUI_BATCH_SIZE = 8  # files per commit: small, so the map fills in while a library is indexed
 
 
-def default_model_loader() -> tuple:
-    """(model, muq) for index_library: QFX_MODEL / QFX_MUQ_DIR when set, else None = the shipped default model
-    (the indexer loads it, and stores features only, with a warning, when none is installed)."""
-    return os.environ.get("QFX_MODEL") or None, os.environ.get("QFX_MUQ_DIR") or None
-
-
 class IndexWorker(QThread):
     progressed = Signal(int, int, int, str, float)  # done, total, failures, current file, eta seconds (-1 unknown)
     succeeded = Signal(object)  # IndexSummary
@@ -38,7 +31,7 @@ class IndexWorker(QThread):
         root: Path,
         cache_dir: Optional[Path] = None,
         *,
-        model_loader: Callable[[], tuple] = default_model_loader,
+        model_loader: Callable[[], tuple],
         workers: Optional[int] = None,
         parent=None,
     ) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from explorer.library.arrays import LibraryArrays
-from explorer.ui.index_worker import IndexWorker, default_model_loader
+from explorer.ui.index_worker import IndexWorker
 
 log = logging.getLogger(__name__)
 RELOAD_INTERVAL_S = 2.0  # while indexing, reload arrays and redraw at most this often
@@ -45,8 +45,8 @@ class LibraryController(QObject):
 
     def __init__(
         self,
-        cache_dir: Optional[Path] = None,
-        model_loader: Callable[[], tuple] = default_model_loader,
+        cache_dir: Optional[Path],
+        model_loader: Callable[[], tuple],
         workers: Optional[int] = None,
         parent: Optional[QObject] = None,
     ) -> None:

@@ -11,8 +11,6 @@ import numpy as np
 
 from explorer.library.arrays import LibraryArrays
 
-QUADRANTS = ("Q1", "Q2", "Q3", "Q4")
-
 
 def synthetic_library(
     n: int,
