@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import copy
-import math
 from typing import Any
 
 import numpy as np
@@ -25,6 +23,7 @@ from core.losses import triplet_loss
 from core.metrics import macro_f1, ndcg_at_k
 from core.model import MelCNN
 from core.train import DeviceData, TrainConfig, compute_normalization, pick_device, seed_everything
+from core.train_loop import train_loop
 
 
 def _ranked(relevance: np.ndarray) -> np.ndarray:
@@ -83,7 +82,8 @@ def _triplet_batch_loss(model: TripletNet, mel: torch.Tensor, targets: torch.Ten
 
 def train_triplet(train: FeatureArrays, test: FeatureArrays, task: str, cfg: TrainConfig, *, margin: float = 0.4,
                   show_bar: bool = False) -> dict[str, Any]:
-    """Train on `train` (20 % stratified validation hold-out, same optimiser recipe as QuadFusionNet); score `test`."""
+    """Train on `train` (20 % stratified validation hold-out) with QuadFusionNet's loop and recipe (core.train_loop;
+    only the batch loss and the validation loss differ), then score `test`."""
     seed_everything(cfg.seed)
     device = pick_device(cfg.device)
     if task == "tags":
@@ -98,52 +98,29 @@ def train_triplet(train: FeatureArrays, test: FeatureArrays, task: str, cfg: Tra
 
     n_labels = tr.relevance.shape[1] if task == "tags" else 4
     model = TripletNet(n_labels).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=cfg.plateau_factor, patience=cfg.plateau_patience)
     gen = torch.Generator(device=device)
     gen.manual_seed(cfg.seed)
     use_amp = cfg.amp and device.type == "cuda"
     crop = cfg.crop_frames if cfg.crop_frames and cfg.crop_frames < tr.inputs["mel"].shape[2] else None
-    best, best_state, bad, best_epoch = math.inf, None, 0, -1
-    iterator = range(cfg.max_epochs)
-    if show_bar:
-        from tqdm import tqdm
 
-        iterator = tqdm(iterator, desc=f"triplet {task} s{cfg.seed}", unit="ep", leave=False)
-    for epoch in iterator:
-        model.train()
-        perm = torch.randperm(tr.n, device=device, generator=gen)
-        for start in range(0, tr.n, cfg.batch_size):
-            idx = perm[start : start + cfg.batch_size]
-            if len(idx) < 2:
-                continue
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-                loss = _triplet_batch_loss(model, tr.batch(idx, crop, gen)["mel"], targets(tr)[idx], gen, margin)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
-        model.eval()
+    def batch_loss(idx: torch.Tensor, epoch: int, start: int) -> torch.Tensor:
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+            return _triplet_batch_loss(model, tr.batch(idx, crop, gen)["mel"], targets(tr)[idx], gen, margin)
+
+    def val_loss() -> float:
         val_gen = torch.Generator(device=device)
-        val_gen.manual_seed(12345)  # same validation triplets every epoch
-        with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+        val_gen.manual_seed(12345)  # the same validation triplets every epoch
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
             losses = [float(_triplet_batch_loss(model, va.batch(idx)["mel"], targets(va)[idx], val_gen, margin)) * len(idx)
                       for idx in torch.arange(va.n, device=device).split(64)]
-        val_loss = sum(losses) / va.n
-        sched.step(val_loss)
-        if val_loss < best - 1e-6:
-            best, best_state, bad, best_epoch = val_loss, copy.deepcopy(model.state_dict()), 0, epoch
-        else:
-            bad += 1
-            if bad >= cfg.early_stop_patience:
-                break
-    assert best_state is not None
-    model.load_state_dict(best_state)
-    model.eval()
+        return sum(losses) / va.n
+
+    loop = train_loop(model, tr.n, cfg, batch_loss=batch_loss, val_loss=val_loss, generator=gen,
+                      desc=f"triplet {task} s{cfg.seed}", show_bar=show_bar)
     with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
         scores = torch.cat([model.scores(te.batch(idx)["mel"]).float() for idx in torch.arange(te.n, device=device).split(64)])
     scores = scores.cpu().numpy()
-    out: dict[str, Any] = {"best_epoch": best_epoch, "val_loss": best}
+    out: dict[str, Any] = {"best_epoch": loop.best_epoch, "val_loss": loop.best_val_loss}
     if task == "tags":
         out["ndcg@3"] = ndcg_at_k(test.relevance, scores, k=3)
     else:

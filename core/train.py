@@ -8,7 +8,6 @@ tensors: the sets are small, so a DataLoader would only add overhead.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -21,6 +20,7 @@ from core.datasets import FeatureArrays, stratified_folds, stratified_split
 from core.losses import class_weights_from_counts, listmle_loss, listnet_loss, weighted_cross_entropy
 from core.metrics import macro_f1, ndcg_at_k
 from core.model import ModelConfig, QuadFusionNet
+from core.train_loop import train_loop
 
 TASKS = {"tags": ("tags",), "quadrant": ("quadrant",), "joint": ("tags", "quadrant")}
 
@@ -316,75 +316,31 @@ def fit(train: FeatureArrays, cfg: TrainConfig, *, val: FeatureArrays | None = N
     counts = np.bincount(train.quadrant, minlength=4)
     class_weights = class_weights_from_counts(counts).to(device) if "quadrant" in model_cfg.heads else None
 
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = sum(1 for s in range(0, tr.n, cfg.batch_size) if min(cfg.batch_size, tr.n - s) >= 2)
-    if cfg.schedule == "onecycle":  # warm up to lr, anneal to ~0 at max_epochs; best-val weights kept, no early stop
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, epochs=cfg.max_epochs,
-                                                    steps_per_epoch=max(steps_per_epoch, 1), pct_start=0.3)
-    else:
-        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=cfg.plateau_factor,
-                                                           patience=cfg.plateau_patience)
     gen = torch.Generator(device=device)
     gen.manual_seed(cfg.seed)
     use_amp = cfg.amp and device.type == "cuda"
     crop = cfg.crop_frames if mel_frames and cfg.crop_frames and cfg.crop_frames < mel_frames else None
 
-    best_loss, best_epoch, best_state, bad = math.inf, -1, None, 0
-    history: list[dict[str, float]] = []
-    bar = None
-    if show_bar:
-        from tqdm import tqdm
+    def batch_loss(idx: torch.Tensor, epoch: int, start: int) -> torch.Tensor:
+        inputs = tr.batch(idx, crop, gen, cfg.spec_augment)
+        lam, partner = 1.0, None
+        if cfg.mixup_alpha > 0:
+            rng = np.random.default_rng(cfg.seed * 100003 + epoch * 1009 + start)
+            lam = float(rng.beta(cfg.mixup_alpha, cfg.mixup_alpha))
+            partner = torch.randperm(len(idx), device=device, generator=gen)
+            inputs = {k: lam * v + (1.0 - lam) * v[partner] for k, v in inputs.items()}
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+            out = model(**inputs)
+        loss = _loss(out, tr.relevance[idx], tr.quadrant[idx], cfg, class_weights)
+        if partner is not None:
+            mixed = _loss(out, tr.relevance[idx][partner], tr.quadrant[idx][partner], cfg, class_weights)
+            loss = lam * loss + (1.0 - lam) * mixed
+        return loss
 
-        bar = tqdm(total=cfg.max_epochs, desc=f"{'+'.join(cfg.branches)} {cfg.task} s{cfg.seed}", unit="ep", leave=False)
-    try:
-        for epoch in range(cfg.max_epochs):
-            model.train()
-            perm = torch.randperm(tr.n, device=device, generator=gen)
-            total, batches = 0.0, 0
-            for start in range(0, tr.n, cfg.batch_size):
-                idx = perm[start : start + cfg.batch_size]
-                if len(idx) < 2:  # BatchNorm needs two samples
-                    continue
-                inputs = tr.batch(idx, crop, gen, cfg.spec_augment)
-                lam, partner = 1.0, None
-                if cfg.mixup_alpha > 0:
-                    lam = float(np.random.default_rng(cfg.seed * 100003 + epoch * 1009 + start).beta(cfg.mixup_alpha, cfg.mixup_alpha))
-                    partner = torch.randperm(len(idx), device=device, generator=gen)
-                    inputs = {k: lam * v + (1.0 - lam) * v[partner] for k, v in inputs.items()}
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-                    out = model(**inputs)
-                loss = _loss(out, tr.relevance[idx], tr.quadrant[idx], cfg, class_weights)
-                if partner is not None:
-                    loss = lam * loss + (1.0 - lam) * _loss(out, tr.relevance[idx][partner], tr.quadrant[idx][partner], cfg,
-                                                            class_weights)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                opt.step()
-                if cfg.schedule == "onecycle":
-                    sched.step()
-                total += float(loss.detach())
-                batches += 1
-            val_loss = _val_loss(model, va, cfg, class_weights, use_amp)
-            if cfg.schedule == "plateau":
-                sched.step(val_loss)
-            history.append({"epoch": epoch, "train_loss": total / max(batches, 1), "val_loss": val_loss,
-                            "lr": opt.param_groups[0]["lr"]})
-            if bar is not None:
-                bar.set_postfix(train=f"{total / max(batches, 1):.3f}", val=f"{val_loss:.3f}")
-                bar.update(1)
-            if val_loss < best_loss - 1e-6:
-                best_loss, best_epoch, bad = val_loss, epoch, 0
-                best_state = copy.deepcopy(model.state_dict())
-            else:
-                bad += 1
-                if bad >= cfg.early_stop_patience and cfg.schedule == "plateau":
-                    break
-    finally:
-        if bar is not None:
-            bar.close()
-    assert best_state is not None
-    model.load_state_dict(best_state)
+    loop = train_loop(model, tr.n, cfg, batch_loss=batch_loss,
+                      val_loss=lambda: _val_loss(model, va, cfg, class_weights, use_amp), generator=gen,
+                      desc=f"{'+'.join(cfg.branches)} {cfg.task} s{cfg.seed}", show_bar=show_bar)
+    best_loss, best_epoch = loop.best_val_loss, loop.best_epoch
     model = model.to(memory_format=torch.contiguous_format)
     model.eval()
     val_metrics = score_predictions(val.relevance, val.quadrant, predict_tensors(model, va, amp=cfg.amp))
@@ -392,7 +348,7 @@ def fit(train: FeatureArrays, cfg: TrainConfig, *, val: FeatureArrays | None = N
     if log:
         log(f"{'+'.join(cfg.branches)} {cfg.task} seed {cfg.seed}: best epoch {best_epoch}, val loss {best_loss:.4f}, {val_metrics}")
     return TrainResult(model=model, model_config=model_cfg, normalization=norm, config=cfg, best_epoch=best_epoch,
-                       best_val_loss=best_loss, history=history, val_metrics=val_metrics,
+                       best_val_loss=best_loss, history=loop.history, val_metrics=val_metrics,
                        seconds=time.monotonic() - started)
 
 

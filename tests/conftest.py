@@ -38,3 +38,11 @@ def deam_dir() -> Path:
         pytest.skip(f"DEAM annotations not found at {DEAM_DIR}")
     return DEAM_DIR
 
+
+
+@pytest.fixture(scope="session")
+def fourq_synthetic():
+    """Factory: FeatureArrays whose quadrant is learnable from every branch (no audio, no data folder)."""
+    from synthetic import synthetic_feature_arrays
+
+    return synthetic_feature_arrays
