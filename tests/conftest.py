@@ -1,8 +1,10 @@
-"""Shared fixtures: the embedded demo library and the 4Q dataset beside the checkout."""
+"""Shared fixtures: the embedded demo library (also indexed, with a model), synthetic arrays, and the data sets
+beside the checkout (4Q, DEAM), which skip their extra layer of tests when absent."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -46,3 +48,65 @@ def fourq_synthetic():
     from synthetic import synthetic_feature_arrays
 
     return synthetic_feature_arrays
+
+
+def _demo_model(tmp: Path) -> Path:
+    """The shipped model when it is installed and needs no MuQ (weights cannot be downloaded in tests); otherwise a
+    seeded random-init QuadFusionNet checkpoint: the UI and the commands only need consistent arrays."""
+    import numpy as np
+    import torch
+
+    from core.checkpoint import CheckpointError, save_checkpoint
+    from core.emotions import TAGS
+    from core.features.genre import GENRES
+    from core.features.lowlevel import LOWLEVEL_NAMES
+    from core.features.track import EXTRACTOR_VERSION
+    from core.inference import EmotionModel, default_model_dir
+    from core.model import ModelConfig, QuadFusionNet
+
+    try:
+        if not EmotionModel.load().uses_muq:
+            return default_model_dir()
+    except CheckpointError:
+        pass
+    torch.manual_seed(0)
+    config = ModelConfig(branches=("mel", "genre", "lowlevel"), mel_frames=256)
+    meta = {
+        "tags": list(TAGS),
+        "genres": list(GENRES),
+        "normalization": {
+            "mel": {"mean": -3.5, "std": 2.0},
+            "lowlevel": {"mean": np.zeros(len(LOWLEVEL_NAMES)), "std": np.ones(len(LOWLEVEL_NAMES))},
+        },
+        "extractor_version": str(EXTRACTOR_VERSION),
+        "training": {"dataset": "random init for tests"},
+    }
+    return save_checkpoint(tmp / "model", QuadFusionNet(config).eval(), config, meta)
+
+
+def _index_demo(demo_dir: Path, tmp: Path) -> tuple[Path, Path, Path]:
+    """Copy the demo into `tmp/library`, index it into `tmp/cache`; returns (library, cache_dir, model_dir)."""
+    from explorer.library.cache import LibraryCache
+    from explorer.library.indexer import index_library
+
+    library = tmp / "library"
+    shutil.copytree(demo_dir, library)
+    cache_dir = tmp / "cache"
+    model_dir = _demo_model(tmp)
+    with LibraryCache.open(library, cache_dir) as cache:
+        summary = index_library(library, cache, workers=2, model=str(model_dir))
+    assert not summary.failed, summary.failed
+    return library, cache_dir, model_dir
+
+
+@pytest.fixture(scope="session")
+def indexed_demo(tmp_path_factory, demo_dir) -> tuple[Path, Path, Path]:
+    """(library, cache_dir, model_dir): the demo indexed once per session and shared; treat it as read-only
+    (indexing costs ~20 s on 2 cores). Tests that write to a library use `index_demo_copy`."""
+    return _index_demo(demo_dir, tmp_path_factory.mktemp("indexed_demo"))
+
+
+@pytest.fixture(scope="session")
+def index_demo_copy(demo_dir):
+    """Factory: index_demo_copy(tmp) indexes a private copy of the demo under `tmp`; (library, cache, model)."""
+    return lambda tmp: _index_demo(demo_dir, tmp)

@@ -13,12 +13,11 @@ from explorer.cli.main import main as qfx  # noqa: E402
 from explorer.library.cache import LibraryCache  # noqa: E402
 from explorer.ui.map_items import _cluster_colour, axis_title  # noqa: E402
 from explorer.ui.map_render import render_scene_png  # noqa: E402
-from ui_library import shared_indexed_demo  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def indexed(tmp_path_factory, demo_dir):
-    return shared_indexed_demo(tmp_path_factory, demo_dir)
+def indexed(indexed_demo):
+    return indexed_demo
 
 
 @pytest.fixture(scope="module")

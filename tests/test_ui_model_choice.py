@@ -15,7 +15,6 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from explorer.ui import main_window as mw  # noqa: E402
 from explorer.ui.main_window import MainWindow  # noqa: E402
 from test_ui_window import RecordingPlayer  # noqa: E402
-from ui_library import shared_indexed_demo  # noqa: E402
 
 
 def random_checkpoint(out: Path, seed: int, branches=("mel", "genre", "lowlevel"), dataset="random init") -> Path:
@@ -41,8 +40,8 @@ def random_checkpoint(out: Path, seed: int, branches=("mel", "genre", "lowlevel"
 
 
 @pytest.fixture(scope="module")
-def indexed(tmp_path_factory, demo_dir):
-    return shared_indexed_demo(tmp_path_factory, demo_dir)
+def indexed(indexed_demo):
+    return indexed_demo
 
 
 @pytest.fixture

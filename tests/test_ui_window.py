@@ -20,7 +20,6 @@ from explorer.analysis import build_map_scene, facet_counts, liked_rows, recomme
 from explorer.library.cache import LibraryCache  # noqa: E402
 from explorer.ui import map_items  # noqa: E402
 from explorer.ui.main_window import MainWindow  # noqa: E402
-from ui_library import shared_indexed_demo  # noqa: E402
 
 
 class RecordingPlayer:
@@ -69,8 +68,8 @@ class RecordingPlayer:
 
 
 @pytest.fixture(scope="module")
-def indexed(tmp_path_factory, demo_dir):
-    return shared_indexed_demo(tmp_path_factory, demo_dir)
+def indexed(indexed_demo):
+    return indexed_demo
 
 
 @pytest.fixture

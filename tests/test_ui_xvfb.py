@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 import alsa_sink
-from ui_library import shared_indexed_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -125,8 +124,8 @@ def _check_right_arrow_plays_next_track(display: str, library: Path, cache: Path
         raise AssertionError(f"expected {Path(arrays.paths[row]).name}; correlations: {named}\n{log}")
 
 
-def test_real_app_shows_the_map(xserver, tmp_path_factory, tmp_path, demo_dir):
-    library, cache_dir, model_dir = shared_indexed_demo(tmp_path_factory, demo_dir)
+def test_real_app_shows_the_map(xserver, tmp_path, indexed_demo):
+    library, cache_dir, model_dir = indexed_demo
     cache = tmp_path / "cache"
     shutil.copytree(cache_dir, cache)
     env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}

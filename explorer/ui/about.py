@@ -7,7 +7,6 @@ sees is what the loaded model was actually trained on and scored, not prose that
 from __future__ import annotations
 
 import html
-from importlib import metadata
 from typing import Any, Mapping, Optional
 
 from PySide6.QtCore import Qt
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.resources import resource_path
+from explorer.version import app_version
 
 APP_NAME = "QuadFusion Explorer"
 PROJECT_LICENCE = "AGPL-3.0-or-later"
@@ -47,14 +47,6 @@ LICENCES: tuple[tuple[str, str, str], ...] = (
     ("imbalanced-learn", "class balancing in training", "MIT"),
     ("platformdirs, tqdm, einops", "cache paths, progress, tensor ops", "MIT / MPL-2.0"),
 )
-
-
-def app_version() -> str:
-    """The installed distribution's version (bundles ship its metadata); 'unknown' in a bare source tree."""
-    try:
-        return metadata.version("quadfusion-explorer")
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def _fmt(value: Any) -> str:
