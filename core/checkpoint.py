@@ -46,27 +46,21 @@ class CheckpointError(Exception):
     """A checkpoint is missing, damaged or incompatible with the running code."""
 
 
-def _running_tags() -> list[str] | None:
-    try:
-        from core.emotions import TAGS
-    except ImportError:
-        return None
+def _running_tags() -> list[str]:
+    from core.emotions import TAGS
+
     return list(TAGS)
 
 
-def _running_genres() -> list[str] | None:
-    try:
-        from core.features.genre import GENRES
-    except ImportError:
-        return None
+def _running_genres() -> list[str]:
+    from core.features.genre import GENRES  # imported when needed: the genre table pulls in the audio stack
+
     return list(GENRES)
 
 
-def _running_extractor_version() -> str | None:
-    try:
-        from core.features.track import EXTRACTOR_VERSION
-    except ImportError:
-        return None
+def _running_extractor_version() -> str:
+    from core.features.track import EXTRACTOR_VERSION
+
     return str(EXTRACTOR_VERSION)
 
 

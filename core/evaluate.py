@@ -72,7 +72,8 @@ def format_report(result: dict[str, Any]) -> str:
              f"data {result['data']} split={result['split']}: {result['n_clips']} clips"]
     if "macro_f1" in result:
         per = "  ".join(f"{q} {v * 100:.1f}" for q, v in result["per_class_f1"].items())
-        lines.append(f"4-class  macro-F1 {result['macro_f1'] * 100:.1f} %   per class F1: {per}   accuracy {result['accuracy'] * 100:.1f} %")
+        lines.append(f"4-class  macro-F1 {result['macro_f1'] * 100:.1f} %   per class F1: {per}   "
+                     f"accuracy {result['accuracy'] * 100:.1f} %")
     if "ndcg@3" in result:
         lines.append(f"ranking  nDCG@3 {result['ndcg@3']:.3f} over {result['n_ranked']} clips with tags "
                      f"({result['n_without_tags']} clips without tags left out)")

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from core.progress import CancelToken, Cancelled, Progress, ProgressCallback
+from core.progress import Cancelled, CancelToken, Progress, ProgressCallback
 
 ARRAY_FIELDS = ("mel", "lowlevel", "interpretive", "muq", "genre")
 SCALAR_FIELDS = ("duration", "excerpt_start")
@@ -113,7 +113,8 @@ class FeatureCache:
     def store(self, path: str | Path, features: CachedFeatures) -> Path:
         entry = self.entry_path(path)
         entry.parent.mkdir(parents=True, exist_ok=True)
-        payload = {n: np.asarray(getattr(features, n), dtype=np.float32) for n in ARRAY_FIELDS if getattr(features, n) is not None}
+        arrays = {n: getattr(features, n) for n in ARRAY_FIELDS}
+        payload = {n: np.asarray(v, dtype=np.float32) for n, v in arrays.items() if v is not None}
         payload.update({n: np.float64(getattr(features, n)) for n in SCALAR_FIELDS})
         fd, tmp = tempfile.mkstemp(suffix=".npz.tmp", dir=entry.parent)
         try:
@@ -171,8 +172,3 @@ class FeatureCache:
             if bar is not None:
                 bar.close()
         return out
-
-
-def cached_count(cache: FeatureCache, paths: Iterable[str | Path]) -> int:
-    """How many of `paths` already have a cache entry (cheap: hashes files, reads no arrays)."""
-    return sum(1 for p in paths if cache.entry_path(p).exists())

@@ -39,11 +39,9 @@ LOWLEVEL_OUT = 8
 
 
 def _default_n_genres() -> int:
-    """The running code's genre vocabulary size (the genre table may be absent in partial installs)."""
-    try:
-        from core.features.genre import GENRES
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ValueError("ModelConfig needs n_genres (core.features.genre is not importable)") from exc
+    """The running code's genre vocabulary size."""
+    from core.features.genre import GENRES
+
     return len(GENRES)
 
 

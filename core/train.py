@@ -346,7 +346,8 @@ def fit(train: FeatureArrays, cfg: TrainConfig, *, val: FeatureArrays | None = N
     val_metrics = score_predictions(val.relevance, val.quadrant, predict_tensors(model, va, amp=cfg.amp))
     val_metrics["val_loss"] = best_loss
     if log:
-        log(f"{'+'.join(cfg.branches)} {cfg.task} seed {cfg.seed}: best epoch {best_epoch}, val loss {best_loss:.4f}, {val_metrics}")
+        log(f"{'+'.join(cfg.branches)} {cfg.task} seed {cfg.seed}: best epoch {best_epoch}, "
+            f"val loss {best_loss:.4f}, {val_metrics}")
     return TrainResult(model=model, model_config=model_cfg, normalization=norm, config=cfg, best_epoch=best_epoch,
                        best_val_loss=best_loss, history=loop.history, val_metrics=val_metrics,
                        seconds=time.monotonic() - started)

@@ -47,9 +47,17 @@ def batch_starts(n: int, batch_size: int) -> list[int]:
     return [s for s in range(0, n, batch_size) if min(batch_size, n - s) >= 2]
 
 
-def train_loop(model: nn.Module, n_train: int, cfg: LoopRecipe, *, batch_loss: BatchLoss,
-               val_loss: Callable[[], float], generator: torch.Generator, desc: str = "train",
-               show_bar: bool = False) -> LoopResult:
+def train_loop(
+    model: nn.Module,
+    n_train: int,
+    cfg: LoopRecipe,
+    *,
+    batch_loss: BatchLoss,
+    val_loss: Callable[[], float],
+    generator: torch.Generator,
+    desc: str = "train",
+    show_bar: bool = False,
+) -> LoopResult:
     """Train `model` in place on `n_train` clips and leave it in eval mode with its best-validation weights.
 
     `batch_loss(idx, epoch, start)` runs the forward pass on the clips `idx` (a shuffled slice drawn with
@@ -62,11 +70,13 @@ def train_loop(model: nn.Module, n_train: int, cfg: LoopRecipe, *, batch_loss: B
     device = generator.device
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.schedule == "onecycle":  # warm up to lr, anneal to ~0 at max_epochs; best-val weights kept, no early stop
-        sched: Any = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, epochs=cfg.max_epochs,
-                                                         steps_per_epoch=len(starts), pct_start=0.3)
+        sched: Any = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=cfg.lr, epochs=cfg.max_epochs, steps_per_epoch=len(starts), pct_start=0.3
+        )
     else:
-        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=cfg.plateau_factor,
-                                                           patience=cfg.plateau_patience)
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            opt, mode="min", factor=cfg.plateau_factor, patience=cfg.plateau_patience
+        )
     best_loss, best_epoch, best_state, bad = math.inf, -1, None, 0
     history: list[dict[str, float]] = []
     bar = None

@@ -41,7 +41,6 @@ def deam_dir() -> Path:
     return DEAM_DIR
 
 
-
 @pytest.fixture(scope="session")
 def fourq_synthetic():
     """Factory: FeatureArrays whose quadrant is learnable from every branch (no audio, no data folder)."""

@@ -20,8 +20,20 @@ def synthetic_library(
     dim: int = 128,
     n_descriptors: int = 20,
     genre_names: tuple[str, ...] = ("Pop", "Rock", "Jazz", "Classical", "Electronic", "Hip-Hop", "Unknown"),
-    tag_names: tuple[str, ...] = ("Relaxation", "Excitement", "Healing", "Romantic", "Happiness", "Nostalgia",
-                                  "Fresh", "Quiet", "Sadness", "Loneliness", "Missing", "Anger"),
+    tag_names: tuple[str, ...] = (
+        "Relaxation",
+        "Excitement",
+        "Healing",
+        "Romantic",
+        "Happiness",
+        "Nostalgia",
+        "Fresh",
+        "Quiet",
+        "Sadness",
+        "Loneliness",
+        "Missing",
+        "Anger",
+    ),
     seed: int = 0,
 ) -> LibraryArrays:
     rng = np.random.default_rng(seed)
@@ -79,5 +91,12 @@ def synthetic_feature_arrays(n: int = 96, frames: int = 48, seed: int = 0, n_gen
     lengths = rng.integers(frames // 2, frames + 1, size=n).astype(np.int64)
     for i, length in enumerate(lengths):
         mel[i, :, length:] = mel[i].min()
-    return FeatureArrays(song_ids=[f"s{i}" for i in range(n)], lowlevel=lowlevel, genre=genre, relevance=relevance,
-                         quadrant=quadrant, mel=mel, mel_lengths=lengths)
+    return FeatureArrays(
+        song_ids=[f"s{i}" for i in range(n)],
+        lowlevel=lowlevel,
+        genre=genre,
+        relevance=relevance,
+        quadrant=quadrant,
+        mel=mel,
+        mel_lengths=lengths,
+    )

@@ -42,8 +42,10 @@ def test_a_command_that_fails_to_import_is_an_error_not_a_missing_command(monkey
 
 
 def test_map_cli_does_not_import_the_window_layer():
-    code = ("import sys; import explorer.cli.main; "
-            "print(sorted(m for m in sys.modules if m.startswith(('explorer.ui', 'PySide6'))))")
+    code = (
+        "import sys; import explorer.cli.main; "
+        "print(sorted(m for m in sys.modules if m.startswith(('explorer.ui', 'PySide6'))))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -67,7 +69,8 @@ def test_reading_commands_refuse_an_unindexed_folder_alike_and_create_nothing(co
     extra = ["--out", str(tmp_path / "m.png")] if command == "map" else ["--like", "x.flac"]
     assert main([command, str(folder), "--cache", str(cache), *extra]) == 1
     assert capsys.readouterr().err.strip() == (
-        f"qfx {command}: error: {folder} is not indexed yet: run `qfx index {folder}` first")
+        f"qfx {command}: error: {folder} is not indexed yet: run `qfx index {folder}` first"
+    )
     assert not cache.exists()
 
 

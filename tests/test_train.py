@@ -101,7 +101,8 @@ def test_tiny_training_checkpoint_loads_elsewhere_and_ranks_demo(tiny_arrays, tm
         "m = EmotionModel.load(sys.argv[1], device='cpu')\n"
         "f = [extract_track_features(p) for p in sys.argv[2:]]\n"
         "import numpy as np\n"
-        "p = m.predict(mel=[x.mel for x in f], lowlevel=np.stack([x.lowlevel for x in f]), genre=np.stack([x.genre for x in f]))\n"
+        "p = m.predict(mel=[x.mel for x in f], lowlevel=np.stack([x.lowlevel for x in f]),"
+        " genre=np.stack([x.genre for x in f]))\n"
         "print(json.dumps({'tags': m.tags, 'scores': p.tag_scores.tolist(), 'quad': p.quadrant_probs.tolist()}))\n"
     )
     demo = [str(p) for p in demo_files[:3]]

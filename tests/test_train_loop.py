@@ -18,8 +18,15 @@ def _learnable(fourq_synthetic):
 
 def test_fit_learns_the_quadrant_from_the_features(fourq_synthetic):
     arrays = _learnable(fourq_synthetic)
-    cfg = TrainConfig(branches=("genre", "lowlevel"), task="joint", max_epochs=12, batch_size=16, lr=3e-3,
-                      device="cpu", crop_frames=None)
+    cfg = TrainConfig(
+        branches=("genre", "lowlevel"),
+        task="joint",
+        max_epochs=12,
+        batch_size=16,
+        lr=3e-3,
+        device="cpu",
+        crop_frames=None,
+    )
     result = fit(arrays, cfg, show_bar=False)
     assert result.val_metrics["macro_f1"] > 0.8  # chance is 0.25
     assert result.history[result.best_epoch]["val_loss"] == pytest.approx(result.best_val_loss)
@@ -52,8 +59,14 @@ def test_loop_stops_early_and_restores_the_best_weights():
 
     cfg = TrainConfig(max_epochs=7, batch_size=8, early_stop_patience=3, lr=0.1)
     gen = torch.Generator().manual_seed(0)
-    result = train_loop(model, 32, cfg, batch_loss=lambda idx, epoch, start: ((model(x[idx]) - y[idx]) ** 2).mean(),
-                        val_loss=val_loss, generator=gen)
+    result = train_loop(
+        model,
+        32,
+        cfg,
+        batch_loss=lambda idx, epoch, start: ((model(x[idx]) - y[idx]) ** 2).mean(),
+        val_loss=val_loss,
+        generator=gen,
+    )
     assert (result.best_epoch, result.best_val_loss, len(result.history)) == (1, 1.0, 5)  # 3 worse epochs: stop
     assert model.weight.item() == pytest.approx(weights[1])  # epoch 1's weights, not the last ones
 
@@ -62,5 +75,11 @@ def test_a_lone_last_clip_is_never_a_batch_and_no_batch_is_an_error():
     assert batch_starts(33, 16) == [0, 16]  # clip 32 alone would break BatchNorm
     assert batch_starts(34, 16) == [0, 16, 32]
     with pytest.raises(ValueError, match="too few clips"):
-        train_loop(torch.nn.Linear(1, 1), 1, TrainConfig(), batch_loss=lambda *a: torch.zeros(()),
-                   val_loss=lambda: 0.0, generator=torch.Generator())
+        train_loop(
+            torch.nn.Linear(1, 1),
+            1,
+            TrainConfig(),
+            batch_loss=lambda *a: torch.zeros(()),
+            val_loss=lambda: 0.0,
+            generator=torch.Generator(),
+        )

@@ -18,10 +18,16 @@ if TYPE_CHECKING:
     from explorer.library.indexer import IndexSummary
 
 
-def index_folder(folder: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None, *,
-                 workers: int | None = None, model: str | os.PathLike[str] | None = None,
-                 muq: str | os.PathLike[str] | None = None, progress: ProgressCallback | None = None,
-                 cancel: CancelToken | None = None) -> tuple[IndexSummary, Path]:
+def index_folder(
+    folder: str | os.PathLike[str],
+    cache_dir: str | os.PathLike[str] | None,
+    *,
+    workers: int | None = None,
+    model: str | os.PathLike[str] | None = None,
+    muq: str | os.PathLike[str] | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> tuple[IndexSummary, Path]:
     """Index `folder` with the model chosen by explorer.library.model_choice (`model`/`muq` are command-line
     choices; None falls back to QFX_MODEL / QFX_MUQ_DIR, then the built-in model). Returns the summary and the
     cache file. Raises Cancelled when `cancel` fires; finished files are kept."""
@@ -36,27 +42,43 @@ def index_folder(folder: str | os.PathLike[str], cache_dir: str | os.PathLike[st
         raise CommandError(f"library folder not found: {root}")
     model_dir, muq_dir = active_model(model=model, muq=muq).loader_args()
     with LibraryCache.open(root, cache_dir) as cache:
-        summary = index_library(root, cache, workers=workers, model=model_dir, muq=muq_dir, progress=progress,
-                                cancel=cancel)
+        summary = index_library(
+            root, cache, workers=workers, model=model_dir, muq=muq_dir, progress=progress, cancel=cancel
+        )
         return summary, cache.db_path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("folder", type=Path, help="the music folder (searched recursively)")
-    p.add_argument("--cache", type=Path, default=None, metavar="DIR",
-                   help="cache folder (default: $QFX_CACHE_DIR or the user cache dir)")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="cache folder (default: $QFX_CACHE_DIR or the user cache dir)",
+    )
     p.add_argument("--workers", type=int, default=None, metavar="N", help="decoding processes (default: one per core)")
-    p.add_argument("--muq-dir", type=Path, default=None, metavar="DIR",
-                   help="MuQ weights folder (enables MuQ; default: $QFX_MUQ_DIR when the model uses MuQ)")
-    p.add_argument("--model", type=Path, default=None, metavar="DIR",
-                   help="emotion model checkpoint folder (default: $QFX_MODEL, else the shipped model)")
+    p.add_argument(
+        "--muq-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="MuQ weights folder (enables MuQ; default: $QFX_MUQ_DIR when the model uses MuQ)",
+    )
+    p.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="emotion model checkpoint folder (default: $QFX_MODEL, else the shipped model)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from core.progress import CancelToken, Cancelled, Progress
+    from core.progress import Cancelled, CancelToken, Progress
     from explorer.analysis.display import index_summary_lines
 
     cancel = CancelToken()
@@ -76,8 +98,15 @@ def run(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())  # Ctrl-C: stop cleanly, keep what's done
     try:
-        summary, db_path = index_folder(args.folder, args.cache, workers=args.workers, model=args.model,
-                                        muq=args.muq_dir, progress=on_progress, cancel=cancel)
+        summary, db_path = index_folder(
+            args.folder,
+            args.cache,
+            workers=args.workers,
+            model=args.model,
+            muq=args.muq_dir,
+            progress=on_progress,
+            cancel=cancel,
+        )
     except Cancelled:
         print("cancelled: finished files are saved; run again to continue", file=sys.stderr)
         return 130

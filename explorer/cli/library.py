@@ -33,8 +33,9 @@ def cache_file(folder: str | os.PathLike[str], cache_dir: str | os.PathLike[str]
     return Path(cache_dir if cache_dir is not None else default_cache_dir()) / library_db_name(root)
 
 
-def open_indexed(folder: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None, *,
-                 writable: bool = False) -> LibraryCache:
+def open_indexed(
+    folder: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None, *, writable: bool = False
+) -> LibraryCache:
     """The cache of a library that `qfx index` has seen. Refuses, creating nothing, a folder that does not exist or
     was never indexed. `writable` is for commands that store something (recommend --save)."""
     from explorer.library.cache import LibraryCache
@@ -53,7 +54,10 @@ def load_analysed(cache: LibraryCache, folder: str | os.PathLike[str]) -> Librar
     arrays = cache.load_arrays(muq=False)
     if len(arrays) == 0:
         counts = cache.counts()
-        why = ("its tracks have features but no emotion-model results (no model was installed when indexing)"
-               if counts.get("done") else "no track was analysed successfully")
+        why = (
+            "its tracks have features but no emotion-model results (no model was installed when indexing)"
+            if counts.get("done")
+            else "no track was analysed successfully"
+        )
         raise CommandError(f"nothing analysed in {library_root(folder)}: {why}; run `qfx index {folder}`")
     return arrays

@@ -46,8 +46,9 @@ def parse_size(value: str) -> tuple[int, int]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"size must look like 1200x900, not {value!r}") from None
     if not (MIN_SIZE[0] <= width <= MAX_SIZE[0] and MIN_SIZE[1] <= height <= MAX_SIZE[1]):
-        raise argparse.ArgumentTypeError(f"size {width}x{height} is outside {MIN_SIZE[0]}x{MIN_SIZE[1]} .. "
-                                         f"{MAX_SIZE[0]}x{MAX_SIZE[1]}")
+        raise argparse.ArgumentTypeError(
+            f"size {width}x{height} is outside {MIN_SIZE[0]}x{MIN_SIZE[1]} .. {MAX_SIZE[0]}x{MAX_SIZE[1]}"
+        )
     return width, height
 
 
@@ -67,11 +68,14 @@ def require_present(arrays: LibraryArrays, filt: TrackFilter) -> None:
     from explorer.analysis.filtering import TrackFilter, facet_counts, filter_mask
 
     filter_mask(arrays, filt)  # an unknown name raises AnalysisError, exactly as in the app
-    everything = facet_counts(arrays, TrackFilter(emotion_top_k=filt.emotion_top_k,
-                                                  emotion_threshold=filt.emotion_threshold))
-    for what, wanted, present in (("genre", filt.genres, everything.genres),
-                                  ("emotion", filt.emotions, everything.emotions),
-                                  ("quadrant", filt.quadrants, everything.quadrants)):
+    everything = facet_counts(
+        arrays, TrackFilter(emotion_top_k=filt.emotion_top_k, emotion_threshold=filt.emotion_threshold)
+    )
+    for what, wanted, present in (
+        ("genre", filt.genres, everything.genres),
+        ("emotion", filt.emotions, everything.emotions),
+        ("quadrant", filt.quadrants, everything.quadrants),
+    ):
         by_name = {name.casefold(): (name, n) for name, n in present.items()}
         for name in wanted:
             if by_name.get(name.strip().casefold(), ("", 0))[1] == 0:
@@ -86,8 +90,15 @@ class MapResult:
     png: Path
 
 
-def draw_map(arrays: LibraryArrays, library_name: str, filt: TrackFilter, k: int | Literal["auto"],
-             out: Path, size: tuple[int, int], render: Render) -> MapResult:
+def draw_map(
+    arrays: LibraryArrays,
+    library_name: str,
+    filt: TrackFilter,
+    k: int | Literal["auto"],
+    out: Path,
+    size: tuple[int, int],
+    render: Render,
+) -> MapResult:
     """Build the filtered, clustered, interpreted map of `arrays` and draw it to `out` with `render`."""
     from explorer.analysis import build_map_scene
     from explorer.analysis.display import k_text, track_titles
@@ -114,14 +125,18 @@ def report_lines(result: MapResult) -> list[str]:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("folder", type=Path, help="the library folder (index it first with `qfx index`)")
     p.add_argument("--genre", action="append", default=[], metavar="G", help="keep tracks of this genre (repeatable)")
-    p.add_argument("--emotion", action="append", default=[], metavar="E",
-                   help="keep tracks with this emotion (repeatable)")
+    p.add_argument(
+        "--emotion", action="append", default=[], metavar="E", help="keep tracks with this emotion (repeatable)"
+    )
     p.add_argument("--quadrant", action="append", default=[], metavar="Q", help="keep tracks in Q1..Q4 (repeatable)")
     p.add_argument("--k", type=parse_k, default="auto", help="subcategories: auto or 2..6 (default auto)")
     p.add_argument("--cache", type=Path, metavar="DIR", help="cache folder (default: QFX_CACHE_DIR or the user cache)")
-    p.add_argument("--size", type=parse_size, default=(1200, 900),
-                   help=f"image size WxH in pixels, {MIN_SIZE[0]}x{MIN_SIZE[1]} to {MAX_SIZE[0]}x{MAX_SIZE[1]} "
-                        "(default 1200x900)")
+    p.add_argument(
+        "--size",
+        type=parse_size,
+        default=(1200, 900),
+        help=f"image size WxH in pixels, {MIN_SIZE[0]}x{MIN_SIZE[1]} to {MAX_SIZE[0]}x{MAX_SIZE[1]} (default 1200x900)",
+    )
     p.add_argument("--out", type=Path, required=True, help="PNG to write (its folder must exist)")
 
 
@@ -143,5 +158,10 @@ def adapter(render: Callable[[], Render]) -> Callable[[argparse.Namespace], int]
 
 
 def command(render: Callable[[], Render]) -> Command:
-    return Command("map", "draw the map of an indexed library to a PNG", add_arguments, adapter(render),
-                   "Draw the explorer's map (filtered, clustered, axes interpreted) to a PNG.")
+    return Command(
+        "map",
+        "draw the map of an indexed library to a PNG",
+        add_arguments,
+        adapter(render),
+        "Draw the explorer's map (filtered, clustered, axes interpreted) to a PNG.",
+    )

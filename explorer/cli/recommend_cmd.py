@@ -62,9 +62,12 @@ def gather_taste(arrays: LibraryArrays, likes: list[int], dislikes: list[int], *
         raise CommandError("a track cannot be both liked and disliked")
     stored_likes, stored_dislikes = liked_rows(arrays.liked) if use_stored else ([], [])
     given = set(likes) | set(dislikes)
-    taste = Taste(likes, dislikes,
-                  sorted(set(likes) | {int(r) for r in stored_likes if r not in given}),
-                  sorted(set(dislikes) | {int(r) for r in stored_dislikes if r not in given}))
+    taste = Taste(
+        likes,
+        dislikes,
+        sorted(set(likes) | {int(r) for r in stored_likes if r not in given}),
+        sorted(set(dislikes) | {int(r) for r in stored_dislikes if r not in given}),
+    )
     if not taste.all_likes and not taste.all_dislikes:
         raise CommandError("give at least one --like (or --dislike) track")
     return taste
@@ -89,9 +92,11 @@ def recommend_for(arrays: LibraryArrays, taste: Taste, n: int) -> list[Recommend
 def report_lines(arrays: LibraryArrays, taste: Taste, recs: list[Recommendation]) -> list[str]:
     from explorer.analysis.display import track_title
 
-    lines = [f"from {len(taste.all_likes)} liked and {len(taste.all_dislikes)} disliked tracks"
-             + (f" ({taste.remembered} remembered in the library)" if taste.remembered else "")
-             + f", among {len(arrays)} analysed:"]
+    lines = [
+        f"from {len(taste.all_likes)} liked and {len(taste.all_dislikes)} disliked tracks"
+        + (f" ({taste.remembered} remembered in the library)" if taste.remembered else "")
+        + f", among {len(arrays)} analysed:"
+    ]
     if not recs:
         lines.append("no other analysed tracks to recommend")
     for rank, rec in enumerate(recs, 1):
@@ -107,10 +112,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--like", type=Path, nargs="+", default=[], metavar="PATH", help="tracks you like")
     p.add_argument("--dislike", type=Path, nargs="+", default=[], metavar="PATH", help="tracks you dislike")
     p.add_argument("--n", type=int, default=10, help="how many recommendations (default 10)")
-    p.add_argument("--cache", type=Path, default=None, metavar="DIR",
-                   help="cache folder (default: $QFX_CACHE_DIR or the user cache dir)")
-    p.add_argument("--no-stored", action="store_true",
-                   help="ignore the likes saved in the library (from the app or --save)")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="cache folder (default: $QFX_CACHE_DIR or the user cache dir)",
+    )
+    p.add_argument(
+        "--no-stored", action="store_true", help="ignore the likes saved in the library (from the app or --save)"
+    )
     p.add_argument("--save", action="store_true", help="remember these likes/dislikes in the library")
     p.add_argument("--m3u8", type=Path, default=None, metavar="OUT", help="also write the list as a playlist")
 
@@ -122,16 +133,23 @@ def run(args: argparse.Namespace) -> int:
     folder = Path(os.path.abspath(args.folder))
     with open_indexed(folder, args.cache, writable=args.save) as cache:
         arrays = load_analysed(cache, args.folder)
-        taste = gather_taste(arrays, rows_for(args.like, folder, arrays, "liked"),
-                             rows_for(args.dislike, folder, arrays, "disliked"), use_stored=not args.no_stored)
+        taste = gather_taste(
+            arrays,
+            rows_for(args.like, folder, arrays, "liked"),
+            rows_for(args.dislike, folder, arrays, "disliked"),
+            use_stored=not args.no_stored,
+        )
         recs = recommend_for(arrays, taste, args.n)
         if args.save:
             save_taste(cache, arrays, taste)
     print("\n".join(report_lines(arrays, taste, recs)))
     if args.m3u8 is not None and recs:
-        out = write_m3u8([arrays.paths[r.index] for r in recs], args.m3u8,
-                         titles=[track_title(arrays, r.index) for r in recs],
-                         durations=[float(arrays.durations[r.index]) for r in recs])
+        out = write_m3u8(
+            [arrays.paths[r.index] for r in recs],
+            args.m3u8,
+            titles=[track_title(arrays, r.index) for r in recs],
+            durations=[float(arrays.durations[r.index]) for r in recs],
+        )
         print(f"playlist: {out}")
     if args.save:
         print(f"saved {len(taste.likes)} like(s) and {len(taste.dislikes)} dislike(s) in the library")

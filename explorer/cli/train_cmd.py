@@ -62,15 +62,28 @@ def train_and_save(req: TrainRequest, report: Callable[[str], None] = print) -> 
     arrays = build_arrays(clips, cache, with_mel="mel" in req.branches, show_bar=req.show_bar)
     results = []
     for seed in req.seeds:
-        cfg = TrainConfig(branches=req.branches, task=req.task, seed=seed, max_epochs=req.epochs,
-                          crop_frames=req.crop_frames, device=req.device)
+        cfg = TrainConfig(
+            branches=req.branches,
+            task=req.task,
+            seed=seed,
+            max_epochs=req.epochs,
+            crop_frames=req.crop_frames,
+            device=req.device,
+        )
         result = fit(arrays, cfg, show_bar=req.show_bar)
         report(f"seed {seed}: best epoch {result.best_epoch}, validation {format_metrics(result.val_metrics)}")
         results.append(result)
     best = min(results, key=lambda r: r.best_val_loss)
-    meta = checkpoint_meta(best, dataset=f"{req.data} split={split or 'all'} ({len(clips)} clips)",
-                           extra_training={"command": req.command, "seed": best.config.seed,
-                                           "seeds_tried": list(req.seeds), "provisional": req.provisional})
+    meta = checkpoint_meta(
+        best,
+        dataset=f"{req.data} split={split or 'all'} ({len(clips)} clips)",
+        extra_training={
+            "command": req.command,
+            "seed": best.config.seed,
+            "seeds_tried": list(req.seeds),
+            "provisional": req.provisional,
+        },
+    )
     save_checkpoint(req.out, best.model, best.model_config, meta)
     return best
 
@@ -85,22 +98,42 @@ def format_metrics(metrics: dict[str, Any]) -> str:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, type=Path, help="folder with labels.csv (+ optional split column) and audio/")
+    p.add_argument(
+        "--data", required=True, type=Path, help="folder with labels.csv (+ optional split column) and audio/"
+    )
     p.add_argument("--out", required=True, type=Path, help="checkpoint folder to write")
-    p.add_argument("--split", default="train",
-                   help="split to train on when labels.csv has one (default train; 'all' for every clip)")
-    p.add_argument("--branches", nargs="+", default=["mel", "genre", "lowlevel"],
-                   choices=["mel", "muq", "genre", "lowlevel"], help="active branches (default: mel genre lowlevel)")
-    p.add_argument("--task", default="joint", choices=["joint", "tags", "quadrant"],
-                   help="joint = both heads (default); tags = ranking only; quadrant = 4-class only")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0],
-                   help="one model per seed; the lowest validation loss is kept")
+    p.add_argument(
+        "--split",
+        default="train",
+        help="split to train on when labels.csv has one (default train; 'all' for every clip)",
+    )
+    p.add_argument(
+        "--branches",
+        nargs="+",
+        default=["mel", "genre", "lowlevel"],
+        choices=["mel", "muq", "genre", "lowlevel"],
+        help="active branches (default: mel genre lowlevel)",
+    )
+    p.add_argument(
+        "--task",
+        default="joint",
+        choices=["joint", "tags", "quadrant"],
+        help="joint = both heads (default); tags = ranking only; quadrant = 4-class only",
+    )
+    p.add_argument(
+        "--seeds", type=int, nargs="+", default=[0], help="one model per seed; the lowest validation loss is kept"
+    )
     p.add_argument("--epochs", type=int, default=50, help="maximum epochs (early stopping usually ends sooner)")
-    p.add_argument("--crop-frames", type=int, default=938,
-                   help="random mel crop length while training (0 = full clips)")
+    p.add_argument(
+        "--crop-frames", type=int, default=938, help="random mel crop length while training (0 = full clips)"
+    )
     p.add_argument("--cache-dir", type=Path, default=None, help="feature cache folder (default: the user cache)")
-    p.add_argument("--muq-dir", type=Path, default=None,
-                   help="MuQ weights folder for the muq branch (default: $QFX_MUQ_DIR, else the Hugging Face cache)")
+    p.add_argument(
+        "--muq-dir",
+        type=Path,
+        default=None,
+        help="MuQ weights folder for the muq branch (default: $QFX_MUQ_DIR, else the Hugging Face cache)",
+    )
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     p.add_argument("--provisional", action="store_true", help="mark the checkpoint as a stand-in in its meta")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -108,11 +141,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    req = TrainRequest(data=args.data, out=args.out, split=None if args.split in ("all", "") else args.split,
-                       branches=tuple(args.branches), task=args.task, seeds=tuple(args.seeds), epochs=args.epochs,
-                       crop_frames=args.crop_frames or None, cache_dir=args.cache_dir, muq_dir=args.muq_dir,
-                       device=args.device, provisional=bool(args.provisional), show_bar=not args.quiet,
-                       command="qfx " + " ".join(shlex.quote(os.fspath(a)) for a in argv))
+    req = TrainRequest(
+        data=args.data,
+        out=args.out,
+        split=None if args.split in ("all", "") else args.split,
+        branches=tuple(args.branches),
+        task=args.task,
+        seeds=tuple(args.seeds),
+        epochs=args.epochs,
+        crop_frames=args.crop_frames or None,
+        cache_dir=args.cache_dir,
+        muq_dir=args.muq_dir,
+        device=args.device,
+        provisional=bool(args.provisional),
+        show_bar=not args.quiet,
+        command="qfx " + " ".join(shlex.quote(os.fspath(a)) for a in argv),
+    )
     best = train_and_save(req)
     print(f"saved seed {best.config.seed} (validation loss {best.best_val_loss:.4f}) to {args.out}")
     return 0

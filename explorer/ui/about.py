@@ -108,8 +108,8 @@ def model_card_html(meta: Optional[Mapping[str, Any]], location: Optional[str] =
 
 def licences_html() -> str:
     rows = "".join(
-        f"<tr><td><b>{html.escape(n)}</b></td><td>{html.escape(u)}</td><td>{html.escape(l)}</td></tr>"
-        for n, u, l in LICENCES
+        f"<tr><td><b>{html.escape(n)}</b></td><td>{html.escape(u)}</td><td>{html.escape(lic)}</td></tr>"
+        for n, u, lic in LICENCES
     )
     return (f"<p>{APP_NAME} is free software under the <b>GNU Affero General Public License v3.0 or later</b> "
             f"({PROJECT_LICENCE}): you may redistribute and modify it under those terms; if you let others use a "
