@@ -109,3 +109,39 @@ def indexed_demo(tmp_path_factory, demo_dir) -> tuple[Path, Path, Path]:
 def index_demo_copy(demo_dir):
     """Factory: index_demo_copy(tmp) indexes a private copy of the demo under `tmp`; (library, cache, model)."""
     return lambda tmp: _index_demo(demo_dir, tmp)
+
+
+# Labels for the demo excerpts laid out as a 4Q-style folder: real audio, invented but consistent labels.
+_DEMO_LABELS = {
+    "Q1": ("Happy; Cheerful; Exciting", "Pop/Rock; Stage & Screen"),
+    "Q2": ("Energetic; Rousing; Aggressive", "Electronic; Stage & Screen"),
+    "Q3": ("Sad; Gloomy; Lonely", "Classical; Stage & Screen"),
+    "Q4": ("Relaxed; Mellow; Soothing", "New Age; Stage & Screen"),
+}
+
+
+@pytest.fixture(scope="session")
+def demo_fourq_dir(tmp_path_factory, demo_files) -> Path:
+    """The 20 demo excerpts as a 4Q-style folder (labels.csv + audio/<song_id>.<ext>), 5 per quadrant: 4 per
+    quadrant in the train split, 1 in the test split; one test clip has only moods that map to no tag."""
+    root = tmp_path_factory.mktemp("demo_4q")
+    (root / "audio").mkdir()
+    lines = ["song_id,artist,title,quadrant,moods,genres,split"]
+    for i, path in enumerate(demo_files):
+        quadrant = f"Q{i % 4 + 1}"
+        song_id = f"DEMO{i:04d}"
+        shutil.copy(path, root / "audio" / f"{song_id}{path.suffix}")
+        moods, genres = _DEMO_LABELS[quadrant]
+        split = "train" if i < 16 else "test"
+        if i == 19:
+            moods = "Circular; Greasy"  # maps to no tag: the ranking task must skip it
+        lines.append(f'{song_id},Demo,{path.stem},{quadrant},"{moods}","{genres}",{split}')
+    (root / "labels.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="session", params=["demo", "4q"])
+def labelled_dir(request) -> Path:
+    """A 4Q-style labelled folder: the demo-derived one everywhere, then the real 4Q data set as an extra layer
+    (skipped where ../shared/data/4q is absent)."""
+    return request.getfixturevalue("demo_fourq_dir" if request.param == "demo" else "fourq_dir")
