@@ -186,16 +186,17 @@ def apply_shifts(quadrant_probs: np.ndarray, tag_scores: np.ndarray, shifts: np.
 
 
 def tag_quadrant_affinity(tag_names: Sequence[str]) -> np.ndarray:
-    """(T, 4) P(quadrant | tag) from resources/tag_quadrants.json, add-one smoothed, rows in `tag_names` order."""
+    """(T, 4) P(quadrant | tag) from resources/tag_quadrants.json, add-one smoothed, rows in `tag_names` order.
+
+    A tag the table does not know (a model trained on another vocabulary) gets a uniform row: its score then only
+    changes by renormalisation.
+    """
     from core.resources import load_json_resource
 
     table = load_json_resource("tag_quadrants.json")
     if list(table["quadrants"]) != list(QUADRANT_KINDS):
         raise CalibrationError(f"tag_quadrants.json lists quadrants {table['quadrants']}, expected Q1..Q4")
-    missing = [t for t in tag_names if t not in table["counts"]]
-    if missing:
-        raise CalibrationError(f"tag_quadrants.json has no row for tag(s) {', '.join(missing)}")
-    counts = np.array([table["counts"][t] for t in tag_names], dtype=np.float64) + 1.0
+    counts = np.array([table["counts"].get(t, [0, 0, 0, 0]) for t in tag_names], dtype=np.float64) + 1.0
     return counts / counts.sum(axis=1, keepdims=True)
 
 
