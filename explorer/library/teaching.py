@@ -167,3 +167,17 @@ def apply_teaching(con: sqlite3.Connection, arrays: LibraryArrays) -> None:
                        tag_quadrant_affinity(arrays.tag_names))
     arrays.quadrant_probs = result.quadrant_probs
     arrays.tag_scores = result.tag_scores
+
+
+def row_of(cache: LibraryCache, arrays: LibraryArrays, path: str | Path) -> int:
+    """The row of an analysed track in `arrays` (TeachingError when it is not one)."""
+    track_id, _, _ = _find_track(cache, path)
+    pos = int(np.searchsorted(arrays.track_ids, track_id))
+    if pos >= len(arrays) or int(arrays.track_ids[pos]) != track_id:
+        raise TeachingError(f"track not among the analysed tracks: {path}")
+    return pos
+
+
+def quadrant_changes(before: np.ndarray, after: np.ndarray) -> list[int]:
+    """Rows whose most likely quadrant differs between two (N, 4) probability tables."""
+    return [int(r) for r in np.flatnonzero(np.argmax(before, axis=1) != np.argmax(after, axis=1))]
