@@ -25,7 +25,7 @@ Corrections are replayed in the order they were made, so "calmer" means calmer t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             for path, kind in corrections:
                 add_correction(cache, path, kind)
             after = cache.load_arrays()
-            for (path, kind), row in zip(corrections, rows):
+            for (_, kind), row in zip(corrections, rows):
                 print(f"{normalise_kind(kind):>14}  {Path(after.paths[row]).name}: "
                       f"{_show(before, row)} -> {_show(after, row)}")
             changed = quadrant_changes(before.quadrant_probs, after.quadrant_probs)
