@@ -236,15 +236,16 @@ def test_cli_round_trip(cache, library, tmp_path):
     assert unindexed.returncode == 1 and "not indexed" in unindexed.stderr
 
 
-def test_correction_follows_a_moved_track(cache, library):
-    """Last in this module: it moves a file of the shared library (and moves it back)."""
+def test_correction_follows_a_moved_removed_and_returning_track(cache, library, tmp_path):
+    """Last in this module: it moves a file of the shared library (and puts it back)."""
     from explorer.library.indexer import index_library
 
     root = library[0]
-    add_correction(cache, root / "wesnoth_battle-epic.mp3", "Q2")
+    home = root / "wesnoth_battle-epic.mp3"
+    add_correction(cache, home, "Q2")
     (root / "sub").mkdir()
     moved = root / "sub" / "wesnoth_battle-epic.mp3"
-    os.replace(root / "wesnoth_battle-epic.mp3", moved)
+    os.replace(home, moved)
     try:
         summary = index_library(root, cache, workers=1)
         assert summary.moved == 1, summary.lines()
@@ -252,7 +253,24 @@ def test_correction_follows_a_moved_track(cache, library):
         assert c.active and Path(c.path) == moved
         arrays = cache.load_arrays()
         assert arrays.quadrant_probs[arrays.paths.index(str(moved))].argmax() == 1
+
+        os.replace(moved, tmp_path / moved.name)  # gone from a readable folder: the track is removed
+        summary = index_library(root, cache, workers=1)
+        assert summary.removed == 1, summary.lines()
+        [c] = list_corrections(cache)
+        assert not c.active and Path(c.path) == moved  # kept, shown where it was, without effect
+        assert cache.load_arrays().corrections_applied == 0
+
+        os.replace(tmp_path / moved.name, home)  # the same content comes back (a new track id)
+        index_library(root, cache, workers=1)
+        [c] = list_corrections(cache)
+        assert c.active and Path(c.path) == home  # found again by content fingerprint
+        arrays = cache.load_arrays()
+        assert arrays.corrections_applied == 1
+        assert arrays.quadrant_probs[arrays.paths.index(str(home))].argmax() == 1
     finally:
-        os.replace(moved, root / "wesnoth_battle-epic.mp3")
+        for stray in (moved, tmp_path / moved.name):
+            if stray.exists():
+                os.replace(stray, home)
         (root / "sub").rmdir()
         index_library(root, cache, workers=1)

@@ -3,9 +3,11 @@ apply the calibration they imply (core/calibration.py) whenever the cache hands 
 
 The corrections live in their own table, created on the first correction (`CREATE TABLE IF NOT EXISTS`), so a cache
 that was never taught, or one opened read-only, is untouched. Each correction keeps the track's id, content
-fingerprint and path: it follows the track through moves (same id) and finds it again by fingerprint if it was
-removed and came back. `LibraryCache.load_arrays()` calls `apply_teaching`, so the map, filters, recommendations,
-the app and `qfx` all see the same calibrated numbers; the model's own values stay in `raw_quadrant_probs` /
+fingerprint and path: it follows the track through moves (same id); a trigger copies a removed track's last path
+and fingerprint into its corrections, which find it again by fingerprint when it comes back.
+
+`LibraryCache.load_arrays()` calls `apply_teaching`, so the map, filters, recommendations, the app and `qfx` all see
+the same calibrated numbers; the model's own values stay in `raw_quadrant_probs` /
 `raw_tag_scores`. Nothing is precomputed: the fit is redone from the stored corrections on every load (a few
 milliseconds), so re-indexing with a new model re-applies the same corrections to the new model's values.
 """
@@ -30,16 +32,20 @@ if TYPE_CHECKING:
 
 TEACH_KINDS: tuple[str, ...] = KINDS  # ("Q1", "Q2", "Q3", "Q4", "more_energetic", "calmer")
 TABLE = "teach_corrections"
-_DDL = f"""
+_DDL = (f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
     id INTEGER PRIMARY KEY,
     track_id INTEGER REFERENCES tracks (id) ON DELETE SET NULL,  -- NULL once the track was removed
     fingerprint BLOB NOT NULL,          -- finds the track again when it is removed and comes back
-    path BLOB NOT NULL,                 -- os.fsencode(absolute path) when taught, shown when the track is gone
+    path BLOB NOT NULL,                 -- os.fsencode(absolute path): where the track was last seen
     kind TEXT NOT NULL,                 -- one of TEACH_KINDS
     created_at REAL NOT NULL            -- seconds since the epoch; corrections are replayed in this order
-)
-"""
+)""",
+        # a removed track's last path and content stay with its corrections (to show, and to match on return)
+        f"""
+CREATE TRIGGER IF NOT EXISTS {TABLE}_keep_track BEFORE DELETE ON tracks BEGIN
+    UPDATE {TABLE} SET path = OLD.path, fingerprint = OLD.fingerprint WHERE track_id = OLD.id;
+END""")
 # the correction's track: by id, else a current track with the same content
 _TRACK_OF = ("COALESCE(c.track_id,"
              " (SELECT t.id FROM tracks t WHERE t.fingerprint = c.fingerprint ORDER BY t.id LIMIT 1))")
@@ -102,7 +108,8 @@ def add_correction(cache: LibraryCache, path: str | Path, kind: str) -> None:
     name = normalise_kind(kind)
     track_id, fingerprint, key = _find_track(cache, path)
     with cache.transaction() as con:
-        con.execute(_DDL)
+        for statement in _DDL:
+            con.execute(statement)
         con.execute(f"INSERT INTO {TABLE} (track_id, fingerprint, path, kind, created_at) VALUES (?, ?, ?, ?, ?)",
                     (track_id, fingerprint, key, name, time.time()))
 
