@@ -283,14 +283,18 @@ def test_export_carries_the_inferred_genre_flag_and_odd_file_names(tmp_path):
     arrays = synthetic_library(3, seed=1)
     odd = os.fsdecode(b"/music/caf\xe9 \xff.mp3")  # not valid UTF-8: a surrogate-escaped str
     arrays.paths[1] = odd
-    arrays.genres_inferred = np.array([True, False, True])  # set by the library when genres come from audio
+    arrays.genre_inferred = np.array([True, False, True])  # set by the library when genres come from audio
     export_library(arrays, "/music", json_path=tmp_path / "a.json", csv_path=tmp_path / "a.csv")
     doc = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))
-    assert [t["genres_inferred"] for t in doc["tracks"]] == [True, False, True]
+    assert [t["genre_inferred"] for t in doc["tracks"]] == [True, False, True]
     assert doc["tracks"][1]["path"] == odd and os.fsencode(doc["tracks"][1]["path"]) == b"/music/caf\xe9 \xff.mp3"
     raw_csv = (tmp_path / "a.csv").read_bytes()
     assert b"/music/caf\xe9 \xff.mp3" in raw_csv  # the file name's own bytes
     with open(tmp_path / "a.csv", newline="", encoding="utf-8", errors="surrogateescape") as fh:
         rows = list(csv.DictReader(fh))
-    assert [r["genres_inferred"] for r in rows] == ["true", "false", "true"] and rows[1]["path"] == odd
+    assert [r["genre_inferred"] for r in rows] == ["true", "false", "true"] and rows[1]["path"] == odd
     _assert_export_matches(arrays, doc, rows)
+    arrays.genre_inferred = np.zeros(0, dtype=bool)  # not filled in (an older cache): no column, no field
+    export_library(arrays, "/music", json_path=tmp_path / "a.json", csv_path=tmp_path / "a.csv")
+    assert "genre_inferred" not in json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))["tracks"][0]
+    assert "genre_inferred" not in (tmp_path / "a.csv").read_text(encoding="utf-8", errors="replace").splitlines()[0]

@@ -70,8 +70,19 @@ def _show(arrays: Any, row: int) -> str:
     return f"Q{best + 1} ({q[best]:.0%}), P(Q1 or Q2) {q[0] + q[1]:.0%}"
 
 
+def open_for_teaching(folder: Path, cache_dir: Path | None) -> Any:
+    """The library's cache opened for writing, refusing (without creating anything) when it was never indexed."""
+    from explorer.library.cache import LibraryCache, default_cache_dir, library_db_name
+
+    root = Path(os.path.abspath(folder))
+    if not root.is_dir():
+        raise TeachError(f"library folder not found: {root}")
+    if not (Path(cache_dir or default_cache_dir()) / library_db_name(root)).exists():
+        raise TeachError(f"{root} is not indexed yet: run `qfx index {folder}` first")
+    return LibraryCache.open(root, cache_dir)
+
+
 def run(args: argparse.Namespace) -> int:
-    from explorer.cli.recommend_cmd import open_indexed
     from explorer.library.teaching import (add_correction, list_corrections, normalise_kind, quadrant_changes,
                                            reset_corrections, row_of)
 
@@ -82,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     for _, kind in corrections:  # every kind checked before anything is stored
         normalise_kind(kind)
     folder = Path(os.path.abspath(args.folder))
-    with open_indexed(folder, args.cache) as cache:
+    with open_for_teaching(folder, args.cache) as cache:
         if args.reset:
             n = reset_corrections(cache)
             print(f"forgot {n} correction(s): the model's own values are back")

@@ -22,7 +22,6 @@ import numpy as np
 from explorer.library.arrays import LibraryArrays
 from explorer.library.schema import connect, migrate
 from explorer.library.snapshot import apply_likes, generation, load_muq, query_arrays, read_snapshot, write_snapshot
-from explorer.library.teaching import apply_teaching
 
 APP_NAME = "quadfusion-explorer"
 PathLike = Union[str, bytes, os.PathLike]
@@ -176,18 +175,20 @@ class LibraryCache:
     def load_arrays(self, *, muq: bool = False) -> LibraryArrays:
         """The analysed tracks as arrays (row order = track id); `muq=True` adds the 4 KiB/track MuQ column.
 
-        Quadrant probabilities and tag scores are calibrated by the library's teaching corrections
-        (explorer/library/teaching.py); the model's own values are in `raw_quadrant_probs` / `raw_tag_scores`.
-
         Served from the column snapshot when nothing changed since it was built (milliseconds for 100k tracks),
         else rebuilt from the tables first.
+
+        Quadrant probabilities and tag scores are calibrated by the library's teaching corrections
+        (explorer/library/teaching.py); the model's own values are in `raw_quadrant_probs` / `raw_tag_scores`.
         """
+        from explorer.library.teaching import apply_teaching
+
         names = _names()
         arrays = read_snapshot(self.con, names)
         if arrays is None:
             arrays = self.refresh_snapshot(names)
+        apply_teaching(self.con, arrays)
         apply_likes(self.con, arrays)
-        apply_teaching(self.con, arrays)  # calibrated quadrants/tags from the library's corrections; raw_* kept
         if muq:
             load_muq(self.con, arrays)
         return arrays

@@ -26,9 +26,11 @@ FORMAT_VERSION = 1
 
 
 def _inferred_flags(arrays: LibraryArrays) -> np.ndarray | None:
-    """(N,) bool "the genres came from the audio, not from tags", when the arrays carry it."""
-    flags = getattr(arrays, "genres_inferred", None)
-    return None if flags is None else np.asarray(flags, dtype=bool).reshape(len(arrays))
+    """(N,) bool "the genres came from the audio, not from tags", when the arrays carry it for every track."""
+    flags = getattr(arrays, "genre_inferred", None)
+    if flags is None or len(flags) != len(arrays):
+        return None
+    return np.asarray(flags, dtype=bool)
 
 
 def display_title(arrays: LibraryArrays, row: int) -> str:
@@ -51,7 +53,7 @@ def track_records(arrays: LibraryArrays) -> list[dict[str, Any]]:
             "genres": [g for g, on in zip(arrays.genre_names, arrays.genres[i]) if on > 0.5],
         }
         if inferred is not None:
-            record["genres_inferred"] = bool(inferred[i])
+            record["genre_inferred"] = bool(inferred[i])
         record["quadrant"] = QUADRANTS[int(np.argmax(q))]
         record["quadrant_probs"] = {name: float(p) for name, p in zip(QUADRANTS, q)}
         record["tags"] = [{"tag": arrays.tag_names[j], "score": float(arrays.tag_scores[i, j])} for j in order]
@@ -103,18 +105,18 @@ def to_json(arrays: LibraryArrays, library_root: str | os.PathLike) -> str:
 
 
 def to_csv(arrays: LibraryArrays) -> str:
-    """One row per track: path, title, artist, album, genres ('; '), [genres_inferred], quadrant, Q1..Q4, the tags
+    """One row per track: path, title, artist, album, genres ('; '), [genre_inferred], quadrant, Q1..Q4, the tags
     by rank ('; '), then one score column per tag (model order) for spreadsheets."""
     inferred = _inferred_flags(arrays)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    header = ["path", "title", "artist", "album", "genres"] + (["genres_inferred"] if inferred is not None else [])
+    header = ["path", "title", "artist", "album", "genres"] + (["genre_inferred"] if inferred is not None else [])
     header += ["quadrant", *QUADRANTS, "ranked_tags", *arrays.tag_names]
     writer.writerow(header)
     for rec in track_records(arrays):
         row = [rec["path"], rec["title"], rec["artist"], rec["album"], "; ".join(rec["genres"])]
         if inferred is not None:
-            row.append("true" if rec["genres_inferred"] else "false")
+            row.append("true" if rec["genre_inferred"] else "false")
         scores = {t["tag"]: t["score"] for t in rec["tags"]}
         row += [rec["quadrant"], *(repr(rec["quadrant_probs"][q]) for q in QUADRANTS)]
         row += ["; ".join(t["tag"] for t in rec["tags"]), *(repr(scores[name]) for name in arrays.tag_names)]
