@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from explorer.cli import evaluate_cmd, index_cmd, map_cmd, recommend_cmd, train_cmd
+from explorer.cli import evaluate_cmd, export_cmd, index_cmd, map_cmd, recommend_cmd, teach_cmd, train_cmd
 from explorer.cli.command import Command
 
 
@@ -19,4 +19,6 @@ COMMANDS: tuple[Command, ...] = (
     recommend_cmd.COMMAND,
     train_cmd.COMMAND,
     evaluate_cmd.COMMAND,
+    teach_cmd.COMMAND,
+    export_cmd.COMMAND,
 )
