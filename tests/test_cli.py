@@ -27,7 +27,11 @@ def test_every_listed_command_is_registered():
     from explorer.cli.commands import COMMANDS
 
     sub = next(a for a in build_parser()._actions if a.dest == "command")
-    assert list(sub.choices) == [c.name for c in COMMANDS] == ["index", "map", "recommend", "train", "evaluate"]
+    assert (
+        list(sub.choices)
+        == [c.name for c in COMMANDS]
+        == ["index", "map", "recommend", "train", "evaluate", "teach", "export"]
+    )
 
 
 def test_a_command_that_fails_to_import_is_an_error_not_a_missing_command(monkeypatch):
