@@ -26,7 +26,7 @@ from torch import nn
 from core.features.musicnn_mel import N_FFT, N_MELS, check_wave, log_mel, to_patches
 from core.resources import resource_path
 
-__all__ = ["EMBED_DIM", "MSD_TAGS", "MusicnnEmbedder", "MusicnnNet", "N_TAGS", "default_weights", "load_musicnn"]
+__all__ = ["EMBED_DIM", "MSD_TAGS", "N_TAGS", "MusicnnEmbedder", "MusicnnNet", "default_weights", "load_musicnn"]
 
 # The 50 Last.fm tags of the MSD tagging benchmark, in the network's output order (spelling as published).
 MSD_TAGS: tuple[str, ...] = (
