@@ -133,6 +133,23 @@ def _check_pretrained(doc: dict[str, Any], config: ModelConfig, directory: Path)
                               f"fourth branch takes {config.pretrained_kind!r}")
 
 
+def _check_heads(spec: dict[str, Any], config: ModelConfig) -> None:
+    """An "inference.probe" reads the pretrained embedding, so its width must be the branch's."""
+    if spec.get("probe"):
+        from core.stacking import StackingError, check_probe
+
+        if config.pretrained_kind is None:
+            raise CheckpointError("inference.probe needs a model with a pretrained-embedding branch")
+        try:
+            check_probe(spec["probe"], int(config.muq_dim))
+        except StackingError as exc:
+            raise CheckpointError(str(exc)) from exc
+    arousal = spec.get("arousal")
+    if arousal is not None and (not isinstance(arousal, dict)
+                                or any(k not in arousal for k in ("mean", "std", "weights", "bias"))):
+        raise CheckpointError("inference.arousal needs mean, std, weights and bias")
+
+
 def _jsonable_normalization(norm: dict[str, Any]) -> dict[str, Any]:
     """Accept numpy arrays / tensors / floats and store plain JSON lists and numbers."""
     out: dict[str, Any] = {}
@@ -266,6 +283,7 @@ def load_checkpoint(
         )
     _check_normalization(doc["normalization"], config)
     _check_pretrained(doc, config, directory)
+    _check_heads(doc.get("inference") or {}, config)
 
     weights = directory / WEIGHTS_FILE
     if not weights.is_file():

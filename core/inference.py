@@ -32,6 +32,7 @@ import torch
 from core.checkpoint import CONFIG_FILE, WEIGHTS_FILE, CheckpointError, load_checkpoint
 from core.model import ModelConfig, QuadFusionNet
 from core.resources import resource_path
+from core.stacking import StackingError, apply_heads
 
 
 class InferenceError(ValueError):
@@ -161,6 +162,8 @@ class EmotionModel:
         # False runs every crop through the whole network (the reference the shared trunk is checked against)
         self.shared_trunk = "mel" in model.config.branches
         self._norm = self._voters[0][1]
+        # probe mix / arousal adjustment after the vote (core.stacking)
+        self._heads = {k: spec[k] for k in ("probe", "arousal") if spec.get(k)}
         self._set_layout()
 
     def _set_layout(self) -> None:
@@ -225,6 +228,11 @@ class EmotionModel:
     @property
     def uses_musicnn(self) -> bool:
         return self.pretrained_kind == "musicnn"
+
+    @property
+    def needs_interpretive(self) -> bool:
+        """True when predictions need the interpretive descriptors (the checkpoint has an arousal adjustment)."""
+        return "arousal" in self._heads
 
     @property
     def tags(self) -> list[str]:
@@ -340,10 +348,12 @@ class EmotionModel:
         batch_size: int = 64,
         device: str | torch.device | None = None,
         musicnn: np.ndarray | None = None,
+        interpretive: np.ndarray | None = None,
     ) -> Predictions:
         """Predict for N clips; mel is (N, 48, T) or a list of (48, T_i). Inputs of unused branches are ignored.
 
         The pretrained branch takes `muq` (N, 1024) or `musicnn` (N, 250), whichever `pretrained_kind` names.
+        `interpretive` (N, D) is needed only by a checkpoint with an arousal adjustment (`needs_interpretive`).
         Normalisation happens per batch, so a large library never needs a second full-size float32 copy.
         """
         if self.uses_musicnn:
@@ -368,4 +378,9 @@ class EmotionModel:
                 np.zeros((0, self.model.fusion1[0].out_features), np.float32),
             )
         tags, quads, emb = (np.concatenate(parts).astype(np.float32) for parts in zip(*results))
+        if self._heads:
+            try:
+                quads = apply_heads(quads, self._heads, raw.get("muq"), interpretive)
+            except StackingError as exc:
+                raise InferenceError(str(exc)) from exc
         return Predictions(tags, quads, emb)
