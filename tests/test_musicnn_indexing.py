@@ -36,20 +36,27 @@ def musicnn_model(directory: Path) -> Path:
     return save_checkpoint(directory, QuadFusionNet(config).eval(), config, meta)
 
 
-@pytest.fixture()
-def library(tmp_path: Path, demo_dir: Path) -> Path:
-    lib = tmp_path / "lib"
-    lib.mkdir()
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> Path:
+    lib = tmp_path_factory.mktemp("lib")
     shutil.copy2(demo_dir / TAGGED, lib / TAGGED)
     wave = load_excerpt(demo_dir / UNTAGGED_FROM, rates=(16000,), length=12.0).audio[16000]
     sf.write(lib / "untagged.wav", wave, 16000, subtype="FLOAT")  # a WAV carries no genre tag
     return lib
 
 
-def test_untagged_track_gets_genres_from_audio(library: Path, tmp_path: Path, capsys) -> None:
-    cache_dir = tmp_path / "cache"
-    summary = index_library(library, LibraryCache.open(library, cache_dir), workers=1)
+@pytest.fixture(scope="module")
+def indexed(library: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The library indexed with the shipped model (on CUDA when present: MusiCNN then runs in the main process)."""
+    cache_dir = tmp_path_factory.mktemp("cache")
+    with LibraryCache.open(library, cache_dir) as cache:
+        summary = index_library(library, cache, workers=1)
     assert summary.analysed == 2 and not summary.failed and summary.extractor_version == EXTRACTOR_VERSION
+    return cache_dir
+
+
+def test_untagged_track_gets_genres_from_audio(library: Path, indexed: Path) -> None:
+    cache_dir = indexed
     with LibraryCache.open(library, cache_dir) as cache:
         arrays = cache.load_arrays(musicnn=True)
     rows = {Path(p).name: i for i, p in enumerate(arrays.paths)}
@@ -78,7 +85,10 @@ def test_untagged_track_gets_genres_from_audio(library: Path, tmp_path: Path, ca
         again = cache.load_arrays()
     np.testing.assert_array_equal(again.genre_inferred, arrays.genre_inferred)
 
-    assert qfx(["map", str(library), "--cache", str(cache_dir), "--out", str(tmp_path / "m.png")]) == 0
+
+def test_map_text_marks_inferred_genres(library: Path, indexed: Path, tmp_path: Path, capsys) -> None:
+    pytest.importorskip("PySide6")
+    assert qfx(["map", str(library), "--cache", str(indexed), "--out", str(tmp_path / "m.png")]) == 0
     assert "1 of 2 tracks have no genre tag; their genres are inferred from audio" in capsys.readouterr().out
 
 

@@ -144,8 +144,14 @@ class MusicnnEmbedder:
 
     @torch.inference_mode()
     def run_patches(self, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-patch (embedding, tags) for any number of patches, in batches of `patch_batch`."""
-        outs = [self.net(chunk) for chunk in patches.split(self.patch_batch)]
+        """Per-patch (embedding, tags) for any number of patches, in batches of `patch_batch`.
+
+        On CUDA the convolutions run in full float32 (no TF32), so GPU and CPU give the same numbers to ~1e-6.
+        """
+        cudnn = torch.backends.cudnn
+        with cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic,
+                         allow_tf32=False):
+            outs = [self.net(chunk) for chunk in patches.split(self.patch_batch)]
         return torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
 
     @torch.inference_mode()
