@@ -1,4 +1,5 @@
-"""`qfx evaluate --checkpoint PATH --data FOLDER [--json OUT]`: macro-F1, per-class F1 and nDCG@3."""
+"""`qfx evaluate --checkpoint PATH --data FOLDER [--json OUT]`: macro-F1, per-class F1 and nDCG@3 under both
+protocols: metadata genres from labels.csv, and audio only (genres inferred from the audio; core.evaluate)."""
 
 from __future__ import annotations
 
@@ -23,20 +24,15 @@ def evaluate(
     show_bar: bool = True,
 ) -> dict[str, Any]:
     """Metrics of the model chosen by explorer.library.model_choice (`checkpoint`, else QFX_MODEL, else the
-    shipped one) on `data`, with the inference profile used recorded under "profile"."""
-    import torch
-
+    shipped one) on `data` (core.evaluate records the inference profile used under "profile")."""
     from core.evaluate import evaluate_checkpoint
-    from core.inference import PROFILE_ENV, resolve_profile
+    from core.inference import PROFILE_ENV
     from explorer.library.model_choice import active_model
 
     if profile:  # EmotionModel.load reads it; this process only evaluates
         os.environ[PROFILE_ENV] = profile
     path = active_model(model=checkpoint).path  # None: the shipped model
     result = evaluate_checkpoint(path, data, split=split, cache_dir=cache_dir, show_bar=show_bar, device=device)
-    result["profile"] = resolve_profile(
-        profile, torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    )
     return result
 
 

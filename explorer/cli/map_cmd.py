@@ -88,6 +88,8 @@ class MapResult:
     scene: MapScene
     title: str
     png: Path
+    inferred_genres: int = 0  # tracks without a genre tag, whose genres come from the audio
+    tracks: int = 0
 
 
 def draw_map(
@@ -107,7 +109,8 @@ def draw_map(
     scene = build_map_scene(arrays, filt, k=k)
     title = f"{library_name} · {filt.describe()} · {len(scene)} tracks · {k_text(scene.k, scene.k_auto)}"
     png = render(scene, out, size, titles=track_titles(arrays), title=title)
-    return MapResult(scene, title, Path(png))
+    inferred = int(arrays.genre_inferred.sum()) if len(arrays.genre_inferred) == len(arrays) else 0
+    return MapResult(scene, title, Path(png), inferred, len(arrays))
 
 
 def report_lines(result: MapResult) -> list[str]:
@@ -118,6 +121,11 @@ def report_lines(result: MapResult) -> list[str]:
     lines += [f"  {'x' if axis == 0 else 'y'}: {axis_title(scene, axis)}" for axis in (0, 1)]
     lines += [f"  {c + 1}: {profile.size} tracks, {profile.sentence}" for c, profile in enumerate(scene.profiles)]
     lines += [f"  note: {note}" for note in scene.notes]
+    if result.inferred_genres:
+        lines.append(
+            f"  genres: {result.inferred_genres} of {result.tracks} tracks have no genre tag; their genres "
+            "are inferred from audio (shown as 'Genre (from audio)')"
+        )
     lines.append(f"wrote {result.png}")
     return lines
 
