@@ -97,6 +97,7 @@ def main() -> None:
 def _index(folder: str) -> None:
     import tempfile
 
+    from explorer.analysis.display import index_summary_lines
     from explorer.library.cache import LibraryCache
     from explorer.library.indexer import index_library
     from explorer.library.pretrained import gpu_musicnn
@@ -107,7 +108,7 @@ def _index(folder: str) -> None:
         summary = index_library(folder, cache, model=False)
         elapsed = time.perf_counter() - t0
         arrays = cache.load_arrays(musicnn=True)
-    print("\n".join(summary.lines()))
+    print("\n".join(index_summary_lines(summary)))
     shape = None if arrays.musicnn is None else arrays.musicnn.shape
     print(f"index {folder}: MusiCNN on the {where}; {summary.analysed} tracks in {elapsed:.1f} s "
           f"({summary.analysed / elapsed * 60:.0f}/min); musicnn column {shape}; "
