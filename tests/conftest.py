@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / "resources" / "demo"
 FOURQ_DIR = Path(os.environ.get("QFX_4Q_DIR", ROOT.parent / "shared" / "data" / "4q"))
 DEAM_DIR = Path(os.environ.get("QFX_DEAM_DIR", ROOT.parent / "shared" / "data" / "deam"))
+MELON_DIR = Path(os.environ.get("QFX_MELON_DIR", ROOT.parent / "shared" / "data" / "melon"))
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +33,13 @@ def fourq_dir() -> Path:
     if not (FOURQ_DIR / "labels.csv").exists():
         pytest.skip(f"4Q dataset not found at {FOURQ_DIR}")
     return FOURQ_DIR
+
+
+@pytest.fixture(scope="session")
+def melon_dir() -> Path:
+    if not (MELON_DIR / "genre_gn_all.json").exists():
+        pytest.skip(f"Melon genre table not found at {MELON_DIR}")
+    return MELON_DIR
 
 
 @pytest.fixture(scope="session")
