@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from core.emotions import QUADRANTS
 from explorer.cli.command import Command
 from explorer.cli.errors import CommandError
 from explorer.cli.library import open_indexed
@@ -71,8 +72,8 @@ def corrections_from_steps(steps: list[tuple[str, str]]) -> list[tuple[str, str]
         elif what == "quadrant":
             if pending is None:
                 raise CommandError(f"--quadrant {value} must follow a --track PATH")
-            if str(value).strip().upper() not in ("Q1", "Q2", "Q3", "Q4"):
-                raise CommandError(f"--quadrant must be Q1, Q2, Q3 or Q4, not {value!r}")
+            if str(value).strip().upper() not in QUADRANTS:
+                raise CommandError(f"--quadrant must be one of {', '.join(QUADRANTS)}, not {value!r}")
             out.append((pending, str(value).strip().upper()))
             pending = None
         else:
@@ -83,9 +84,10 @@ def corrections_from_steps(steps: list[tuple[str, str]]) -> list[tuple[str, str]
 
 
 def _show(arrays: Any, row: int) -> str:
+    from explorer.analysis.display import top_quadrant_text
+
     q = arrays.quadrant_probs[row]
-    best = int(q.argmax())
-    return f"Q{best + 1} ({q[best]:.0%}), P(Q1 or Q2) {q[0] + q[1]:.0%}"
+    return f"{top_quadrant_text(q)}, P(Q1 or Q2) {q[0] + q[1]:.0%}"
 
 
 def run(args: argparse.Namespace) -> int:
