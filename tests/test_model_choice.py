@@ -56,3 +56,15 @@ def test_check_model_turns_every_failure_into_one_error(tmp_path):
     (tmp_path / "config.json").write_text("{ not json")
     with pytest.raises(ModelChoiceError):
         check_model(tmp_path)
+
+
+def test_the_library_layer_raises_one_error_type():
+    from explorer.library.errors import LibraryError
+    from explorer.library.indexer import IndexingError
+    from explorer.library.schema import CacheSchemaError
+    from explorer.library.teaching import TeachingError
+
+    for error in (IndexingError, CacheSchemaError, TeachingError, ModelChoiceError):
+        assert issubclass(error, LibraryError), error
+    with pytest.raises(LibraryError):
+        check_model("/no/such/model/folder")

@@ -26,6 +26,7 @@ import numpy as np
 
 from core.progress import CancelToken, Cancelled, Progress, ProgressCallback
 from explorer.library.cache import LibraryCache
+from explorer.library.errors import LibraryError
 from explorer.library.plan import plan_run
 from explorer.library.pretrained import embed_batch, gpu_musicnn, musicnn_input
 from explorer.library.scanner import scan_audio_files
@@ -37,7 +38,7 @@ BATCH_SIZE = 32
 CRASH_REASON = "the decoder crashed its worker process"
 
 
-class IndexingError(RuntimeError):
+class IndexingError(LibraryError, RuntimeError):
     """The run cannot start (missing folder, model that needs MuQ without MuQ, ...)."""
 
 

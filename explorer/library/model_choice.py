@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from explorer.library.errors import LibraryError
+
 log = logging.getLogger(__name__)
 
 ENV_MODEL = "QFX_MODEL"
@@ -28,7 +30,7 @@ MUQ_LICENCE_NOTE = (
 )
 
 
-class ModelChoiceError(Exception):
+class ModelChoiceError(LibraryError):
     """A folder cannot be used as an emotion model; the message is meant for the user."""
 
 

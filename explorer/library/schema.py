@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlite3
 import time
 
+from explorer.library.errors import LibraryError
+
 SCHEMA_VERSION = 3
 
 # version -> DDL applied to go from version-1 to version. Append only; never edit a shipped step.
@@ -85,7 +87,7 @@ MIGRATIONS: dict[int, str] = {
 }
 
 
-class CacheSchemaError(RuntimeError):
+class CacheSchemaError(LibraryError, RuntimeError):
     """The cache file was written by a newer program or is not a cache at all."""
 
 
