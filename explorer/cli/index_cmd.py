@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from explorer.cli.command import Command
 from explorer.cli.errors import CommandError
-from explorer.cli.library import cache_file, library_root
+from explorer.cli.library import add_library_arguments, cache_file, library_root
 
 if TYPE_CHECKING:
     from core.progress import CancelToken, ProgressCallback
@@ -49,14 +49,7 @@ def index_folder(
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("folder", type=Path, help="the music folder (searched recursively)")
-    p.add_argument(
-        "--cache",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="cache folder (default: $QFX_CACHE_DIR or the user cache dir)",
-    )
+    add_library_arguments(p, "the music folder (searched recursively)")
     p.add_argument("--workers", type=int, default=None, metavar="N", help="decoding processes (default: one per core)")
     p.add_argument(
         "--muq-dir",

@@ -6,6 +6,7 @@ create the cache, but only for a real folder.
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +16,21 @@ from explorer.cli.errors import CommandError
 if TYPE_CHECKING:
     from explorer.library.arrays import LibraryArrays
     from explorer.library.cache import LibraryCache
+
+
+INDEXED_HELP = "the music folder (indexed with `qfx index FOLDER`)"
+
+
+def add_library_arguments(p: argparse.ArgumentParser, folder_help: str = INDEXED_HELP) -> None:
+    """FOLDER and --cache, the same for every command that works on a library."""
+    p.add_argument("folder", type=Path, help=folder_help)
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="cache folder (default: $QFX_CACHE_DIR or the user cache dir)",
+    )
 
 
 def library_root(folder: str | os.PathLike[str]) -> Path:

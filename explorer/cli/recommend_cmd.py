@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from explorer.cli.command import Command
 from explorer.cli.errors import CommandError
-from explorer.cli.library import load_analysed, open_indexed
+from explorer.cli.library import add_library_arguments, load_analysed, open_indexed
 
 if TYPE_CHECKING:
     from explorer.analysis.recommend import Recommendation
@@ -108,17 +108,10 @@ def report_lines(arrays: LibraryArrays, taste: Taste, recs: list[Recommendation]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("folder", type=Path, help="the music folder (indexed with `qfx index FOLDER`)")
+    add_library_arguments(p)
     p.add_argument("--like", type=Path, nargs="+", default=[], metavar="PATH", help="tracks you like")
     p.add_argument("--dislike", type=Path, nargs="+", default=[], metavar="PATH", help="tracks you dislike")
     p.add_argument("--n", type=int, default=10, help="how many recommendations (default 10)")
-    p.add_argument(
-        "--cache",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="cache folder (default: $QFX_CACHE_DIR or the user cache dir)",
-    )
     p.add_argument(
         "--no-stored", action="store_true", help="ignore the likes saved in the library (from the app or --save)"
     )
