@@ -62,7 +62,7 @@ def mark_damaged(db_path: Path, exc: BaseException) -> None:
 def probe(con: sqlite3.Connection) -> None:
     """Cheap reads that touch the schema and the small tables: enough to notice a file that is not a cache."""
     con.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-    for table in ("tracks", "likes"):
+    for table in ("tracks", "likes", "features", "analysis"):
         if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone():
             con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
 
@@ -77,9 +77,13 @@ def schema_version(con: sqlite3.Connection) -> int:
 def _connect_ro(db_path: Path, immutable: bool) -> sqlite3.Connection:
     uri = f"file:{quote(os.fsdecode(db_path))}?mode=ro" + ("&immutable=1" if immutable else "")
     con = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=30.0)
-    con.execute("PRAGMA query_only=ON")
-    con.execute("PRAGMA cache_size=-65536")
-    con.execute("PRAGMA mmap_size=1073741824")
+    try:
+        con.execute("PRAGMA query_only=ON")
+        con.execute("PRAGMA cache_size=-65536")
+        con.execute("PRAGMA mmap_size=1073741824")
+    except BaseException:
+        con.close()  # never leave a half-opened handle for the garbage collector (it pins read-only mounts)
+        raise
     return con
 
 
@@ -182,8 +186,9 @@ def open_readwrite(db_path: Path) -> tuple[sqlite3.Connection, list[str]]:
                 con.close()
                 raise
         except sqlite3.DatabaseError as exc:
-            unusable = db_path.exists() and (not db_path.is_file() or (getattr(exc, "sqlite_errorcode", 0) & 0xFF)
-                                             == _CANTOPEN and not os.access(db_path, os.R_OK | os.W_OK))
+            cant_open = (getattr(exc, "sqlite_errorcode", 0) & 0xFF) == _CANTOPEN
+            unusable = db_path.exists() and (not db_path.is_file()
+                                             or (cant_open and not os.access(db_path, os.R_OK | os.W_OK)))
             if not (is_damage(exc) or unusable):
                 raise CacheError(f"cannot open the cache {db_path}: {exc}") from exc
             reason = str(exc)
