@@ -14,7 +14,13 @@ import pytest
 
 from core.features.interpretive import DESCRIPTOR_NAMES
 from explorer.cli.main import main as qfx
-from explorer.library.cache import CacheDamaged, LibraryCache, LibraryNotIndexed, cache_path, open_indexed
+from explorer.library.cache import (
+    CacheDamaged,
+    LibraryCache,
+    LibraryNotIndexed,
+    cache_path,
+    open_indexed,
+)
 from explorer.library.plan import plan_run
 from tests.library_helpers import can_mount
 
@@ -29,8 +35,9 @@ def _library(tmp_path: Path, demo_files: list[Path], n: int = 3) -> Path:
 
 def _fake_analysis(cache: LibraryCache) -> None:
     """Stored features and model results for every track, without decoding (cheap, deterministic)."""
-    from core.features.genre import genre_vector
     from types import SimpleNamespace
+
+    from core.features.genre import genre_vector
 
     rng = np.random.default_rng(0)
     with cache.transaction():

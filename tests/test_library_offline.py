@@ -19,7 +19,12 @@ import pytest
 from explorer.cli.main import main as qfx
 from explorer.library.cache import LibraryCache
 from explorer.library.indexer import index_library
-from explorer.library.offline import FOLDER_ABSENT, FOLDER_EMPTY, judge_missing, prune_offline
+from explorer.library.offline import (
+    FOLDER_ABSENT,
+    FOLDER_EMPTY,
+    judge_missing,
+    prune_offline,
+)
 from tests.library_helpers import ROOT, Drive, can_mount, make_model
 
 

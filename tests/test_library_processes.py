@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from core.progress import CancelToken, Cancelled, Progress
+from core.progress import Cancelled, CancelToken, Progress
 from explorer.library.cache import LibraryCache, cache_path
 from explorer.library.indexer import index_library
 from explorer.library.lock import LibraryBusy, library_lock

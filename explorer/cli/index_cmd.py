@@ -18,6 +18,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--muq-dir", type=Path, default=None, metavar="DIR", help="MuQ weights folder (enables MuQ)")
     p.add_argument("--model", type=Path, default=None, metavar="DIR",
                    help="emotion model checkpoint folder (default: the shipped model)")
+    p.add_argument("--keep-mels", action=argparse.BooleanOptionalAction, default=None,
+                   help="store each track's full mel (~180 KB) for training; --no-keep-mels drops them (default: "
+                        "the library's setting, off: a few KB per track)")
     p.add_argument("--wait", action="store_true",
                    help="when another run is indexing this library, wait for it instead of stopping")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -54,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     cache.notices = []
     try:
         summary = index_library(args.folder, cache, workers=args.workers, model=args.model, muq=args.muq_dir,
-                                progress=on_progress, cancel=cancel, wait=None if args.wait else 0.0)
+                                progress=on_progress, cancel=cancel, wait=None if args.wait else 0.0,
+                                keep_mels=args.keep_mels)
     except Cancelled:
         if bar is not None:
             bar.close()

@@ -73,6 +73,7 @@ class LibraryCache:
         self.con = con
         self.readonly = False
         self.restored_likes = 0  # likes brought back by fingerprint through this handle
+        self.keep_mels = _meta_flag(con, "keep_mels")  # library setting: store full mels (for training)
         self.notices: list[str] = []  # what opening had to repair, for the user (see explorer.library.opening)
 
     # ---- opening -------------------------------------------------------------------------------------------
@@ -304,7 +305,8 @@ class LibraryCache:
             self.con.execute(f"DELETE FROM {table} WHERE track_id = ?", (int(track_id),))
 
     def store_features(self, track_id: int, extractor_version: str, feats: Any) -> None:
-        """Persist one track's features (a TrackFeatures); the mel as float16 to keep the DB compact."""
+        """Persist one track's features (a TrackFeatures). The mel is kept (float16) only with `keep_mels`: the
+        small default cache holds what the map, filters and recommendations need (explorer.library.compact)."""
         tid = int(track_id)
         self.con.execute(
             "INSERT OR REPLACE INTO features (track_id, extractor_version, duration, excerpt_start, genre, lowlevel,"
@@ -312,7 +314,7 @@ class LibraryCache:
             (tid, extractor_version, float(feats.duration), float(feats.excerpt_start), f32(feats.genre),
              f32(feats.lowlevel), f32(feats.interpretive)),
         )
-        if feats.mel is not None:
+        if feats.mel is not None and self.keep_mels:  # ~180 KB a track: only for people who train (setting)
             mel = np.ascontiguousarray(feats.mel, dtype="<f2")
             self.con.execute("INSERT OR REPLACE INTO mels (track_id, n_mels, frames, data) VALUES (?,?,?,?)",
                              (tid, mel.shape[0], mel.shape[1], mel.tobytes()))
@@ -347,6 +349,14 @@ def open_indexed(library_root: PathLike, cache_dir: Optional[PathLike] = None) -
     if not root.is_dir() and not cache_path(root, cache_dir).is_file():
         raise LibraryNotIndexed(f"library folder not found: {root}")
     return LibraryCache.open(root, cache_dir, readonly=True)
+
+
+def _meta_flag(con: sqlite3.Connection, key: str) -> bool:
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    except sqlite3.Error:
+        return False
+    return row is not None and row[0] == "1"
 
 
 def _names() -> dict[str, list[str]]:

@@ -19,18 +19,24 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any
 
 import numpy as np
 
-from core.progress import CancelToken, Cancelled, Progress, ProgressCallback
+from core.progress import Cancelled, CancelToken, Progress, ProgressCallback
 from explorer.library.cache import LibraryCache
+from explorer.library.compact import drop_mels, set_keep_mels
 from explorer.library.failures import CRASH_REASON, MODEL, PERMANENT, TRANSIENT
 from explorer.library.lock import LibraryBusy, library_lock
 from explorer.library.opening import is_damage, mark_damaged
 from explorer.library.plan import plan_run
-from explorer.library.runtime import IndexingError, resolve_model, resolve_muq, torch_threads
 from explorer.library.pool import WorkerSetup, kill_pool, new_pool, worker_model_blob
+from explorer.library.runtime import (
+    IndexingError,
+    resolve_model,
+    resolve_muq,
+    torch_threads,
+)
 from explorer.library.scanner import scan_audio_files
 from explorer.library.summary import IndexSummary
 from explorer.library.worker import WorkResult, extract
@@ -51,7 +57,7 @@ class _Run:
     """State of one indexing run's analysis phase."""
 
     def __init__(self, cache: LibraryCache, model: Any, muq: Any, summary: IndexSummary, progress: Progress,
-                 callback: Optional[ProgressCallback], cancel: Optional[CancelToken], extractor_version: str,
+                 callback: ProgressCallback | None, cancel: CancelToken | None, extractor_version: str,
                  batch_size: int = BATCH_SIZE, time_limit: float = 0.0) -> None:
         self.batch_size = batch_size
         self.cache, self.model, self.muq = cache, model, muq
@@ -134,7 +140,7 @@ class _Run:
         self.batch, self.failures = [], []
         if not batch and not failures:
             return
-        cancelled: Optional[Cancelled] = None
+        cancelled: Cancelled | None = None
         if run_model and batch:
             try:
                 self._infer(batch)
@@ -227,7 +233,7 @@ class _Run:
         queue: deque[tuple[int, bytes]] = deque(todo)
         suspects: deque[tuple[int, bytes]] = deque()  # in flight when a worker crashed: retried one at a time
         inflight: dict[Future, tuple[int, bytes]] = {}
-        isolated: Optional[tuple[int, bytes]] = None
+        isolated: tuple[int, bytes] | None = None
         want_audio = self.muq is not None
         marker_dir = tempfile.mkdtemp(prefix="qfx-stuck-")
         setup = WorkerSetup(worker_model_blob(self.model, self.muq), self.time_limit, marker_dir)
@@ -277,17 +283,18 @@ class _Run:
 
 
 def index_library(
-    root: Union[str, os.PathLike],
+    root: str | os.PathLike,
     cache: LibraryCache,
     *,
-    workers: Optional[int] = None,
+    workers: int | None = None,
     model: Any = None,
     muq: Any = None,
-    progress: Optional[ProgressCallback] = None,
-    cancel: Optional[CancelToken] = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
     batch_size: int = BATCH_SIZE,
-    time_limit: Optional[float] = None,
-    wait: Optional[float] = 0.0,
+    time_limit: float | None = None,
+    wait: float | None = 0.0,
+    keep_mels: bool | None = None,
 ) -> IndexSummary:
     """Bring `cache` up to date with the audio files under `root`; raises Cancelled when `cancel` fires (after
     committing every finished file).
@@ -296,7 +303,8 @@ def index_library(
     installed), or False for features only. muq: a MuQEmbedder, a weights folder, or None (no MuQ). batch_size:
     files per model batch and per committed transaction. time_limit: seconds per file in a worker (default
     `default_time_limit()`, proportional to the excerpt; 0 = none). wait: seconds to wait when another run holds
-    the library (None = as long as it takes); raises LibraryBusy after that.
+    the library (None = as long as it takes); raises LibraryBusy after that. keep_mels: change the library's
+    setting to store full mels (for training) or not (the small default cache; stored mels are dropped in place).
 
     A root that is absent or empty (an unmounted drive) does not remove anything: its tracks go offline.
     """
@@ -305,6 +313,11 @@ def index_library(
         raise IndexingError(f"library folder not found: {root_path}")
     with library_lock(cache.db_path, wait=wait):
         try:
+            if keep_mels is not None and keep_mels != cache.keep_mels:
+                set_keep_mels(cache, keep_mels)
+            compacted = drop_mels(cache)  # an old cache with mels becomes small, in place (likes kept)
+            if compacted:
+                cache.notices.append(compacted)
             return _index(root_path, cache, workers=workers, model=model, muq=muq, progress=progress, cancel=cancel,
                           batch_size=batch_size, time_limit=default_time_limit() if time_limit is None else time_limit)
         except Exception as exc:
@@ -315,8 +328,8 @@ def index_library(
             raise
 
 
-def _index(root_path: Path, cache: LibraryCache, *, workers: Optional[int], model: Any, muq: Any,
-           progress: Optional[ProgressCallback], cancel: Optional[CancelToken], batch_size: int,
+def _index(root_path: Path, cache: LibraryCache, *, workers: int | None, model: Any, muq: Any,
+           progress: ProgressCallback | None, cancel: CancelToken | None, batch_size: int,
            time_limit: float) -> IndexSummary:
     from core.features.track import EXTRACTOR_VERSION
 

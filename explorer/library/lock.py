@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Optional
 
 try:
     import fcntl
@@ -49,7 +49,7 @@ def _holder(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def library_lock(db_path: Path, *, wait: Optional[float] = 0.0, what: str = "indexing") -> Iterator[None]:
+def library_lock(db_path: Path, *, wait: float | None = 0.0, what: str = "indexing") -> Iterator[None]:
     """Hold the library's lock for the block. `wait`: seconds to wait for a busy lock (0 = do not wait,
     None = wait as long as it takes); raises LibraryBusy when it stays busy."""
     path = lock_path(db_path)

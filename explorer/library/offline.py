@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
 
 from explorer.library.cache import KnownTrack, LibraryCache, PathLike
 
@@ -30,7 +30,7 @@ class MissingVerdict:
     offline: list[tuple[KnownTrack, str]] = field(default_factory=list)  # (track, why)
 
 
-def _folder_state(folder: bytes) -> Optional[str]:
+def _folder_state(folder: bytes) -> str | None:
     """None when the folder can be listed and holds entries, else why its tracks are offline."""
     try:
         with os.scandir(folder) as it:
@@ -49,7 +49,7 @@ def judge_missing(tracks: Iterable[KnownTrack], unreadable: set[bytes] = frozens
     """Split tracks the scan did not yield into gone and offline. `unreadable`: paths that exist but could not be
     read while planning."""
     verdict = MissingVerdict()
-    folders: dict[bytes, Optional[str]] = {}
+    folders: dict[bytes, str | None] = {}
     for k in tracks:
         if k.path in unreadable or os.path.lexists(k.path):
             verdict.offline.append((k, FILE_UNREADABLE))
@@ -88,7 +88,7 @@ def offline_folders(paths: Iterable[tuple[str, str]], limit: int = 10) -> list[s
     return [f"{folder}: {n} track(s), {why}" for (folder, why), n in counts.most_common(limit)]
 
 
-def prune_offline(cache: LibraryCache, under: Optional[PathLike] = None) -> int:
+def prune_offline(cache: LibraryCache, under: PathLike | None = None) -> int:
     """Remove offline tracks (all, or those under `under`) with their analysis; likes are kept by fingerprint.
 
     The explicit way to forget a drive or folder that will not come back; returns how many tracks were removed.

@@ -13,9 +13,10 @@ import multiprocessing
 import os
 import pickle
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Any
 
 from explorer.library.lifeline import PARENT_ENV
 from explorer.library.worker import init_worker
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class WorkerSetup:
-    model_blob: Optional[bytes]  # pickled EmotionModel when workers run the model
+    model_blob: bytes | None  # pickled EmotionModel when workers run the model
     time_limit: float  # seconds one file may take in a worker
     marker_dir: str  # where a worker records the file it gave up on before killing itself
 
@@ -47,7 +48,7 @@ def _worker_env() -> Iterator[None]:
                 os.environ[k] = v
 
 
-def worker_model_blob(model: Any, muq: Any) -> Optional[bytes]:
+def worker_model_blob(model: Any, muq: Any) -> bytes | None:
     """The pickled model when the workers should run it: on a CPU without MuQ, each worker runs the model on the
     file it just analysed, so the model's work spreads over every core instead of one main-process thread (the
     workers would otherwise idle while it runs). GPU models (and models fed by MuQ, which runs in this process)
@@ -77,7 +78,7 @@ def new_pool(workers: int, setup: WorkerSetup) -> ProcessPoolExecutor:
     return pool
 
 
-def kill_pool(pool: Optional[ProcessPoolExecutor]) -> None:
+def kill_pool(pool: ProcessPoolExecutor | None) -> None:
     """Stop at once: drop queued work and terminate workers (shutdown alone waits for running files)."""
     if pool is None:
         return

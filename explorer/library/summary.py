@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 from explorer.library.offline import offline_folders
 
@@ -28,7 +27,7 @@ class IndexSummary:
     restored_likes: int = 0
     notices: list[str] = field(default_factory=list)  # e.g. a damaged cache that was moved aside
     elapsed: float = 0.0
-    model_version: Optional[str] = None
+    model_version: str | None = None
     extractor_version: str = ""
 
     def lines(self) -> list[str]:
