@@ -32,15 +32,16 @@ def measure(cache) -> dict:
 
     cache.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     n = cache.con.execute("SELECT COUNT(*) FROM tracks").fetchone()[0]
-    tables = bytes_per_table(cache)
-    per_track = {k: v for k, v in tables.items() if not k.startswith(("sqlite_", "meta", "schema_migrations",
-                                                                      "generation", "kept_likes"))}
+    fixed = ("sqlite_", "meta", "schema_migrations", "generation", "kept_likes")
+    pages = {k: v for k, v in bytes_per_table(cache).items() if not k.startswith(fixed)}
+    rows = {k: v for k, v in bytes_per_table(cache, payload=True).items() if not k.startswith(fixed)}
     return {
         "tracks": n,
         "file_bytes": os.path.getsize(cache.db_path),
         "file_bytes_per_track": round(os.path.getsize(cache.db_path) / n),
-        "payload_bytes_per_track": round(sum(per_track.values()) / n),
-        "by_table_per_track": {k: round(v / n) for k, v in sorted(per_track.items(), key=lambda kv: -kv[1])},
+        "page_bytes_per_track": round(sum(pages.values()) / n),
+        "row_bytes_per_track": round(sum(rows.values()) / n),
+        "row_bytes_per_track_by_table": {k: round(v / n) for k, v in sorted(rows.items(), key=lambda kv: -kv[1])},
     }
 
 
@@ -54,7 +55,7 @@ def main() -> None:
 
     from core.inference import EmotionModel
     from explorer.library.cache import LibraryCache
-    from explorer.library.compact import drop_mels
+    from explorer.library.compact import drop_mels, set_keep_mels
     from explorer.library.indexer import index_library
 
     files = sorted(p for p in args.source.iterdir() if p.suffix.lower() in AUDIO_EXT)
@@ -74,6 +75,7 @@ def main() -> None:
             cache.set_like(int(tid), 1)
         old = measure(cache)
         started = time.monotonic()
+        set_keep_mels(cache, False)  # the default setting: the next run (here: the migration alone) drops them
         notice = drop_mels(cache)
         migrate_s = time.monotonic() - started
         small = measure(cache)

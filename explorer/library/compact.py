@@ -61,7 +61,9 @@ def _file_bytes(cache: LibraryCache) -> int:
     return total
 
 
-def bytes_per_table(cache: LibraryCache) -> dict[str, int]:
-    """Bytes of pages per table and index (SQLite's dbstat), for measuring what a track costs."""
-    rows = cache.con.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall()
+def bytes_per_table(cache: LibraryCache, *, payload: bool = False) -> dict[str, int]:
+    """Bytes per table and index (SQLite's dbstat), for measuring what a track costs: whole pages, or with
+    `payload=True` only the bytes of the rows stored on them (small libraries are dominated by half-empty pages)."""
+    column = "payload" if payload else "pgsize"
+    rows = cache.con.execute(f"SELECT name, SUM({column}) FROM dbstat GROUP BY name").fetchall()
     return {str(name): int(size) for name, size in rows}
