@@ -330,6 +330,8 @@ class LibraryCache:
             " VALUES (?,?,?,?,?)",
             (int(track_id), model_version, f32(tag_scores), f32(quadrant_probs), f32(embedding)),
         )
+        self.con.execute("UPDATE tracks SET error = NULL, error_kind = NULL WHERE id = ? AND error_kind = 'model'",
+                         (int(track_id),))  # an earlier model error is resolved
 
 
 def cache_path(library_root: PathLike, cache_dir: Optional[PathLike] = None) -> Path:

@@ -92,6 +92,7 @@ def prune_offline(cache: LibraryCache, under: PathLike | None = None) -> int:
     """Remove offline tracks (all, or those under `under`) with their analysis; likes are kept by fingerprint.
 
     The explicit way to forget a drive or folder that will not come back; returns how many tracks were removed.
+    Call it outside an indexing run: `qfx prune` holds the library lock (explorer.library.lock) around it.
     """
     rows = cache.con.execute("SELECT id, path FROM tracks WHERE offline_since IS NOT NULL").fetchall()
     if under is not None:
