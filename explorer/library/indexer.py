@@ -50,7 +50,12 @@ __all__ = ["CRASH_REASON", "IndexSummary", "IndexingError", "LibraryBusy", "inde
 
 
 def default_time_limit() -> float:
-    return TIME_LIMIT_PER_EXCERPT_SECOND * EXCERPT_SECONDS
+    """Seconds one file may take in a worker: $QFX_FILE_TIME_LIMIT when set, else proportional to the excerpt."""
+    text = os.environ.get("QFX_FILE_TIME_LIMIT", "")
+    try:
+        return max(0.0, float(text)) if text else TIME_LIMIT_PER_EXCERPT_SECOND * EXCERPT_SECONDS
+    except ValueError:
+        return TIME_LIMIT_PER_EXCERPT_SECOND * EXCERPT_SECONDS
 
 
 class _Run:
