@@ -3,8 +3,9 @@
 Relative entries are written against the playlist's own folder, so a playlist saved inside the music folder keeps
 working when the folder moves or is mounted elsewhere. Writing is atomic (a temporary file in the same folder, then
 a rename): an existing playlist is replaced whole or left as it was, never truncated. A path that an M3U8 line
-cannot carry (not valid UTF-8, or holding a line break that would inject lines) is skipped and reported. Reading accepts relative paths, absolute paths and file://
-URIs, a UTF-8 byte-order mark and CRLF line ends (as other players write them).
+cannot carry (not valid UTF-8, or holding a line break that would inject lines) is skipped and reported. Reading
+accepts relative paths, absolute paths and file:// URIs, a UTF-8 byte-order mark and CRLF line ends (as other
+players write them).
 """
 
 from __future__ import annotations
