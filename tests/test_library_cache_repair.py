@@ -147,3 +147,18 @@ def test_read_only_cache_on_read_only_mount(tmp_path: Path, demo_files: list[Pat
             subprocess.run(["umount", "-l", str(cache_dir)])
     assert unmounted, "a handle on the read-only cache was left open"
     assert sorted(p.name for p in cache_dir.iterdir()) == before
+
+
+def test_damage_found_during_a_run_is_repaired_by_the_next_open(tmp_path: Path, demo_files: list[Path]) -> None:
+    from explorer.library.opening import mark_damaged
+
+    lib = _library(tmp_path, demo_files, 2)
+    cache_dir = tmp_path / "cache"
+    _indexed(lib, cache_dir, likes=2)
+    db = cache_path(lib, cache_dir)
+    mark_damaged(db, sqlite3.DatabaseError("database disk image is malformed"))  # what index_library does
+    with LibraryCache.open(lib, cache_dir) as cache:
+        assert "earlier run" in cache.notices[0] and "2 like(s) carried over" in cache.notices[0]
+        assert cache.con.execute("SELECT COUNT(*) FROM tracks").fetchone()[0] == 0
+    with LibraryCache.open(lib, cache_dir) as cache:  # repaired once, not at every open
+        assert cache.notices == []

@@ -203,3 +203,24 @@ def test_unreadable_folder_goes_offline(tmp_path: Path, demo_files: list[Path], 
         assert cache.likes() == {liked: 1} and cache.counts()["offline"] == 1
         s = index_library(lib, cache, workers=1, model=model)  # readable again: back, nothing re-analysed
         assert (s.back_online, s.analysed) == (1, 0) and len(cache.load_arrays()) == 2
+
+
+def test_absent_root_of_an_indexed_library_goes_offline(tmp_path: Path, demo_files: list[Path], model: Path,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    """A removable drive's mount point can vanish altogether: nothing is removed, nothing is created."""
+    lib = tmp_path / "media" / "usb"
+    lib.mkdir(parents=True)
+    for f in demo_files[:2]:
+        shutil.copy2(f, lib / f.name)
+    cache_dir = tmp_path / "cache"
+    assert qfx(["index", str(lib), "--cache", str(cache_dir), "--model", str(model), "--quiet"]) == 0
+    lib.rename(tmp_path / "usb-away")
+    capsys.readouterr()
+    assert qfx(["index", str(lib), "--cache", str(cache_dir), "--model", str(model), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "0 removed" in out and "2 track(s) went offline" in out and FOLDER_ABSENT in out
+    assert not lib.exists()
+    (tmp_path / "usb-away").rename(lib)
+    with LibraryCache.open(lib, cache_dir) as cache:
+        s = index_library(lib, cache, workers=1, model=model)
+        assert (s.back_online, s.analysed, s.removed) == (2, 0, 0) and len(cache.load_arrays()) == 2
