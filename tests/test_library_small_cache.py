@@ -16,14 +16,14 @@ from core.features.interpretive import DESCRIPTOR_NAMES
 from explorer.library.cache import LibraryCache, cache_path, open_indexed
 from explorer.library.fingerprint import file_fingerprint
 from explorer.library.indexer import index_library
-from explorer.library.schema import MIGRATIONS
+from explorer.library.schema import MIGRATIONS, SCHEMA_VERSION
 
 
 def _f32(a) -> bytes:
     return np.asarray(a, dtype="<f4").tobytes()
 
 
-def build_schema2_cache(db: Path, files: list[Path], failed: Path) -> None:
+def build_schema2_cache(db: Path, files: list[Path], failed: Path | None) -> None:
     """A cache as the previous release wrote it: schema steps 1-2 (append-only, so the very DDL it ran), full
     float16 mels, model results, a like, and a file recorded as failed by a temporary error."""
     db.parent.mkdir(parents=True, exist_ok=True)
@@ -36,7 +36,7 @@ def build_schema2_cache(db: Path, files: list[Path], failed: Path) -> None:
                           f"\nPRAGMA user_version={version};\nCOMMIT;")
     rng = np.random.default_rng(0)
     now = time.time()
-    for i, path in enumerate(files + [failed], start=1):
+    for i, path in enumerate(files + ([failed] if failed is not None else []), start=1):
         st = os.stat(path)
         status = "failed" if path == failed else "done"
         con.execute("INSERT INTO tracks (id, path, size, mtime_ns, fingerprint, title, genres, status, error,"
@@ -53,7 +53,8 @@ def build_schema2_cache(db: Path, files: list[Path], failed: Path) -> None:
                         (i, "m-old", _f32(rng.dirichlet(np.ones(12))), _f32(rng.dirichlet(np.ones(4))),
                          _f32(rng.normal(size=128))))
     con.execute("INSERT INTO likes VALUES (1, 1, ?)", (now,))
-    con.execute("INSERT INTO likes VALUES (2, -1, ?)", (now,))
+    if len(files) > 1:
+        con.execute("INSERT INTO likes VALUES (2, -1, ?)", (now,))
     con.close()
 
 
@@ -70,13 +71,14 @@ def test_old_cache_is_migrated_in_place_without_losing_likes(tmp_path: Path, dem
     before = db.stat().st_size
     assert before > 2 * 48 * 1876 * 2
 
-    pristine = tmp_path / "pristine"
-    pristine.mkdir()
-    shutil.copy2(db, pristine / db.name)
-    with open_indexed(lib, pristine) as cache:  # read-only: upgraded in memory, the file is not touched
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    shutil.copy2(db, copy / db.name)
+    with open_indexed(lib, copy) as cache:  # a read-only open upgrades the schema only: no data is dropped
         assert len(cache.load_arrays()) == 2 and cache.likes() == {1: 1, 2: -1}
-    con = sqlite3.connect(pristine / db.name)
-    assert con.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] == 2
+    con = sqlite3.connect(copy / db.name)
+    assert con.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] == SCHEMA_VERSION
+    assert con.execute("SELECT COUNT(*) FROM mels").fetchone()[0] == 2
     con.close()
 
     with LibraryCache.open(lib, cache_dir) as cache:
@@ -103,3 +105,30 @@ def test_new_tracks_cost_a_few_kb(tmp_path: Path, demo_files: list[Path]) -> Non
             "SELECT SUM(length(f.genre) + length(f.lowlevel) + length(f.interpretive)) FROM features f").fetchone()[0]
         assert cache.con.execute("SELECT COUNT(*) FROM mels").fetchone()[0] == 0
         assert per_track / 4 < 25_000 and len(GENRES) > 0
+
+
+def test_old_cache_on_read_only_media_is_read_without_writing(tmp_path: Path, demo_files: list[Path]) -> None:
+    import subprocess
+
+    import pytest
+
+    from tests.library_helpers import can_mount
+
+    if not can_mount(tmp_path / "probe"):
+        pytest.skip("mounting is not allowed here: a read-only mount cannot be made (root ignores chmod)")
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    shutil.copy2(demo_files[0], lib / demo_files[0].name)
+    cache_dir = tmp_path / "cache"
+    db = cache_path(lib, cache_dir)
+    build_schema2_cache(db, [lib / demo_files[0].name], failed=None)
+    before = db.read_bytes()
+    subprocess.run(["mount", "--bind", str(cache_dir), str(cache_dir)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(cache_dir)], check=True)
+        with open_indexed(lib, cache_dir) as cache:  # upgraded in a private in-memory copy
+            assert len(cache.load_arrays()) == 1 and cache.likes() == {1: 1}
+    finally:
+        if subprocess.run(["umount", str(cache_dir)]).returncode != 0:
+            subprocess.run(["umount", "-l", str(cache_dir)])
+    assert db.read_bytes() == before

@@ -1,7 +1,8 @@
 """Opening a library's cache DB safely: read-only for commands that only read, and self-healing when damaged.
 
-- Read-only opens (`qfx map`, `qfx recommend`, the app's viewer) never create a file: a library that was never
-  indexed raises `LibraryNotIndexed`; a cache on read-only media or with read-only permissions is read as it is.
+- Read-only opens (`qfx map`, `qfx recommend`, the app's viewer) never create a file and never change data: a
+  library that was never indexed raises `LibraryNotIndexed`; a cache on read-only media or with read-only
+  permissions is read as it is (an older one is upgraded in memory, or in place where it can be written).
 - A cache that SQLite cannot read (not a database, malformed pages, a folder in its place) is moved aside as
   `<name>.corrupt-<time>` (never deleted) and a new one is started. Likes that can still be read from the old file
   are carried over by content fingerprint, so they come back as the tracks are indexed again.
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 _CORRUPT_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 _CANTOPEN = 14
+MAX_IN_MEMORY_UPGRADE = 512 * 1024 * 1024  # bytes: an older read-only cache up to this size is upgraded in memory
 
 
 class CacheError(RuntimeError):
@@ -60,11 +62,14 @@ def mark_damaged(db_path: Path, exc: BaseException) -> None:
 
 
 def probe(con: sqlite3.Connection) -> None:
-    """Cheap reads that touch the schema and the small tables: enough to notice a file that is not a cache."""
+    """Cheap reads (the schema, then the first and last row of each main table: a few pages whatever the library's
+    size) that notice a file that is not a cache or has damaged table roots. Damage deeper down shows up while
+    reading and is repaired by the next open (`mark_damaged`)."""
     con.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
     for table in ("tracks", "likes", "features", "analysis"):
         if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone():
-            con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
+            for order in ("ASC", "DESC"):
+                con.execute(f"SELECT * FROM {table} ORDER BY rowid {order} LIMIT 1").fetchone()
 
 
 def schema_version(con: sqlite3.Connection) -> int:
@@ -113,13 +118,34 @@ def open_readonly(db_path: Path, library_root: Path) -> sqlite3.Connection:
         con.close()
         raise CacheSchemaError(f"cache schema version {version} of {db_path} is newer than this program's "
                                f"({SCHEMA_VERSION})")
-    if version < SCHEMA_VERSION:  # an older cache: upgrade a private in-memory copy, leave the file untouched
-        mem = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        con.backup(mem)
+    if version < SCHEMA_VERSION:
         con.close()
-        migrate(mem)
-        con = mem
+        con = _read_older(db_path, library_root)
     return con
+
+
+def _read_older(db_path: Path, library_root: Path) -> sqlite3.Connection:
+    """An older cache for reading. Where the file can be written, its schema is upgraded in place first (the
+    steps only add columns and tables; no data is touched); on read-only media a small cache is upgraded in a
+    private in-memory copy; a large one is refused with what to do (copying it into memory could exhaust it)."""
+    if os.access(db_path, os.W_OK) and os.access(db_path.parent, os.W_OK):
+        rw = connect(str(db_path))
+        try:
+            migrate(rw)
+        finally:
+            rw.close()
+        return _connect_ro(db_path, immutable=False)
+    if db_path.stat().st_size > MAX_IN_MEMORY_UPGRADE:
+        raise CacheError(f"the cache {db_path} was written by an older version and sits on read-only media; "
+                         f"run `qfx index {os.fsdecode(library_root)}` once where it can be written to upgrade it")
+    ro = _connect_ro(db_path, immutable=True)
+    mem = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    try:
+        ro.backup(mem)
+    finally:
+        ro.close()
+    migrate(mem)
+    return mem
 
 
 # ---- read-write, with repair ----------------------------------------------------------------------------------
