@@ -25,7 +25,7 @@ import numpy as np
 
 from core.progress import Cancelled, CancelToken, Progress, ProgressCallback
 from explorer.library.cache import LibraryCache
-from explorer.library.compact import drop_mels, set_keep_mels
+from explorer.library.compact import drop_mels, set_keep_mels, stored_mels
 from explorer.library.failures import CRASH_REASON, MODEL, PERMANENT, TRANSIENT
 from explorer.library.lock import LibraryBusy, library_lock
 from explorer.library.opening import is_damage, mark_damaged
@@ -320,6 +320,8 @@ def index_library(
         try:
             if keep_mels is not None and keep_mels != cache.keep_mels:
                 set_keep_mels(cache, keep_mels)
+            if progress is not None and not cache.keep_mels and stored_mels(cache):
+                progress(Progress(stage="making the cache small (once)"))
             compacted = drop_mels(cache)  # an old cache with mels becomes small, in place (likes kept)
             if compacted:
                 cache.notices.append(compacted)
