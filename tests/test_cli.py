@@ -30,7 +30,7 @@ def test_every_listed_command_is_registered():
     assert (
         list(sub.choices)
         == [c.name for c in COMMANDS]
-        == ["index", "map", "recommend", "train", "evaluate", "teach", "export"]
+        == ["index", "map", "recommend", "train", "evaluate", "teach", "export", "prune"]
     )
 
 

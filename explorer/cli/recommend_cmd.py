@@ -121,7 +121,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from explorer.analysis.display import track_title
-    from explorer.analysis.playlists import write_m3u8
+    from explorer.analysis.playlists import save_m3u8
 
     folder = Path(os.path.abspath(args.folder))
     with open_indexed(folder, args.cache, writable=args.save) as cache:
@@ -137,13 +137,15 @@ def run(args: argparse.Namespace) -> int:
             save_taste(cache, arrays, taste)
     print("\n".join(report_lines(arrays, taste, recs)))
     if args.m3u8 is not None and recs:
-        out = write_m3u8(
+        saved = save_m3u8(
             [arrays.paths[r.index] for r in recs],
             args.m3u8,
             titles=[track_title(arrays, r.index) for r in recs],
             durations=[float(arrays.durations[r.index]) for r in recs],
         )
-        print(f"playlist: {out}")
+        print(f"playlist: {saved.path} ({saved.written} tracks)")
+        for why in saved.skipped:
+            print(f"  skipped (M3U8 cannot hold this path): {why}")
     if args.save:
         print(f"saved {len(taste.likes)} like(s) and {len(taste.dislikes)} dislike(s) in the library")
     return 0
