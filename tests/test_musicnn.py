@@ -81,6 +81,20 @@ def test_short_input_is_repeat_padded_to_one_patch(model, waves):
     assert ((tags > 0) & (tags < 1)).all()
 
 
+def test_max_patches_keeps_evenly_spaced_patches(waves):
+    full = load_musicnn("cpu")
+    emb, tags = full.run_patches(full.patches(waves[1]))
+    few = load_musicnn("cpu", max_patches=3)
+    assert few.patches(waves[1]).shape[0] == 3
+    e3, t3 = few.embed([waves[1]])
+    np.testing.assert_allclose(e3[0], emb[[1, 5, 8]].mean(0).numpy(), atol=1e-5)
+    np.testing.assert_allclose(t3[0], tags[[1, 5, 8]].mean(0).numpy(), atol=1e-5)
+    short = waves[1][: SAMPLE_RATE * 5]  # one patch: nothing to drop
+    np.testing.assert_allclose(few.embed([short])[0], full.embed([short])[0], atol=1e-6)
+    with pytest.raises(ValueError, match="max_patches"):
+        load_musicnn("cpu", max_patches=0)
+
+
 def test_loud_input_stays_finite(model):
     """The original float16 cast turned loud mel bins into inf/NaN; float32 keeps them finite."""
     t = np.arange(SAMPLE_RATE * 4) / SAMPLE_RATE
