@@ -141,12 +141,12 @@ def _index(folder: str) -> None:
         t0 = time.perf_counter()
         summary = index_library(folder, cache, model=False)
         elapsed = time.perf_counter() - t0
-        arrays = cache.load_arrays(musicnn=True)
+        stored = cache.con.execute("SELECT COUNT(*) FROM musicnn").fetchone()[0]
+        inferred = cache.con.execute("SELECT COUNT(*) FROM features WHERE genre_inferred = 1").fetchone()[0]
     print("\n".join(summary.lines()))
-    shape = None if arrays.musicnn is None else arrays.musicnn.shape
     print(f"index {folder}: MusiCNN on the {where}; {summary.analysed} tracks in {elapsed:.1f} s "
-          f"({summary.analysed / elapsed * 60:.0f}/min); musicnn column {shape}; "
-          f"{int(arrays.genre_inferred.sum())} tracks with genres inferred from audio")
+          f"({summary.analysed / elapsed * 60:.0f}/min); {stored} MusiCNN vectors stored; "
+          f"{inferred} tracks with genres inferred from audio")
 
 
 if __name__ == "__main__":
