@@ -140,8 +140,10 @@ class MusicnnEmbedder:
         if max_patches is not None and max_patches < 1:
             raise ValueError("max_patches must be at least 1")
         self.max_patches = max_patches
-        # CPU: one 30 s excerpt (10 patches) per pass keeps the front-end's transient maps near 250 MB.
-        self.patch_batch = patch_batch or (512 if device.type == "cuda" else 10)
+        # Each patch's largest front-end map is ~9 MB (float32), so a pass costs ~15 MB per patch of transient
+        # memory: one 30 s excerpt (10 patches) per pass on a CPU, 64 patches (~1 GB) on a GPU, which is
+        # already enough to keep it busy and fits small cards.
+        self.patch_batch = patch_batch or (64 if device.type == "cuda" else 10)
         self.window = torch.hann_window(N_FFT, periodic=True, device=device)
 
     def patches(self, wave: np.ndarray, index: int = 0) -> torch.Tensor:
