@@ -129,6 +129,20 @@ def test_missing_or_foreign_weights(tmp_path):
         load_musicnn("cpu", weights=tmp_path / "other.safetensors")
 
 
+def test_network_exports_to_onnx_with_a_dynamic_batch(model, waves, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    patches = model.patches(waves[2])[:3]
+    path = tmp_path / "musicnn.onnx"
+    torch.onnx.export(model.net, (patches[:2],), str(path), input_names=["patches"], output_names=["embedding", "tags"],
+                      opset_version=17, dynamo=False,
+                      dynamic_axes={"patches": {0: "n"}, "embedding": {0: "n"}, "tags": {0: "n"}})
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    emb, tags = session.run(None, {"patches": patches.numpy()})  # 3 patches through a graph traced with 2
+    ref_emb, ref_tags = model.run_patches(patches)
+    np.testing.assert_allclose(emb, ref_emb.numpy(), atol=1e-4, rtol=0)
+    np.testing.assert_allclose(tags, ref_tags.numpy(), atol=1e-4, rtol=0)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_matches_reference(reference, waves):
     emb, tags = load_musicnn("cuda").embed(waves)
