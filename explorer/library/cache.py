@@ -24,13 +24,7 @@ from explorer.library.opening import (  # noqa: F401  (errors re-exported for ca
     CacheDamaged, CacheError, LibraryNotIndexed, open_readonly, open_readwrite,
 )
 from explorer.library.snapshot import (
-    apply_likes,
-    generation,
-    load_muq,
-    load_musicnn,
-    query_arrays,
-    read_snapshot,
-    write_snapshot,
+    apply_likes, generation, load_muq, load_musicnn, query_arrays, read_snapshot, write_snapshot,
 )
 
 APP_NAME = "quadfusion-explorer"

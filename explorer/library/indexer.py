@@ -30,8 +30,8 @@ from explorer.library.failures import CRASH_REASON, MODEL, PERMANENT, TRANSIENT
 from explorer.library.lock import LibraryBusy, library_lock
 from explorer.library.opening import is_damage, mark_damaged
 from explorer.library.plan import plan_run
-from explorer.library.pool import WorkerSetup, kill_pool, new_pool, worker_model_blob
 from explorer.library.pretrained import embed_batch, gpu_musicnn, musicnn_input
+from explorer.library.pool import WorkerSetup, kill_pool, new_pool, worker_model_blob
 from explorer.library.runtime import (
     IndexingError,
     resolve_model,
@@ -118,8 +118,6 @@ class _Run:
                 for r, vec in zip(part, embedded):
                     r.features.muq = np.asarray(vec, dtype=np.float32)
                     r.audio24k = None
-        if self.musicnn is not None:
-            embed_batch(self.musicnn, batch)
         if self.model is None:
             return
         todo = [r for r in batch if r.prediction is None and r.model_error is None]  # the rest: done by a worker
@@ -150,6 +148,8 @@ class _Run:
         self.batch, self.failures = [], []
         if not batch and not failures:
             return
+        if batch and self.musicnn is not None:  # a feature, not the model: runs even when the model step is skipped
+            batch, failures = self._musicnn(batch, failures)
         cancelled: Cancelled | None = None
         if run_model and batch:
             try:
@@ -159,6 +159,17 @@ class _Run:
         self._commit(batch, failures)
         if cancelled is not None:
             raise cancelled
+
+    def _musicnn(self, batch: list[WorkResult], failures: list[WorkResult]) -> tuple[list, list]:
+        """The GPU MusiCNN step of a batch; if it fails, the batch's files are failures to retry next run."""
+        try:
+            embed_batch(self.musicnn, batch)
+        except Exception as exc:
+            for r in batch:
+                r.error, r.error_kind, r.audio16k = f"MusiCNN: {type(exc).__name__}: {exc}", TRANSIENT, None
+            self.progress.failures += len(batch)
+            return [], failures + batch
+        return batch, failures
 
     def _commit(self, batch: list[WorkResult], failures: list[WorkResult]) -> None:
         with self.cache.transaction() as con:

@@ -104,8 +104,7 @@ class _AudioCapture:
         return np.zeros((len(waves24k), 1), dtype=np.float32)
 
 
-def _features(path: str, tags: dict[str, Any], want_audio24k: bool,
-              musicnn_here: bool) -> tuple[Any, Optional[np.ndarray]]:
+def _features(path: str, tags: dict[str, Any], want_audio24k: bool, musicnn_here: bool) -> tuple[Any, Optional[np.ndarray]]:
     """MusiCNN runs here on the CPU unless `musicnn_here` is False (the main process batches it on the GPU)."""
     if not want_audio24k:
         return track_features.extract_track_features(path, tags=tags, keep_audio16k=not musicnn_here), None
@@ -173,7 +172,7 @@ def _regular_file(path: str) -> Optional[str]:
 
 def extract(track_id: int, path: bytes, want_audio24k: bool, musicnn_here: bool = True) -> WorkResult:
     """Tags + features of one file; `want_audio24k` also returns the 24 kHz excerpt for MuQ in the main process,
-    `musicnn_here=False` the 16 kHz one for MusiCNN there.
+    `musicnn_here=False` the 16 kHz one for MusiCNN there (batched on the GPU).
 
     Never raises: failures come back with a kind (explorer.library.failures) that decides when to retry."""
     tags: dict[str, Any] = {}
