@@ -46,7 +46,9 @@ def test_muq_is_passed_to_the_indexer_only_when_used_or_asked_for(monkeypatch):
     monkeypatch.delenv(ENV_MODEL, raising=False)
     monkeypatch.setenv(ENV_MUQ, "/env/muq")
     chosen = active_model()
-    assert not chosen.uses_muq and chosen.loader_args() == (None, None)  # the built-in model reads no MuQ
+    assert chosen.pretrained in (None, "musicnn")  # the built-in model reads no MuQ
+    assert not chosen.uses_muq and chosen.loader_args() == (None, None)
+    assert "muq" not in chosen.label()
     assert active_model(muq="/cli/muq").loader_args() == (None, "/cli/muq")
 
 
