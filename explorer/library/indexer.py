@@ -179,6 +179,8 @@ def _kill_pool(pool: Optional[ProcessPoolExecutor]) -> None:
 class _Run:
     """State of one indexing run's analysis phase."""
 
+    worker_fn = staticmethod(extract)  # what a worker does per file (the GPU pipeline swaps in decode-only)
+
     def __init__(self, cache: LibraryCache, model: Any, muq: Any, summary: IndexSummary, progress: Progress,
                  callback: Optional[ProgressCallback], cancel: Optional[CancelToken], extractor_version: str,
                  batch_size: int = BATCH_SIZE) -> None:
@@ -298,12 +300,12 @@ class _Run:
                 if suspects:
                     if not inflight:
                         isolated = suspects.popleft()
-                        inflight[pool.submit(extract, isolated[0], isolated[1], want_audio)] = isolated
+                        inflight[pool.submit(self.worker_fn, isolated[0], isolated[1], want_audio)] = isolated
                 else:
                     while len(inflight) < max(workers * 4, 2 * self.batch_size) and queue:  # enough queued that
                         # workers stay busy while this thread runs the model on a finished batch
                         item = queue.popleft()
-                        inflight[pool.submit(extract, item[0], item[1], want_audio)] = item
+                        inflight[pool.submit(self.worker_fn, item[0], item[1], want_audio)] = item
                 done, _ = wait(list(inflight), timeout=0.2, return_when=FIRST_COMPLETED)
                 crashed: list[tuple[int, bytes]] = []
                 for fut in done:
@@ -341,13 +343,17 @@ def index_library(
     progress: Optional[ProgressCallback] = None,
     cancel: Optional[CancelToken] = None,
     batch_size: int = BATCH_SIZE,
+    pipeline: Any = "auto",
 ) -> IndexSummary:
     """Bring `cache` up to date with the audio files under `root`; raises Cancelled when `cancel` fires.
 
     model: an EmotionModel, a checkpoint folder, None for the shipped default (features only if none is
     installed), or False for features only. muq: a MuQEmbedder, a weights folder, or None (no MuQ). batch_size:
-    files per model batch and per committed transaction.
+    files per model batch and per committed transaction. pipeline: "auto" (GPU pipeline when CUDA is present),
+    "cpu", "gpu", or an `explorer.library.gpu_run.GpuPipeline` (docs/ARCHITECTURE.md, GPU indexing).
     """
+    from explorer.library.gpu_run import resolve_pipeline
+
     from core.features.track import EXTRACTOR_VERSION
 
     started = time.monotonic()
@@ -360,7 +366,9 @@ def index_library(
     workers = max(1, int(workers or os.cpu_count() or 1))
     summary = IndexSummary(model_version=getattr(model, "version", None), extractor_version=str(EXTRACTOR_VERSION))
     state = Progress(stage="scanning")
-    run = _Run(cache, model, muq, summary, state, progress, cancel, str(EXTRACTOR_VERSION), max(1, int(batch_size)))
+    run_args = (cache, model, muq, summary, state, progress, cancel, str(EXTRACTOR_VERSION), max(1, int(batch_size)))
+    gpu = resolve_pipeline(pipeline)
+    run = gpu.make_run(_Run, *run_args) if gpu is not None else _Run(*run_args)
     run.report()
     files = list(scan_audio_files(root_path))
     run.check_cancel()

@@ -1,0 +1,235 @@
+"""GPU-bound indexing: CPU workers only decode + resample, every feature and model runs batched on the GPU(s).
+
+On a CPU-only machine the per-track features are cheapest computed next to the decoder (`worker.extract`). With
+a GPU that split makes the CPU the bottleneck (about 0.3 CPU s per track for mel + descriptors), so here the
+workers return the decoded 16 kHz (and 24 kHz, for MuQ) excerpt and nothing else, and one `GpuStage` per device
+computes mel, low-level + interpretive descriptors (`core.features.batched`), the MuQ embedding and the emotion
+model for a whole batch at once. Batches go round-robin to the devices, each stage on its own thread (torch
+releases the GIL while kernels run), while the main thread keeps the decoders fed and writes finished batches
+to SQLite: decoding, GPU work and storage overlap. The run's guarantees (incremental, resumable, one failure per
+bad file, a crashing decoder costs one file) are the CPU indexer's: this is the same `_Run` with another worker
+function and another flush.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import signal
+import threading
+import time
+from collections import defaultdict, deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+from core.audio import AudioDecodeError, load_excerpt
+from core.features.genre import genre_vector
+from core.features.spectral import FeatureInputError, as_wave
+from core.features.track import ANALYSIS_RATE, TrackFeatures
+from explorer.library.tags import track_tags
+from explorer.library.worker import WorkResult, _openable
+
+MUQ_RATE = 24000
+GPU_BATCH = 128  # clips per GPU batch: MuQ-large on 30 s excerpts keeps an H200 busy at this size
+MAX_PENDING_PER_DEVICE = 2  # batches queued on a device before the main thread waits for one to finish
+
+
+@dataclass
+class Decoded(WorkResult):
+    """A worker's decode: the excerpt's waveforms (features come later, on the GPU)."""
+
+    audio16k: Optional[np.ndarray] = None
+    duration: float = 0.0
+    excerpt_start: float = 0.0
+    decode_s: float = 0.0
+
+
+def decode(track_id: int, path: bytes, want_audio24k: bool) -> Decoded:
+    """Tags + the analysed excerpt at 16 kHz (and 24 kHz for MuQ) of one file. Never raises."""
+    tags: dict[str, Any] = {}
+    crash = os.environ.get("QFX_TEST_CRASH_PATTERN")  # test hook shared with worker.extract
+    if crash and crash.encode() in os.path.basename(path):
+        os.kill(os.getpid(), signal.SIGSEGV)
+    t0 = time.perf_counter()
+    try:
+        with _openable(path) as openable:
+            tags = track_tags(openable, name=os.fsdecode(path))
+            if os.path.getsize(openable) == 0:
+                return Decoded(track_id, tags, error="empty file")
+            rates = (ANALYSIS_RATE, MUQ_RATE) if want_audio24k else (ANALYSIS_RATE,)
+            excerpt = load_excerpt(openable, rates=rates)
+        wave16 = excerpt.audio[ANALYSIS_RATE]
+        if wave16.size < ANALYSIS_RATE // 10:
+            return Decoded(track_id, tags, error=f"only {wave16.size} samples decoded: too short to analyse")
+        wave16 = as_wave(wave16)  # finite, 1-D float32: the GPU stage assumes validated input
+        return Decoded(track_id, tags, audio16k=wave16, audio24k=excerpt.audio.get(MUQ_RATE),
+                       duration=float(excerpt.track_duration), excerpt_start=float(excerpt.start),
+                       decode_s=time.perf_counter() - t0)
+    except AudioDecodeError as exc:
+        return Decoded(track_id, tags, error=str(getattr(exc, "reason", None) or exc))
+    except FeatureInputError as exc:
+        return Decoded(track_id, tags, error=f"unusable audio: {exc}")
+    except MemoryError:
+        return Decoded(track_id, tags, error="out of memory while decoding")
+    except Exception as exc:  # one bad file never stops the run
+        return Decoded(track_id, tags, error=f"{type(exc).__name__}: {exc}")
+
+
+def cuda_devices() -> list[str]:
+    """Every visible CUDA device ("cuda:0", ...); empty without torch or a GPU."""
+    try:
+        import torch
+    except ImportError:
+        return []
+    return [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+
+
+@dataclass
+class StageTimes:
+    """Seconds spent per GPU stage (summed over batches and devices) and clips processed."""
+
+    features: float = 0.0
+    muq: float = 0.0
+    model: float = 0.0
+    clips: int = 0
+    batches: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, **secs: float) -> None:
+        with self.lock:
+            for k, v in secs.items():
+                setattr(self, k, getattr(self, k) + v)
+
+
+class GpuStage:
+    """Features, MuQ and the emotion model of whole batches on one device (its own model copies)."""
+
+    def __init__(self, device: str, model: Any = None, muq: Any = None, times: StageTimes | None = None) -> None:
+        self.device = device
+        self.model = _model_on(model, device)
+        self.muq = _muq_on(muq, device)
+        self.times = times or StageTimes()
+
+    def _sync(self) -> None:
+        if self.device.startswith("cuda"):
+            import torch
+
+            torch.cuda.synchronize(self.device)
+
+    def run(self, batch: list[Decoded]) -> list[Decoded]:
+        """Fill `.features` (and `.prediction` when a model is set) of every result, in place. A batch that fails
+        is retried clip by clip, so one unusable clip costs itself (recorded as its error), not its batch."""
+        try:
+            return self._run(batch)
+        except Exception:  # noqa: BLE001 - narrowed down below
+            pass
+        for r in batch:
+            try:
+                self._run([r])
+            except Exception as exc:  # noqa: BLE001 - stored with the track, the run goes on
+                r.features, r.prediction = None, None
+                r.error = f"feature extraction failed: {type(exc).__name__}: {exc}"
+        return batch
+
+    def _run(self, batch: list[Decoded]) -> list[Decoded]:
+        import torch
+
+        from core.features.batched import batch_features
+
+        t0 = time.perf_counter()
+        groups: dict[int, list[Decoded]] = defaultdict(list)  # equal lengths batch without padding
+        for r in batch:
+            groups[int(r.audio16k.shape[0])].append(r)
+        for items in groups.values():
+            wave = torch.from_numpy(np.stack([r.audio16k for r in items])).to(self.device, non_blocking=True)
+            out = batch_features(wave)
+            for i, r in enumerate(items):
+                r.features = TrackFeatures(
+                    path="", duration=r.duration, excerpt_start=r.excerpt_start, mel=out.mel[i],
+                    lowlevel=out.lowlevel[i], interpretive=out.interpretive[i], muq=None,
+                    genre=genre_vector(r.tags.get("genre")), tags=dict(r.tags))
+        t1 = time.perf_counter()
+        if self.muq is not None:
+            emb = self.muq.embed([r.audio24k for r in batch], batch_size=len(batch))
+            for r, vec in zip(batch, emb):
+                r.features.muq = np.asarray(vec, dtype=np.float32)
+        self._sync()
+        t2 = time.perf_counter()
+        if self.model is not None:
+            feats = [r.features for r in batch]
+            p = self.model.predict(
+                mel=[f.mel for f in feats], lowlevel=np.stack([f.lowlevel for f in feats]),
+                genre=np.stack([f.genre for f in feats]),
+                muq=np.stack([f.muq for f in feats]) if self.muq is not None else None,
+                batch_size=len(feats), device=self.device)
+            for i, r in enumerate(batch):
+                r.prediction = (p.tag_scores[i], p.quadrant_probs[i], p.embeddings[i])
+        t3 = time.perf_counter()
+        for r in batch:  # the waveforms are done with: free them before the batch waits to be stored
+            r.audio16k = r.audio24k = None
+        self.times.add(features=t1 - t0, muq=t2 - t1, model=t3 - t2, clips=len(batch), batches=1)
+        return batch
+
+
+def _same_device(a: Any, b: str) -> bool:
+    import torch
+
+    def key(d: Any) -> tuple[str, int | None]:
+        d = torch.device(d)
+        index = d.index if d.index is not None else (torch.cuda.current_device() if d.type == "cuda" else None)
+        return d.type, index
+
+    return a is not None and key(a) == key(b)
+
+
+def _model_on(model: Any, device: str) -> Any:
+    """The emotion model for `device`: itself when already there, else a copy (moved by its first predict)."""
+    if model is None or _same_device(getattr(model, "device", None), device):
+        return model
+    return copy.deepcopy(model)
+
+
+def _muq_on(muq: Any, device: str) -> Any:
+    if muq is None or _same_device(getattr(muq, "device", None), device):
+        return muq
+    from core.features.muq_embed import MuQEmbedder
+
+    return MuQEmbedder(copy.deepcopy(muq.model).cpu(), device=device, layer=muq.layer, source=muq.source)
+
+
+class GpuScheduler:
+    """Round-robin batches over one `GpuStage` per device, each on its own thread, at most a few queued each."""
+
+    def __init__(self, devices: list[str], model: Any, muq: Any) -> None:
+        if not devices:
+            raise ValueError("the GPU pipeline needs at least one device")
+        self.times = StageTimes()
+        self.stages = [GpuStage(d, model, muq, self.times) for d in devices]
+        self.pools = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"qfx-{d}") for d in devices]
+        self.pending: deque[Future] = deque()
+        self._next = 0
+
+    def submit(self, batch: list[Decoded]) -> None:
+        k = self._next % len(self.stages)
+        self._next += 1
+        self.pending.append(self.pools[k].submit(self.stages[k].run, batch))
+
+    def ready(self, block: bool = False) -> list[list[Decoded]]:
+        """Finished batches in submission order; `block` waits until the queue is below its limit."""
+        out = []
+        limit = MAX_PENDING_PER_DEVICE * len(self.stages)
+        while self.pending and (self.pending[0].done() or (block and len(self.pending) >= limit)):
+            out.append(self.pending.popleft().result())
+        return out
+
+    def drain(self) -> list[list[Decoded]]:
+        out = [f.result() for f in self.pending]
+        self.pending.clear()
+        return out
+
+    def close(self) -> None:
+        for pool in self.pools:
+            pool.shutdown(wait=True, cancel_futures=True)

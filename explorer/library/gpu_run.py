@@ -1,0 +1,114 @@
+"""The indexer's run with the GPU pipeline plugged in: decode-only workers, batched GPU stages, async storage.
+
+`GpuPipeline` is what `index_library(..., pipeline=...)` takes: "auto" picks it when CUDA is present. It keeps the
+timings `bench/index.py` reports (decode, each GPU stage, SQLite) after the run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from explorer.library.gpu_pipeline import GPU_BATCH, Decoded, GpuScheduler, StageTimes, cuda_devices, decode
+
+
+@dataclass
+class GpuPipeline:
+    """Which devices run the GPU stages (default: every visible CUDA device) and where the time went."""
+
+    devices: list[str] = field(default_factory=cuda_devices)
+    batch_size: int = GPU_BATCH
+    times: StageTimes = field(default_factory=StageTimes)
+    decode_s: float = 0.0  # summed over workers (wall time inside the worker function)
+    sqlite_s: float = 0.0  # main thread, inside transactions
+    wait_gpu_s: float = 0.0  # main thread blocked on a full GPU queue
+
+    def make_run(self, base: type, *args: Any, **kwargs: Any) -> Any:
+        """A `base` (the indexer's `_Run`) subclass instance that feeds this pipeline."""
+        if not self.devices:
+            raise RuntimeError("the GPU pipeline was asked for, but no CUDA device is visible")
+        return _gpu_run_class(base)(self, *args, **kwargs)
+
+    def summary(self) -> dict[str, float]:
+        t = self.times
+        return {"devices": len(self.devices), "gpu_batches": t.batches, "gpu_clips": t.clips,
+                "decode_s_sum": round(self.decode_s, 2), "gpu_features_s": round(t.features, 2),
+                "gpu_muq_s": round(t.muq, 2), "gpu_model_s": round(t.model, 2), "sqlite_s": round(self.sqlite_s, 2),
+                "main_wait_gpu_s": round(self.wait_gpu_s, 2)}
+
+
+def _gpu_run_class(base: type) -> type:
+    class GpuRun(base):  # type: ignore[misc, valid-type]
+        worker_fn = staticmethod(decode)
+
+        def __init__(self, pipeline: GpuPipeline, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.pipeline = pipeline
+            self.batch_size = max(self.batch_size, pipeline.batch_size)
+            self.scheduler: GpuScheduler | None = None
+
+        def flush(self) -> None:
+            """Hand the decoded batch to a GPU stage and store whatever batches the stages have finished."""
+            batch, failures = self.batch, self.failures
+            self.batch, self.failures = [], []
+            if failures:
+                self._store([], failures)
+            if batch:
+                self.pipeline.decode_s += sum(getattr(r, "decode_s", 0.0) for r in batch)
+                self.scheduler.submit(batch)
+            t0 = time.perf_counter()
+            done = self.scheduler.ready(block=True)
+            self.pipeline.wait_gpu_s += time.perf_counter() - t0
+            for finished in done:
+                self._store_finished(finished)
+
+        def _store_finished(self, finished: list[Decoded]) -> None:
+            self._store([r for r in finished if r.error is None], [r for r in finished if r.error is not None])
+
+        def _store(self, batch: list[Decoded], failures: list[Decoded]) -> None:
+            t0 = time.perf_counter()
+            with self.cache.transaction():
+                for r in batch:
+                    self.cache.update_tags(r.track_id, r.tags)
+                    self.cache.store_features(r.track_id, self.extractor_version, r.features)
+                    if self.model is not None and r.prediction is not None:
+                        self.cache.store_analysis(r.track_id, self.model.version, *r.prediction)
+                for r in failures:
+                    if r.tags:
+                        self.cache.update_tags(r.track_id, r.tags)
+                    self.cache.record_failure(r.track_id, r.error or "unknown error")
+            self.pipeline.sqlite_s += time.perf_counter() - t0
+            self.summary.analysed += len(batch)
+            self.summary.failed += [(os.fsdecode(self.paths[r.track_id]), r.error or "") for r in failures]
+
+        def extract_all(self, todo: list[tuple[int, bytes]], workers: int) -> None:
+            self.scheduler = GpuScheduler(self.pipeline.devices, self.model, self.muq)
+            self.scheduler.times = self.pipeline.times
+            for stage in self.scheduler.stages:
+                stage.times = self.pipeline.times
+            try:
+                super().extract_all(todo, workers)
+                for finished in self.scheduler.drain():  # the last batches, still on the GPUs
+                    self._store_finished(finished)
+            finally:
+                self.scheduler.close()
+
+    return GpuRun
+
+
+def resolve_pipeline(pipeline: Any) -> GpuPipeline | None:
+    """"cpu" -> None (features in the workers); "gpu" -> every CUDA device; "auto" -> "gpu" when CUDA is there."""
+    if pipeline is None or isinstance(pipeline, GpuPipeline):
+        return pipeline
+    if pipeline == "cpu":
+        return None
+    if pipeline in ("gpu", "auto"):
+        devices = cuda_devices()
+        if devices:
+            return GpuPipeline(devices)
+        if pipeline == "gpu":
+            raise RuntimeError("--pipeline gpu: no CUDA device is visible")
+        return None
+    raise ValueError(f"unknown indexing pipeline {pipeline!r} (auto, cpu or gpu)")
