@@ -2,6 +2,7 @@
 
     python bench/index.py                         # demo library copied to 520 tracks, CPU, random-init model
     python bench/index.py --tracks 1000 --muq full-random --workers 15     # GPU box: full-size MuQ (random weights)
+    python bench/index.py --tracks 2000 --source DIR --copy-source --muq full-random --pipeline gpu   # GPU pipeline
     python bench/index.py --model none            # decode + features only (no emotion model)
     python bench/index.py --load-arrays 100000    # synthetic 100k-track cache: time load_arrays() only
     python bench/index.py --tracks 200 --source /data/4q/audio --model resources/models/default   # real clips
@@ -12,7 +13,8 @@ two otherwise idle cores would reach if the pipeline kept both busy; the load av
 
 Copies (not links) of the demo excerpts go to a temporary folder, so every track is a distinct file that must be
 decoded. Reports tracks/min over the whole `index_library` call (scan, plan, decode, features, model, SQLite
-writes) and peak resident memory: the main process (getrusage), the largest worker (RSS) and all processes together (PSS)
+writes), where the GPU pipeline's time went ("stages": decode summed over workers, features / MuQ / model summed
+over GPU batches, SQLite and the main thread's waits for a full GPU queue) and peak resident memory: the main process (getrusage), the largest worker (RSS) and all processes together (PSS)
 (sampled from /proc, since workers are children of the forkserver). Prints one JSON line.
 """
 
@@ -134,14 +136,16 @@ class MemorySampler:
         self._stop.set()
 
 
-def make_library(dest: Path, n_tracks: int, skip_ext: set[str], source: Path | None = None) -> int:
-    if source is not None:  # a real collection: links to its first n files (each analysed once, nothing copied)
+def make_library(dest: Path, n_tracks: int, skip_ext: set[str], source: Path | None = None,
+                 copy_source: bool = False) -> int:
+    if source is not None and not copy_source:  # a real collection: links to its first n files (each analysed once)
         files = sorted(p for p in source.iterdir() if p.suffix in AUDIO_EXT)[:n_tracks]
         dest.mkdir(parents=True, exist_ok=True)
         for src in files:
             (dest / src.name).symlink_to(src.resolve())
         return len(files)
-    sources = sorted(p for p in (ROOT / "resources" / "demo").iterdir()
+    folder = source if source is not None else ROOT / "resources" / "demo"  # copies, cycled to n_tracks
+    sources = sorted(p for p in folder.iterdir()
                      if p.suffix in AUDIO_EXT and p.suffix.lstrip(".") not in skip_ext)
     copies = 0
     while copies < n_tracks:
@@ -191,7 +195,10 @@ def bench_indexing(args: argparse.Namespace) -> dict:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     with tempfile.TemporaryDirectory(prefix="qfx-bench-", dir=args.tmp) as tmp:
         tmp_path = Path(tmp)
-        n = make_library(tmp_path / "lib", args.tracks, set(args.skip_ext), args.source)
+        n = make_library(tmp_path / "lib", args.tracks, set(args.skip_ext), args.source, args.copy_source)
+        from explorer.library.gpu_run import resolve_pipeline
+
+        pipeline = resolve_pipeline(args.pipeline)
         model = False if args.model == "none" else (
             random_model(tmp_path / "model", args.muq != "none") if args.model == "random" else Path(args.model))
         t0 = time.monotonic()
@@ -209,13 +216,14 @@ def bench_indexing(args: argparse.Namespace) -> dict:
         with MemorySampler() as mem:
             self0 = sum(os.times()[:2])
             summary = index_library(tmp_path / "lib", cache, workers=args.workers, model=model, muq=muq,
-                                    progress=progress, batch_size=args.batch)
+                                    progress=progress, batch_size=args.batch, pipeline=pipeline or "cpu")
             main_cpu_s = sum(os.times()[:2]) - self0
         cpu_s = mem.cpu_s + main_cpu_s  # workers + forkserver (sampled) + this process (exact)
         load_after = os.getloadavg()[0]
         rows = len(cache.load_arrays(muq=False))
         t1 = time.monotonic()
-        again = index_library(tmp_path / "lib", cache, workers=args.workers, model=model, muq=muq)
+        again = index_library(tmp_path / "lib", cache, workers=args.workers, model=model, muq=muq,
+                              pipeline=pipeline or "cpu")
         rescan_s = time.monotonic() - t1
         db_mb = sum(f.stat().st_size for f in (tmp_path / "cache").iterdir()) / 1e6
         cache.close()
@@ -236,6 +244,9 @@ def bench_indexing(args: argparse.Namespace) -> dict:
         "peak_rss_main_mb": round(self_kb / 1024), "peak_rss_reaped_children_mb": round(child_kb / 1024),
         "peak_rss_largest_worker_mb": round(mem.peak_worker_kb / 1024),
         "peak_pss_all_processes_mb": round(mem.peak_total_kb / 1024),
+        "pipeline": "gpu" if pipeline is not None else "cpu",
+        "stages": pipeline.summary() if pipeline is not None else None,
+        "gpu_peak_mem_gb": round(torch.cuda.max_memory_allocated() / 1e9, 1) if device == "cuda" else None,
     }
 
 
@@ -301,6 +312,10 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32, help="files per model batch / transaction")
     ap.add_argument("--source", type=Path, default=None,
                     help="index links to the first N audio files of this folder instead of demo copies")
+    ap.add_argument("--copy-source", action="store_true",
+                    help="with --source: index --tracks copies of its files (cycled) instead of links to the first N")
+    ap.add_argument("--pipeline", choices=("auto", "cpu", "gpu"), default="auto",
+                    help="gpu: decode-only workers + batched GPU features/MuQ/model (auto: gpu when CUDA is present)")
     ap.add_argument("--skip-ext", nargs="*", default=[], help="leave out demo files with these extensions (e.g. m4a)")
     ap.add_argument("--load-arrays", type=int, default=0, metavar="N", help="only time load_arrays() on N synthetic tracks")
     ap.add_argument("--tmp", default=None, help="where the copied library and cache go")
