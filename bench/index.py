@@ -250,7 +250,7 @@ def bench_indexing(args: argparse.Namespace) -> dict:
     }
 
 
-def bench_load_arrays(n: int, tmp: str | None) -> dict:
+def bench_load_arrays(n: int, tmp: str | None, with_muq: bool = True) -> dict:
     """Fill a cache with `n` synthetic analysed tracks (what an indexer writes) and time load_arrays()."""
     import numpy as np
 
@@ -280,8 +280,9 @@ def bench_load_arrays(n: int, tmp: str | None) -> dict:
                     "INSERT INTO features VALUES (?,?,?,?,?,?,?)",
                     [(i, "1", 200.0, 60.0, f32(genre[k]), f32(rng.normal(size=8)), f32(rng.normal(size=d)))
                      for k, i in enumerate(ids)])
-                con.executemany("INSERT INTO muq VALUES (?,?)",
-                                [(i, f32(rng.normal(size=1024))) for i in ids])
+                if with_muq:  # 4 KiB a track: 4 GB at 10^6, which the map never reads
+                    con.executemany("INSERT INTO muq VALUES (?,?)",
+                                    [(i, f32(rng.normal(size=1024))) for i in ids])
                 con.executemany(
                     "INSERT INTO analysis VALUES (?,?,?,?,?)",
                     [(i, "m1", f32(rng.dirichlet(np.ones(12))), f32(rng.dirichlet(np.ones(4))),
@@ -289,7 +290,7 @@ def bench_load_arrays(n: int, tmp: str | None) -> dict:
         fill_s = time.monotonic() - t0
         cache.close()
         out = {"bench": "load_arrays", "tracks": n, "fill_s": round(fill_s, 1)}
-        for muq in (False, True):
+        for muq in (False, True) if with_muq else (False,):
             times = []
             for _ in range(3):
                 cache = LibraryCache.open(root, Path(tmpdir) / "cache")  # fresh connection: no statement cache
@@ -299,6 +300,8 @@ def bench_load_arrays(n: int, tmp: str | None) -> dict:
                 cache.close()
             assert len(arrays) == n
             out[f"load_arrays_{'with' if muq else 'without'}_muq_s"] = round(min(times), 3)
+            out[f"peak_rss_after_{'with' if muq else 'without'}_muq_mb"] = round(
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         out["machine"] = machine("cpu")
     return out
 
@@ -318,11 +321,13 @@ def main() -> None:
                     help="gpu: decode-only workers + batched GPU features/MuQ/model (auto: gpu when CUDA is present)")
     ap.add_argument("--skip-ext", nargs="*", default=[], help="leave out demo files with these extensions (e.g. m4a)")
     ap.add_argument("--load-arrays", type=int, default=0, metavar="N", help="only time load_arrays() on N synthetic tracks")
+    ap.add_argument("--no-muq-column", action="store_true", help="--load-arrays without the MuQ column (10^6 runs)")
     ap.add_argument("--tmp", default=None, help="where the copied library and cache go")
     ap.add_argument("--out", type=Path, default=None, help="also append the JSON line to this file")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
-    result = bench_load_arrays(args.load_arrays, args.tmp) if args.load_arrays else bench_indexing(args)
+    result = (bench_load_arrays(args.load_arrays, args.tmp, not args.no_muq_column) if args.load_arrays
+              else bench_indexing(args))
     line = json.dumps(result)
     print(line)
     if args.out:

@@ -13,8 +13,10 @@ function and another flush.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
+import tempfile
 import signal
 import threading
 import time
@@ -34,21 +36,64 @@ from explorer.library.worker import WorkResult, _openable
 
 MUQ_RATE = 24000
 GPU_BATCH = 128  # clips per GPU batch: MuQ-large on 30 s excerpts keeps an H200 busy at this size
-MAX_PENDING_PER_DEVICE = 2  # batches queued on a device before the main thread waits for one to finish
+MUQ_STEP = 64  # clips per MuQ forward pass inside a batch (bounds the activation memory)
+STAGES_PER_DEVICE = 2  # two batches in flight per device, each on its own CUDA stream: one's descriptors overlap
+# the other's MuQ, and one thread's Python (kernel launches, host copies) overlaps the other's GPU work
+MAX_PENDING_PER_DEVICE = 3  # batches queued on a device before the main thread waits for one to finish
 
 
 @dataclass
 class Decoded(WorkResult):
-    """A worker's decode: the excerpt's waveforms (features come later, on the GPU)."""
+    """A worker's decode: the excerpt's waveforms (features come later, on the GPU).
+
+    With a spool folder the waveforms travel as one raw float32 file (16 kHz samples, then 24 kHz) instead of
+    through the result pipe: 4.8 MB a track pickled through a pipe at 100 tracks/s kept the main process's
+    threads fighting over the GIL, while a file in /dev/shm is written and read with one system call each."""
 
     audio16k: Optional[np.ndarray] = None
     duration: float = 0.0
     excerpt_start: float = 0.0
     decode_s: float = 0.0
+    spool: Optional[str] = None  # raw float32 file holding audio16k then audio24k
+    n16: int = 0
+    n24: int = 0
+
+    def load_waves(self, out16: np.ndarray | None = None, out24: np.ndarray | None = None) -> None:
+        """Read spooled waveforms into `out16` / `out24` (views of a batch array) or new arrays; deletes the file."""
+        if self.spool is None:
+            if out16 is not None:
+                out16[:] = self.audio16k
+            if out24 is not None and self.audio24k is not None:
+                out24[:] = self.audio24k
+            return
+        out16 = np.empty(self.n16, np.float32) if out16 is None else out16
+        with open(self.spool, "rb", buffering=0) as fh:
+            fh.readinto(memoryview(out16).cast("B"))
+            if self.n24:
+                out24 = np.empty(self.n24, np.float32) if out24 is None else out24
+                fh.readinto(memoryview(out24).cast("B"))
+        os.unlink(self.spool)
+        self.spool = None
+        self.audio16k = out16
+        self.audio24k = out24 if self.n24 else None
+
+    def discard(self) -> None:
+        if self.spool is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.spool)
+            self.spool = None
 
 
-def decode(track_id: int, path: bytes, want_audio24k: bool) -> Decoded:
-    """Tags + the analysed excerpt at 16 kHz (and 24 kHz for MuQ) of one file. Never raises."""
+def spool_dir() -> str:
+    """A private folder for decoded excerpts: in /dev/shm (memory) when it exists, else the temp folder."""
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    return tempfile.mkdtemp(prefix="qfx-spool-", dir=base)
+
+
+def decode(track_id: int, path: bytes, want_audio24k: bool, spool: str | None = None) -> Decoded:
+    """Tags + the analysed excerpt at 16 kHz (and 24 kHz for MuQ) of one file. Never raises.
+
+    `spool`: a folder where the waveforms are written (see `Decoded`) instead of being returned."""
     tags: dict[str, Any] = {}
     crash = os.environ.get("QFX_TEST_CRASH_PATTERN")  # test hook shared with worker.extract
     if crash and crash.encode() in os.path.basename(path):
@@ -65,9 +110,19 @@ def decode(track_id: int, path: bytes, want_audio24k: bool) -> Decoded:
         if wave16.size < ANALYSIS_RATE // 10:
             return Decoded(track_id, tags, error=f"only {wave16.size} samples decoded: too short to analyse")
         wave16 = as_wave(wave16)  # finite, 1-D float32: the GPU stage assumes validated input
-        return Decoded(track_id, tags, audio16k=wave16, audio24k=excerpt.audio.get(MUQ_RATE),
-                       duration=float(excerpt.track_duration), excerpt_start=float(excerpt.start),
-                       decode_s=time.perf_counter() - t0)
+        wave24 = excerpt.audio.get(MUQ_RATE)
+        res = Decoded(track_id, tags, duration=float(excerpt.track_duration), excerpt_start=float(excerpt.start),
+                      n16=int(wave16.size), n24=0 if wave24 is None else int(wave24.size))
+        if spool is None:
+            res.audio16k, res.audio24k = wave16, wave24
+        else:
+            res.spool = os.path.join(spool, f"{track_id}.f32")
+            with open(res.spool, "wb", buffering=0) as fh:
+                fh.write(memoryview(wave16).cast("B"))
+                if wave24 is not None:
+                    fh.write(memoryview(np.ascontiguousarray(wave24, dtype=np.float32)).cast("B"))
+        res.decode_s = time.perf_counter() - t0
+        return res
     except AudioDecodeError as exc:
         return Decoded(track_id, tags, error=str(getattr(exc, "reason", None) or exc))
     except FeatureInputError as exc:
@@ -108,31 +163,40 @@ class GpuStage:
     """Features, MuQ and the emotion model of whole batches on one device (its own model copies)."""
 
     def __init__(self, device: str, model: Any = None, muq: Any = None, times: StageTimes | None = None) -> None:
+        import torch
+
         self.device = device
         self.model = _model_on(model, device)
         self.muq = _muq_on(muq, device)
         self.times = times or StageTimes()
+        self.stream = torch.cuda.Stream(device) if device.startswith("cuda") else None
 
     def _sync(self) -> None:
-        if self.device.startswith("cuda"):
-            import torch
-
-            torch.cuda.synchronize(self.device)
+        if self.stream is not None:
+            self.stream.synchronize()
 
     def run(self, batch: list[Decoded]) -> list[Decoded]:
         """Fill `.features` (and `.prediction` when a model is set) of every result, in place. A batch that fails
         is retried clip by clip, so one unusable clip costs itself (recorded as its error), not its batch."""
         try:
-            return self._run(batch)
+            return self._on_stream(batch)
         except Exception:  # noqa: BLE001 - narrowed down below
             pass
         for r in batch:
             try:
-                self._run([r])
+                self._on_stream([r])
             except Exception as exc:  # noqa: BLE001 - stored with the track, the run goes on
                 r.features, r.prediction = None, None
                 r.error = f"feature extraction failed: {type(exc).__name__}: {exc}"
         return batch
+
+    def _on_stream(self, batch: list[Decoded]) -> list[Decoded]:
+        import torch
+
+        if self.stream is None:
+            return self._run(batch)
+        with torch.cuda.device(self.device), torch.cuda.stream(self.stream):
+            return self._run(batch)
 
     def _run(self, batch: list[Decoded]) -> list[Decoded]:
         import torch
@@ -142,10 +206,14 @@ class GpuStage:
         t0 = time.perf_counter()
         groups: dict[int, list[Decoded]] = defaultdict(list)  # equal lengths batch without padding
         for r in batch:
-            groups[int(r.audio16k.shape[0])].append(r)
-        for items in groups.values():
-            wave = torch.from_numpy(np.stack([r.audio16k for r in items])).to(self.device, non_blocking=True)
-            out = batch_features(wave)
+            groups[r.n16].append(r)
+        pin = self.device.startswith("cuda")
+        for n16, items in groups.items():
+            host = torch.empty((len(items), n16), dtype=torch.float32, pin_memory=pin)
+            arr = host.numpy()
+            for i, r in enumerate(items):
+                r.load_waves(arr[i], np.empty(r.n24, np.float32) if r.n24 else None)
+            out = batch_features(host.to(self.device, non_blocking=True))
             for i, r in enumerate(items):
                 r.features = TrackFeatures(
                     path="", duration=r.duration, excerpt_start=r.excerpt_start, mel=out.mel[i],
@@ -153,7 +221,7 @@ class GpuStage:
                     genre=genre_vector(r.tags.get("genre")), tags=dict(r.tags))
         t1 = time.perf_counter()
         if self.muq is not None:
-            emb = self.muq.embed([r.audio24k for r in batch], batch_size=len(batch))
+            emb = self.muq.embed([r.audio24k for r in batch], batch_size=MUQ_STEP)
             for r, vec in zip(batch, emb):
                 r.features.muq = np.asarray(vec, dtype=np.float32)
         self._sync()
@@ -164,7 +232,7 @@ class GpuStage:
                 mel=[f.mel for f in feats], lowlevel=np.stack([f.lowlevel for f in feats]),
                 genre=np.stack([f.genre for f in feats]),
                 muq=np.stack([f.muq for f in feats]) if self.muq is not None else None,
-                batch_size=len(feats), device=self.device)
+                batch_size=len(feats))
             for i, r in enumerate(batch):
                 r.prediction = (p.tag_scores[i], p.quadrant_probs[i], p.embeddings[i])
         t3 = time.perf_counter()
@@ -186,10 +254,17 @@ def _same_device(a: Any, b: str) -> bool:
 
 
 def _model_on(model: Any, device: str) -> Any:
-    """The emotion model for `device`: itself when already there, else a copy (moved by its first predict)."""
+    """The emotion model on `device`: itself when already there, else a copy moved there now (not lazily by its
+    first predict, which two stage threads sharing the copy could race on)."""
     if model is None or _same_device(getattr(model, "device", None), device):
         return model
-    return copy.deepcopy(model)
+    import torch
+
+    clone = copy.deepcopy(model)
+    clone.device = torch.device(device)
+    for net, _ in getattr(clone, "_voters", []):
+        net.to(clone.device)
+    return clone
 
 
 def _muq_on(muq: Any, device: str) -> Any:
@@ -207,8 +282,12 @@ class GpuScheduler:
         if not devices:
             raise ValueError("the GPU pipeline needs at least one device")
         self.times = StageTimes()
-        self.stages = [GpuStage(d, model, muq, self.times) for d in devices]
-        self.pools = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"qfx-{d}") for d in devices]
+        self.stages = []
+        for d in devices:
+            first = GpuStage(d, model, muq, self.times)  # one copy of the models per device, shared by its stages
+            self.stages += [first] + [GpuStage(d, first.model, first.muq, self.times)
+                                      for _ in range(STAGES_PER_DEVICE - 1)]
+        self.pools = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"qfx-{s.device}") for s in self.stages]
         self.pending: deque[Future] = deque()
         self._next = 0
 
@@ -220,7 +299,7 @@ class GpuScheduler:
     def ready(self, block: bool = False) -> list[list[Decoded]]:
         """Finished batches in submission order; `block` waits until the queue is below its limit."""
         out = []
-        limit = MAX_PENDING_PER_DEVICE * len(self.stages)
+        limit = MAX_PENDING_PER_DEVICE * len(self.stages) // STAGES_PER_DEVICE
         while self.pending and (self.pending[0].done() or (block and len(self.pending) >= limit)):
             out.append(self.pending.popleft().result())
         return out

@@ -6,12 +6,15 @@ timings `bench/index.py` reports (decode, each GPU stage, SQLite) after the run.
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from explorer.library.gpu_pipeline import GPU_BATCH, Decoded, GpuScheduler, StageTimes, cuda_devices, decode
+from explorer.library.gpu_pipeline import (GPU_BATCH, Decoded, GpuScheduler, StageTimes, cuda_devices, decode,
+                                          spool_dir)
 
 
 @dataclass
@@ -84,6 +87,8 @@ def _gpu_run_class(base: type) -> type:
             self.summary.failed += [(os.fsdecode(self.paths[r.track_id]), r.error or "") for r in failures]
 
         def extract_all(self, todo: list[tuple[int, bytes]], workers: int) -> None:
+            spool = spool_dir()  # decoded excerpts travel through files here, not through the result pipe
+            self.worker_fn = functools.partial(decode, spool=spool)
             self.scheduler = GpuScheduler(self.pipeline.devices, self.model, self.muq)
             self.scheduler.times = self.pipeline.times
             for stage in self.scheduler.stages:
@@ -94,6 +99,7 @@ def _gpu_run_class(base: type) -> type:
                     self._store_finished(finished)
             finally:
                 self.scheduler.close()
+                shutil.rmtree(spool, ignore_errors=True)
 
     return GpuRun
 
