@@ -104,7 +104,7 @@ class BatchAnalysis:
             self._short_mag = magnitude(frames(self.wave, SHORT_FRAME, SHORT_HOP))
         return self._short_mag
 
-    def dissonance(self, min_rel_db: float | None = None, frame_chunk: int = 4096) -> torch.Tensor:
+    def dissonance(self, min_rel_db: float | None = None, frame_chunk: int = 65536) -> torch.Tensor:
         """(B, T) per-frame sensory dissonance of every frame (mask with `.active` for the clip statistics)."""
         b, t, _ = self.mag.shape
         flat = self.mag.reshape(b * t, -1)
@@ -177,9 +177,9 @@ def plomp_levelt(df: torch.Tensor) -> torch.Tensor:
 def frame_dissonance(mag: torch.Tensor, bin_hz: float, min_rel_db: float | None = None) -> torch.Tensor:
     """(F,) dissonance of (F, K) magnitude frames, as `dissonance.frame_dissonance`.
 
-    The numpy code walks partner offsets and stops a peak's walk at the first partner out of reach; below 26 Bark
-    the reach ratio only grows with the partner's frequency, so the full masked (P x P) pair matrix used here
-    counts exactly the same pairs."""
+    Same walk as the numpy code: partner offsets o = 1, 2, ... over the frequency-sorted peaks, each offset one
+    set of (F, P - o) tensor operations, stopping at the first offset where no pair of any frame is within 1.18
+    critical bands (below 26 Bark the reach ratio only grows with the offset, so no later pair can be either)."""
     f, m, valid = _peaks(mag, bin_hz, min_rel_db)
     f = torch.where(valid, f, torch.zeros_like(f))
     loud = torch.where(valid, m * a_weighting_gain(f) ** 2, torch.zeros_like(m))
@@ -189,16 +189,18 @@ def frame_dissonance(mag: torch.Tensor, bin_hz: float, min_rel_db: float | None 
     low = torch.clamp(bark_to_hz(bark - 1.18), max=50.0)
     high = torch.clamp(bark_to_hz(bark + 1.18), max=10000.0)
     above50 = f > 50.0
-    p = f.shape[1]
-    upper = torch.triu(torch.ones((p, p), dtype=torch.bool, device=f.device), diagonal=1)  # pairs i < j
-    pair_ok = valid[:, :, None] & valid[:, None, :] & upper
-    ratio = (f[:, None, :] - f[:, :, None]) / torch.minimum(cbw[:, :, None], cbw[:, None, :])
-    pair_ok &= ratio <= 1.18
-    d = 1.0 - plomp_levelt(ratio)
-    w = torch.where(pair_ok & (d > 0), d * (loud[:, :, None] + loud[:, None, :]), torch.zeros_like(d))
-    to_low = torch.where(above50[:, :, None] & (f[:, None, :] < high[:, :, None]), w, torch.zeros_like(w)).sum(dim=2)
-    to_high = torch.where(above50[:, None, :] & (f[:, :, None] >= low[:, None, :]), w, torch.zeros_like(w)).sum(dim=1)
-    per_peak = to_low + to_high
+    per_peak = torch.zeros_like(f)
+    zero = torch.zeros((), dtype=f.dtype, device=f.device)
+    for o in range(1, f.shape[1]):
+        fi, fj = f[:, :-o], f[:, o:]
+        ratio = (fj - fi) / torch.minimum(cbw[:, :-o], cbw[:, o:])
+        reach = valid[:, o:] & (ratio <= 1.18)  # a valid partner implies a valid peak (valid ones come first)
+        if not bool(reach.any()):
+            break
+        d = 1.0 - plomp_levelt(ratio)
+        w = torch.where(reach & (d > 0), d * (loud[:, :-o] + loud[:, o:]), zero)
+        per_peak[:, :-o] += torch.where(above50[:, :-o] & (fj < high[:, :-o]), w, zero)
+        per_peak[:, o:] += torch.where(above50[:, o:] & (fi >= low[:, o:]), w, zero)
     share = safe_div(torch.minimum(per_peak, loud), total[:, None].expand_as(loud))
     return 0.5 * torch.where(valid, share, torch.zeros_like(share)).sum(dim=1)
 
