@@ -18,6 +18,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--muq-dir", type=Path, default=None, metavar="DIR", help="MuQ weights folder (enables MuQ)")
     p.add_argument("--model", type=Path, default=None, metavar="DIR",
                    help="emotion model checkpoint folder (default: the shipped model)")
+    p.add_argument("--ray", default=None, metavar="ADDRESS",
+                   help="analyse on a Ray cluster ('auto' or ray://host:port; needs the [ray] extra)")
+    p.add_argument("--ray-ship-bytes", action="store_true",
+                   help="with --ray: send file contents to the workers (default: they read the same paths)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -46,8 +50,14 @@ def run(args: argparse.Namespace) -> int:
 
     cache = LibraryCache.open(args.folder, args.cache)
     try:
+        pipeline: Any = "auto"
+        if args.ray:
+            from explorer.library.ray_index import RayPipeline
+
+            pipeline = RayPipeline(args.ray, ship_bytes=args.ray_ship_bytes,
+                                   muq_dir=str(args.muq_dir) if args.muq_dir else None)
         summary = index_library(args.folder, cache, workers=args.workers, model=args.model, muq=args.muq_dir,
-                                progress=on_progress, cancel=cancel)
+                                progress=on_progress, cancel=cancel, pipeline=pipeline)
     except Cancelled:
         if bar is not None:
             bar.close()

@@ -104,9 +104,9 @@ def _gpu_run_class(base: type) -> type:
     return GpuRun
 
 
-def resolve_pipeline(pipeline: Any) -> GpuPipeline | None:
+def resolve_pipeline(pipeline: Any) -> Any:
     """"cpu" -> None (features in the workers); "gpu" -> every CUDA device; "auto" -> "gpu" when CUDA is there."""
-    if pipeline is None or isinstance(pipeline, GpuPipeline):
+    if pipeline is None or hasattr(pipeline, "make_run"):  # a GpuPipeline, a RayPipeline ...
         return pipeline
     if pipeline == "cpu":
         return None
