@@ -17,7 +17,6 @@ import contextlib
 import copy
 import os
 import tempfile
-import signal
 import threading
 import time
 from collections import defaultdict, deque
@@ -31,8 +30,10 @@ from core.audio import AudioDecodeError, load_excerpt
 from core.features.genre import genre_vector
 from core.features.spectral import FeatureInputError, as_wave
 from core.features.track import ANALYSIS_RATE, TrackFeatures
+from explorer.library import worker as _worker
+from explorer.library.failures import PERMANENT, TRANSIENT, FileTimeLimit, classify
 from explorer.library.tags import track_tags
-from explorer.library.worker import WorkResult, _openable
+from explorer.library.worker import WorkResult, _openable, _regular_file, _test_hooks, time_limit
 
 MUQ_RATE = 24000
 GPU_BATCH = 128  # clips per GPU batch: MuQ-large on 30 s excerpts keeps an H200 busy at this size
@@ -91,46 +92,54 @@ def spool_dir() -> str:
 
 
 def decode(track_id: int, path: bytes, want_audio24k: bool, spool: str | None = None) -> Decoded:
-    """Tags + the analysed excerpt at 16 kHz (and 24 kHz for MuQ) of one file. Never raises.
+    """Tags + the analysed excerpt at 16 kHz (and 24 kHz for MuQ) of one file. Never raises: failures come back
+    with their kind, exactly as `worker.extract` reports them (same time limit, same test hooks).
 
     `spool`: a folder where the waveforms are written (see `Decoded`) instead of being returned."""
     tags: dict[str, Any] = {}
-    crash = os.environ.get("QFX_TEST_CRASH_PATTERN")  # test hook shared with worker.extract
-    if crash and crash.encode() in os.path.basename(path):
-        os.kill(os.getpid(), signal.SIGSEGV)
     t0 = time.perf_counter()
     try:
-        with _openable(path) as openable:
-            tags = track_tags(openable, name=os.fsdecode(path))
-            if os.path.getsize(openable) == 0:
-                return Decoded(track_id, tags, error="empty file")
-            rates = (ANALYSIS_RATE, MUQ_RATE) if want_audio24k else (ANALYSIS_RATE,)
-            excerpt = load_excerpt(openable, rates=rates)
-        wave16 = excerpt.audio[ANALYSIS_RATE]
-        if wave16.size < ANALYSIS_RATE // 10:
-            return Decoded(track_id, tags, error=f"only {wave16.size} samples decoded: too short to analyse")
-        wave16 = as_wave(wave16)  # finite, 1-D float32: the GPU stage assumes validated input
-        wave24 = excerpt.audio.get(MUQ_RATE)
-        res = Decoded(track_id, tags, duration=float(excerpt.track_duration), excerpt_start=float(excerpt.start),
-                      n16=int(wave16.size), n24=0 if wave24 is None else int(wave24.size))
-        if spool is None:
-            res.audio16k, res.audio24k = wave16, wave24
-        else:
-            res.spool = os.path.join(spool, f"{track_id}.f32")
-            with open(res.spool, "wb", buffering=0) as fh:
-                fh.write(memoryview(wave16).cast("B"))
-                if wave24 is not None:
-                    fh.write(memoryview(np.ascontiguousarray(wave24, dtype=np.float32)).cast("B"))
-        res.decode_s = time.perf_counter() - t0
-        return res
-    except AudioDecodeError as exc:
-        return Decoded(track_id, tags, error=str(getattr(exc, "reason", None) or exc))
-    except FeatureInputError as exc:
-        return Decoded(track_id, tags, error=f"unusable audio: {exc}")
-    except MemoryError:
-        return Decoded(track_id, tags, error="out of memory while decoding")
-    except Exception as exc:  # one bad file never stops the run
-        return Decoded(track_id, tags, error=f"{type(exc).__name__}: {exc}")
+        with time_limit(track_id, _worker._TIME_LIMIT):
+            _test_hooks(path)
+            with _openable(path) as openable:
+                not_regular = _regular_file(openable)
+                if not_regular:
+                    return Decoded(track_id, tags, error=not_regular, error_kind=PERMANENT)
+                tags = track_tags(openable, name=os.fsdecode(path))
+                if os.path.getsize(openable) == 0:
+                    return Decoded(track_id, tags, error="empty file", error_kind=PERMANENT)
+                rates = (ANALYSIS_RATE, MUQ_RATE) if want_audio24k else (ANALYSIS_RATE,)
+                excerpt = load_excerpt(openable, rates=rates)
+            wave16 = excerpt.audio[ANALYSIS_RATE]
+            if wave16.size < ANALYSIS_RATE // 10:
+                raise AudioDecodeError(path, f"only {wave16.size} samples decoded: too short to analyse")
+            try:
+                wave16 = as_wave(wave16)  # finite, 1-D float32: the GPU stage assumes validated input
+            except FeatureInputError as exc:
+                raise AudioDecodeError(path, f"unusable audio: {exc}") from exc
+            return _decoded(track_id, tags, excerpt, wave16, spool, t0)
+    except (Exception, MemoryError, FileTimeLimit) as exc:  # one bad file never stops the run
+        kind, reason = classify(exc)
+        if kind == PERMANENT and not os.path.isfile(path):  # it vanished or changed while being read
+            kind = TRANSIENT
+        return Decoded(track_id, tags, error=reason, error_kind=kind)
+
+
+def _decoded(track_id: int, tags: dict[str, Any], excerpt: Any, wave16: np.ndarray, spool: str | None,
+             t0: float) -> Decoded:
+    wave24 = excerpt.audio.get(MUQ_RATE)
+    res = Decoded(track_id, tags, duration=float(excerpt.track_duration), excerpt_start=float(excerpt.start),
+                  n16=int(wave16.size), n24=0 if wave24 is None else int(wave24.size))
+    if spool is None:
+        res.audio16k, res.audio24k = wave16, wave24
+    else:
+        res.spool = os.path.join(spool, f"{track_id}.f32")
+        with open(res.spool, "wb", buffering=0) as fh:
+            fh.write(memoryview(wave16).cast("B"))
+            if wave24 is not None:
+                fh.write(memoryview(np.ascontiguousarray(wave24, dtype=np.float32)).cast("B"))
+    res.decode_s = time.perf_counter() - t0
+    return res
 
 
 def cuda_devices() -> list[str]:
@@ -188,6 +197,7 @@ class GpuStage:
             except Exception as exc:  # noqa: BLE001 - stored with the track, the run goes on
                 r.features, r.prediction = None, None
                 r.error = f"feature extraction failed: {type(exc).__name__}: {exc}"
+                r.error_kind = TRANSIENT  # the GPU's trouble (memory, driver), not the file's: retried next run
         return batch
 
     def _on_stream(self, batch: list[Decoded]) -> list[Decoded]:

@@ -7,7 +7,6 @@ timings `bench/index.py` reports (decode, each GPU stage, SQLite) after the run.
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -52,17 +51,23 @@ def _gpu_run_class(base: type) -> type:
             self.batch_size = max(self.batch_size, pipeline.batch_size)
             self.scheduler: GpuScheduler | None = None
 
-        def flush(self) -> None:
-            """Hand the decoded batch to a GPU stage and store whatever batches the stages have finished."""
+        def flush(self, run_model: bool = True) -> None:
+            """Hand the decoded batch to a GPU stage and store whatever batches the stages have finished.
+
+            After a cancel (`run_model=False`) decoded files that never reached a GPU stay pending: without
+            their GPU features there is nothing to store, and the next run resumes them."""
             batch, failures = self.batch, self.failures
             self.batch, self.failures = [], []
             if failures:
                 self._store([], failures)
-            if batch:
+            if batch and run_model:
                 self.pipeline.decode_s += sum(getattr(r, "decode_s", 0.0) for r in batch)
                 self.scheduler.submit(batch)
+            elif batch:
+                for r in batch:
+                    r.discard()
             t0 = time.perf_counter()
-            done = self.scheduler.ready(block=True)
+            done = self.scheduler.ready(block=run_model)
             self.pipeline.wait_gpu_s += time.perf_counter() - t0
             for finished in done:
                 self._store_finished(finished)
@@ -72,19 +77,8 @@ def _gpu_run_class(base: type) -> type:
 
         def _store(self, batch: list[Decoded], failures: list[Decoded]) -> None:
             t0 = time.perf_counter()
-            with self.cache.transaction():
-                for r in batch:
-                    self.cache.update_tags(r.track_id, r.tags)
-                    self.cache.store_features(r.track_id, self.extractor_version, r.features)
-                    if self.model is not None and r.prediction is not None:
-                        self.cache.store_analysis(r.track_id, self.model.version, *r.prediction)
-                for r in failures:
-                    if r.tags:
-                        self.cache.update_tags(r.track_id, r.tags)
-                    self.cache.record_failure(r.track_id, r.error or "unknown error")
+            self._commit(batch, failures)  # the indexer's own transaction: same rows, kinds and summary
             self.pipeline.sqlite_s += time.perf_counter() - t0
-            self.summary.analysed += len(batch)
-            self.summary.failed += [(os.fsdecode(self.paths[r.track_id]), r.error or "") for r in failures]
 
         def extract_all(self, todo: list[tuple[int, bytes]], workers: int) -> None:
             spool = spool_dir()  # decoded excerpts travel through files here, not through the result pipe
@@ -94,9 +88,11 @@ def _gpu_run_class(base: type) -> type:
             for stage in self.scheduler.stages:
                 stage.times = self.pipeline.times
             try:
-                super().extract_all(todo, workers)
-                for finished in self.scheduler.drain():  # the last batches, still on the GPUs
-                    self._store_finished(finished)
+                try:
+                    super().extract_all(todo, workers)
+                finally:  # the last batches, still on the GPUs (also after a cancel: they are done work)
+                    for finished in self.scheduler.drain():
+                        self._store_finished(finished)
             finally:
                 self.scheduler.close()
                 shutil.rmtree(spool, ignore_errors=True)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Optional
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections import deque
 from typing import Any
@@ -11,6 +10,7 @@ import numpy as np
 
 from explorer.library.ray_index import (CRASH_REASON, EmotionActor, _extract_task, cluster_gpus, model_blob,
                                         task_options)
+from explorer.library.failures import PERMANENT, TRANSIENT
 from explorer.library.worker import WorkResult
 
 MAX_PENDING_PER_ACTOR = 2
@@ -34,13 +34,13 @@ def ray_run_class(base: type) -> type:
             blob = model_blob(self.model)
             self.actors = [actor.remote(blob, self.pipeline.muq_dir) for _ in range(max(1, gpus))]
 
-        def flush(self) -> None:
+        def flush(self, run_model: bool = True) -> None:
             """Failures are stored now; a finished batch goes to an actor and is stored when it comes back."""
             batch, failures = self.batch, self.failures
             self.batch, self.failures = [], []
             if failures:
                 self._store([], failures)
-            if batch and self.actors:
+            if batch and self.actors and run_model:
                 feats = [r.features for r in batch]
                 audio = [r.audio24k for r in batch] if self.pipeline.muq_dir else None
                 actor = self.actors[self._next % len(self.actors)]
@@ -74,18 +74,7 @@ def ray_run_class(base: type) -> type:
                 self._store(batch, [])
 
         def _store(self, batch: list[WorkResult], failures: list[WorkResult]) -> None:
-            with self.cache.transaction():
-                for r in batch:
-                    self.cache.update_tags(r.track_id, r.tags)
-                    self.cache.store_features(r.track_id, self.extractor_version, r.features)
-                    if self.model is not None and r.prediction is not None:
-                        self.cache.store_analysis(r.track_id, self.model.version, *r.prediction)
-                for r in failures:
-                    if r.tags:
-                        self.cache.update_tags(r.track_id, r.tags)
-                    self.cache.record_failure(r.track_id, r.error or "unknown error")
-            self.summary.analysed += len(batch)
-            self.summary.failed += [(os.fsdecode(self.paths[r.track_id]), r.error or "") for r in failures]
+            self._commit(batch, failures)  # the indexer's own transaction: same rows, kinds and summary
 
         # -- the tasks -----------------------------------------------------------------------------------
         def extract_all(self, todo: list[tuple[int, bytes]], workers: int) -> None:
@@ -110,7 +99,8 @@ def ray_run_class(base: type) -> type:
                                 with open(path, "rb") as fh:
                                     content = fh.read()
                             except OSError as exc:
-                                self.accept(WorkResult(track_id, {}, error=f"cannot read file: {exc.strerror}"))
+                                self.accept(WorkResult(track_id, {}, error=f"cannot read file: {exc.strerror}",
+                                                       error_kind=TRANSIENT))
                                 continue
                         inflight[task.remote(track_id, path, want_audio, content)] = (track_id, path)
                     if not inflight:
@@ -121,9 +111,9 @@ def ray_run_class(base: type) -> type:
                         try:
                             res = ray.get(ref)
                         except Exception as exc:  # the worker died (twice) or the task raised: one file
-                            reason = CRASH_REASON if "died" in str(exc).lower() or "crash" in str(exc).lower() \
-                                else f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-                            res = WorkResult(track_id, {}, error=reason)
+                            died = "died" in str(exc).lower() or "crash" in str(exc).lower()
+                            reason = CRASH_REASON if died else f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+                            res = WorkResult(track_id, {}, error=reason, error_kind=PERMANENT if died else TRANSIENT)
                         self.pipeline.times["tasks"] += 1
                         self.accept(res)
                     if len(self.batch) + len(self.failures) >= self.batch_size or not (queue or inflight):
