@@ -179,6 +179,7 @@ class GpuStage:
         self.muq = _muq_on(muq, device)
         self.times = times or StageTimes()
         self.stream = torch.cuda.Stream(device) if device.startswith("cuda") else None
+        self.musicnn = _musicnn_on(device)
 
     def _sync(self) -> None:
         if self.stream is not None:
@@ -229,6 +230,10 @@ class GpuStage:
                     path="", duration=r.duration, excerpt_start=r.excerpt_start, mel=out.mel[i],
                     lowlevel=out.lowlevel[i], interpretive=out.interpretive[i], muq=None,
                     genre=genre_vector(r.tags.get("genre")), tags=dict(r.tags))
+        if self.musicnn is not None:  # MusiCNN (and the genre it infers for untagged files) before the model
+            from explorer.library.pretrained import embed_batch
+
+            embed_batch(self.musicnn, batch)
         t1 = time.perf_counter()
         if self.muq is not None:
             emb = self.muq.embed([r.audio24k for r in batch], batch_size=MUQ_STEP)
@@ -242,7 +247,7 @@ class GpuStage:
                 mel=[f.mel for f in feats], lowlevel=np.stack([f.lowlevel for f in feats]),
                 genre=np.stack([f.genre for f in feats]),
                 muq=np.stack([f.muq for f in feats]) if self.muq is not None else None,
-                batch_size=len(feats))
+                batch_size=len(feats), **_musicnn_input(self.model, feats))
             for i, r in enumerate(batch):
                 r.prediction = (p.tag_scores[i], p.quadrant_probs[i], p.embeddings[i])
         t3 = time.perf_counter()
@@ -250,6 +255,24 @@ class GpuStage:
             r.audio16k = r.audio24k = None
         self.times.add(features=t1 - t0, muq=t2 - t1, model=t3 - t2, clips=len(batch), batches=1)
         return batch
+
+
+def _musicnn_on(device: str) -> Any:
+    """The MusiCNN branch on `device` when this build has it (core.features.musicnn), else None."""
+    try:
+        from core.features.musicnn import load_musicnn
+        from explorer.library import pretrained  # noqa: F401
+    except ImportError:
+        return None
+    return load_musicnn(device)
+
+
+def _musicnn_input(model: Any, feats: list[Any]) -> dict[str, Any]:
+    try:
+        from explorer.library.pretrained import musicnn_input
+    except ImportError:
+        return {}
+    return musicnn_input(model, [getattr(f, "musicnn", None) for f in feats])
 
 
 def _same_device(a: Any, b: str) -> bool:
