@@ -120,7 +120,8 @@ class RayPipeline:
     ship_bytes: bool = False
     muq_dir: Optional[str] = None  # MuQ weights folder readable on the actors' nodes (MuQ runs there)
     transfer: str = ""
-    times: dict[str, float] = field(default_factory=lambda: {"tasks": 0, "task_s_sum": 0.0, "actor_s": 0.0})
+    times: dict[str, float] = field(default_factory=lambda: dict.fromkeys(
+        ("tasks", "task_s_sum", "actor_s", "commit_s"), 0.0))
 
     def connect(self) -> Any:
         ray = _ray()
@@ -145,8 +146,8 @@ class RayPipeline:
             except OSError:
                 continue
         probe = ray.remote(num_cpus=0)(_probe_task)
-        refs = [probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False)).remote(samples)
-                for n in ray.nodes() if n.get("Alive")]
+        refs = [probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False))
+                .remote(samples) for n in ray.nodes() if n.get("Alive")]
         self.transfer = choose_transfer(dict(ray.get(refs)), False)
         return self.transfer
 

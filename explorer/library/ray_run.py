@@ -74,7 +74,9 @@ def ray_run_class(base: type) -> type:
                 self._store(batch, [])
 
         def _store(self, batch: list[WorkResult], failures: list[WorkResult]) -> None:
+            t0 = time.perf_counter()
             self._commit(batch, failures)  # the indexer's own transaction: same rows, kinds and summary
+            self.pipeline.times["commit_s"] += time.perf_counter() - t0
 
         # -- the tasks -----------------------------------------------------------------------------------
         def extract_all(self, todo: list[tuple[int, bytes]], workers: int) -> None:
@@ -115,6 +117,8 @@ def ray_run_class(base: type) -> type:
                             reason = CRASH_REASON if died else f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
                             res = WorkResult(track_id, {}, error=reason, error_kind=PERMANENT if died else TRANSIENT)
                         self.pipeline.times["tasks"] += 1
+                        if res.features is not None:  # the worker's own per-stage clock (decode, mel, ...)
+                            self.pipeline.times["task_s_sum"] += sum(getattr(res.features, "timings", {}).values())
                         self.accept(res)
                     if len(self.batch) + len(self.failures) >= self.batch_size or not (queue or inflight):
                         self.flush()
