@@ -84,3 +84,25 @@ def test_pipeline_choice() -> None:
         assert resolve_pipeline("auto") is None
         with pytest.raises(RuntimeError, match="no CUDA device"):
             resolve_pipeline("gpu")
+
+
+def test_spool_folders_of_killed_runs_are_removed() -> None:
+    import subprocess
+    import sys
+
+    from explorer.library import gpu_pipeline
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    base = Path(gpu_pipeline.spool_dir()).parent
+    stale = base / f"qfx-spool-{int(dead.stdout)}-old"
+    live = base / f"qfx-spool-{os.getpid()}-mine"
+    stale.mkdir()
+    live.mkdir()
+    (stale / "1.f32").write_bytes(b"\0" * 64)
+    fresh = Path(gpu_pipeline.spool_dir())
+    try:
+        assert not stale.exists() and live.exists() and fresh.is_dir()
+    finally:
+        shutil.rmtree(live, ignore_errors=True)
+        shutil.rmtree(fresh, ignore_errors=True)
+        shutil.rmtree(stale, ignore_errors=True)

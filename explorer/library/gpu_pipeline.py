@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -86,9 +87,25 @@ class Decoded(WorkResult):
 
 
 def spool_dir() -> str:
-    """A private folder for decoded excerpts: in /dev/shm (memory) when it exists, else the temp folder."""
-    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-    return tempfile.mkdtemp(prefix="qfx-spool-", dir=base)
+    """A private folder for decoded excerpts: in /dev/shm (memory) when it exists, else the temp folder. Folders
+    left by a run that was killed (its process is gone) are removed first: /dev/shm is RAM."""
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+    with contextlib.suppress(OSError):
+        for name in os.listdir(base):
+            parts = name.split("-")
+            if name.startswith("qfx-spool-") and len(parts) > 3 and parts[2].isdigit() and not _alive(int(parts[2])):
+                shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"qfx-spool-{os.getpid()}-", dir=base)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process
+    return True
 
 
 def decode(track_id: int, path: bytes, want_audio24k: bool, spool: str | None = None) -> Decoded:
