@@ -14,7 +14,8 @@ two otherwise idle cores would reach if the pipeline kept both busy; the load av
 Copies (not links) of the demo excerpts go to a temporary folder, so every track is a distinct file that must be
 decoded. Reports tracks/min over the whole `index_library` call (scan, plan, decode, features, model, SQLite
 writes), where the GPU pipeline's time went ("stages": decode summed over workers, features / MuQ / model summed
-over GPU batches, SQLite and the main thread's waits for a full GPU queue) and peak resident memory: the main process (getrusage), the largest worker (RSS) and all processes together (PSS)
+over GPU batches, SQLite and the main thread's waits for a full GPU queue) and peak resident
+memory: the main process (getrusage), the largest worker (RSS) and all processes together (PSS)
 (sampled from /proc, since workers are children of the forkserver). Prints one JSON line.
 """
 

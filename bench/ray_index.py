@@ -65,7 +65,8 @@ def main() -> None:
     driver_s = (pipe.times["commit_s"] + pipe.times["actor_s"]) / max(s.analysed, 1)
     out.update({
         "analysed": s.analysed, "failed": len(s.failed), "transfer": pipe.transfer,
-        "ray_tracks_per_min": round(60 * s.analysed / ray_s, 1), "local_tracks_per_min": round(60 * local.analysed / local_s, 1),
+        "ray_tracks_per_min": round(60 * s.analysed / ray_s, 1),
+        "local_tracks_per_min": round(60 * local.analysed / local_s, 1),
         "task_compute_s": round(task_s, 3), "driver_s_per_track": round(driver_s, 4), **pipe.summary(),
         "estimate_tracks_per_min": {f"{nodes}x{cores}": round(60 * min(nodes * cores / task_s, 1 / max(driver_s, 1e-9)))
                                     for nodes, cores in ((1, 16), (4, 16), (16, 16), (64, 16))},

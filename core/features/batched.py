@@ -204,7 +204,8 @@ def _timbre(an: BatchAnalysis) -> dict[str, torch.Tensor]:
     low_share = safe_div(per_bin[:, freqs < np_interp.LOW_END_HZ].sum(dim=1), per_bin.sum(dim=1))
     low_end = torch.clamp(10.0 * torch.log10(torch.clamp(low_share, min=1e-12)), min=-60.0)
     m = an.mag
-    peaks = (m[..., 1:-1] > m[..., :-2]) & (m[..., 1:-1] >= m[..., 2:]) & (m[..., 1:-1] > np_interp.COMPLEXITY_THRESHOLD)
+    mid = m[..., 1:-1]
+    peaks = (mid > m[..., :-2]) & (mid >= m[..., 2:]) & (mid > np_interp.COMPLEXITY_THRESHOLD)
     return {
         "brightness": masked_quantile(an.centroid, act, 0.5),
         "rolloff": masked_quantile(rolloff, act, 0.5),

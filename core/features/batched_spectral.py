@@ -113,7 +113,8 @@ class BatchAnalysis:
         return torch.cat(out).reshape(b, t)
 
 
-def _peaks(mag: torch.Tensor, bin_hz: float, min_rel_db: float | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _peaks(mag: torch.Tensor, bin_hz: float,
+           min_rel_db: float | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Padded per-frame peaks (freqs (F, P), mags (F, P), valid (F, P)), sorted by frequency: the same candidates,
     cap and parabolic refinement as `dissonance._peak_candidates` + `_refine`."""
     kmax = int(np_diss.PEAK_MAX_FREQ / bin_hz)
