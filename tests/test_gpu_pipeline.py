@@ -106,3 +106,19 @@ def test_spool_folders_of_killed_runs_are_removed() -> None:
         shutil.rmtree(live, ignore_errors=True)
         shutil.rmtree(fresh, ignore_errors=True)
         shutil.rmtree(stale, ignore_errors=True)
+
+
+def test_batches_follow_the_card_memory(monkeypatch) -> None:
+    import torch
+
+    from explorer.library.gpu_pipeline import sizing
+
+    class Props:
+        def __init__(self, gb: float) -> None:
+            self.total_memory = int(gb * 2**30)
+
+    sizes = {"cuda:0": 141, "cuda:1": 8}
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda d: Props(sizes[d]))
+    assert sizing(["cuda:0"]) == (128, 64, 2)  # the measured H200 configuration (44 GB peak with full MuQ)
+    assert sizing(["cuda:0", "cuda:1"]) == (12, 6, 1)  # the smallest card decides: an 8 GB desktop GPU
+    assert sizing(["cpu"]) == (128, 64, 2)

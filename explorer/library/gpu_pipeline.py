@@ -42,6 +42,22 @@ MUQ_STEP = 64  # clips per MuQ forward pass inside a batch (bounds the activatio
 STAGES_PER_DEVICE = 2  # two batches in flight per device, each on its own CUDA stream: one's descriptors overlap
 # the other's MuQ, and one thread's Python (kernel launches, host copies) overlaps the other's GPU work
 MAX_PENDING_PER_DEVICE = 3  # batches queued on a device before the main thread waits for one to finish
+REFERENCE_GB = 80.0  # the sizes above are for a card of this much memory; smaller cards get proportionally less
+
+
+def sizing(devices: list[str]) -> tuple[int, int, int]:
+    """(clips per batch, clips per MuQ pass, stages per device) for the smallest of `devices`: 128 / 64 / 2 on
+    an 80 GB card (44 GB peak measured with full-size MuQ on an H200), scaled down so a desktop GPU does not run out
+    of memory (an 8 GB card: 12 / 6 / 1)."""
+    try:
+        import torch
+
+        gb = min(torch.cuda.get_device_properties(d).total_memory for d in devices if d.startswith("cuda")) / 2**30
+    except (ValueError, RuntimeError, AssertionError, ImportError):  # no CUDA device in the list (tests on a CPU)
+        return GPU_BATCH, MUQ_STEP, STAGES_PER_DEVICE
+    share = min(1.0, gb / REFERENCE_GB)
+    batch = max(4, int(GPU_BATCH * share))
+    return batch, max(2, min(MUQ_STEP, batch // 2)), STAGES_PER_DEVICE if gb >= REFERENCE_GB / 2 else 1
 
 
 @dataclass
@@ -197,6 +213,7 @@ class GpuStage:
         self.times = times or StageTimes()
         self.stream = torch.cuda.Stream(device) if device.startswith("cuda") else None
         self.musicnn = _musicnn_on(device)
+        self.muq_step = MUQ_STEP
 
     def _sync(self) -> None:
         if self.stream is not None:
@@ -253,7 +270,7 @@ class GpuStage:
             embed_batch(self.musicnn, batch)
         t1 = time.perf_counter()
         if self.muq is not None:
-            emb = self.muq.embed([r.audio24k for r in batch], batch_size=MUQ_STEP)
+            emb = self.muq.embed([r.audio24k for r in batch], batch_size=self.muq_step)
             for r, vec in zip(batch, emb):
                 r.features.muq = np.asarray(vec, dtype=np.float32)
         self._sync()
@@ -328,15 +345,19 @@ def _muq_on(muq: Any, device: str) -> Any:
 class GpuScheduler:
     """Round-robin batches over one `GpuStage` per device, each on its own thread, at most a few queued each."""
 
-    def __init__(self, devices: list[str], model: Any, muq: Any) -> None:
+    def __init__(self, devices: list[str], model: Any, muq: Any, stages_per_device: int = STAGES_PER_DEVICE,
+                 muq_step: int = MUQ_STEP) -> None:
         if not devices:
             raise ValueError("the GPU pipeline needs at least one device")
+        self.per_device = max(1, int(stages_per_device))
         self.times = StageTimes()
         self.stages = []
         for d in devices:
             first = GpuStage(d, model, muq, self.times)  # one copy of the models per device, shared by its stages
             self.stages += [first] + [GpuStage(d, first.model, first.muq, self.times)
-                                      for _ in range(STAGES_PER_DEVICE - 1)]
+                                      for _ in range(self.per_device - 1)]
+        for stage in self.stages:
+            stage.muq_step = muq_step
         self.pools = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"qfx-{s.device}") for s in self.stages]
         self.pending: deque[Future] = deque()
         self._next = 0
@@ -349,7 +370,7 @@ class GpuScheduler:
     def ready(self, block: bool = False) -> list[list[Decoded]]:
         """Finished batches in submission order; `block` waits until the queue is below its limit."""
         out = []
-        limit = MAX_PENDING_PER_DEVICE * len(self.stages) // STAGES_PER_DEVICE
+        limit = MAX_PENDING_PER_DEVICE * len(self.stages) // self.per_device
         while self.pending and (self.pending[0].done() or (block and len(self.pending) >= limit)):
             out.append(self.pending.popleft().result())
         return out

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from explorer.library.gpu_pipeline import (GPU_BATCH, Decoded, GpuScheduler, StageTimes, cuda_devices, decode,
+from explorer.library.gpu_pipeline import (Decoded, GpuScheduler, StageTimes, cuda_devices, decode, sizing,
                                           spool_dir)
 
 
@@ -21,7 +21,7 @@ class GpuPipeline:
     """Which devices run the GPU stages (default: every visible CUDA device) and where the time went."""
 
     devices: list[str] = field(default_factory=cuda_devices)
-    batch_size: int = GPU_BATCH
+    batch_size: int | None = None  # None: sized from the smallest device's memory (gpu_pipeline.sizing)
     times: StageTimes = field(default_factory=StageTimes)
     decode_s: float = 0.0  # summed over workers (wall time inside the worker function)
     sqlite_s: float = 0.0  # main thread, inside transactions
@@ -48,7 +48,8 @@ def _gpu_run_class(base: type) -> type:
         def __init__(self, pipeline: GpuPipeline, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.pipeline = pipeline
-            self.batch_size = max(self.batch_size, pipeline.batch_size)
+            batch, self.muq_step, self.per_device = sizing(pipeline.devices)
+            self.batch_size = pipeline.batch_size or batch  # GPU batches follow the card, not the CPU default
             self.scheduler: GpuScheduler | None = None
 
         def flush(self, run_model: bool = True) -> None:
@@ -83,7 +84,7 @@ def _gpu_run_class(base: type) -> type:
         def extract_all(self, todo: list[tuple[int, bytes]], workers: int) -> None:
             spool = spool_dir()  # decoded excerpts travel through files here, not through the result pipe
             self.worker_fn = functools.partial(decode, spool=spool)
-            self.scheduler = GpuScheduler(self.pipeline.devices, self.model, self.muq)
+            self.scheduler = GpuScheduler(self.pipeline.devices, self.model, self.muq, self.per_device, self.muq_step)
             self.scheduler.times = self.pipeline.times
             for stage in self.scheduler.stages:
                 stage.times = self.pipeline.times
