@@ -122,3 +122,19 @@ def test_batches_follow_the_card_memory(monkeypatch) -> None:
     assert sizing(["cuda:0"]) == (128, 64, 2)  # the measured H200 configuration (44 GB peak with full MuQ)
     assert sizing(["cuda:0", "cuda:1"]) == (12, 6, 1)  # the smallest card decides: an 8 GB desktop GPU
     assert sizing(["cpu"]) == (128, 64, 2)
+
+
+def test_muq_through_the_spool_equals_the_cpu_pipeline(small_library: Path, tmp_path: Path) -> None:
+    from core.features.muq_embed import tiny_muq_embedder
+
+    muq = tiny_muq_embedder(device="cpu")
+    out = {}
+    for name, pipeline in (("cpu", "cpu"), ("gpu", GpuPipeline(devices=["cpu"], batch_size=2))):
+        with LibraryCache.open(small_library, tmp_path / name) as cache:
+            s = index_library(small_library, cache, workers=2, model=False, muq=muq, pipeline=pipeline)
+            assert s.analysed == 3
+            out[name] = {os.path.basename(os.fsdecode(bytes(p))): np.frombuffer(b, "<f4") for p, b in cache.con.execute(
+                "SELECT t.path, m.data FROM muq m JOIN tracks t ON t.id = m.track_id")}
+    assert out["cpu"].keys() == out["gpu"].keys() and len(out["cpu"]) == 3
+    for name in out["cpu"]:  # the 24 kHz excerpt travelled through /dev/shm intact
+        np.testing.assert_allclose(out["gpu"][name], out["cpu"][name], rtol=1e-4, atol=1e-5, err_msg=name)
