@@ -52,6 +52,9 @@ def _gpu_run_class(base: type) -> type:
             self.batch_size = pipeline.batch_size or batch  # GPU batches follow the card, not the CPU default
             self.scheduler: GpuScheduler | None = None
 
+        def worker_kwargs(self) -> dict[str, Any]:
+            return {}  # decode-only workers: MusiCNN runs in the GPU stages
+
         def flush(self, run_model: bool = True) -> None:
             """Hand the decoded batch to a GPU stage and store whatever batches the stages have finished.
 

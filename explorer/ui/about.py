@@ -37,6 +37,8 @@ LICENCES: tuple[tuple[str, str, str], ...] = (
     ("Essentia", "audio decoding and reference descriptors (MTG, Universitat Pompeu Fabra)", "AGPL-3.0"),
     ("MuQ model code", "optional MuQ audio embeddings (muq package)", "MIT"),
     ("MuQ pretrained weights", "not shipped; used only if you install them", "CC-BY-NC 4.0 (non-commercial use only)"),
+    ("MusiCNN-MSD weights (musicnn 0.1.0, Jordi Pons, MTG, Universitat Pompeu Fabra)",
+     "shipped audio tagger: 50 MSD tags and a 200-d embedding, genre from audio", "ISC"),
     ("PyTorch, torchaudio, torchvision", "neural network inference", "BSD-3-Clause"),
     ("Qt 6 / PySide6", "user interface", "LGPL-3.0"),
     ("pyqtgraph", "the map", "MIT"),
