@@ -32,12 +32,7 @@ from explorer.library.opening import is_damage, mark_damaged
 from explorer.library.plan import plan_run
 from explorer.library.pretrained import embed_batch, gpu_musicnn, musicnn_input
 from explorer.library.pool import WorkerSetup, kill_pool, new_pool, worker_model_blob
-from explorer.library.runtime import (
-    IndexingError,
-    resolve_model,
-    resolve_muq,
-    torch_threads,
-)
+from explorer.library.runtime import IndexingError, default_time_limit, resolve_model, resolve_muq, torch_threads
 from explorer.library.scanner import scan_audio_files
 from explorer.library.summary import IndexSummary
 from explorer.library.worker import WorkResult, extract
@@ -45,18 +40,7 @@ from explorer.library.worker import WorkResult, extract
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 32
-EXCERPT_SECONDS = 30.0  # core.features.track.extract_track_features' default excerpt
-TIME_LIMIT_PER_EXCERPT_SECOND = 2.0  # a file's time limit: 60 s for the 30 s excerpt, whatever the file's length
 __all__ = ["CRASH_REASON", "IndexSummary", "IndexingError", "LibraryBusy", "index_library"]
-
-
-def default_time_limit() -> float:
-    """Seconds one file may take in a worker: $QFX_FILE_TIME_LIMIT when set, else proportional to the excerpt."""
-    text = os.environ.get("QFX_FILE_TIME_LIMIT", "")
-    try:
-        return max(0.0, float(text)) if text else TIME_LIMIT_PER_EXCERPT_SECOND * EXCERPT_SECONDS
-    except ValueError:
-        return TIME_LIMIT_PER_EXCERPT_SECOND * EXCERPT_SECONDS
 
 
 class _Run:
