@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from explorer.analysis import projection
-from explorer.analysis.synthetic import synthetic_library
+from synthetic import synthetic_library
 
 
 def test_sampled_pca_fit(monkeypatch):

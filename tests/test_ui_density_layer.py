@@ -13,7 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from explorer.analysis import build_map_scene  # noqa: E402
 from explorer.analysis.density import EXACT_POINTS_MAX  # noqa: E402
-from explorer.analysis.synthetic import synthetic_library  # noqa: E402
+from synthetic import synthetic_library  # noqa: E402
 from explorer.ui.map_view import MapView  # noqa: E402
 
 
