@@ -2,7 +2,7 @@
 
 The batched twin of `core.features.interpretive.all_descriptors` + `core.features.mel.melon_mel`: the same
 definitions (docs/descriptors.md), written over (B, T) tensors with masks where the numpy code picks a per-clip
-subset of frames. It lets a GPU indexing run keep its CPU workers to decoding; `tests/test_batched_features.py`
+subset of frames. It lets a GPU indexing run keep its CPU workers to decoding; `tests/core/test_batched_features.py`
 checks it against the numpy extractors on real clips (CPU tensors).
 """
 

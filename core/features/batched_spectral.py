@@ -3,7 +3,7 @@
 The CPU extractors (`core.features.spectral`, `dissonance`) analyse one clip at a time with numpy; an indexing run
 on a GPU hands them a whole batch of equal-length excerpts instead, so the per-track CPU cost is only decoding.
 Every function here mirrors its numpy counterpart step by step (same framing, window, floors, peak rules) and
-`tests/test_batched_features.py` checks the two against each other on real clips. Statistics the numpy code takes
+`tests/core/test_batched_features.py` checks the two against each other on real clips. Statistics the numpy code takes
 over a per-clip subset of frames ("active" frames, gated windows) are taken here over a (B, T) mask.
 """
 

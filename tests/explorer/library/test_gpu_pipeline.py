@@ -14,7 +14,7 @@ from explorer.library.cache import LibraryCache
 from explorer.library.gpu_run import GpuPipeline, resolve_pipeline
 from explorer.library.indexer import index_library
 
-from tests.test_indexer import make_model
+from tests.library_helpers import make_model
 
 
 @pytest.fixture()

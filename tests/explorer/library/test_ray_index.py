@@ -17,7 +17,7 @@ from explorer.library.cache import LibraryCache  # noqa: E402
 from explorer.library.indexer import IndexingError, index_library  # noqa: E402
 from explorer.library.ray_index import RayPipeline, choose_transfer  # noqa: E402
 
-from tests.test_indexer import make_model  # noqa: E402
+from tests.library_helpers import make_model  # noqa: E402
 
 
 @pytest.fixture(scope="module")
