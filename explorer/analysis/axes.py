@@ -13,7 +13,7 @@ The axis is drawn with its low pole at the negative end: r > 0 reads "low ↔ hi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence
 
 import numpy as np
 from scipy.special import stdtr
@@ -27,7 +27,7 @@ COMBINE_R = 0.5
 NO_MEANING = "no clear meaning"
 
 BoundingBox = tuple[float, float, float, float]  # (x_min, x_max, y_min, y_max) in map coordinates
-Visible = Union[None, np.ndarray, BoundingBox]
+Visible = np.ndarray | BoundingBox | None
 
 
 @dataclass
