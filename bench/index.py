@@ -43,8 +43,8 @@ def machine(device: str) -> str:
 
     cpu = platform.machine()
     try:
-        cpu = next(l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                   if l.startswith("model name"))
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
     desc = f"{cpu}, {os.cpu_count()} logical cores, torch {torch.__version__}"

@@ -234,7 +234,7 @@ class _Run:
         """After a cancel: take the results of files that finished but were not collected yet, and commit
         every finished file (without running the main-process model: that is left for the next run)."""
         self.quiet = True
-        for fut, item in inflight.items():
+        for fut in inflight:
             if fut.done() and not fut.cancelled() and fut.exception() is None:
                 self.accept(fut.result())
         self.flush(run_model=False)
