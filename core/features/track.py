@@ -11,22 +11,24 @@ import time
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from core.audio import AudioDecodeError, load_excerpt
 from core.features.genre import genre_vector
 from core.features.interpretive import all_descriptors
-from core.features.mel import melon_mel
-from core.features.muq_embed import SAMPLE_RATE as MUQ_RATE
-from core.features.muq_embed import MuQEmbedder
+from core.features.mel_numpy import melon_mel
 from core.metadata import read_tags
 
 # Bump whenever any stored feature would change for the same file (cache entries are keyed on it).
 EXTRACTOR_VERSION = "1"
 
 ANALYSIS_RATE = 16000
+MUQ_RATE = 24000  # = core.features.muq_embed.SAMPLE_RATE; not imported from there, which would import torch
+
+if TYPE_CHECKING:
+    from core.features.muq_embed import MuQEmbedder
 _ARRAYS = ("mel", "lowlevel", "interpretive", "muq", "genre")
 
 

@@ -47,6 +47,8 @@ def init_worker(model_blob: Optional[bytes] = None) -> None:
     except (ImportError, RuntimeError):
         pass
     _MODEL = pickle.loads(model_blob) if model_blob else None
+    if hasattr(_MODEL, "set_threads"):  # the ONNX Runtime model: one session thread per worker, like torch's
+        _MODEL.set_threads(1)
 
 
 def _predict(feats: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -37,7 +37,8 @@ LICENCES: tuple[tuple[str, str, str], ...] = (
     ("Essentia", "audio decoding and reference descriptors (MTG, Universitat Pompeu Fabra)", "AGPL-3.0"),
     ("MuQ model code", "optional MuQ audio embeddings (muq package)", "MIT"),
     ("MuQ pretrained weights", "not shipped; used only if you install them", "CC-BY-NC 4.0 (non-commercial use only)"),
-    ("PyTorch, torchaudio, torchvision", "neural network inference", "BSD-3-Clause"),
+    ("ONNX Runtime", "emotion model inference (the default runtime)", "MIT"),
+    ("PyTorch, torchaudio, torchvision", "training, MuQ and GPU inference (optional extras)", "BSD-3-Clause"),
     ("Qt 6 / PySide6", "user interface", "LGPL-3.0"),
     ("pyqtgraph", "the map", "MIT"),
     ("NumPy, SciPy, scikit-learn", "numerics, PCA, clustering", "BSD-3-Clause"),
@@ -62,7 +63,7 @@ def app_version() -> str:
 def load_model_meta(path: str | Path | None = None) -> Optional[dict[str, Any]]:
     """config.json of `path`, else of QFX_MODEL, else of the shipped default model; None when none is installed."""
     from core.checkpoint import CheckpointError, read_checkpoint_config
-    from core.inference import default_model_dir
+    from core.inference_base import default_model_dir
 
     directory = Path(path or os.environ.get("QFX_MODEL") or default_model_dir())
     try:
