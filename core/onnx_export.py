@@ -119,6 +119,8 @@ def export_voter(directory: Path, frames: int | None = None, **checks: Any) -> P
     target = directory / ONNX_FILE
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", torch.jit.TracerWarning)  # shape checks traced as constants: intended
+        # The TorchScript exporter on purpose: stable dynamic axes for this small static graph, no onnxscript.
+        warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(graph, example, str(target), input_names=inputs, output_names=outputs,
                           dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True, dynamo=False)
     proto = onnx.load(str(target))
