@@ -48,6 +48,7 @@ bench: venv
 package: run-venv
 	$(RUN_PY) -m pip install --quiet pyinstaller
 	OMP_NUM_THREADS=1 $(RUN_VENV)/bin/pyinstaller --noconfirm pyinstaller.spec
+	./packaging/strip_bundle.sh dist/quadfusion-explorer
 	./packaging/build_linux.sh
 
 # The GPU flavour (torch + CUDA, MuQ): dist/quadfusion-explorer-gpu, package quadfusion-explorer-gpu. GBs, slow.

@@ -41,7 +41,7 @@ LICENCES: tuple[tuple[str, str, str], ...] = (
     ("PyTorch, torchaudio, torchvision", "training, MuQ and GPU inference (optional extras)", "BSD-3-Clause"),
     ("Qt 6 / PySide6", "user interface", "LGPL-3.0"),
     ("pyqtgraph", "the map", "MIT"),
-    ("NumPy, SciPy, scikit-learn", "numerics, PCA, clustering", "BSD-3-Clause"),
+    ("NumPy, SciPy, scikit-learn", "numerics, PCA, clustering; scikit-learn only in the training tools", "BSD-3-Clause"),
     ("Hugging Face transformers, safetensors, tokenizers", "MuQ building blocks, checkpoint format", "Apache-2.0"),
     ("soundfile / libsndfile", "decoding Opus, FLAC, Ogg, WAV", "BSD-3-Clause / LGPL-2.1-or-later"),
     ("sounddevice / PortAudio", "audio output", "MIT"),
