@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -171,3 +171,72 @@ def parity_error(directory: str | Path, frames: int = 2400, **checks: Any) -> fl
     names = [i.name for i in session.get_inputs()]
     got = session.run(None, {n: t.numpy() for n, t in zip(names, example)})
     return max(float(np.abs(a - b).max()) for a, b in zip(expected, got))
+
+
+INT8_FILE = "model.int8.onnx"
+
+
+def calibration_feeds(directory: str | Path, audio_files: Sequence[str | Path], **checks: Any) -> list[list[dict]]:
+    """Per voter of the full ensemble, the exact graph inputs the runtime would feed for each audio file."""
+    from core.features.track import extract_track_features
+    from core.onnx_runtime import OnnxEmotionModel
+
+    model = OnnxEmotionModel.load(directory, device="cpu", profile="full", **checks)
+    feats = [extract_track_features(p) for p in audio_files]
+    raw = {"mel": [f.mel for f in feats], "lowlevel": np.stack([f.lowlevel for f in feats]),
+           "genre": np.stack([f.genre for f in feats])}
+    per_voter = []
+    for voter in model._voters:
+        feeds = []
+        for i in range(len(feats)):
+            for batch in model._batches(raw, i, i + 1, voter):
+                feed = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in batch.items() if k in model.branches}
+                if "mel" in feed:
+                    feed["pool"] = model._pool(feed["mel"].shape[-1])
+                feeds.append(feed)
+        per_voter.append(feeds)
+    return per_voter
+
+
+def quantize_voter(directory: Path, feeds: Sequence[dict[str, np.ndarray]]) -> Path:
+    """`directory/model.int8.onnx`: the convolutions as int8 (static QDQ, per-channel weights, activation ranges
+    calibrated on `feeds`), everything else float. The metadata (source hash) is carried over."""
+    import tempfile
+
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class _Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._it = iter(feeds)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self._it, None)
+
+    target = directory / INT8_FILE
+    with tempfile.TemporaryDirectory() as tmp:
+        pre = Path(tmp) / "pre.onnx"
+        quant_pre_process(str(directory / ONNX_FILE), str(pre), skip_symbolic_shape=True)
+        quantize_static(str(pre), str(target), _Reader(), quant_format=QuantFormat.QDQ,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
+                        op_types_to_quantize=["Conv"])
+    source = onnx.load(str(directory / ONNX_FILE))
+    proto = onnx.load(str(target))
+    del proto.metadata_props[:]
+    for entry in source.metadata_props:
+        added = proto.metadata_props.add()
+        added.key, added.value = entry.key, entry.value
+    added = proto.metadata_props.add()
+    added.key, added.value = "precision", "int8"
+    onnx.save(proto, str(target))
+    return target
+
+
+def quantize_checkpoint(directory: str | Path, audio_files: Sequence[str | Path], **checks: Any) -> list[Path]:
+    """int8 graphs for the folder's own model and every member, calibrated on `audio_files` (training clips)."""
+    directory = Path(directory)
+    _, meta = load_checkpoint(directory, map_location="cpu", **checks)
+    folders = [directory] + [directory / m for m in (meta.get("inference") or {}).get("members", [])]
+    per_voter = calibration_feeds(directory, audio_files, **checks)
+    return [quantize_voter(folder, feeds) for folder, feeds in zip(folders, per_voter)]

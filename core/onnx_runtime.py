@@ -11,7 +11,7 @@ the model to its worker processes), where `set_threads(1)` keeps each worker on 
 
 from __future__ import annotations
 
-import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -44,6 +44,10 @@ from core.inference_base import (
 from core.runtime import ONNX_FILE, onnx_cuda_available
 
 ONNX_FORMAT = "quadfusion-onnx"
+# "fp32": model.onnx, the exact export; "int8": model.int8.onnx, int8 convolutions (scripts/export_onnx.py --int8),
+# about twice as fast on a CPU with a small metric change (docs/benchmarks.md). Part of the cache version.
+PRECISIONS = {"fp32": ONNX_FILE, "int8": "model.int8.onnx"}
+PRECISION_ENV = "QFX_ONNX_PRECISION"
 _UNSET: Any = object()
 
 
@@ -96,11 +100,12 @@ class _Voter:
         return self.session.run(None, feeds)
 
 
-def _read_graph(directory: Path) -> bytes:
+def _read_graph(directory: Path, precision: str = "fp32") -> bytes:
     """The folder's graph bytes, refused when it was exported from other weights than the ones beside it."""
-    path = directory / ONNX_FILE
+    path = directory / PRECISIONS[precision]
     if not path.is_file():
-        raise CheckpointError(f"{directory} has no {ONNX_FILE}: run scripts/export_onnx.py {directory}")
+        flag = " --int8 --calibrate AUDIO_FOLDER" if precision == "int8" else ""
+        raise CheckpointError(f"{directory} has no {path.name}: run scripts/export_onnx.py{flag} {directory}")
     blob = path.read_bytes()
     import onnxruntime as ort
 
@@ -114,6 +119,20 @@ def _read_graph(directory: Path) -> bytes:
     if meta.get("source_hash") != expected:
         raise CheckpointError(f"{path} was exported from other weights: re-run scripts/export_onnx.py {directory}")
     return blob
+
+
+def _resolve_precision(precision: str | None, device: RuntimeDevice, folders: Sequence[Path]) -> str:
+    source = "precision"
+    if precision is None:
+        precision = os.environ.get(PRECISION_ENV) or None
+        source = PRECISION_ENV
+    if precision is None:
+        shipped = all((f / PRECISIONS["int8"]).is_file() for f in folders)
+        return "int8" if device.type == "cpu" and shipped else "fp32"
+    name = str(precision).strip().lower()
+    if name not in PRECISIONS:
+        raise InferenceError(f"unknown ONNX {source} {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    return name
 
 
 def _check_running_code(doc: dict[str, Any], directory: Path, checks: dict[str, Any]) -> None:
@@ -158,6 +177,7 @@ class OnnxEmotionModel:
         self.device = device
         self.profile = profile
         self.threads = threads  # 0 = ONNX Runtime's default (every core)
+        self.precision = "fp32"
         self._voters = list(voters)
         self.config = _interface(meta)
         spec = meta.get("inference") or {}
@@ -166,9 +186,12 @@ class OnnxEmotionModel:
 
     @classmethod
     def load(cls, path: str | Path, device: str | None = None, profile: str | None = None,
-             threads: int = 0, **checks: Any) -> OnnxEmotionModel:
+             threads: int = 0, precision: str | None = None, **checks: Any) -> OnnxEmotionModel:
         """Load the exported checkpoint folder `path`; raises CheckpointError (missing, stale or damaged graph,
-        incompatible checkpoint) or InferenceError (unknown profile)."""
+        incompatible checkpoint) or InferenceError (unknown profile or precision).
+
+        `precision` ("fp32" or "int8") defaults to $QFX_ONNX_PRECISION, else int8 on the CPU when the checkpoint
+        ships int8 graphs, else fp32."""
         directory = Path(path)
         doc = read_checkpoint_config(directory)
         _check_running_code(doc, directory, checks)
@@ -177,16 +200,21 @@ class OnnxEmotionModel:
         chosen = resolve_profile(profile, dev)
         folders = [directory] + [directory / m for m in (doc.get("inference") or {}).get("members", [])
                                  if chosen == "full"]
+        kind = _resolve_precision(precision, dev, folders)
         voters = []
         for folder in folders:
             member = doc if folder == directory else read_checkpoint_config(folder)
             if member["tags"] != doc["tags"] or member["model"] != doc["model"] and folder != directory:
                 if _interface(member) != _interface(doc):
                     raise CheckpointError(f"ensemble member {folder} has other inputs or outputs than {directory}")
-            voters.append(_Voter(_read_graph(folder), member["normalization"]))
+            voters.append(_Voter(_read_graph(folder, kind), member["normalization"]))
         files = [f for folder in folders for f in (folder / WEIGHTS_FILE, folder / CONFIG_FILE)]
         meta = {k: v for k, v in doc.items() if k not in ("format", "format_version")}
-        return cls(meta, voters, model_version(files, chosen), dev, chosen, threads)
+        # fp32 shares torch's version (same outputs within 1e-4); int8 scores differ, so they are cached apart
+        version = model_version(files, chosen if kind == "fp32" else f"{chosen};onnx-int8")
+        model = cls(meta, voters, version, dev, chosen, threads)
+        model.precision = kind
+        return model
 
     def set_threads(self, threads: int) -> None:
         """Compute threads per session (1 in an indexing worker: the pool already uses every core)."""

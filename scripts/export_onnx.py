@@ -2,6 +2,7 @@
 
     python scripts/export_onnx.py                          # the shipped default model (+ its ensemble members)
     python scripts/export_onnx.py path/to/checkpoint ...   # any checkpoint folders
+    python scripts/export_onnx.py --int8 --calibrate /data/4q  # also int8 graphs, calibrated on 4Q *train* clips
 
 Writes `model.onnx` into each checkpoint folder and every member folder, then checks each export against torch
 on random inputs (max abs difference printed; fails above 1e-4). Re-run whenever the weights change: a graph whose
@@ -26,7 +27,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoints", nargs="*", type=Path, help="checkpoint folders (default: the shipped model)")
     ap.add_argument("--tolerance", type=float, default=1e-4)
+    ap.add_argument("--int8", action="store_true", help="also write model.int8.onnx (int8 convolutions)")
+    ap.add_argument("--calibrate", type=Path, default=None,
+                    help="4Q-style folder (its train split) or a folder of audio files for the int8 calibration")
+    ap.add_argument("--calibration-clips", type=int, default=64)
     args = ap.parse_args(argv)
+    if args.int8 and args.calibrate is None:
+        ap.error("--int8 needs --calibrate FOLDER (training audio, never the test split)")
     status = 0
     for folder in args.checkpoints or [default_model_dir()]:
         for graph in export_checkpoint(folder):
@@ -35,7 +42,27 @@ def main(argv: list[str] | None = None) -> int:
             status |= not ok
             print(f"{graph}: {graph.stat().st_size / 1e6:.2f} MB, max |onnx - torch| = {err:.2e}"
                   f"{'' if ok else '  FAILED'}")
+        if args.int8:
+            from core.onnx_export import quantize_checkpoint
+
+            for graph in quantize_checkpoint(folder, calibration_files(args.calibrate, args.calibration_clips)):
+                print(f"{graph}: {graph.stat().st_size / 1e6:.2f} MB (int8 convolutions)")
     return status
+
+
+def calibration_files(folder: Path, n: int) -> list[Path]:
+    """Evenly spread training clips: a 4Q-style folder's train split, else the folder's audio files."""
+    from core.data.fourq import has_split_column, read_fourq
+
+    if (folder / "labels.csv").is_file():
+        clips = read_fourq(folder, "train" if has_split_column(folder) else None)
+        files = [Path(c.audio_path) for c in clips]
+    else:
+        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in {".opus", ".ogg", ".mp3", ".flac", ".wav"})
+    if not files:
+        raise SystemExit(f"no calibration audio in {folder}")
+    step = max(1, len(files) // n)
+    return files[::step][:n]
 
 
 if __name__ == "__main__":

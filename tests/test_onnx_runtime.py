@@ -26,7 +26,7 @@ from core.features import mel_numpy
 from core.features.genre import GENRES
 from core.features.track import extract_track_features
 from core.inference import EmotionModel
-from core.inference_base import default_model_dir
+from core.inference_base import InferenceError, default_model_dir
 from core.model import ModelConfig, QuadFusionNet
 from core.onnx_export import export_checkpoint, parity_error
 from core.onnx_runtime import OnnxEmotionModel
@@ -59,13 +59,34 @@ def _max_diff(a, b) -> float:
 @pytest.mark.parametrize("profile", ["fast", "full"])
 def test_shipped_model_onnx_matches_torch_on_demo_clips(demo_features, profile: str) -> None:
     ref = EmotionModel.load(device="cpu", profile=profile)
-    onnx = OnnxEmotionModel.load(default_model_dir(), device="cpu", profile=profile)
+    onnx = OnnxEmotionModel.load(default_model_dir(), device="cpu", profile=profile, precision="fp32")
     assert onnx.n_members == ref.n_members == (5 if profile == "full" else 1)
     assert onnx.version == ref.version, "same checkpoint and profile must share cached predictions"
     a, b = ref.predict(**demo_features, batch_size=4), onnx.predict(**demo_features, batch_size=4)
     assert a.tag_scores.std() > 0.01, "the demo clips must not all look alike"
     assert _max_diff(a, b) <= PARITY
     assert b.tag_scores.dtype == np.float32 and b.embeddings.shape == a.embeddings.shape
+
+
+@pytest.mark.parametrize("profile", ["fast", "full"])
+def test_shipped_int8_graphs_stay_close_and_are_the_cpu_default(demo_features, profile: str,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """int8 convolutions: small output changes (docs/benchmarks.md has the 4Q metric change), a version of their
+    own so cached fp32/torch scores are never mixed with int8 ones."""
+    monkeypatch.delenv("QFX_ONNX_PRECISION", raising=False)
+    fp32 = OnnxEmotionModel.load(default_model_dir(), device="cpu", profile=profile, precision="fp32")
+    int8 = OnnxEmotionModel.load(default_model_dir(), device="cpu", profile=profile)
+    assert int8.precision == "int8" and int8.version != fp32.version
+    a, b = fp32.predict(**demo_features), int8.predict(**demo_features)
+    assert np.abs(a.tag_scores - b.tag_scores).max() < 0.02
+    assert np.abs(a.quadrant_probs - b.quadrant_probs).max() < 0.05
+    cosine = np.sum(a.embeddings * b.embeddings, 1) / np.linalg.norm(a.embeddings, axis=1) / np.linalg.norm(b.embeddings, axis=1)
+    assert cosine.min() > 0.999
+    monkeypatch.setenv("QFX_ONNX_PRECISION", "fp32")
+    assert OnnxEmotionModel.load(default_model_dir(), device="cpu", profile=profile).version == fp32.version
+    monkeypatch.setenv("QFX_ONNX_PRECISION", "int4")
+    with pytest.raises(InferenceError, match="QFX_ONNX_PRECISION"):
+        OnnxEmotionModel.load(default_model_dir(), device="cpu", profile=profile)
 
 
 def test_shipped_graphs_are_current() -> None:
@@ -140,6 +161,8 @@ def test_stale_or_missing_graph_is_a_clear_error(tmp_path: Path) -> None:
     folder = _tiny(tmp_path, "m", branches=("genre", "lowlevel"))
     with pytest.raises(CheckpointError, match="export_onnx"):
         OnnxEmotionModel.load(folder, expected_extractor_version=None)
+    with pytest.raises(CheckpointError, match="--int8"):
+        OnnxEmotionModel.load(folder, precision="int8", expected_extractor_version=None)
     _export(folder)
     doc = json.loads((folder / "config.json").read_text())
     doc["normalization"]["lowlevel"]["mean"] = [0.2] * 8  # the weights' meaning changed after the export
@@ -152,7 +175,7 @@ def test_stale_or_missing_graph_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_pickled_model_rebuilds_its_sessions(demo_features) -> None:
-    model = OnnxEmotionModel.load(default_model_dir(), device="cpu", profile="fast")
+    model = OnnxEmotionModel.load(default_model_dir(), device="cpu", profile="fast", precision="int8")
     first = model.predict(**demo_features)
     copy = pickle.loads(pickle.dumps(model))
     copy.set_threads(1)

@@ -44,6 +44,7 @@ def test_torch_is_really_hidden() -> None:
 
 
 def test_index_map_recommend_without_torch_match_the_torch_path(tmp_path: Path, demo_dir: Path) -> None:
+    """fp32 graphs here, so the scores must equal torch's; the int8 default is compared in test_onnx_runtime.py."""
     library = tmp_path / "library"
     shutil.copytree(demo_dir, library)
     cache = tmp_path / "cache"
@@ -59,7 +60,7 @@ from core.runtime import load_emotion_model
 model = load_emotion_model()
 print("RESULT", json.dumps({{"model": type(model).__name__, "torch": "torch" in sys.modules}}))
 """
-    out = _python(code)
+    out = _python(code, QFX_ONNX_PRECISION="fp32")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "Traceback" not in out.stderr
     result = json.loads(out.stdout.split("RESULT", 1)[1])
