@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -55,10 +56,16 @@ def onnx_cuda_available() -> bool:
     return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
 
 
+def _no_nvidia_driver() -> bool:
+    """True when this Linux machine certainly has no NVIDIA driver loaded (then CUDA cannot work)."""
+    return sys.platform.startswith("linux") and not os.path.exists("/proc/driver/nvidia/version")
+
+
 @lru_cache(maxsize=1)
 def torch_cuda_available() -> bool:
-    """Imports torch only when it is installed; False on a torch-free install."""
-    if not torch_available():
+    """Imports torch only when it is installed and an NVIDIA driver could be there (importing torch costs seconds
+    of CPU); False on a torch-free install."""
+    if not torch_available() or _no_nvidia_driver():
         return False
     import torch
 
