@@ -18,6 +18,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--muq-dir", type=Path, default=None, metavar="DIR", help="MuQ weights folder (enables MuQ)")
     p.add_argument("--model", type=Path, default=None, metavar="DIR",
                    help="emotion model checkpoint folder (default: the shipped model)")
+    p.add_argument("--keep-mels", action=argparse.BooleanOptionalAction, default=None,
+                   help="store each track's full mel (~180 KB) for training; --no-keep-mels drops them (default: "
+                        "the library's setting, off: a few KB per track)")
+    p.add_argument("--wait", action="store_true",
+                   help="when another run is indexing this library, wait for it instead of stopping")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -26,11 +31,13 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from core.progress import CancelToken, Cancelled, Progress
-    from explorer.library.cache import LibraryCache
-    from explorer.library.indexer import index_library
+    from explorer.library.cache import LibraryCache, cache_path
+    from explorer.library.indexer import IndexingError, index_library
 
     if args.workers is not None and args.workers < 1:
         raise ValueError("--workers must be at least 1")
+    if not args.folder.is_dir() and not cache_path(args.folder, args.cache).is_file():  # create no empty cache
+        raise IndexingError(f"library folder not found: {args.folder}")
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())  # Ctrl-C: stop cleanly, keep what's done
     bar = None if args.quiet else tqdm(total=0, unit="track", dynamic_ncols=True, file=sys.stderr)
@@ -45,13 +52,19 @@ def run(args: argparse.Namespace) -> int:
         bar.update(p.done - bar.n)
 
     cache = LibraryCache.open(args.folder, args.cache)
+    for notice in cache.notices:  # e.g. a damaged cache moved aside and rebuilt
+        print(notice, file=sys.stderr)
+    cache.notices = []
     try:
         summary = index_library(args.folder, cache, workers=args.workers, model=args.model, muq=args.muq_dir,
-                                progress=on_progress, cancel=cancel)
+                                progress=on_progress, cancel=cancel, wait=None if args.wait else 0.0,
+                                keep_mels=args.keep_mels)
     except Cancelled:
         if bar is not None:
             bar.close()
-        print("cancelled: finished files are saved; run again to continue", file=sys.stderr)
+        counts = cache.counts()
+        print(f"cancelled: every finished file is saved ({counts.get('done', 0)} analysed, "
+              f"{counts.get('pending', 0)} left); run again to continue", file=sys.stderr)
         return 130
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -34,17 +34,15 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from explorer.analysis import TrackFilter, build_map_scene
-    from explorer.library.cache import LibraryCache
+    from explorer.library.cache import open_indexed
     from explorer.ui.map_items import axis_title, titles_for
     from explorer.ui.map_render import render_scene_png
 
-    if not args.folder.is_dir():
-        raise ValueError(f"library folder not found: {args.folder}")
     try:
         width, height = (int(v) for v in args.size.lower().split("x"))
     except ValueError:
         raise ValueError(f"--size must look like 1200x900, not {args.size!r}") from None
-    with LibraryCache.open(args.folder, args.cache) as cache:
+    with open_indexed(args.folder, args.cache) as cache:  # read-only: creates nothing, works on read-only media
         arrays = cache.load_arrays(muq=False)
     if not len(arrays):
         raise ValueError(f"no analysed tracks for {args.folder}: run `qfx index {args.folder}` first")

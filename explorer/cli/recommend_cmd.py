@@ -47,27 +47,29 @@ def _rows_for(paths: Sequence[Path], folder: Path, index: dict[str, int], what: 
     return rows
 
 
-def open_indexed(folder: Path, cache_dir: Path | None):
+def open_indexed(folder: Path, cache_dir: Path | None, *, readonly: bool = True):
     """The library's cache, refusing (without creating anything) when the folder was never indexed."""
-    from explorer.library.cache import LibraryCache, default_cache_dir, library_db_name
+    from explorer.library.cache import CacheError, LibraryCache
+    from explorer.library.cache import open_indexed as open_cache
 
-    root = Path(os.path.abspath(folder))
-    if not root.is_dir():
-        raise RecommendError(f"library folder not found: {root}")
-    db = Path(cache_dir or default_cache_dir()) / library_db_name(root)
-    if not db.exists():
-        raise RecommendError(f"{root} is not indexed yet: run `qfx index {folder}` first")
-    return LibraryCache.open(root, cache_dir)
+    try:
+        cache = open_cache(folder, cache_dir)
+        if not readonly:  # --save writes likes: reopen for writing now that the cache is known to exist
+            cache.close()
+            cache = LibraryCache.open(folder, cache_dir)
+        return cache
+    except CacheError as exc:
+        raise RecommendError(str(exc)) from exc
 
 
 def run(args: argparse.Namespace) -> int:
-    from explorer.analysis.playlists import write_m3u8
+    from explorer.analysis.playlists import save_m3u8
     from explorer.analysis.recommend import liked_rows, recommend
 
     if args.n < 1:
         raise RecommendError("--n must be at least 1")
     folder = Path(os.path.abspath(args.folder))
-    with open_indexed(folder, args.cache) as cache:
+    with open_indexed(folder, args.cache, readonly=not args.save) as cache:
         arrays = cache.load_arrays(muq=False)
         if len(arrays) == 0:
             counts = cache.counts()
@@ -105,10 +107,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"     {arrays.paths[rec.index]}")
         print(f"     {rec.explanation}")
     if args.m3u8 is not None and recs:
-        out = write_m3u8([arrays.paths[r.index] for r in recs], args.m3u8,
-                         titles=[titles[r.index] for r in recs],
-                         durations=[float(arrays.durations[r.index]) for r in recs])
-        print(f"playlist: {out}")
+        saved = save_m3u8([arrays.paths[r.index] for r in recs], args.m3u8,
+                          titles=[titles[r.index] for r in recs],
+                          durations=[float(arrays.durations[r.index]) for r in recs])
+        print(f"playlist: {saved.path} ({saved.written} tracks)")
+        for why in saved.skipped:
+            print(f"  skipped (M3U8 cannot hold this path): {why}")
     if args.save:
         print(f"saved {len(likes)} like(s) and {len(dislikes)} dislike(s) in the library")
     return 0

@@ -29,6 +29,9 @@ def summary_text(summary) -> str:
     text = f"Library up to date: {done} analysed, {getattr(summary, 'unchanged', 0)} unchanged"
     if failed:
         text += f", {failed} could not be read (see the log)"
+    offline = len(getattr(summary, "went_offline", []) or [])
+    if offline:
+        text += f", {offline} went offline (kept until their folder is back or they are pruned)"
     text += f" in {getattr(summary, 'elapsed', 0.0):.1f} s"
     if getattr(summary, "model_version", "x") is None:
         text += " — no emotion model installed, so no map yet"
