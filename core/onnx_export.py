@@ -240,3 +240,44 @@ def quantize_checkpoint(directory: str | Path, audio_files: Sequence[str | Path]
     folders = [directory] + [directory / m for m in (meta.get("inference") or {}).get("members", [])]
     per_voter = calibration_feeds(directory, audio_files, **checks)
     return [quantize_voter(folder, feeds) for folder, feeds in zip(folders, per_voter)]
+
+
+def export_musicnn(weights: str | Path | None = None) -> Path:
+    """`musicnn_msd.onnx` (+ its filterbank as .npy) beside the MusiCNN weights: (N, 187, 96) patches in,
+    (embedding (N, 200), tags (N, 50)) out, dynamic N."""
+    import onnx
+
+    from core.features.musicnn import default_weights, load_musicnn
+    from core.features.musicnn_onnx import MEL_BASIS_NAME, ONNX_NAME, weights_hash
+
+    path = Path(weights) if weights is not None else default_weights()
+    net = load_musicnn("cpu", path).net.eval()
+    target = path.parent / ONNX_NAME
+    example = torch.from_numpy(np.random.default_rng(0).normal(1.0, 1.0, (3, 187, 96)).astype(np.float32))
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(net, (example,), str(target), input_names=["patches"], output_names=["embedding", "tags"],
+                          dynamic_axes={"patches": {0: "patches"}, "embedding": {0: "patches"}, "tags": {0: "patches"}},
+                          opset_version=OPSET, do_constant_folding=True, dynamo=False)
+    proto = onnx.load(str(target))
+    del proto.metadata_props[:]
+    for key, value in {"format": "quadfusion-musicnn-onnx", "source_hash": weights_hash(path)}.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(proto, str(target))
+    np.save(path.parent / MEL_BASIS_NAME, net.mel_basis.numpy().astype(np.float32))
+    return target
+
+
+def musicnn_parity_error(weights: str | Path | None = None) -> float:
+    """Max abs difference, torch vs ONNX Runtime MusiCNN (numpy log-mel included) on two synthetic excerpts."""
+    from core.features.musicnn import load_musicnn
+    from core.features.musicnn_onnx import load_onnx_musicnn
+
+    rng = np.random.default_rng(1)
+    waves = [(0.2 * np.sin(np.arange(n) * 0.05) + 0.05 * rng.standard_normal(n)).astype(np.float32)
+             for n in (16000 * 7, 16000 * 2)]
+    ref = load_musicnn("cpu", weights).embed(waves)
+    got = load_onnx_musicnn(weights).embed(waves)
+    return max(float(np.abs(a - b).max()) for a, b in zip(ref, got))

@@ -49,6 +49,7 @@ ONNX_FORMAT = "quadfusion-onnx"
 PRECISIONS = {"fp32": ONNX_FILE, "int8": "model.int8.onnx"}
 PRECISION_ENV = "QFX_ONNX_PRECISION"
 _UNSET: Any = object()
+_PRETRAINED_DIMS = {"muq": 1024, "musicnn": 250}  # = core.model.PRETRAINED_DIMS (that module needs torch)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,11 @@ class ModelInterface:
     n_quadrants: int
     mel_frames: int | None
     widths: dict[str, int]
+    pretrained: str = "muq"  # which embedding feeds the "muq" branch (core.model.ModelConfig.pretrained)
+
+    @property
+    def pretrained_kind(self) -> str | None:
+        return self.pretrained if "muq" in self.branches else None
 
 
 class _Voter:
@@ -155,8 +161,9 @@ def _check_running_code(doc: dict[str, Any], directory: Path, checks: dict[str, 
 
 def _interface(doc: dict[str, Any]) -> ModelInterface:
     cfg = doc["model"]
+    pretrained = cfg.get("pretrained", "muq")
     widths = {"genre": cfg.get("n_genres") or len(doc["genres"]), "lowlevel": cfg.get("n_lowlevel", 8),
-              "muq": cfg.get("muq_dim", 1024)}
+              "muq": cfg.get("muq_dim") or _PRETRAINED_DIMS.get(pretrained, 1024)}
     for key, value in cfg.items():  # branches added later declare their width as "<branch>_dim"
         if key.endswith("_dim") and key[:-4] in cfg.get("branches", []):
             widths[key[:-4]] = int(value)
@@ -164,7 +171,8 @@ def _interface(doc: dict[str, Any]) -> ModelInterface:
     return ModelInterface(branches=branches, heads=tuple(cfg.get("heads", ("tags", "quadrant"))),
                           n_mels=int(cfg.get("n_mels", 48)), n_tags=int(cfg.get("n_tags", 12)),
                           n_quadrants=int(cfg.get("n_quadrants", 4)), mel_frames=cfg.get("mel_frames"),
-                          widths={b: int(widths[b]) for b in branches if b != "mel" and b in widths})
+                          widths={b: int(widths[b]) for b in branches if b != "mel" and b in widths},
+                          pretrained=pretrained)
 
 
 class OnnxEmotionModel:
@@ -183,6 +191,8 @@ class OnnxEmotionModel:
         spec = meta.get("inference") or {}
         self.tta_crops = int(spec.get("tta_crops") or 1)
         self.tta_frames = spec.get("tta_frames")
+        # probe mix / arousal adjustment after the vote (core.stacking), as EmotionModel
+        self._heads = {k: spec[k] for k in ("probe", "arousal") if spec.get(k)}
 
     @classmethod
     def load(cls, path: str | Path, device: str | None = None, profile: str | None = None,
@@ -198,8 +208,9 @@ class OnnxEmotionModel:
         want_cuda = device is None or str(device).startswith("cuda")
         dev = RuntimeDevice("cuda" if want_cuda and onnx_cuda_available() else "cpu")
         chosen = resolve_profile(profile, dev)
+        cheap = "mel" not in _interface(doc).branches  # members without a mel CNN cost microseconds: always vote
         folders = [directory] + [directory / m for m in (doc.get("inference") or {}).get("members", [])
-                                 if chosen == "full"]
+                                 if chosen == "full" or cheap]
         kind = _resolve_precision(precision, dev, folders)
         voters = []
         for folder in folders:
@@ -231,8 +242,21 @@ class OnnxEmotionModel:
         return self.config.branches
 
     @property
+    def pretrained_kind(self) -> str | None:
+        """Which pretrained embedding the indexer must compute for this model: "muq", "musicnn" or None."""
+        return self.config.pretrained_kind
+
+    @property
     def uses_muq(self) -> bool:
-        return "muq" in self.config.branches
+        return self.pretrained_kind == "muq"
+
+    @property
+    def uses_musicnn(self) -> bool:
+        return self.pretrained_kind == "musicnn"
+
+    @property
+    def needs_interpretive(self) -> bool:
+        return "arousal" in self._heads
 
     @property
     def tags(self) -> list[str]:
@@ -245,7 +269,8 @@ class OnnxEmotionModel:
         for branch in cfg.branches:
             value = inputs.get(branch)
             if value is None:
-                raise InferenceError(f"this model uses branches {cfg.branches}; {branch!r} input is missing")
+                name = self.pretrained_kind if branch == "muq" else branch
+                raise InferenceError(f"this model uses branches {cfg.branches}; {name!r} input is missing")
             if branch == "mel":
                 mels = value if isinstance(value, np.ndarray) and value.ndim == 3 else [np.asarray(m) for m in value]
                 for m in mels:
@@ -255,7 +280,8 @@ class OnnxEmotionModel:
                 continue
             arr = np.asarray(value)
             if arr.ndim != 2 or arr.shape[1] != cfg.widths[branch]:
-                raise InferenceError(f"{branch} must be (N, {cfg.widths[branch]}), got {arr.shape}")
+                name = self.pretrained_kind if branch == "muq" else branch
+                raise InferenceError(f"{name} must be (N, {cfg.widths[branch]}), got {arr.shape}")
             raw[branch] = arr
         sizes = {b: len(v) for b, v in raw.items()}
         if len(set(sizes.values())) != 1:
@@ -322,9 +348,14 @@ class OnnxEmotionModel:
 
     def predict(self, mel: np.ndarray | Sequence[np.ndarray] | None = None, lowlevel: np.ndarray | None = None,
                 genre: np.ndarray | None = None, muq: np.ndarray | None = None, batch_size: int = 64,
-                device: str | None = None, **extra: np.ndarray | None) -> Predictions:
-        """Predict for N clips; mel is (N, 48, T) or a list of (48, T_i). Inputs of unused branches are ignored."""
-        n, raw = self._validate({"mel": mel, "lowlevel": lowlevel, "genre": genre, "muq": muq, **extra})
+                device: str | None = None, musicnn: np.ndarray | None = None,
+                interpretive: np.ndarray | None = None) -> Predictions:
+        """Predict for N clips; mel is (N, 48, T) or a list of (48, T_i). Inputs of unused branches are ignored.
+        The pretrained branch takes `muq` or `musicnn`, whichever `pretrained_kind` names; `interpretive` is needed
+        only with an arousal adjustment (`needs_interpretive`)."""
+        if self.uses_musicnn:
+            muq = musicnn
+        n, raw = self._validate({"mel": mel, "lowlevel": lowlevel, "genre": genre, "muq": muq})
         step = max(1, int(batch_size))
         results = []
         for start in range(0, n, step):
@@ -335,4 +366,11 @@ class OnnxEmotionModel:
             return Predictions(np.zeros((0, cfg.n_tags), np.float32), np.zeros((0, cfg.n_quadrants), np.float32),
                                np.zeros((0, 128), np.float32))
         tags, quads, emb = (np.concatenate(parts).astype(np.float32) for parts in zip(*results))
+        if self._heads:
+            from core.stacking import StackingError, apply_heads
+
+            try:
+                quads = apply_heads(quads, self._heads, raw.get("muq"), interpretive).astype(np.float32)
+            except StackingError as exc:
+                raise InferenceError(str(exc)) from exc
         return Predictions(tags, quads, emb)

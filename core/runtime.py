@@ -127,3 +127,23 @@ def load_emotion_model(path: str | Path | None = None, device: str | None = None
     from core.inference import EmotionModel
 
     return EmotionModel.load(directory, device=device, profile=profile, **checks)
+
+
+def load_musicnn_embedder(device: str | None = None, weights: str | Path | None = None) -> Any:
+    """MusiCNN-MSD on the same rule as the emotion model: ONNX Runtime on a CPU when its graph is there (and always
+    without torch), torch for CUDA or when the graph is missing. Both offer `embed(waves) -> (emb, tags)`."""
+    cpu = device is None or not str(device).startswith("cuda")
+    wanted = (os.environ.get(BACKEND_ENV) or "auto").strip().lower()
+    if onnxruntime_available() and (wanted == "onnx" or not torch_available() or (cpu and wanted != "torch")):
+        from core.features.musicnn_onnx import MusicnnUnavailable, load_onnx_musicnn
+
+        try:
+            return load_onnx_musicnn(weights)
+        except MusicnnUnavailable:
+            if not torch_available():
+                raise
+    if not torch_available():
+        raise RuntimeUnavailable("MusiCNN needs onnxruntime and its exported graph, or torch")
+    from core.features.musicnn import load_musicnn
+
+    return load_musicnn(device or "cpu", weights)

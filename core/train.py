@@ -18,9 +18,18 @@ import numpy as np
 import torch
 
 from core.datasets import FeatureArrays, stratified_folds, stratified_split
-from core.losses import class_weights_from_counts, listmle_loss, listnet_loss, weighted_cross_entropy
+from core.losses import (
+    class_weights_from_counts,
+    listmle_loss,
+    listnet_loss,
+    weighted_cross_entropy,
+)
 from core.metrics import macro_f1, ndcg_at_k
 from core.model import ModelConfig, QuadFusionNet
+from core.train_data import DeviceData, compute_normalization
+
+__all__ = ["TrainConfig", "TrainResult", "fit", "DeviceData", "compute_normalization", "checkpoint_meta",
+           "evaluate_model", "predict_arrays", "predict_tensors", "score_predictions", "validation_arrays"]
 
 TASKS = {"tags": ("tags",), "quadrant": ("quadrant",), "joint": ("tags", "quadrant")}
 
@@ -53,6 +62,11 @@ class TrainConfig:
     folds: int = 0  # > 1: validate on fold `fold` of a stratified k-fold split (fixed split_seed) instead of a random 20 %
     fold: int = 0
     split_seed: int = 0
+    pretrained: str = "muq"  # embedding the "muq" branch takes: "muq" (1024-d) or "musicnn" (250-d)
+    # genre input while training: "metadata" (labels.csv), "audio" (inferred from MusiCNN tags) or "mix" (each clip
+    # of each batch sees the inferred genres with probability genre_mix), so the model does not lean on curated tags
+    genre_source: str = "metadata"
+    genre_mix: float = 0.5
     device: str | None = None  # None: CUDA when present
     amp: bool = True  # bf16 autocast on CUDA
 
@@ -63,6 +77,8 @@ class TrainConfig:
             raise ValueError(f"schedule must be 'plateau' or 'onecycle', got {self.schedule!r}")
         if self.mel_norm not in ("global", "band"):
             raise ValueError(f"mel_norm must be 'global' or 'band', got {self.mel_norm!r}")
+        if self.genre_source not in ("metadata", "audio", "mix"):
+            raise ValueError(f"genre_source must be 'metadata', 'audio' or 'mix', got {self.genre_source!r}")
         if self.folds > 1 and not 0 <= self.fold < self.folds:
             raise ValueError(f"fold must be in 0..{self.folds - 1}, got {self.fold}")
         self.branches = tuple(self.branches)
@@ -97,110 +113,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
-
-
-def compute_normalization(arrays: FeatureArrays, branches: tuple[str, ...], *, mel_norm: str = "global",
-                          lowlevel_clip: float | None = None) -> dict[str, dict[str, Any]]:
-    """Mean/std from the training clips only (mel over the real frames: one global pair, or one pair per band).
-
-    `lowlevel_clip` is stored as the entry's "clip" and applied after standardisation (train and inference).
-    """
-    norm: dict[str, dict[str, Any]] = {}
-    if "mel" in branches:
-        assert arrays.mel is not None and arrays.mel_lengths is not None
-        total = np.zeros(arrays.mel.shape[1])
-        total_sq = np.zeros(arrays.mel.shape[1])
-        count = 0
-        for m, n in zip(arrays.mel, arrays.mel_lengths):
-            part = m[:, : int(n)].astype(np.float64)
-            total += part.sum(axis=1)
-            total_sq += (part**2).sum(axis=1)
-            count += part.shape[1]
-        if mel_norm == "band":
-            mean = total / count
-            std = np.sqrt(np.maximum(total_sq / count - mean**2, 1e-12))
-            norm["mel"] = {"mean": mean.tolist(), "std": std.tolist()}
-        else:
-            n_all = count * arrays.mel.shape[1]
-            mean = float(total.sum() / n_all)
-            std = math.sqrt(max(float(total_sq.sum()) / n_all - mean**2, 1e-12))
-            norm["mel"] = {"mean": mean, "std": std}
-    for name in ("lowlevel", "muq"):
-        if name in branches:
-            x = getattr(arrays, name)
-            if x is None:
-                raise ValueError(f"branch {name!r} requested but the arrays have no {name} features")
-            norm[name] = {"mean": x.mean(axis=0).astype(np.float64).tolist(),
-                          "std": np.maximum(x.std(axis=0), 1e-6).astype(np.float64).tolist()}
-    if lowlevel_clip is not None and "lowlevel" in norm:
-        norm["lowlevel"]["clip"] = float(lowlevel_clip)
-    return norm
-
-
-def _mel_stats(entry: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Mean/std shaped to broadcast over (..., 48, T): scalars or per-band lists."""
-    mean = np.asarray(entry["mean"], np.float32)
-    std = np.asarray(entry["std"], np.float32)
-    return (mean[:, None], std[:, None]) if mean.ndim == 1 else (mean, std)
-
-
-class DeviceData:
-    """Normalised tensors of one clip set on the training device (mel padding set to 0 = the training mean)."""
-
-    def __init__(self, arrays: FeatureArrays, norm: dict[str, dict[str, Any]], branches: tuple[str, ...],
-                 device: torch.device) -> None:
-        self.n = len(arrays)
-        self.inputs: dict[str, torch.Tensor] = {}
-        self.lengths = None
-        if "mel" in branches:
-            assert arrays.mel is not None and arrays.mel_lengths is not None
-            mean, std = _mel_stats(norm["mel"])
-            mel = (arrays.mel - mean) / std
-            frames = np.arange(mel.shape[2])[None, None, :]
-            mel = np.where(frames < arrays.mel_lengths[:, None, None], mel, 0.0).astype(np.float32)
-            self.inputs["mel"] = torch.from_numpy(mel).to(device)
-            self.lengths = torch.from_numpy(arrays.mel_lengths.astype(np.int64)).to(device)
-        for name in ("lowlevel", "muq"):
-            if name in branches:
-                x = getattr(arrays, name)
-                x = (x - np.asarray(norm[name]["mean"], np.float32)) / np.asarray(norm[name]["std"], np.float32)
-                if norm[name].get("clip"):
-                    x = np.clip(x, -norm[name]["clip"], norm[name]["clip"])
-                self.inputs[name] = torch.from_numpy(x.astype(np.float32)).to(device)
-        if "genre" in branches:
-            self.inputs["genre"] = torch.from_numpy(arrays.genre.astype(np.float32)).to(device)
-        self.relevance = torch.from_numpy(arrays.relevance.astype(np.float32)).to(device)
-        self.quadrant = torch.from_numpy(arrays.quadrant.astype(np.int64)).to(device)
-
-    def batch(self, idx: torch.Tensor, crop: int | None = None, generator: torch.Generator | None = None,
-              spec_augment: bool = False) -> dict[str, torch.Tensor]:
-        out = {k: v[idx] for k, v in self.inputs.items()}
-        if crop is not None and "mel" in out and out["mel"].shape[2] > crop:
-            assert self.lengths is not None
-            room = (self.lengths[idx] - crop).clamp_min(0)
-            rand = torch.rand(len(idx), device=room.device, generator=generator)
-            start = (rand * (room + 1).float()).long().clamp_max(out["mel"].shape[2] - crop)
-            cols = start[:, None] + torch.arange(crop, device=room.device)[None, :]
-            out["mel"] = out["mel"].gather(2, cols[:, None, :].expand(-1, out["mel"].shape[1], -1))
-        if spec_augment and "mel" in out:
-            out["mel"] = _spec_augment(out["mel"], generator)
-        return out
-
-
-def _mask_1d(batch: int, size: int, max_width: int, device, generator) -> torch.Tensor:
-    """(batch, size) bool: one random span per row of width 0..max_width."""
-    width = (torch.rand(batch, device=device, generator=generator) * (max_width + 1)).long()
-    start = (torch.rand(batch, device=device, generator=generator) * (size - width + 1).float()).long()
-    pos = torch.arange(size, device=device)[None, :]
-    return (pos >= start[:, None]) & (pos < (start + width)[:, None])
-
-
-def _spec_augment(mel: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """SpecAugment-style masking to 0 (= the training mean after normalisation)."""
-    b, f, t = mel.shape
-    band = _mask_1d(b, f, 8, mel.device, generator)
-    time_mask = _mask_1d(b, t, t // 10, mel.device, generator) | _mask_1d(b, t, t // 10, mel.device, generator)
-    return mel.masked_fill(band[:, :, None] | time_mask[:, None, :], 0.0)
 
 
 def _loss(out: dict[str, torch.Tensor], rel: torch.Tensor, quad: torch.Tensor, cfg: TrainConfig,
@@ -305,14 +217,18 @@ def fit(train: FeatureArrays, cfg: TrainConfig, *, val: FeatureArrays | None = N
     if len(train) < 2 or len(val) < 1:
         raise ValueError(f"too few clips to train: {len(train)} train, {len(val)} validation")
 
-    norm = compute_normalization(train, cfg.branches, mel_norm=cfg.mel_norm, lowlevel_clip=cfg.lowlevel_clip)
+    norm = compute_normalization(train, cfg.branches, mel_norm=cfg.mel_norm, lowlevel_clip=cfg.lowlevel_clip,
+                                 pretrained=cfg.pretrained)
     mel_frames = int(train.mel.shape[2]) if "mel" in cfg.branches and train.mel is not None else None
+    pre = train.pretrained(cfg.pretrained) if "muq" in cfg.branches else None
     model_cfg = ModelConfig(branches=cfg.branches, n_genres=int(train.genre.shape[1]), heads=TASKS[cfg.task],
-                            mel_frames=mel_frames, branch_dropout=cfg.branch_dropout)
+                            mel_frames=mel_frames, branch_dropout=cfg.branch_dropout, pretrained=cfg.pretrained,
+                            muq_dim=int(pre.shape[1]) if pre is not None else None)
     model = QuadFusionNet(model_cfg).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    tr, va = DeviceData(train, norm, cfg.branches, device), DeviceData(val, norm, cfg.branches, device)
+    tr, va = (DeviceData(a, norm, cfg.branches, device, cfg.pretrained, cfg.genre_source, cfg.genre_mix)
+              for a in (train, val))
     counts = np.bincount(train.quadrant, minlength=4)
     class_weights = class_weights_from_counts(counts).to(device) if "quadrant" in model_cfg.heads else None
 
@@ -345,7 +261,7 @@ def fit(train: FeatureArrays, cfg: TrainConfig, *, val: FeatureArrays | None = N
                 idx = perm[start : start + cfg.batch_size]
                 if len(idx) < 2:  # BatchNorm needs two samples
                     continue
-                inputs = tr.batch(idx, crop, gen, cfg.spec_augment)
+                inputs = tr.batch(idx, crop, gen, cfg.spec_augment, mix_genres=True)
                 lam, partner = 1.0, None
                 if cfg.mixup_alpha > 0:
                     lam = float(np.random.default_rng(cfg.seed * 100003 + epoch * 1009 + start).beta(cfg.mixup_alpha, cfg.mixup_alpha))
@@ -398,14 +314,18 @@ def fit(train: FeatureArrays, cfg: TrainConfig, *, val: FeatureArrays | None = N
 
 @torch.no_grad()
 def _val_loss(model: QuadFusionNet, data: DeviceData, cfg: TrainConfig, class_weights, use_amp: bool) -> float:
+    """Mean validation loss; with mixed genre sources, the mean over both (metadata and inferred genres)."""
     model.eval()
     total, weight = 0.0, 0
     for start in range(0, data.n, 64):
         idx = torch.arange(start, min(start + 64, data.n), device=data.relevance.device)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-            out = model(**data.batch(idx))
-        total += float(_loss(out, data.relevance[idx], data.quadrant[idx], cfg, class_weights)) * len(idx)
-        weight += len(idx)
+        batch = data.batch(idx)
+        variants = [batch] if data.genre_alt is None else [batch, {**batch, "genre": data.genre_alt[idx]}]
+        for inputs in variants:
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+                out = model(**inputs)
+            total += float(_loss(out, data.relevance[idx], data.quadrant[idx], cfg, class_weights)) * len(idx)
+            weight += len(idx)
     return total / max(weight, 1)
 
 
@@ -419,7 +339,7 @@ def predict_arrays(result: TrainResult, arrays: FeatureArrays, device: str | Non
                    tta: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
     """predict_tensors on a FeatureArrays with the result's own normalisation."""
     dev = next(result.model.parameters()).device if device is None else torch.device(device)
-    data = DeviceData(arrays, result.normalization, result.model_config.branches, dev)
+    data = DeviceData(arrays, result.normalization, result.model_config.branches, dev, result.config.pretrained)
     return predict_tensors(result.model, data, amp=result.config.amp, tta=tta)
 
 

@@ -1,6 +1,6 @@
 """Export emotion-model checkpoints to ONNX for the torch-free runtime (needs the training extras: torch, onnx).
 
-    python scripts/export_onnx.py                          # the shipped default model (+ its ensemble members)
+    python scripts/export_onnx.py                          # the shipped default model (+ members) and MusiCNN
     python scripts/export_onnx.py path/to/checkpoint ...   # any checkpoint folders
     python scripts/export_onnx.py --int8 --calibrate /data/4q  # also int8 graphs, calibrated on 4Q *train* clips
 
@@ -35,6 +35,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.int8 and args.calibrate is None:
         ap.error("--int8 needs --calibrate FOLDER (training audio, never the test split)")
     status = 0
+    if not args.checkpoints:  # the shipped set: the default model and the MusiCNN tagger its features need
+        from core.features.musicnn import default_weights
+        from core.onnx_export import export_musicnn, musicnn_parity_error
+
+        if default_weights().is_file():
+            graph = export_musicnn()
+            err = musicnn_parity_error()
+            ok = err <= args.tolerance
+            status |= not ok
+            print(f"{graph}: {graph.stat().st_size / 1e6:.2f} MB, max |onnx - torch| = {err:.2e}"
+                  f"{'' if ok else '  FAILED'}")
     for folder in args.checkpoints or [default_model_dir()]:
         for graph in export_checkpoint(folder):
             err = parity_error(graph.parent)

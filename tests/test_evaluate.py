@@ -55,6 +55,27 @@ def test_evaluate_cli_prints_and_writes_json(small_setup, tmp_path, capsys):
     assert np.isclose(doc["macro_f1"], np.mean(list(doc["per_class_f1"].values())))
     assert sum(map(sum, doc["confusion"])) == 12
     assert doc["n_ranked"] + doc["n_without_tags"] == 12 and doc["n_ranked"] == sum(c.has_tags for c in test)
+    assert "metadata genres" in printed and "audio only" in printed
+    assert set(doc["protocols"]) == {"metadata", "audio"}
+    assert doc["protocols"]["metadata"]["macro_f1"] == doc["macro_f1"]
+    for proto in doc["protocols"].values():
+        assert sum(map(sum, proto["confusion"])) == 12 and 0.0 < proto["ndcg@3"] <= 1.0
+
+
+def test_audio_only_protocol_never_reads_label_genres(small_setup, tmp_path):
+    """The audio protocol's metrics are those of the model fed genres inferred from the MusiCNN tags; blanking the
+    genres in labels.csv cannot change the audio-only metrics."""
+    from core.evaluate import evaluate_checkpoint
+
+    ckpt, data, cache, test = small_setup
+    first = evaluate_checkpoint(ckpt, data, cache_dir=cache, show_bar=False, device="cpu")
+    blank = tmp_path / "blank"
+    shutil.copytree(data, blank)
+    lines = (blank / "labels.csv").read_text().splitlines()
+    rows = [line.rsplit(",", 1)[0] + ',""' for line in lines[1:]]
+    (blank / "labels.csv").write_text("\n".join([lines[0], *rows]) + "\n")
+    second = evaluate_checkpoint(ckpt, blank, cache_dir=cache, show_bar=False, device="cpu")
+    assert second["protocols"]["audio"] == first["protocols"]["audio"]
 
 
 def test_missing_checkpoint_is_one_clean_error(small_setup, tmp_path, capsys):

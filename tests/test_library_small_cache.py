@@ -13,6 +13,7 @@ import numpy as np
 
 from core.features.genre import GENRES, genre_vector
 from core.features.interpretive import DESCRIPTOR_NAMES
+from core.features.track import EXTRACTOR_VERSION
 from explorer.library.cache import LibraryCache, cache_path, open_indexed
 from explorer.library.fingerprint import file_fingerprint
 from explorer.library.indexer import index_library
@@ -45,7 +46,7 @@ def build_schema2_cache(db: Path, files: list[Path], failed: Path | None) -> Non
                      status, "FileNotFoundError: gone for a moment" if status == "failed" else None, now, now))
         if status == "done":
             con.execute("INSERT INTO features VALUES (?,?,?,?,?,?,?)",
-                        (i, "1", 30.0, 0.0, _f32(genre_vector("Rock")), _f32(rng.normal(size=8)),
+                        (i, EXTRACTOR_VERSION, 30.0, 0.0, _f32(genre_vector("Rock")), _f32(rng.normal(size=8)),
                          _f32(rng.normal(size=len(DESCRIPTOR_NAMES)))))
             con.execute("INSERT INTO mels VALUES (?,?,?,?)",
                         (i, 48, 1876, rng.normal(size=(48, 1876)).astype("<f2").tobytes()))

@@ -1,4 +1,5 @@
-"""`qfx evaluate --checkpoint PATH --data FOLDER [--json OUT]`: macro-F1, per-class F1 and nDCG@3."""
+"""`qfx evaluate --checkpoint PATH --data FOLDER [--json OUT]`: macro-F1, per-class F1 and nDCG@3 under both
+protocols: metadata genres from labels.csv, and audio only (genres inferred from the audio; core.evaluate)."""
 
 from __future__ import annotations
 
@@ -32,12 +33,6 @@ def run(args: argparse.Namespace) -> int:
     split = None if args.split in ("all", "") else args.split
     result = evaluate_checkpoint(args.checkpoint, args.data, split=split, cache_dir=args.cache_dir,
                                  show_bar=not args.quiet, device=args.device)
-    import torch
-
-    from core.inference import resolve_profile
-
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    result["profile"] = resolve_profile(args.profile, device)
     print(format_report(result))
     print(f"inference profile: {result['profile']}")
     if args.json_out:

@@ -58,5 +58,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {c + 1}: {profile.size} tracks, {profile.sentence}")
     for note in scene.notes:
         print(f"  note: {note}")
+    inferred = int(arrays.genre_inferred.sum()) if len(arrays.genre_inferred) == len(arrays) else 0
+    if inferred:
+        print(f"  genres: {inferred} of {len(arrays)} tracks have no genre tag; their genres are inferred from audio"
+              f" (shown as 'Genre (from audio)')")
     print(f"wrote {out}")
     return 0

@@ -30,6 +30,7 @@ from explorer.library.failures import CRASH_REASON, MODEL, PERMANENT, TRANSIENT
 from explorer.library.lock import LibraryBusy, library_lock
 from explorer.library.opening import is_damage, mark_damaged
 from explorer.library.plan import plan_run
+from explorer.library.pretrained import embed_batch, gpu_musicnn, musicnn_input
 from explorer.library.pool import WorkerSetup, kill_pool, new_pool, worker_model_blob
 from explorer.library.runtime import (
     IndexingError,
@@ -63,9 +64,10 @@ class _Run:
 
     def __init__(self, cache: LibraryCache, model: Any, muq: Any, summary: IndexSummary, progress: Progress,
                  callback: ProgressCallback | None, cancel: CancelToken | None, extractor_version: str,
-                 batch_size: int = BATCH_SIZE, time_limit: float = 0.0) -> None:
+                 batch_size: int = BATCH_SIZE, time_limit: float = 0.0, musicnn: Any = None) -> None:
         self.batch_size = batch_size
         self.cache, self.model, self.muq = cache, model, muq
+        self.musicnn = musicnn  # a GPU MusiCNN here in the main process; None: the workers run it on their CPU
         self.summary, self.progress, self.callback, self.cancel = summary, progress, callback, cancel
         self.extractor_version = extractor_version
         self.time_limit = time_limit
@@ -129,6 +131,7 @@ class _Run:
                     lowlevel=np.stack([f.lowlevel for f in feats]),
                     genre=np.stack([f.genre for f in feats]),
                     muq=np.stack([f.muq for f in feats]) if all(f.muq is not None for f in feats) else None,
+                    **musicnn_input(self.model, [f.musicnn for f in feats]),
                 )
             except Exception as exc:
                 for r in part:
@@ -145,6 +148,8 @@ class _Run:
         self.batch, self.failures = [], []
         if not batch and not failures:
             return
+        if batch and self.musicnn is not None:  # a feature, not the model: runs even when the model step is skipped
+            batch, failures = self._musicnn(batch, failures)
         cancelled: Cancelled | None = None
         if run_model and batch:
             try:
@@ -154,6 +159,17 @@ class _Run:
         self._commit(batch, failures)
         if cancelled is not None:
             raise cancelled
+
+    def _musicnn(self, batch: list[WorkResult], failures: list[WorkResult]) -> tuple[list, list]:
+        """The GPU MusiCNN step of a batch; if it fails, the batch's files are failures to retry next run."""
+        try:
+            embed_batch(self.musicnn, batch)
+        except Exception as exc:
+            for r in batch:
+                r.error, r.error_kind, r.audio16k = f"MusiCNN: {type(exc).__name__}: {exc}", TRANSIENT, None
+            self.progress.failures += len(batch)
+            return [], failures + batch
+        return batch, failures
 
     def _commit(self, batch: list[WorkResult], failures: list[WorkResult]) -> None:
         with self.cache.transaction() as con:
@@ -193,6 +209,7 @@ class _Run:
                     lowlevel=np.stack([x["lowlevel"] for x in inputs]),
                     genre=np.stack([x["genre"] for x in inputs]),
                     muq=np.stack(muq) if all(m is not None for m in muq) else None,
+                    **musicnn_input(self.model, [x["musicnn"] for x in inputs]),
                 )
             except Exception as exc:
                 paths = dict(self.cache.con.execute(
@@ -240,6 +257,7 @@ class _Run:
         inflight: dict[Future, tuple[int, bytes]] = {}
         isolated: tuple[int, bytes] | None = None
         want_audio = self.muq is not None
+        musicnn_here = self.musicnn is None
         marker_dir = tempfile.mkdtemp(prefix="qfx-stuck-")
         setup = WorkerSetup(worker_model_blob(self.model, self.muq), self.time_limit, marker_dir)
         pool = new_pool(workers, setup)
@@ -249,12 +267,12 @@ class _Run:
                 if suspects:
                     if not inflight:
                         isolated = suspects.popleft()
-                        inflight[pool.submit(extract, isolated[0], isolated[1], want_audio)] = isolated
+                        inflight[pool.submit(extract, isolated[0], isolated[1], want_audio, musicnn_here)] = isolated
                 else:
                     while len(inflight) < max(workers * 4, 2 * self.batch_size) and queue:  # enough queued that
                         # workers stay busy while this thread runs the model on a finished batch
                         item = queue.popleft()
-                        inflight[pool.submit(extract, item[0], item[1], want_audio)] = item
+                        inflight[pool.submit(extract, item[0], item[1], want_audio, musicnn_here)] = item
                 done, _ = wait(list(inflight), timeout=0.2, return_when=FIRST_COMPLETED)
                 crashed: list[tuple[int, bytes]] = []
                 for fut in done:
@@ -349,7 +367,7 @@ def _index(root_path: Path, cache: LibraryCache, *, workers: int | None, model: 
                            notices=list(cache.notices))
     state = Progress(stage="scanning")
     run = _Run(cache, model, muq, summary, state, progress, cancel, str(EXTRACTOR_VERSION), max(1, int(batch_size)),
-               time_limit)
+               time_limit, musicnn=gpu_musicnn(model))
     run.report()
     files = list(scan_audio_files(root_path)) if root_path.is_dir() else []  # absent root: everything offline
     run.check_cancel()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # version -> DDL applied to go from version-1 to version. Append only; never edit a shipped step.
 MIGRATIONS: dict[int, str] = {
@@ -93,6 +93,15 @@ MIGRATIONS: dict[int, str] = {
         INSERT OR REPLACE INTO kept_likes (fingerprint, value, time, path)
         SELECT OLD.fingerprint, value, time, OLD.path FROM likes WHERE track_id = OLD.id;
     END;
+    """,
+    # MusiCNN-MSD per track (the pretrained branch's input, 200-d embedding + 50 tags) and whether the stored genre
+    # vector was inferred from audio because the file's tags named no genre.
+    4: """
+    ALTER TABLE features ADD COLUMN genre_inferred INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE musicnn (
+        track_id INTEGER PRIMARY KEY REFERENCES tracks (id) ON DELETE CASCADE,
+        data BLOB NOT NULL                  -- float32 (250,): embedding (200) then tag activations (50)
+    );
     """,
 }
 

@@ -37,6 +37,7 @@ class WorkResult:
     tags: dict[str, Any]
     features: Any = None  # core.features.track.TrackFeatures on success
     audio24k: Optional[np.ndarray] = None  # the excerpt at 24 kHz when the main process runs MuQ
+    audio16k: Optional[np.ndarray] = None  # the excerpt at 16 kHz when the main process runs MusiCNN (GPU)
     error: Optional[str] = None
     error_kind: Optional[str] = None  # explorer.library.failures kind when error is set (or a model error)
     model_error: Optional[str] = None  # features are fine, the worker's model failed on them
@@ -73,7 +74,8 @@ def init_worker(model_blob: Optional[bytes] = None, parent_pid: Optional[int] = 
 
 
 def _predict(feats: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    p = _MODEL.predict(mel=[feats.mel], lowlevel=feats.lowlevel[None], genre=feats.genre[None])
+    extra = {"musicnn": feats.musicnn[None]} if getattr(_MODEL, "uses_musicnn", False) else {}
+    p = _MODEL.predict(mel=[feats.mel], lowlevel=feats.lowlevel[None], genre=feats.genre[None], **extra)
     return p.tag_scores[0], p.quadrant_probs[0], p.embeddings[0]
 
 
@@ -104,11 +106,13 @@ class _AudioCapture:
         return np.zeros((len(waves24k), 1), dtype=np.float32)
 
 
-def _features(path: str, tags: dict[str, Any], want_audio24k: bool) -> tuple[Any, Optional[np.ndarray]]:
+def _features(path: str, tags: dict[str, Any], want_audio24k: bool, musicnn_here: bool) -> tuple[Any, Optional[np.ndarray]]:
+    """MusiCNN runs here on the CPU unless `musicnn_here` is False (the main process batches it on the GPU)."""
     if not want_audio24k:
-        return track_features.extract_track_features(path, tags=tags), None
+        return track_features.extract_track_features(path, tags=tags, keep_audio16k=not musicnn_here), None
     capture = _AudioCapture()
-    feats = track_features.extract_track_features(path, tags=tags, muq=capture)  # type: ignore[arg-type]
+    feats = track_features.extract_track_features(path, tags=tags, muq=capture,  # type: ignore[arg-type]
+                                                  keep_audio16k=not musicnn_here)
     feats.muq = None
     return feats, capture.wave
 
@@ -168,8 +172,9 @@ def _regular_file(path: str) -> Optional[str]:
     return None if stat.S_ISREG(st.st_mode) else NOT_REGULAR_REASON
 
 
-def extract(track_id: int, path: bytes, want_audio24k: bool) -> WorkResult:
-    """Tags + features of one file; `want_audio24k` also returns the 24 kHz excerpt for MuQ in the main process.
+def extract(track_id: int, path: bytes, want_audio24k: bool, musicnn_here: bool = True) -> WorkResult:
+    """Tags + features of one file; `want_audio24k` also returns the 24 kHz excerpt for MuQ in the main process,
+    `musicnn_here=False` the 16 kHz one for MusiCNN there (batched on the GPU).
 
     Never raises: failures come back with a kind (explorer.library.failures) that decides when to retry."""
     tags: dict[str, Any] = {}
@@ -183,10 +188,11 @@ def extract(track_id: int, path: bytes, want_audio24k: bool) -> WorkResult:
                 tags = track_tags(openable, name=os.fsdecode(path))
                 if os.path.getsize(openable) == 0:
                     return WorkResult(track_id, tags, error="empty file", error_kind=PERMANENT)
-                feats, audio = _features(openable, tags, want_audio24k)
+                feats, audio = _features(openable, tags, want_audio24k, musicnn_here)
             feats.path = os.fsdecode(path)
-            result = WorkResult(track_id, tags, features=feats, audio24k=audio)
-            if _MODEL is not None and not want_audio24k:
+            audio16k, feats.audio16k = feats.audio16k, None
+            result = WorkResult(track_id, tags, features=feats, audio24k=audio, audio16k=audio16k)
+            if _MODEL is not None and not want_audio24k and musicnn_here:
                 try:
                     result.prediction = _predict(feats)
                 except (Exception, MemoryError) as exc:  # the model's fault, not the file's: features are kept

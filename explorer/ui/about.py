@@ -38,6 +38,8 @@ LICENCES: tuple[tuple[str, str, str], ...] = (
     ("MuQ model code", "optional MuQ audio embeddings (muq package)", "MIT"),
     ("MuQ pretrained weights", "not shipped; used only if you install them", "CC-BY-NC 4.0 (non-commercial use only)"),
     ("ONNX Runtime", "emotion model inference (the default runtime)", "MIT"),
+    ("MusiCNN-MSD weights (musicnn 0.1.0, Jordi Pons, MTG, Universitat Pompeu Fabra)",
+     "shipped audio tagger: 50 MSD tags and a 200-d embedding, genre from audio", "ISC"),
     ("PyTorch, torchaudio, torchvision", "training, MuQ and GPU inference (optional extras)", "BSD-3-Clause"),
     ("Qt 6 / PySide6", "user interface", "LGPL-3.0"),
     ("pyqtgraph", "the map", "MIT"),

@@ -113,10 +113,9 @@ class TrackDetails(QWidget):
             self.descriptors.setRowCount(0)
             return
         self.title.setText(arrays.titles[row] or Path(arrays.paths[row]).stem)
-        genres = [g for g, on in zip(arrays.genre_names, arrays.genres[row]) if on > 0.5]
         q = int(np.argmax(arrays.quadrant_probs[row]))
         quadrant = f"Q{q + 1} ({float(arrays.quadrant_probs[row, q]):.0%})"
-        bits = [arrays.artists[row], arrays.albums[row], ", ".join(genres) or "Unknown genre", quadrant]
+        bits = [arrays.artists[row], arrays.albums[row], arrays.genre_text(row), quadrant]  # "(from audio)" if inferred
         self.subtitle.setText(" · ".join(b for b in bits if b))
         self._draw_emotions(arrays.tag_names, arrays.tag_scores[row])
         self._fill_descriptors(arrays, row)
