@@ -278,7 +278,7 @@ def bench_stages(args: argparse.Namespace) -> dict:
             import torch
 
             torch.set_num_threads(1)
-        stages = ("tags", "decode", "resample", "mel", "descriptors", "model")
+        stages = ("tags", "decode", "resample", "mel", "descriptors", "musicnn", "model")
         spent = dict.fromkeys(stages, 0.0)
         load_before = os.getloadavg()[0]
 
@@ -288,9 +288,17 @@ def bench_stages(args: argparse.Namespace) -> dict:
             spent[stage] += time.process_time() - t
             return out
 
+        musicnn = None
+        if model is None or getattr(model, "uses_musicnn", False):
+            from core.features.track import default_musicnn, musicnn_vectors
+
+            musicnn = default_musicnn()
+            if hasattr(musicnn, "set_threads"):
+                musicnn.set_threads(1)
+            musicnn_vectors(musicnn, [np.zeros(16000, np.float32) + 0.01])
         if model is not None:  # warm-up (session creation, first-call allocations) is not per-track cost
             model.predict(mel=[np.zeros((48, 1876), np.float32)], lowlevel=np.zeros((1, 8)),
-                          genre=genre_vector(None)[None])
+                          genre=genre_vector(None)[None], musicnn=np.zeros((1, 250), np.float32), muq=None)
         for path in files:
             tags = timed("tags", read_tags, path)
             def decode():
@@ -300,12 +308,15 @@ def bench_stages(args: argparse.Namespace) -> dict:
             wave = timed("resample", _resample, audio, sr, 16000)
             mel = timed("mel", melon_mel, wave)
             low, _ = timed("descriptors", all_descriptors, wave)
+            vec = timed("musicnn", musicnn_vectors, musicnn, [wave]) if musicnn is not None else None
             if model is not None:
-                timed("model", model.predict, mel=[mel], lowlevel=low[None], genre=genre_vector(tags.get("genre"))[None])
+                timed("model", model.predict, mel=[mel], lowlevel=low[None], genre=genre_vector(tags.get("genre"))[None],
+                      musicnn=vec, muq=None)
         per = {k: round(1000 * v / max(n, 1), 1) for k, v in spent.items()}
     total = sum(spent.values()) / max(n, 1)
     return {"bench": "stages", "machine": machine("cpu"), "tracks": n, "source": str(args.source or "demo copies"),
             "runtime": type(model).__name__ if model is not None else None,
+            "musicnn_runtime": type(musicnn).__name__ if musicnn is not None else None,
             "cpu_ms_per_track": per, "total_cpu_s_per_track": round(total, 3),
             "cpu_bound_tracks_per_min_2_cores": round(2 * 60 / max(total, 1e-9), 1),
             "load_avg_before_after": [round(load_before, 1), round(os.getloadavg()[0], 1)]}

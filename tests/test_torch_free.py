@@ -44,7 +44,7 @@ def test_torch_is_really_hidden() -> None:
 
 
 def test_index_map_recommend_without_torch_match_the_torch_path(tmp_path: Path, demo_dir: Path) -> None:
-    """fp32 graphs here, so the scores must equal torch's; the int8 default is compared in test_onnx_runtime.py."""
+    """fp32 graphs (the emotion model and MusiCNN), so the scores must equal torch's on the same features."""
     library = tmp_path / "library"
     shutil.copytree(demo_dir, library)
     cache = tmp_path / "cache"
@@ -80,7 +80,8 @@ print("RESULT", json.dumps({{"model": type(model).__name__, "torch": "torch" in 
     rows = [0, 7, 13]
     feats = [extract_track_features(arrays.paths[i]) for i in rows]
     pred = model.predict(mel=[f.mel for f in feats], lowlevel=np.stack([f.lowlevel for f in feats]),
-                         genre=np.stack([f.genre for f in feats]))
+                         genre=np.stack([f.genre for f in feats]), musicnn=np.stack([f.musicnn for f in feats]),
+                         interpretive=np.stack([f.interpretive for f in feats]))
     assert np.abs(pred.tag_scores - arrays.tag_scores[rows]).max() <= 1e-4
     assert np.abs(pred.quadrant_probs - arrays.quadrant_probs[rows]).max() <= 1e-4
     assert np.abs(pred.embeddings - arrays.embeddings[rows]).max() <= 1e-4
