@@ -41,7 +41,7 @@ from core.inference_base import (
     trunk_windows,
     tta_starts,
 )
-from core.runtime import ONNX_FILE, onnx_cuda_available
+from core.runtime import ONNX_FILE, default_threads, onnx_cuda_available
 
 ONNX_FORMAT = "quadfusion-onnx"
 # "fp32": model.onnx, the exact export; "int8": model.int8.onnx, int8 convolutions (scripts/export_onnx.py --int8),
@@ -196,7 +196,7 @@ class OnnxEmotionModel:
 
     @classmethod
     def load(cls, path: str | Path, device: str | None = None, profile: str | None = None,
-             threads: int = 0, precision: str | None = None, **checks: Any) -> OnnxEmotionModel:
+             threads: int | None = None, precision: str | None = None, **checks: Any) -> OnnxEmotionModel:
         """Load the exported checkpoint folder `path`; raises CheckpointError (missing, stale or damaged graph,
         incompatible checkpoint) or InferenceError (unknown profile or precision).
 
@@ -223,7 +223,7 @@ class OnnxEmotionModel:
         meta = {k: v for k, v in doc.items() if k not in ("format", "format_version")}
         # fp32 shares torch's version (same outputs within 1e-4); int8 scores differ, so they are cached apart
         version = model_version(files, chosen if kind == "fp32" else f"{chosen};onnx-int8")
-        model = cls(meta, voters, version, dev, chosen, threads)
+        model = cls(meta, voters, version, dev, chosen, default_threads() if threads is None else threads)
         model.precision = kind
         return model
 

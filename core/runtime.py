@@ -26,6 +26,15 @@ BACKENDS = ("onnx", "torch")
 ONNX_FILE = "model.onnx"
 
 
+def default_threads() -> int:
+    """ONNX Runtime threads per session: $OMP_NUM_THREADS when set (the indexer's worker pool sets 1, as every
+    worker already holds a core), else 0 = ONNX Runtime's default (all cores)."""
+    try:
+        return max(0, int(os.environ.get("OMP_NUM_THREADS") or 0))
+    except ValueError:
+        return 0
+
+
 class RuntimeUnavailable(RuntimeError):
     """No installed runtime can run the requested model (with a message that says what to install or do)."""
 

@@ -78,9 +78,14 @@ def _self_test() -> int:
     opus = load_audio(demo / "wesnoth_knolls.opus", 24000, duration=5.0)  # libsndfile route
     print(f"self-test: decoded mp3 {mp3.shape} opus {opus.shape}")
     ok = mp3.size > 0 and opus.size > 0
+    from core.features.track import default_musicnn
+
+    print(f"self-test: MusiCNN on {type(default_musicnn()).__name__}")
     feats = extract_track_features(demo / "wesnoth_sad.ogg")
     model = load_emotion_model(device="cpu")
-    pred = model.predict(mel=[feats.mel], lowlevel=feats.lowlevel[None], genre=feats.genre[None])
+    pred = model.predict(mel=[feats.mel], lowlevel=feats.lowlevel[None], genre=feats.genre[None],
+                         musicnn=None if feats.musicnn is None else feats.musicnn[None],
+                         interpretive=feats.interpretive[None])
     valid = bool(np.isfinite(pred.embeddings).all()) and abs(float(pred.tag_scores.sum()) - 1.0) < 1e-4
     print(f"self-test: default model on {type(model).__name__} ({model.profile}, {model.version[:12]}), "
           f"top tag {model.tags[int(pred.tag_scores[0].argmax())]}, valid={valid}")

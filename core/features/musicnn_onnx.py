@@ -120,7 +120,7 @@ def weights_hash(weights: Path) -> str:
     return file_hash(weights)
 
 
-def load_onnx_musicnn(weights: str | Path | None = None, threads: int = 0) -> OnnxMusicnnEmbedder:
+def load_onnx_musicnn(weights: str | Path | None = None, threads: int | None = None) -> OnnxMusicnnEmbedder:
     """The shipped MusiCNN graph beside `weights` (default: the shipped safetensors); raises MusicnnUnavailable."""
     from core.resources import resource_path
 
@@ -134,4 +134,6 @@ def load_onnx_musicnn(weights: str | Path | None = None, threads: int = 0) -> On
     meta = ort.InferenceSession(blob, providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
     if path.is_file() and meta.get("source_hash") != weights_hash(path):
         raise MusicnnUnavailable(f"{graph} was exported from other weights: re-run scripts/export_onnx.py")
-    return OnnxMusicnnEmbedder(blob, np.load(basis), threads)
+    from core.runtime import default_threads
+
+    return OnnxMusicnnEmbedder(blob, np.load(basis), default_threads() if threads is None else threads)
