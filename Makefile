@@ -1,5 +1,5 @@
 # Two entry points: `make run` and `make test`. Both set everything up on a fresh Debian/Ubuntu machine.
-#   make run   -> .venv-run: the runtime install only (ONNX Runtime, no torch; ~0.7 GB), opens the app on the demo
+#   make run   -> .venv-run: the runtime install only (ONNX Runtime, no torch; ~0.6 GB), opens the app on the demo
 #   make test  -> .venv: everything (torch, training, export, tests); the tests also cover the torch-free path
 PYTHON ?= python3.11
 VENV := .venv
