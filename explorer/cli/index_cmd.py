@@ -18,6 +18,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--muq-dir", type=Path, default=None, metavar="DIR", help="MuQ weights folder (enables MuQ)")
     p.add_argument("--model", type=Path, default=None, metavar="DIR",
                    help="emotion model checkpoint folder (default: the shipped model)")
+    p.add_argument("--ray", default=None, metavar="ADDRESS",
+                   help="analyse on a Ray cluster ('auto' or ray://host:port; needs the [ray] extra)")
+    p.add_argument("--ray-ship-bytes", action="store_true",
+                   help="with --ray: send file contents to the workers (default: they read the same paths)")
     p.add_argument("--keep-mels", action=argparse.BooleanOptionalAction, default=None,
                    help="store each track's full mel (~180 KB) for training; --no-keep-mels drops them (default: "
                         "the library's setting, off: a few KB per track)")
@@ -56,9 +60,15 @@ def run(args: argparse.Namespace) -> int:
         print(notice, file=sys.stderr)
     cache.notices = []
     try:
+        pipeline: Any = "auto"
+        if args.ray:
+            from explorer.library.ray_index import RayPipeline
+
+            pipeline = RayPipeline(args.ray, ship_bytes=args.ray_ship_bytes,
+                                   muq_dir=str(args.muq_dir) if args.muq_dir else None)
         summary = index_library(args.folder, cache, workers=args.workers, model=args.model, muq=args.muq_dir,
                                 progress=on_progress, cancel=cancel, wait=None if args.wait else 0.0,
-                                keep_mels=args.keep_mels)
+                                keep_mels=args.keep_mels, pipeline=pipeline)
     except Cancelled:
         if bar is not None:
             bar.close()
