@@ -15,11 +15,14 @@ system without importing it, so the lean path never pays for (or needs) a torch 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 BACKEND_ENV = "QFX_BACKEND"
 BACKENDS = ("onnx", "torch")
@@ -132,7 +135,13 @@ def load_emotion_model(path: str | Path | None = None, device: str | None = None
     if choose_backend(directory, device) == "onnx":
         from core.onnx_runtime import OnnxEmotionModel
 
-        return OnnxEmotionModel.load(directory, device=device, profile=profile, **checks)
+        try:
+            return OnnxEmotionModel.load(directory, device=device, profile=profile, **checks)
+        except CheckpointError as exc:  # e.g. graphs older than retrained weights: torch still runs the weights
+            forced = (os.environ.get(BACKEND_ENV) or "auto").strip().lower() == "onnx"
+            if forced or not torch_available():
+                raise
+            log.warning("ONNX graphs unusable (%s); running %s on torch", exc, directory)
     from core.inference import EmotionModel
 
     return EmotionModel.load(directory, device=device, profile=profile, **checks)

@@ -215,6 +215,15 @@ def test_backend_choice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv(BACKEND_ENV, "onnx")
     with pytest.raises(RuntimeUnavailable, match="export_onnx"):
         choose_backend(unexported, "cpu")
+    stale = tmp_path / "stale"
+    shutil.copytree(shipped, stale)
+    doc = json.loads((stale / "config.json").read_text())
+    doc["metrics"] = {"note": "retrained after the export"}
+    (stale / "config.json").write_text(json.dumps(doc))
+    with pytest.raises(CheckpointError, match="other weights"):
+        load_emotion_model(stale, device="cpu")  # forced onnx: the stale graph is refused
+    monkeypatch.setenv(BACKEND_ENV, "auto")
+    assert isinstance(load_emotion_model(stale, device="cpu"), EmotionModel), "stale graphs fall back to torch"
     monkeypatch.setenv(BACKEND_ENV, "tensorflow")
     with pytest.raises(RuntimeUnavailable, match="QFX_BACKEND"):
         choose_backend(shipped, "cpu")
