@@ -248,7 +248,8 @@ def bench_indexing(args: argparse.Namespace) -> dict:
     child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {
         "bench": "index", "machine": machine(device), "device": device, "tracks": n, "workers": args.workers or os.cpu_count(),
-        "muq": args.muq, "model": args.model, "runtime": os.environ.get("QFX_BACKEND") or "auto", "batch": args.batch, "source": str(args.source or "demo copies"),
+        "muq": args.muq, "model": args.model, "runtime": os.environ.get("QFX_BACKEND") or "auto", "batch": args.batch,
+        "source": str(args.source or "demo copies"),
         "elapsed_s": round(summary.elapsed, 2), "tracks_per_min": round(60 * summary.analysed / summary.elapsed, 1),
         "cpu_s_per_track": round(cpu_s / max(summary.analysed, 1), 3),
         "cpu_bound_tracks_per_min_2_cores": round(2 * 60 * summary.analysed / max(cpu_s, 1e-9), 1),
@@ -322,8 +323,8 @@ def bench_stages(args: argparse.Namespace) -> dict:
             low, _ = timed("descriptors", all_descriptors, wave)
             vec = timed("musicnn", musicnn_vectors, musicnn, [wave]) if musicnn is not None else None
             if model is not None:
-                timed("model", model.predict, mel=[mel], lowlevel=low[None], genre=genre_vector(tags.get("genre"))[None],
-                      musicnn=vec, muq=None)
+                timed("model", model.predict, mel=[mel], lowlevel=low[None],
+                      genre=genre_vector(tags.get("genre"))[None], musicnn=vec, muq=None)
         per = {k: round(1000 * v / max(n, 1), 1) for k, v in spent.items()}
     total = sum(spent.values()) / max(n, 1)
     return {"bench": "stages", "machine": machine("cpu"), "tracks": n, "source": str(args.source or "demo copies"),

@@ -76,7 +76,8 @@ class VoterGraph(nn.Module):
         pooled = torch.matmul(pool, columns)  # (B, K, C)
         batch, k, channels = pooled.shape[0], pooled.shape[1], pooled.shape[2]
         flat = pooled.reshape(-1, channels)
-        vectors = {b: x.unsqueeze(1).expand(-1, k, -1).reshape(flat.shape[0], x.shape[1]) for b, x in zip(self.vectors, rest)}
+        vectors = {b: x.unsqueeze(1).expand(-1, k, -1).reshape(flat.shape[0], x.shape[1])
+                   for b, x in zip(self.vectors, rest)}
         return self._finish(self.model.forward_pooled(flat, **vectors), batch, k)
 
 

@@ -152,7 +152,8 @@ def _check_running_code(doc: dict[str, Any], directory: Path, checks: dict[str, 
     if tags is not None and list(doc["tags"]) != list(tags):
         raise CheckpointError(f"checkpoint tag list {doc['tags']} differs from this version's {list(tags)}")
     if genres is not None and list(doc["genres"]) != list(genres):
-        raise CheckpointError("checkpoint genre vocabulary differs from this version's; retrain or use a matching release")
+        raise CheckpointError("checkpoint genre vocabulary differs from this version's; "
+                              "retrain or use a matching release")
     if version is not None and not extractor_compatible(doc["extractor_version"], version):
         raise CheckpointError(
             f"checkpoint {directory} was trained on features of extractor version {doc['extractor_version']}, "

@@ -87,7 +87,8 @@ def test_int8_graphs_stay_close_and_are_the_cpu_default(tmp_path: Path, demo_fil
          "genre": np.stack([f.genre for f in feats])}
     a, b = fp32.predict(**x), int8.predict(**x)
     assert np.abs(a.quadrant_probs - b.quadrant_probs).max() < 0.05
-    cosine = np.sum(a.embeddings * b.embeddings, 1) / np.linalg.norm(a.embeddings, axis=1) / np.linalg.norm(b.embeddings, axis=1)
+    norms = np.linalg.norm(a.embeddings, axis=1) * np.linalg.norm(b.embeddings, axis=1)
+    cosine = np.sum(a.embeddings * b.embeddings, 1) / norms
     assert cosine.min() > 0.99
     monkeypatch.setenv("QFX_ONNX_PRECISION", "fp32")
     assert OnnxEmotionModel.load(folder, device="cpu", expected_extractor_version=None).version == fp32.version
@@ -126,7 +127,8 @@ def _export(folder: Path) -> None:
 def _tiny(tmp_path: Path, name: str, **cfg) -> Path:
     torch.manual_seed(3)
     config = ModelConfig(**cfg)
-    norm = {"mel": {"mean": [1.5] * 48, "std": [2.0] * 48}, "lowlevel": {"mean": [0.1] * 8, "std": [2.0] * 8, "clip": 4.0},
+    norm = {"mel": {"mean": [1.5] * 48, "std": [2.0] * 48},
+            "lowlevel": {"mean": [0.1] * 8, "std": [2.0] * 8, "clip": 4.0},
             "muq": {"mean": [0.0] * 1024, "std": [1.0] * 1024}}
     model = QuadFusionNet(config)
     for m in model.modules():  # non-trivial BatchNorm statistics, as a trained model has

@@ -42,7 +42,8 @@ def test_every_package_is_listed_in_pyproject() -> None:
 
 def _clean_env() -> dict[str, str]:
     """This process's environment (pip settings included) without anything that points Python at the checkout."""
-    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "QFX_RESOURCES")}
+    dropped = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "QFX_RESOURCES")
+    return {k: v for k, v in os.environ.items() if k not in dropped}
 
 
 def _du(path: Path) -> int:
