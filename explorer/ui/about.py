@@ -37,12 +37,13 @@ LICENCES: tuple[tuple[str, str, str], ...] = (
     ("Essentia", "audio decoding and reference descriptors (MTG, Universitat Pompeu Fabra)", "AGPL-3.0"),
     ("MuQ model code", "optional MuQ audio embeddings (muq package)", "MIT"),
     ("MuQ pretrained weights", "not shipped; used only if you install them", "CC-BY-NC 4.0 (non-commercial use only)"),
+    ("ONNX Runtime", "emotion model inference (the default runtime)", "MIT"),
     ("MusiCNN-MSD weights (musicnn 0.1.0, Jordi Pons, MTG, Universitat Pompeu Fabra)",
      "shipped audio tagger: 50 MSD tags and a 200-d embedding, genre from audio", "ISC"),
-    ("PyTorch, torchaudio, torchvision", "neural network inference", "BSD-3-Clause"),
+    ("PyTorch, torchaudio, torchvision", "training, MuQ and GPU inference (optional extras)", "BSD-3-Clause"),
     ("Qt 6 / PySide6", "user interface", "LGPL-3.0"),
     ("pyqtgraph", "the map", "MIT"),
-    ("NumPy, SciPy, scikit-learn", "numerics, PCA, clustering", "BSD-3-Clause"),
+    ("NumPy, SciPy, scikit-learn", "numerics, PCA, clustering; scikit-learn only in the training tools", "BSD-3-Clause"),
     ("Hugging Face transformers, safetensors, tokenizers", "MuQ building blocks, checkpoint format", "Apache-2.0"),
     ("soundfile / libsndfile", "decoding Opus, FLAC, Ogg, WAV", "BSD-3-Clause / LGPL-2.1-or-later"),
     ("sounddevice / PortAudio", "audio output", "MIT"),
@@ -64,7 +65,7 @@ def app_version() -> str:
 def load_model_meta(path: str | Path | None = None) -> Optional[dict[str, Any]]:
     """config.json of `path`, else of QFX_MODEL, else of the shipped default model; None when none is installed."""
     from core.checkpoint import CheckpointError, read_checkpoint_config
-    from core.inference import default_model_dir
+    from core.inference_base import default_model_dir
 
     directory = Path(path or os.environ.get("QFX_MODEL") or default_model_dir())
     try:

@@ -39,7 +39,7 @@ class ActiveModel:
 
     @property
     def directory(self) -> Path:
-        from core.inference import default_model_dir
+        from core.inference_base import default_model_dir
 
         return Path(self.path) if self.path else default_model_dir()
 
@@ -104,7 +104,7 @@ def _resolve(env_var: str, stored: Optional[str], unset: str) -> tuple[Optional[
 
 def active_model(model_dir: Optional[str], muq_dir: Optional[str]) -> ActiveModel:
     """Resolve the stored choices (`model_dir`, `muq_dir`; None = unset) against the environment."""
-    from core.inference import default_model_dir
+    from core.inference_base import default_model_dir
 
     path, source = _resolve(ENV_MODEL, model_dir, "built-in")
     muq, muq_source = _resolve(ENV_MUQ, muq_dir, "none")
@@ -116,11 +116,11 @@ def check_model(path: str | Path) -> Any:
     """Load `path` as an EmotionModel on the CPU (a checkpoint is small: this takes well under a second) and return
     it; every failure becomes ModelChoiceError with the reason, never a traceback."""
     from core.checkpoint import CheckpointError
-    from core.inference import EmotionModel
+    from core.runtime import RuntimeUnavailable, load_emotion_model
 
     try:
-        return EmotionModel.load(path, device="cpu")
-    except CheckpointError as exc:
+        return load_emotion_model(path, device="cpu")
+    except (CheckpointError, RuntimeUnavailable) as exc:
         raise ModelChoiceError(str(exc)) from exc
     except Exception as exc:  # a damaged file can surface as a torch or safetensors error
         log.exception("loading the model in %s failed", path)
