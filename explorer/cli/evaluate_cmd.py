@@ -26,7 +26,7 @@ def evaluate(
     """Metrics of the model chosen by explorer.library.model_choice (`checkpoint`, else QFX_MODEL, else the
     shipped one) on `data` (core.evaluate records the inference profile used under "profile")."""
     from core.evaluate import evaluate_checkpoint
-    from core.inference import PROFILE_ENV
+    from core.inference_base import PROFILE_ENV
     from explorer.library.model_choice import active_model
 
     if profile:  # EmotionModel.load reads it; this process only evaluates

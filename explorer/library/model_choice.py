@@ -46,7 +46,7 @@ class ActiveModel:
 
     @property
     def directory(self) -> Path:
-        from core.inference import default_model_dir
+        from core.inference_base import default_model_dir
 
         return Path(self.path) if self.path else default_model_dir()
 
@@ -56,11 +56,11 @@ class ActiveModel:
 
     @property
     def pretrained(self) -> str | None:
-        """The pretrained embedding the model reads ("muq" or "musicnn"), None when it has no such branch."""
-        from core.model import ModelConfig
-
-        model = (self.meta or {}).get("model")
-        return ModelConfig.from_dict(model).pretrained_kind if model else None  # meta was validated on reading
+        """The pretrained embedding the model reads ("muq" or "musicnn"), None when it has no such branch: the
+        checkpoint's "pretrained" field (core.checkpoint validated it), else MuQ for older 4-branch checkpoints."""
+        if self.meta is None or "muq" not in self.branches:
+            return None
+        return self.meta.get("pretrained", "muq")
 
     @property
     def uses_muq(self) -> bool:
@@ -130,7 +130,7 @@ def active_model(
     muq: str | os.PathLike[str] | None = None,
 ) -> ActiveModel:
     """Resolve the choice. `stored_*`: the Settings values (None = unset); `model` / `muq`: command-line options."""
-    from core.inference import default_model_dir
+    from core.inference_base import default_model_dir
 
     path, source = _pick(model, ENV_MODEL, stored_model, BUILT_IN)
     muq_dir, muq_source = _pick(muq, ENV_MUQ, stored_muq, NO_MUQ)
@@ -142,11 +142,11 @@ def check_model(path: str | Path) -> Any:
     """Load `path` as an EmotionModel on the CPU (a checkpoint is small: this takes well under a second) and return
     it; every failure becomes ModelChoiceError with the reason, never a traceback."""
     from core.checkpoint import CheckpointError
-    from core.inference import EmotionModel
+    from core.runtime import RuntimeUnavailable, load_emotion_model
 
     try:
-        return EmotionModel.load(path, device="cpu")
-    except CheckpointError as exc:
+        return load_emotion_model(path, device="cpu")
+    except (CheckpointError, RuntimeUnavailable) as exc:
         raise ModelChoiceError(str(exc)) from exc
     except Exception as exc:  # a damaged file can surface as a torch or safetensors error
         log.exception("loading the model in %s failed", path)
