@@ -176,6 +176,12 @@ def make_library(dest: Path, n_tracks: int, skip_ext: set[str], source: Path | N
     return copies
 
 
+def _gpu_peak_mem_gb() -> float:
+    import torch  # only on CUDA runs: the lean install has no torch
+
+    return round(torch.cuda.max_memory_allocated() / 1e9, 1)
+
+
 def random_model(directory: Path, with_muq: bool) -> Path:
     """Random weights, the real architecture and full-length (30 s) mel input: same compute as a trained model."""
     import torch
@@ -264,7 +270,7 @@ def bench_indexing(args: argparse.Namespace) -> dict:
         "peak_pss_all_processes_mb": round(mem.peak_total_kb / 1024),
         "pipeline": "gpu" if pipeline is not None else "cpu",
         "stages": pipeline.summary() if pipeline is not None else None,
-        "gpu_peak_mem_gb": round(torch.cuda.max_memory_allocated() / 1e9, 1) if device == "cuda" else None,
+        "gpu_peak_mem_gb": _gpu_peak_mem_gb() if device == "cuda" else None,
     }
 
 
