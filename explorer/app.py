@@ -35,16 +35,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     _setup_logging()
     from PySide6.QtWidgets import QApplication
 
-    from explorer.ui import theme
+    from explorer.ui import keys, theme
     from explorer.ui.errors import install_excepthook, show_error
     from explorer.ui.main_window import MainWindow
+    from explorer.ui.mpris import MprisHost
+    from explorer.ui.settings import AppSettings
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("QuadFusion Explorer")
     app.setOrganizationName("QuadFusion")
-    theme.apply(app)
+    app.setDesktopFileName("quadfusion-explorer")  # the .desktop entry: icon and name in docks and task bars
+    app.setWindowIcon(theme.app_icon())
+    settings = AppSettings()
+    theme.apply(app, settings.theme())
+    theme.follow_system(app, settings.theme)
+    keys.install(app)
     install_excepthook()
     window = MainWindow(cache_dir=Path(args.cache) if args.cache else None)
+    window.mpris = MprisHost(window, window.playback)
+    window.mpris.register()
     window.show()
     folder = args.folder or window.settings.last_library()
     if folder:

@@ -6,13 +6,14 @@ and r. The thin wrappers over analysis live here too so the window has one place
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QFont
 
+from explorer.analysis.display import axis_title, track_titles
 from explorer.analysis.filtering import TrackFilter
 from explorer.analysis.scene import MapScene, build_map_scene, refresh_axes
 from explorer.library.arrays import LibraryArrays
@@ -30,14 +31,6 @@ def build_scene(arrays: LibraryArrays, filt: TrackFilter, k: Optional[int]) -> M
 def relabel_axes(scene: MapScene, arrays: LibraryArrays, box) -> MapScene:
     """The same scene with axis labels for the tracks inside `box` (x0, x1, y0, y1)."""
     return refresh_axes(scene, arrays, tuple(float(v) for v in box))
-
-
-def scene_summary(scene: MapScene, filt: TrackFilter) -> str:
-    if len(scene) == 0:
-        return "No tracks to show" + (f" for {filt.describe()}" if not filt.is_empty else "")
-    k_text = f"K = {scene.k}" + (" (auto)" if scene.k_auto else "")
-    approx = " · clusters fitted on a sample" if scene.approximate else ""
-    return f"{len(scene)} tracks · {filt.describe()} · {k_text}{approx}"
 
 
 def _short(text: str, n: int = LABEL_CHARS) -> str:
@@ -59,16 +52,6 @@ def _cluster_colour(hex_colour: str, alpha: int = 255) -> QColor:
         c = c.lighter(135)
         c.setAlpha(alpha)
     return c
-
-
-def axis_title(scene: MapScene, axis: int) -> str:
-    """Short enough for a vertical axis: 'PC2 · 18% · Calm ↔ Energetic (r = +0.64)'; details go to the tooltip."""
-    label = scene.axis_labels[axis]
-    share = float(scene.explained_variance[axis]) * 100
-    text = f"PC{axis + 1} · {share:.0f}% · {label.short}"
-    if label.clear and np.isfinite(label.r):
-        text += f"  (r = {label.r:+.2f})"
-    return text
 
 
 @dataclass
@@ -108,6 +91,7 @@ class DrawnScene:
                 size=POINT_SIZE + 10, symbol="o", pen=pg.mkPen(theme.ACCENT, width=2.5), brush=pg.mkBrush(None)
             )
             self.ring.setZValue(30)
+            self.ring.setAcceptedMouseButtons(Qt.NoButton)  # a click on the ringed point plays it, as any point
             plot.addItem(self.ring)
         hit = np.flatnonzero(self.rows == row) if row is not None else []
         if len(hit):
@@ -130,6 +114,7 @@ def mark_likes(plot: pg.PlotItem, drawn: DrawnScene, liked: np.ndarray) -> None:
                                             brush=pg.mkBrush(theme.MUTED))
         for item in (drawn.likes, drawn.dislikes):
             item.setZValue(22)
+            item.setAcceptedMouseButtons(Qt.NoButton)  # clicks reach the point under the mark
             plot.addItem(item)
     valid = drawn.rows < len(flags)
     value = np.zeros(len(drawn.rows), dtype=np.int8)
@@ -216,6 +201,8 @@ def draw_scene(
         text.setFont(font)
         text.setPos(float(coords[pos, 0]), float(coords[pos, 1]))
         text.setZValue(25)
+        text.setAcceptedMouseButtons(Qt.NoButton)
+        text.star_pos = int(pos)  # which point the label names (place_labels moves it around that point)
         plot.addItem(text)
         drawn.labels.append(text)
         # hiding a subcategory from the legend hides its star and label too
@@ -224,6 +211,59 @@ def draw_scene(
                                                                            t.setVisible(s.isVisible())))
     apply_axis_labels(plot, scene)
     return drawn
+
+
+LABEL_ANCHORS = ((0.0, 1.45), (1.0, 1.45), (0.0, -0.45), (1.0, -0.45), (0.5, 1.6), (0.5, -0.6))
+POINT_RADIUS_PX = POINT_SIZE / 2 + 1
+
+
+def place_labels(plot: pg.PlotItem, drawn: DrawnScene | None) -> None:
+    """Put each star's title label on the side of its star that covers the fewest other points (on screen pixels,
+    so call it after the view range changed)."""
+    if drawn is None or not drawn.labels or not len(drawn.coords):
+        return
+    vb = plot.getViewBox()
+    px = np.array([[q.x(), q.y()] for q in (vb.mapViewToScene(QPointF(*map(float, xy))) for xy in drawn.coords)])
+    shown = drawn.shown()
+    for label in drawn.labels:
+        i = getattr(label, "star_pos", None)
+        if i is None or not label.isVisible():
+            continue
+        rect = label.boundingRect()
+        w, h = rect.width(), rect.height()
+        others = np.ones(len(px), dtype=bool)
+        others[i] = False
+        others &= shown
+        best, best_n = None, None
+        for ax, ay in LABEL_ANCHORS:
+            x0, y0 = px[i, 0] - ax * w, px[i, 1] - ay * h
+            r = POINT_RADIUS_PX
+            inside = ((px[:, 0] > x0 - r) & (px[:, 0] < x0 + w + r) & (px[:, 1] > y0 - r) & (px[:, 1] < y0 + h + r))
+            n = int((inside & others).sum())
+            if best_n is None or n < best_n:
+                best, best_n = (ax, ay), n
+        label.setAnchor(best)
+        label.covered = best_n
+
+
+def labels_covering_points(plot: pg.PlotItem, drawn: DrawnScene) -> int:
+    """How many shown points (other than the labelled stars) lie under a star label, in screen pixels."""
+    vb = plot.getViewBox()
+    total = 0
+    shown = drawn.shown()
+    for label in drawn.labels:
+        i = getattr(label, "star_pos", None)
+        if i is None or not label.isVisible():
+            continue
+        box = label.sceneBoundingRect()
+        for j, xy in enumerate(drawn.coords):
+            if j == i or not shown[j]:
+                continue
+            q = vb.mapViewToScene(QPointF(*map(float, xy)))
+            if box.adjusted(-POINT_RADIUS_PX + 2, -POINT_RADIUS_PX + 2, POINT_RADIUS_PX - 2,
+                            POINT_RADIUS_PX - 2).contains(q):
+                total += 1
+    return total
 
 
 def fit_view(plot: pg.PlotItem, drawn: Optional[DrawnScene], padding: float = 0.08) -> None:
@@ -242,5 +282,4 @@ def fit_view(plot: pg.PlotItem, drawn: Optional[DrawnScene], padding: float = 0.
     vb.setRange(xRange=(lo[0], hi[0]), yRange=(lo[1], top), padding=0)
 
 
-def titles_for(arrays: LibraryArrays) -> list[str]:
-    return [t or Path(p).stem for t, p in zip(arrays.titles, arrays.paths)]
+titles_for = track_titles  # the name `qfx map` imported before the formatter existed

@@ -1,5 +1,6 @@
-"""Qt face of explorer.playback.Player: its plain callbacks (fired on the decoder thread) become queued signals,
-and a timer publishes the position, so widgets only ever touch the player from the GUI thread."""
+"""Qt face of explorer.playback.Player: its plain callbacks (fired on the decoder thread) are handed to the GUI
+thread (tasks.to_main), and a timer publishes the position, so widgets only ever touch the player from the GUI
+thread."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 from typing import Optional, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
+
+from explorer.ui.tasks import to_main
 
 
 class PlayerBackend(Protocol):
@@ -37,27 +40,16 @@ class QtPlayer(QObject):
     failed = Signal(str)  # user-facing message
     position_changed = Signal(float, float)  # position, duration
     state_changed = Signal(bool)  # True while sound is coming out
-    _relay_finished = Signal(str)  # emitted on the decoder thread, delivered queued on the GUI thread
-    _relay_error = Signal(str)
 
     def __init__(self, backend: PlayerBackend, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
         self.backend = backend
-        # Signals emitted from a foreign thread are queued to this object's (the GUI) thread by Qt.
-        backend.on_finished = self._from_thread_finished
-        backend.on_error = self._from_thread_error
-        self._relay_finished.connect(self._on_finished)
-        self._relay_error.connect(self.failed)
+        backend.on_finished = lambda path: to_main(self._on_finished, path)  # called on the decoder thread
+        backend.on_error = lambda path, message: to_main(self.failed.emit, message)
         self._timer = QTimer(self)
         self._timer.setInterval(200)
         self._timer.timeout.connect(self._tick)
         self._timer.start()
-
-    def _from_thread_finished(self, path: str) -> None:
-        self._relay_finished.emit(path)
-
-    def _from_thread_error(self, path: str, message: str) -> None:
-        self._relay_error.emit(message)
 
     def _on_finished(self, path: str) -> None:
         self.state_changed.emit(False)
