@@ -35,7 +35,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     _setup_logging()
     from PySide6.QtWidgets import QApplication
 
-    from explorer.ui import keys, theme
+    from explorer.ui import theme
     from explorer.ui.errors import install_excepthook, show_error
     from explorer.ui.main_window import MainWindow
     from explorer.ui.mpris import MprisHost
@@ -49,7 +49,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     settings = AppSettings()
     theme.apply(app, settings.theme())
     theme.follow_system(app, settings.theme)
-    keys.install(app)
     install_excepthook()
     window = MainWindow(cache_dir=Path(args.cache) if args.cache else None)
     window.mpris = MprisHost(window, window.playback)

@@ -59,6 +59,7 @@ class ActionSpec:
     tip: str = ""
     checkable: bool = False
     separator_before: bool = False
+    media_key: str | None = None  # a keyboard media key that does the same, where the platform delivers it
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -77,15 +78,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(Act.QUIT, "&File", "&Quit", "close", QKeySequence.Quit, "Quit QuadFusion Explorer",
                separator_before=True),
     ActionSpec(Act.PLAY_PAUSE, "&Playback", "Play / pause", "playback.toggle", "Space",
-               "Pause or resume; plays the selected track when nothing is playing"),
+               "Pause or resume; plays the selected track when nothing is playing", media_key="Media Play"),
     ActionSpec(Act.PLAY_SELECTED, "&Playback", "Play selected track", "playback.play_selected", "Return",
                "Play the selected (ringed) track from its analysed excerpt"),
     ActionSpec(Act.PLAY_FROM_START, "&Playback", "Play from the start", "playback.play_selected_from_start",
                "Shift+Return", "Play the selected track from its first second"),
     ActionSpec(Act.NEXT, "&Playback", "Next track", "playback.next_track", "Ctrl+Right",
-               "Play the next track (queue first, then the continuous-play mode)"),
+               "Play the next track (queue first, then the continuous-play mode)", media_key="Media Next"),
     ActionSpec(Act.PREVIOUS, "&Playback", "Previous track", "playback.previous_track", "Ctrl+Left",
-               "Play the previously played track"),
+               "Play the previously played track", media_key="Media Previous"),
     ActionSpec(Act.PLAY_NEXT, "&Playback", "Play next", "playback.play_selected_next", "Ctrl+Shift+Return",
                "Put the selected track first in the queue", separator_before=True),
     ActionSpec(Act.ADD_TO_QUEUE, "&Playback", "Add to queue", "playback.queue_selected", "Q",
@@ -127,7 +128,12 @@ def create_actions(window: Any) -> dict[Act, QAction]:
     for spec in ACTIONS:
         act = QAction(spec.text, window)
         if spec.shortcut is not None:
-            act.setShortcut(QKeySequence(spec.shortcut))
+            keys = [QKeySequence(spec.shortcut)]
+            if spec.media_key:
+                keys += [QKeySequence(spec.media_key)]
+                if spec.key is Act.PLAY_PAUSE:
+                    keys += [QKeySequence(Qt.Key_MediaTogglePlayPause), QKeySequence(Qt.Key_MediaPause)]
+            act.setShortcuts(keys)
             act.setShortcutContext(Qt.WindowShortcut)
         act.setCheckable(spec.checkable)
         tip = spec.tip + (f" ({act.shortcut().toString(QKeySequence.NativeText)})" if spec.shortcut else "")

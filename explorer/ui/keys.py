@@ -42,6 +42,9 @@ class FocusKeys(QObject):
 
 
 def install(app: QApplication) -> FocusKeys:
-    guard = FocusKeys(app)
-    app.installEventFilter(guard)
+    """Install the filter on the application once (every window shares it)."""
+    guard = app.findChild(FocusKeys)
+    if guard is None:
+        guard = FocusKeys(app)
+        app.installEventFilter(guard)
     return guard

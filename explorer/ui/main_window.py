@@ -9,12 +9,23 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtWidgets import QDockWidget, QLabel, QLineEdit, QMainWindow, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from explorer.analysis import display
 from explorer.analysis.search import search_rows
 from explorer.ui import actions as registry
-from explorer.ui import desktop, theme
+from explorer.ui import desktop, keys, theme
 from explorer.ui.browser import Browser
 from explorer.ui.details import TrackDetails
 from explorer.ui.errors import show_error, show_info
@@ -90,6 +101,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("QuadFusion Explorer")
         self.setWindowIcon(theme.app_icon())
         self.setAcceptDrops(True)
+        keys.install(QApplication.instance())  # single-key shortcuts leave keys to lists and fields that use them
         self.settings = AppSettings(settings)
         self.model_label = QLabel()
         self.model_label.setObjectName("modelLabel")

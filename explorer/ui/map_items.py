@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QFont
 
+from explorer.analysis import display
 from explorer.analysis.display import axis_title, track_titles
 from explorer.analysis.filtering import TrackFilter
 from explorer.analysis.scene import MapScene, build_map_scene, refresh_axes
@@ -54,6 +55,14 @@ def _cluster_colour(hex_colour: str, alpha: int = 255) -> QColor:
     return c
 
 
+class Overlay(pg.ScatterPlotItem):
+    """Marks drawn over points (selection ring, like rings, search hits): a click passes through to the point below
+    (a plain ScatterPlotItem accepts every click on its own spots, so the ringed track could not be played)."""
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph override
+        ev.ignore()
+
+
 @dataclass
 class DrawnScene:
     """The items a scene put on a plot, and the point data needed to answer clicks and drag selections."""
@@ -87,11 +96,10 @@ class DrawnScene:
     def highlight(self, plot: pg.PlotItem, row: Optional[int]) -> None:
         """A ring around the playing/selected track."""
         if self.ring is None:
-            self.ring = pg.ScatterPlotItem(
+            self.ring = Overlay(
                 size=POINT_SIZE + 10, symbol="o", pen=pg.mkPen(theme.ACCENT, width=2.5), brush=pg.mkBrush(None)
             )
             self.ring.setZValue(30)
-            self.ring.setAcceptedMouseButtons(Qt.NoButton)  # a click on the ringed point plays it, as any point
             plot.addItem(self.ring)
         hit = np.flatnonzero(self.rows == row) if row is not None else []
         if len(hit):
@@ -108,13 +116,12 @@ def mark_likes(plot: pg.PlotItem, drawn: DrawnScene, liked: np.ndarray) -> None:
     """Rings around liked tracks and small crosses on disliked ones (liked: (N,) +1/-1/0 over arrays rows)."""
     flags = np.asarray(liked)
     if drawn.likes is None:
-        drawn.likes = pg.ScatterPlotItem(size=POINT_SIZE + 7, symbol="o", pen=pg.mkPen(LIKE_COLOUR, width=2),
+        drawn.likes = Overlay(size=POINT_SIZE + 7, symbol="o", pen=pg.mkPen(LIKE_COLOUR, width=2),
                                          brush=pg.mkBrush(None))
-        drawn.dislikes = pg.ScatterPlotItem(size=POINT_SIZE - 2, symbol="x", pen=pg.mkPen(None),
+        drawn.dislikes = Overlay(size=POINT_SIZE - 2, symbol="x", pen=pg.mkPen(None),
                                             brush=pg.mkBrush(theme.MUTED))
         for item in (drawn.likes, drawn.dislikes):
             item.setZValue(22)
-            item.setAcceptedMouseButtons(Qt.NoButton)  # clicks reach the point under the mark
             plot.addItem(item)
     valid = drawn.rows < len(flags)
     value = np.zeros(len(drawn.rows), dtype=np.int8)
@@ -135,11 +142,15 @@ def apply_axis_labels(plot: pg.PlotItem, scene: MapScene) -> None:
         return
     for axis, name in ((0, "bottom"), (1, "left")):
         plot.setLabel(name, axis_title(scene, axis), **style)
+        ax = plot.getAxis(name)
+        ax.enableAutoSIPrefix(False)  # map coordinates have no unit: never a "(x1e-09)" beside the title
+        ax.setStyle(showValues=False)  # ...nor meaningless PCA numbers along the axis
         label = scene.axis_labels[axis]
-        tip = "\n".join(f"{d}: r = {r:+.2f}" for d, r in label.ranking[:5])
-        plot.getAxis(name).setToolTip(
-            f"{scene.axis_title(axis)}\n\nDescriptors most correlated with this axis ({label.n} visible tracks):\n{tip}"
-        )
+        names = display.descriptor_labels([d for d, _ in label.ranking[:5]])
+        tip = "\n".join(f"{names.get(d, d)}: r = {r:+.2f}" for d, r in label.ranking[:5])
+        share = float(scene.explained_variance[axis]) * 100
+        ax.setToolTip(f"Axis {axis + 1} of the map ({share:.0f}% of how the tracks differ): {label.short}\n\n"
+                      f"What changes most along it ({label.n} visible tracks; r = correlation):\n{tip}")
 
 
 def draw_scene(

@@ -149,7 +149,7 @@ class MapView(pg.PlotWidget):
         self.updating_label.setObjectName("mapUpdating")
         self.updating_label.setStyleSheet(f"color: {theme.MUTED}; background: transparent; padding: 4px 10px;")
         self.updating_label.hide()
-        self.matches: Optional[pg.ScatterPlotItem] = None
+        self.matches: Optional[map_items.Overlay] = None
         self._label_timer = QTimer(self)
         self._label_timer.setSingleShot(True)
         self._label_timer.setInterval(60)
@@ -294,11 +294,10 @@ class MapView(pg.PlotWidget):
             return 0
         plot = self.getPlotItem()
         if self.matches is None:
-            self.matches = pg.ScatterPlotItem(size=map_items.POINT_SIZE + 14, symbol="o",
+            self.matches = map_items.Overlay(size=map_items.POINT_SIZE + 14, symbol="o",
                                               pen=pg.mkPen(theme.STAR, width=2, style=Qt.DotLine),
                                               brush=pg.mkBrush(None))
             self.matches.setZValue(28)
-            self.matches.setAcceptedMouseButtons(Qt.NoButton)
             plot.addItem(self.matches)
         idx = np.flatnonzero(np.isin(self.drawn.rows, np.asarray(list(rows), dtype=np.int64)))
         xy = self.drawn.coords[idx].reshape(-1, 2)
