@@ -8,7 +8,7 @@ import sys
 from typing import Sequence
 
 # module name under explorer.cli -> owns these subcommands
-SUBCOMMAND_MODULES = ("index_cmd", "map_cmd", "recommend_cmd", "train_cmd", "evaluate_cmd")
+SUBCOMMAND_MODULES = ("index_cmd", "map_cmd", "recommend_cmd", "train_cmd", "evaluate_cmd", "teach_cmd", "export_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,6 +29,11 @@ class LibraryArrays:
     excerpt_starts: np.ndarray  # (N,) float32 seconds: where the analysed excerpt starts
     muq: Optional[np.ndarray] = None  # (N, 1024) float32 when MuQ ran
     liked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))  # (N,) +1 like, -1 dislike, 0
+    # Teaching (explorer/library/teaching.py): quadrant_probs / tag_scores above are calibrated by the library's
+    # corrections; these are the model's own values (the same arrays when nothing was taught).
+    raw_quadrant_probs: np.ndarray | None = None  # (N, 4)
+    raw_tag_scores: np.ndarray | None = None  # (N, 12)
+    corrections_applied: int = 0  # how many stored corrections shaped the calibrated values
 
     def __len__(self) -> int:
         return int(self.track_ids.shape[0])

@@ -177,11 +177,17 @@ class LibraryCache:
 
         Served from the column snapshot when nothing changed since it was built (milliseconds for 100k tracks),
         else rebuilt from the tables first.
+
+        Quadrant probabilities and tag scores are calibrated by the library's teaching corrections
+        (explorer/library/teaching.py); the model's own values are in `raw_quadrant_probs` / `raw_tag_scores`.
         """
+        from explorer.library.teaching import apply_teaching
+
         names = _names()
         arrays = read_snapshot(self.con, names)
         if arrays is None:
             arrays = self.refresh_snapshot(names)
+        apply_teaching(self.con, arrays)
         apply_likes(self.con, arrays)
         if muq:
             load_muq(self.con, arrays)
