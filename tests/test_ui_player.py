@@ -424,3 +424,28 @@ def test_last_track_and_position_are_remembered(window, qtbot, indexed):
     again.actions_by_key[Act.PLAY_PAUSE].trigger()  # Space: resumes where it was
     assert again.player.backend.plays()[-1][1:3] == (again.library.arrays.paths[row], pytest.approx(12.5))
     again.close()
+
+
+def test_teach_from_the_details_panel_and_the_menu_stores_a_correction_and_reloads(window, qtbot, monkeypatch):
+    from explorer.library import teaching
+    from explorer.library.cache import LibraryCache
+
+    win, _ = window
+    row = int(win.map.drawn.rows[0])
+    win.playback.select_row(row)
+    before = win.library.arrays
+    q3 = win.details.teach_buttons["Q3"]
+    assert q3.isEnabled() and "Q3" in q3.toolTip()
+    q3.click()
+    assert win.library.arrays is not before and win.library.arrays.corrections_applied == 1
+    assert int(np.argmax(win.library.arrays.quadrant_probs[row])) == 2  # the map now shows it as Q3
+    from explorer.ui import track_menu as tm
+
+    menu = tm.track_menu(win, win, row, lambda t, m: None)
+    teach = next(a.menu() for a in menu.actions() if a.menu() is not None)
+    next(a for a in teach.actions() if a.text() == "Calmer").trigger()
+    with LibraryCache.open(win.library.root, win.library.cache_dir) as cache:
+        kinds = [(Path(c.path).name, c.kind) for c in teaching.list_corrections(cache)]
+    name = Path(win.library.arrays.paths[row]).name
+    assert kinds == [(name, "Q3"), (name, "calmer")]
+    assert "Calmer" in win.statusBar().currentMessage()

@@ -6,21 +6,21 @@ import logging
 
 from PySide6.QtCore import QObject, Signal
 
+from explorer.analysis import display
 from explorer.analysis.errors import AnalysisError
 from explorer.analysis.recommend import liked_rows, recommend
 from explorer.analysis.rows import row_of_track
+from explorer.library import teaching
 from explorer.ui.library_controller import LibraryController, LibraryError
 from explorer.ui.track_list import RecommendPanel
 
 log = logging.getLogger(__name__)
 N_RECOMMEND = 10
+_FIXED = {"more_energetic": "More energetic", "calmer": "Calmer"}
+# menu and button order: the two nudges first, then the quadrants with their words from resources/emotions.json
 TEACH_KINDS = {
-    "more_energetic": "More energetic",
-    "calmer": "Calmer",
-    "Q1": "It is Q1 (happy / excited)",
-    "Q2": "It is Q2 (angry / tense)",
-    "Q3": "It is Q3 (sad / depressed)",
-    "Q4": "It is Q4 (calm / relaxed)",
+    **{k: _FIXED[k] for k in teaching.TEACH_KINDS if k in _FIXED},
+    **{k: f"It is {display.quadrant_hint(k).replace(' · ', ' (')})" for k in teaching.TEACH_KINDS if k not in _FIXED},
 }
 
 
@@ -99,13 +99,10 @@ class TasteController(QObject):
         a, cache = self.library.arrays, self.library.cache
         if a is None or cache is None or not 0 <= row < len(a):
             return
-        from explorer.library import teaching
-
         try:
             teaching.add_correction(cache, a.paths[row], kind)
-        except Exception as exc:  # the message is for the user; the traceback goes to the log
-            log.exception("teaching %s %s failed", a.paths[row], kind)
-            self.error.emit("Cannot store the correction", f"{type(exc).__name__}: {exc}")
+        except teaching.TeachingError as exc:
+            self.error.emit("Cannot store the correction", str(exc))
             return
         self.message.emit(f"Noted: {TEACH_KINDS.get(kind, kind)} — the map is updated")
         self.library.reload_quietly(True)
