@@ -32,7 +32,7 @@ def reveal_in_file_manager(path: str | Path) -> None:
     if not registered.value() and not activatable:
         raise DesktopError("No file manager that can show a selected file is installed "
                            f"(none offers {service} on the session bus).\n\nThe file is in: {path.parent}")
-    reply = QDBusInterface(service, obj, iface, bus).call("ShowItems", [QUrl.fromLocalFile(str(path)).toString()], "")
+    reply = QDBusInterface(service, obj, iface, bus).call("ShowItems", [QUrl.fromLocalFile(str(path)).toString(QUrl.FullyEncoded)], "")
     if reply.type() == QDBusMessage.ErrorMessage:
         raise DesktopError(f"The file manager refused to show the file: {reply.errorMessage()}\n\n"
                            f"The file is in: {path.parent}")

@@ -145,7 +145,7 @@ class MprisHost(QObject):
             "mpris:trackid": QDBusObjectPath(f"/org/quadfusion/track/{int(a.track_ids[row])}"),
             "mpris:length": int(float(a.durations[row]) * 1e6),
             "xesam:title": track_title(a, row),
-            "xesam:url": QUrl.fromLocalFile(str(Path(a.paths[row]))).toString(),
+            "xesam:url": QUrl.fromLocalFile(str(Path(a.paths[row]))).toString(QUrl.FullyEncoded),
         }
         if a.artists[row]:
             meta["xesam:artist"] = [a.artists[row]]
