@@ -5,7 +5,8 @@
 Synthetic tracks: 128-d embeddings from 8 Gaussian groups, 20 descriptors read linearly off the embedding (so the
 axes have real correlations to find). "refresh" is `build_map_scene` with the whole library in view (the worst
 case), wall-clock, and "refresh CPU" its process CPU time (BLAS runs single-threaded inside, so on a shared
-machine CPU time is what the refresh costs without contention); "zoom" is `refresh_axes` for a box holding about half the points. Medians over --repeat runs, after one
+machine CPU time is what the refresh costs without contention); "zoom" is `refresh_axes` for a box holding about half
+the points. Medians over --repeat runs, after one
 warm-up. Targets: refresh <= 100 ms at 10k tracks, <= 300 ms at 100k.
 """
 

@@ -4,9 +4,9 @@
     python bench/features.py --muq full --device cuda --batch 16   # full-size MuQ-large (random weights) on a GPU
     python bench/features.py --muq none --threads 2
 
-Per-track lines show seconds spent reading tags, in decode (incl. resampling), mel, descriptors (low-level + interpretive) and
-MuQ; the summary gives totals and per-track means. `--batch` also times MuQ on all excerpts in batches, the way an
-indexer feeding a GPU would run it.
+Per-track lines show seconds spent reading tags, in decode (incl. resampling), mel, descriptors (low-level +
+interpretive) and MuQ; the summary gives totals and per-track means. `--batch` also times MuQ on all excerpts in
+batches, the way an indexer feeding a GPU would run it.
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     muq = _build_muq(args.muq, args.device)
     build_s = time.perf_counter() - t0
     print(f"machine: {_machine(args.device, args.threads)}")
-    print(f"MuQ: {args.muq} ({muq.device if muq else '-'}), built in {build_s:.2f} s; {len(files)} files, {args.excerpt:.0f} s excerpts")
+    print(f"MuQ: {args.muq} ({muq.device if muq else '-'}), built in {build_s:.2f} s; "
+          f"{len(files)} files, {args.excerpt:.0f} s excerpts")
 
     extract_track_features(files[0], muq=muq, excerpt_length=args.excerpt)  # warm-up: imports, allocator, kernels
     if muq is not None and muq.device.type == "cuda":

@@ -12,8 +12,8 @@ two otherwise idle cores would reach if the pipeline kept both busy; the load av
 
 Copies (not links) of the demo excerpts go to a temporary folder, so every track is a distinct file that must be
 decoded. Reports tracks/min over the whole `index_library` call (scan, plan, decode, features, model, SQLite
-writes) and peak resident memory: the main process (getrusage), the largest worker (RSS) and all processes together (PSS)
-(sampled from /proc, since workers are children of the forkserver). Prints one JSON line.
+writes) and peak resident memory: the main process (getrusage), the largest worker (RSS) and all processes together
+(PSS, sampled from /proc, since workers are children of the forkserver). Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def machine(device: str) -> str:
 
     cpu = platform.machine()
     try:
-        cpu = next(l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                    if l.startswith("model name"))
     except (OSError, StopIteration):
         pass

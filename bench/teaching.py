@@ -2,7 +2,7 @@
 
     python bench/teaching.py [--sizes 1000 10000 100000] [--corrections 1 10 50] [--repeat 5]
 
-Synthetic tracks from `explorer.analysis.synthetic` (128-d embeddings from 8 Gaussian groups); corrections on
+Synthetic tracks from `tests/synthetic.py` (128-d embeddings from 8 Gaussian groups); corrections on
 random tracks with kinds cycling through Q1..Q4, more_energetic, calmer. "calibrate" is `core.calibration.calibrate`
 (the fit replayed in order, then applied to every track's quadrants and tags), wall-clock and process CPU time,
 medians over --repeat runs after one warm-up. A library without corrections costs one small SELECT and nothing else.
@@ -42,7 +42,8 @@ def main() -> int:
     import numpy as np
 
     from core.calibration import KINDS, calibrate, tag_quadrant_affinity
-    from explorer.analysis.synthetic import synthetic_library
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the tests' synthetic library
+    from synthetic import synthetic_library
 
     print(f"# {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} logical cores, "
           f"load {os.getloadavg()[0]:.1f}, numpy {np.__version__}, {time.strftime('%Y-%m-%d')}")

@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import copy
-import math
 from typing import Any
 
 import numpy as np
@@ -25,6 +23,7 @@ from core.losses import triplet_loss
 from core.metrics import macro_f1, ndcg_at_k
 from core.model import MelCNN
 from core.train import DeviceData, TrainConfig, compute_normalization, pick_device, seed_everything
+from core.train_loop import train_loop
 
 
 def _ranked(relevance: np.ndarray) -> np.ndarray:
@@ -46,11 +45,16 @@ def popularity_prior(train: FeatureArrays, test: FeatureArrays) -> dict[str, Any
     scores = np.broadcast_to(freq, (int(has.sum()), len(freq)))
     majority = int(np.bincount(train.quadrant, minlength=4).argmax())
     f1, per_class = macro_f1(test.quadrant, np.full(len(test), majority), 4)
-    return {"ndcg@3": ndcg_at_k(test.relevance[has], scores, k=3), "macro_f1": f1, "per_class_f1": per_class.tolist(),
-            "tag_frequency": freq.tolist()}
+    return {
+        "ndcg@3": ndcg_at_k(test.relevance[has], scores, k=3),
+        "macro_f1": f1,
+        "per_class_f1": per_class.tolist(),
+        "tag_frequency": freq.tolist(),
+    }
 
 
 # -- triplet network ---------------------------------------------------------------------------------------------
+
 
 class TripletNet(nn.Module):
     def __init__(self, n_labels: int, dim: int = 128) -> None:
@@ -74,20 +78,32 @@ def _sample_pairs(targets: torch.Tensor, gen: torch.Generator) -> tuple[torch.Te
     return pos, neg
 
 
-def _triplet_batch_loss(model: TripletNet, mel: torch.Tensor, targets: torch.Tensor, gen: torch.Generator,
-                        margin: float) -> torch.Tensor:
+def _triplet_batch_loss(
+    model: TripletNet, mel: torch.Tensor, targets: torch.Tensor, gen: torch.Generator, margin: float
+) -> torch.Tensor:
     emb = model(mel).float()
     pos, neg = _sample_pairs(targets, gen)
     return triplet_loss(emb, model.labels(pos).float(), model.labels(neg).float(), margin=margin, distance="cosine")
 
 
-def train_triplet(train: FeatureArrays, test: FeatureArrays, task: str, cfg: TrainConfig, *, margin: float = 0.4,
-                  show_bar: bool = False) -> dict[str, Any]:
-    """Train on `train` (20 % stratified validation hold-out, same optimiser recipe as QuadFusionNet); score `test`."""
+def train_triplet(
+    train: FeatureArrays,
+    test: FeatureArrays,
+    task: str,
+    cfg: TrainConfig,
+    *,
+    margin: float = 0.4,
+    show_bar: bool = False,
+) -> dict[str, Any]:
+    """Train on `train` (20 % stratified validation hold-out) with QuadFusionNet's loop and recipe (core.train_loop;
+    only the batch loss and the validation loss differ), then score `test`."""
     seed_everything(cfg.seed)
     device = pick_device(cfg.device)
     if task == "tags":
-        train, test = train.subset(np.flatnonzero(_ranked(train.relevance))), test.subset(np.flatnonzero(_ranked(test.relevance)))
+        train, test = (
+            train.subset(np.flatnonzero(_ranked(train.relevance))),
+            test.subset(np.flatnonzero(_ranked(test.relevance))),
+        )
     keep, held = stratified_split(train.quadrant, cfg.val_fraction, cfg.seed)
     tr_a, va_a = train.subset(keep), train.subset(held)
     norm = compute_normalization(tr_a, ("mel",))
@@ -98,52 +114,41 @@ def train_triplet(train: FeatureArrays, test: FeatureArrays, task: str, cfg: Tra
 
     n_labels = tr.relevance.shape[1] if task == "tags" else 4
     model = TripletNet(n_labels).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=cfg.plateau_factor, patience=cfg.plateau_patience)
     gen = torch.Generator(device=device)
     gen.manual_seed(cfg.seed)
     use_amp = cfg.amp and device.type == "cuda"
     crop = cfg.crop_frames if cfg.crop_frames and cfg.crop_frames < tr.inputs["mel"].shape[2] else None
-    best, best_state, bad, best_epoch = math.inf, None, 0, -1
-    iterator = range(cfg.max_epochs)
-    if show_bar:
-        from tqdm import tqdm
 
-        iterator = tqdm(iterator, desc=f"triplet {task} s{cfg.seed}", unit="ep", leave=False)
-    for epoch in iterator:
-        model.train()
-        perm = torch.randperm(tr.n, device=device, generator=gen)
-        for start in range(0, tr.n, cfg.batch_size):
-            idx = perm[start : start + cfg.batch_size]
-            if len(idx) < 2:
-                continue
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-                loss = _triplet_batch_loss(model, tr.batch(idx, crop, gen)["mel"], targets(tr)[idx], gen, margin)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
-        model.eval()
+    def batch_loss(idx: torch.Tensor, epoch: int, start: int) -> torch.Tensor:
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+            return _triplet_batch_loss(model, tr.batch(idx, crop, gen)["mel"], targets(tr)[idx], gen, margin)
+
+    def val_loss() -> float:
         val_gen = torch.Generator(device=device)
-        val_gen.manual_seed(12345)  # same validation triplets every epoch
-        with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-            losses = [float(_triplet_batch_loss(model, va.batch(idx)["mel"], targets(va)[idx], val_gen, margin)) * len(idx)
-                      for idx in torch.arange(va.n, device=device).split(64)]
-        val_loss = sum(losses) / va.n
-        sched.step(val_loss)
-        if val_loss < best - 1e-6:
-            best, best_state, bad, best_epoch = val_loss, copy.deepcopy(model.state_dict()), 0, epoch
-        else:
-            bad += 1
-            if bad >= cfg.early_stop_patience:
-                break
-    assert best_state is not None
-    model.load_state_dict(best_state)
-    model.eval()
+        val_gen.manual_seed(12345)  # the same validation triplets every epoch
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+            losses = [
+                float(_triplet_batch_loss(model, va.batch(idx)["mel"], targets(va)[idx], val_gen, margin)) * len(idx)
+                for idx in torch.arange(va.n, device=device).split(64)
+            ]
+        return sum(losses) / va.n
+
+    loop = train_loop(
+        model,
+        tr.n,
+        cfg,
+        batch_loss=batch_loss,
+        val_loss=val_loss,
+        generator=gen,
+        desc=f"triplet {task} s{cfg.seed}",
+        show_bar=show_bar,
+    )
     with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-        scores = torch.cat([model.scores(te.batch(idx)["mel"]).float() for idx in torch.arange(te.n, device=device).split(64)])
+        scores = torch.cat(
+            [model.scores(te.batch(idx)["mel"]).float() for idx in torch.arange(te.n, device=device).split(64)]
+        )
     scores = scores.cpu().numpy()
-    out: dict[str, Any] = {"best_epoch": best_epoch, "val_loss": best}
+    out: dict[str, Any] = {"best_epoch": loop.best_epoch, "val_loss": loop.best_val_loss}
     if task == "tags":
         out["ndcg@3"] = ndcg_at_k(test.relevance, scores, k=3)
     else:
@@ -153,6 +158,7 @@ def train_triplet(train: FeatureArrays, test: FeatureArrays, task: str, cfg: Tra
 
 
 # -- MLP + SMOTETomek --------------------------------------------------------------------------------------------
+
 
 def handcrafted_features(arrays: FeatureArrays) -> np.ndarray:
     """Low-level + interpretive descriptors, genre multi-hot and per-band mel mean/std over the real frames."""
@@ -183,9 +189,19 @@ def mlp_smotetomek(train: FeatureArrays, test: FeatureArrays, seed: int) -> dict
         x_res, y_res = SMOTETomek(smote=smote, random_state=seed).fit_resample(x_tr, train.quadrant)
     else:
         x_res, y_res = x_tr, train.quadrant
-    clf = MLPClassifier(hidden_layer_sizes=(128, 64), alpha=1e-3, early_stopping=True, validation_fraction=0.2,
-                        max_iter=500, random_state=seed)
+    clf = MLPClassifier(
+        hidden_layer_sizes=(128, 64),
+        alpha=1e-3,
+        early_stopping=True,
+        validation_fraction=0.2,
+        max_iter=500,
+        random_state=seed,
+    )
     clf.fit(x_res, y_res)
     f1, per_class = macro_f1(test.quadrant, clf.predict(x_te), 4)
-    return {"macro_f1": f1, "per_class_f1": per_class.tolist(), "n_features": int(x_tr.shape[1]),
-            "n_resampled": int(len(y_res))}
+    return {
+        "macro_f1": f1,
+        "per_class_f1": per_class.tolist(),
+        "n_features": int(x_tr.shape[1]),
+        "n_resampled": int(len(y_res)),
+    }

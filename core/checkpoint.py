@@ -8,6 +8,7 @@ config.json layout (format_version 1):
      "normalization": {"lowlevel": {"mean": [8], "std": [8]}, "mel": {"mean": float, "std": float},
                        "muq": {"mean": [1024], "std": [1024]}},      # one entry per active branch except genre
      "extractor_version": "<core.features.track.EXTRACTOR_VERSION>",
+     "pretrained": "musicnn" | "muq" | null,   # which embedding the fourth branch takes (= model.pretrained)
      "training": {...free-form...}, "metrics": {...free-form...},
      "inference": {"members": ["members/fold1", ...], "tta_crops": 5, "tta_frames": 938}}   # optional
 
@@ -46,27 +47,21 @@ class CheckpointError(Exception):
     """A checkpoint is missing, damaged or incompatible with the running code."""
 
 
-def _running_tags() -> list[str] | None:
-    try:
-        from core.emotions import TAGS
-    except ImportError:
-        return None
+def _running_tags() -> list[str]:
+    from core.emotions import TAGS
+
     return list(TAGS)
 
 
-def _running_genres() -> list[str] | None:
-    try:
-        from core.features.genre import GENRES
-    except ImportError:
-        return None
+def _running_genres() -> list[str]:
+    from core.features.genre import GENRES  # imported when needed: the genre table pulls in the audio stack
+
     return list(GENRES)
 
 
-def _running_extractor_version() -> str | None:
-    try:
-        from core.features.track import EXTRACTOR_VERSION
-    except ImportError:
-        return None
+def _running_extractor_version() -> str:
+    from core.features.track import EXTRACTOR_VERSION
+
     return str(EXTRACTOR_VERSION)
 
 
@@ -123,6 +118,32 @@ def _check_inference(spec: Any) -> None:
             raise CheckpointError(f"inference.{key} must be a positive integer")
 
 
+def _check_pretrained(doc: dict[str, Any], config: ModelConfig, directory: Path) -> None:
+    """The top-level "pretrained" (absent in older checkpoints: MuQ for 4-branch ones) must match the model config."""
+    if "pretrained" not in doc:
+        return
+    if doc["pretrained"] != config.pretrained_kind:
+        raise CheckpointError(f"{directory / CONFIG_FILE}: 'pretrained' is {doc['pretrained']!r} but the model's "
+                              f"fourth branch takes {config.pretrained_kind!r}")
+
+
+def _check_heads(spec: dict[str, Any], config: ModelConfig) -> None:
+    """An "inference.probe" reads the pretrained embedding, so its width must be the branch's."""
+    if spec.get("probe"):
+        from core.stacking import StackingError, check_probe
+
+        if config.pretrained_kind is None:
+            raise CheckpointError("inference.probe needs a model with a pretrained-embedding branch")
+        try:
+            check_probe(spec["probe"], int(config.muq_dim))
+        except StackingError as exc:
+            raise CheckpointError(str(exc)) from exc
+    arousal = spec.get("arousal")
+    if arousal is not None and (not isinstance(arousal, dict)
+                                or any(k not in arousal for k in ("mean", "std", "weights", "bias"))):
+        raise CheckpointError("inference.arousal needs mean, std, weights and bias")
+
+
 def _jsonable_normalization(norm: dict[str, Any]) -> dict[str, Any]:
     """Accept numpy arrays / tensors / floats and store plain JSON lists and numbers."""
     out: dict[str, Any] = {}
@@ -173,6 +194,7 @@ def save_checkpoint(directory: str | Path, model: QuadFusionNet, config: ModelCo
         "genres": list(meta["genres"]),
         "normalization": norm,
         "extractor_version": str(meta["extractor_version"]),
+        "pretrained": config.pretrained_kind,
         "training": _jsonable(meta.get("training", {})),
         "metrics": _jsonable(meta.get("metrics", {})),
     }
@@ -254,6 +276,8 @@ def load_checkpoint(
             f"this version computes {version}; re-extract features and retrain"
         )
     _check_normalization(doc["normalization"], config)
+    _check_pretrained(doc, config, directory)
+    _check_heads(doc.get("inference") or {}, config)
 
     weights = directory / WEIGHTS_FILE
     if not weights.is_file():

@@ -28,6 +28,10 @@ class FeatureArrays:
     mel_lengths: np.ndarray | None = None  # (N,) true frame counts
     muq: np.ndarray | None = None  # (N, 1024)
     interpretive: np.ndarray | None = None  # (N, D) hand-crafted descriptors (baselines only)
+    musicnn: np.ndarray | None = None  # (N, 250) MusiCNN-MSD: 200-d penultimate mean + 50 tag activations
+    # (N, G) genres inferred from the audio (MusiCNN tags -> core.features.genre_infer), never from labels: the
+    # "audio only" evaluation protocol feeds these instead of `genre`, and training can mix them in
+    genre_inferred: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.song_ids)
@@ -50,8 +54,25 @@ class FeatureArrays:
         """Clips whose moods map to at least one tag (the ranking task uses only these)."""
         return self.relevance.sum(axis=1) > 0
 
-    def branch_inputs(self) -> dict[str, np.ndarray]:
-        return {k: v for k, v in (("mel", self.mel), ("muq", self.muq), ("genre", self.genre), ("lowlevel", self.lowlevel)) if v is not None}
+    def pretrained(self, kind: str) -> np.ndarray | None:
+        """The embedding the model's pretrained ("muq") branch takes: `muq` or `musicnn` (core.model.PRETRAINED_DIMS)."""
+        if kind not in ("muq", "musicnn"):
+            raise ValueError(f"unknown pretrained embedding {kind!r}")
+        return self.muq if kind == "muq" else self.musicnn
+
+    def with_genres(self, protocol: str) -> "FeatureArrays":
+        """A view whose `genre` is the metadata genres ("metadata") or the audio-inferred ones ("audio")."""
+        if protocol == "metadata":
+            return self
+        if protocol != "audio":
+            raise ValueError(f"protocol must be 'metadata' or 'audio', got {protocol!r}")
+        if self.genre_inferred is None:
+            raise ValueError("the audio-only protocol needs genres inferred from audio (MusiCNN tags); none are present")
+        return replace(self, genre=self.genre_inferred)
+
+    def branch_inputs(self, pretrained: str = "muq") -> dict[str, np.ndarray]:
+        items = (("mel", self.mel), ("muq", self.pretrained(pretrained)), ("genre", self.genre), ("lowlevel", self.lowlevel))
+        return {k: v for k, v in items if v is not None}
 
 
 def stack_mels(mels: Sequence[np.ndarray], frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -66,13 +87,25 @@ def stack_mels(mels: Sequence[np.ndarray], frames: int | None = None) -> tuple[n
     return out, np.minimum(lengths, t)
 
 
-def build_arrays(clips, cache, *, with_mel: bool = True, show_bar: bool = True, progress=None) -> FeatureArrays:
-    """Features for 4Q clips (audio features from `cache`, genres from the labels)."""
-    feats = cache.get_many([c.audio_path for c in clips], show_bar=show_bar, progress=progress)
+def _stack_optional(values: list[np.ndarray | None]) -> np.ndarray | None:
+    return np.stack(values).astype(np.float32) if values and all(v is not None for v in values) else None
+
+
+def build_arrays(clips, cache, *, with_mel: bool = True, show_bar: bool = True, progress=None,
+                 musicnn: bool = False) -> FeatureArrays:
+    """Features for 4Q clips (audio features from `cache`, genres from the labels).
+
+    `musicnn=True` makes the cache compute MusiCNN-MSD features where missing; genres inferred from its tags fill
+    `genre_inferred` (the audio-only protocol).
+    """
+    paths = [c.audio_path for c in clips]
+    feats = (cache.get_many(paths, show_bar=show_bar, progress=progress, musicnn=True) if musicnn
+             else cache.get_many(paths, show_bar=show_bar, progress=progress))
     mel = lengths = None
     if with_mel:
         mel, lengths = stack_mels([f.mel for f in feats])
-    muq = np.stack([f.muq for f in feats]).astype(np.float32) if all(f.muq is not None for f in feats) else None
+    muq = _stack_optional([f.muq for f in feats])
+    mnn = _stack_optional([getattr(f, "musicnn", None) for f in feats])
     return FeatureArrays(
         song_ids=[c.song_id for c in clips],
         lowlevel=np.stack([f.lowlevel for f in feats]).astype(np.float32),
@@ -82,9 +115,17 @@ def build_arrays(clips, cache, *, with_mel: bool = True, show_bar: bool = True, 
         mel=mel,
         mel_lengths=lengths,
         muq=muq,
-        interpretive=(np.stack([f.interpretive for f in feats]).astype(np.float32)
-                      if all(f.interpretive is not None for f in feats) else None),
+        interpretive=_stack_optional([f.interpretive for f in feats]),
+        musicnn=mnn,
+        genre_inferred=inferred_genres(mnn) if mnn is not None else None,
     )
+
+
+def inferred_genres(musicnn: np.ndarray) -> np.ndarray:
+    """(N, G) genre multi-hot inferred from the MusiCNN tag activations (the last 50 columns), never from labels."""
+    from core.features.genre_infer import genre_vectors_from_tags
+
+    return np.asarray(genre_vectors_from_tags(np.asarray(musicnn)[:, -50:]), dtype=np.float32)
 
 
 def stratified_split(quadrant: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -151,8 +192,9 @@ def save_packed(arrays: FeatureArrays, path: str | Path, *, splits: dict[str, np
                        mel_lengths=arrays.mel_lengths, mel_levels=np.int64(levels))
     if arrays.muq is not None:
         payload["muq"] = arrays.muq
-    if arrays.interpretive is not None:
-        payload["interpretive"] = arrays.interpretive
+    for name in ("interpretive", "musicnn", "genre_inferred"):
+        if getattr(arrays, name) is not None:
+            payload[name] = getattr(arrays, name)
     for name, value in (splits or {}).items():
         payload[f"split_{name}"] = np.asarray(value)
     path = Path(path)
@@ -179,10 +221,10 @@ def load_packed(path: str | Path) -> tuple[FeatureArrays, dict[str, np.ndarray]]
             song_ids=[str(s) for s in data["song_ids"]],
             lowlevel=data["lowlevel"], genre=data["genre"], relevance=data["relevance"], quadrant=data["quadrant"],
             mel=mel, mel_lengths=lengths, muq=data["muq"] if "muq" in data.files else None,
-            interpretive=data["interpretive"] if "interpretive" in data.files else None,
+            **{name: data[name] if name in data.files else None for name in ("interpretive", "musicnn", "genre_inferred")},
         )
         splits = {k[len("split_"):]: data[k] for k in data.files if k.startswith("split_")}
     return arrays, splits
 
 
-__all__ = ["FeatureArrays", "build_arrays", "stack_mels", "stratified_split", "stratified_folds", "save_packed", "load_packed", "replace"]
+__all__ = ["FeatureArrays", "build_arrays", "inferred_genres", "stack_mels", "stratified_split", "stratified_folds", "save_packed", "load_packed", "replace"]

@@ -6,7 +6,7 @@ The table is data, not code, so that the mapping can be audited and changed with
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -57,7 +57,3 @@ def quadrant_index(quadrant: str) -> int:
         raise ValueError(f"unknown quadrant {quadrant!r}; expected one of {', '.join(QUADRANTS)}")
     return QUADRANTS.index(name)
 
-
-def mapped_moods() -> dict[str, tuple[str, ...]]:
-    """The whole mood -> tags index (for docs and tests)."""
-    return dict(_MOOD_INDEX)

@@ -10,15 +10,15 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from core.progress import CancelToken, Cancelled, Progress, ProgressCallback
+from core.progress import Cancelled, CancelToken, Progress, ProgressCallback
 
-ARRAY_FIELDS = ("mel", "lowlevel", "interpretive", "muq", "genre")
+ARRAY_FIELDS = ("mel", "lowlevel", "interpretive", "muq", "genre", "musicnn")
 SCALAR_FIELDS = ("duration", "excerpt_start")
 
 
@@ -37,6 +37,7 @@ class CachedFeatures:
     genre: np.ndarray | None
     duration: float
     excerpt_start: float
+    musicnn: np.ndarray | None = None  # (250,) MusiCNN-MSD 200-d penultimate mean + 50 tag activations
 
 
 def default_feature_cache_dir() -> Path:
@@ -69,8 +70,36 @@ def _default_extract(path: Path, muq) -> CachedFeatures:
     tf = extract_track_features(path, muq=muq)
     return CachedFeatures(
         mel=tf.mel, lowlevel=tf.lowlevel, interpretive=tf.interpretive, muq=tf.muq, genre=tf.genre,
-        duration=float(tf.duration), excerpt_start=float(tf.excerpt_start),
+        duration=float(tf.duration), excerpt_start=float(tf.excerpt_start), musicnn=getattr(tf, "musicnn", None),
     )
+
+
+_MUSICNN: list = []  # the process's one MusiCNN embedder, loaded on first use
+
+
+def musicnn_vector(wave16k: np.ndarray) -> np.ndarray:
+    """(250,) = MusiCNN-MSD's 200-d penultimate embedding then its 50 tag activations, each averaged over 3 s
+    patches of a 16 kHz waveform: the layout the model's pretrained branch and genre inference read."""
+    if not _MUSICNN:
+        from core.features.musicnn import load_musicnn
+
+        _MUSICNN.append(load_musicnn())
+    emb, tags = _MUSICNN[0].embed([np.asarray(wave16k, dtype=np.float32)])
+    return np.concatenate([emb[0], tags[0]]).astype(np.float32)
+
+
+def musicnn_features(path: Path, excerpt_start: float | None = None) -> np.ndarray:
+    """(250,) MusiCNN-MSD features (`musicnn_vector`) of the file's analysis excerpt (the 30 s the others use).
+
+    Decodes only the 16 kHz excerpt; `excerpt_start`, when known from the cached entry, pins the same window.
+    """
+    from core.audio import load_audio, load_excerpt
+
+    if excerpt_start is not None:
+        wave = load_audio(path, 16000, start=excerpt_start, duration=30.0)
+    else:
+        wave = load_excerpt(path, rates=(16000,)).audio[16000]
+    return musicnn_vector(wave)
 
 
 class FeatureCache:
@@ -82,10 +111,12 @@ class FeatureCache:
         *,
         version: str | None = None,
         extract: Callable[[Path, object], CachedFeatures] | None = None,
+        musicnn: Callable[[Path, float | None], np.ndarray] | None = None,
     ) -> None:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_feature_cache_dir()
         self.version = version if version is not None else _extractor_version()
         self._extract = extract or _default_extract
+        self._musicnn = musicnn or musicnn_features
 
     def key(self, path: str | Path) -> str:
         safe_version = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in self.version)
@@ -96,7 +127,10 @@ class FeatureCache:
         return self.cache_dir / key[:2] / f"{key}.npz"
 
     def lookup(self, path: str | Path, *, need_muq: bool = False) -> CachedFeatures | None:
-        """Cached features, or None when absent, unreadable, or lacking MuQ while MuQ is needed."""
+        """Cached features, or None when absent, unreadable, or lacking MuQ while MuQ is needed.
+
+        An entry without MusiCNN features is still returned (`musicnn` None): `get` adds them on demand.
+        """
         entry = self.entry_path(path)
         if not entry.exists():
             return None
@@ -113,7 +147,8 @@ class FeatureCache:
     def store(self, path: str | Path, features: CachedFeatures) -> Path:
         entry = self.entry_path(path)
         entry.parent.mkdir(parents=True, exist_ok=True)
-        payload = {n: np.asarray(getattr(features, n), dtype=np.float32) for n in ARRAY_FIELDS if getattr(features, n) is not None}
+        arrays = {n: getattr(features, n) for n in ARRAY_FIELDS}
+        payload = {n: np.asarray(v, dtype=np.float32) for n, v in arrays.items() if v is not None}
         payload.update({n: np.float64(getattr(features, n)) for n in SCALAR_FIELDS})
         fd, tmp = tempfile.mkstemp(suffix=".npz.tmp", dir=entry.parent)
         try:
@@ -125,18 +160,23 @@ class FeatureCache:
             raise
         return entry
 
-    def get(self, path: str | Path, *, muq=None) -> CachedFeatures:
+    def get(self, path: str | Path, *, muq=None, musicnn: bool = False) -> CachedFeatures:
+        """`musicnn=True`: make sure the MusiCNN features are there (computed once and added to the entry)."""
         path = Path(path)
         if not path.exists():
             raise FeatureCacheError(f"{path}: file not found")
-        cached = self.lookup(path, need_muq=muq is not None)
-        if cached is not None:
-            return cached
+        features = self.lookup(path, need_muq=muq is not None)
+        fresh = features is None
         try:
-            features = self._extract(path, muq)
+            if features is None:
+                features = self._extract(path, muq)
+            if musicnn and features.musicnn is None:
+                features.musicnn = self._musicnn(path, None if fresh else features.excerpt_start)
+                fresh = True
         except Exception as exc:
             raise FeatureCacheError(f"{path}: feature extraction failed: {exc}") from exc
-        self.store(path, features)
+        if fresh:
+            self.store(path, features)
         return features
 
     def get_many(
@@ -147,6 +187,7 @@ class FeatureCache:
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
         show_bar: bool = False,
+        musicnn: bool = False,
     ) -> list[CachedFeatures]:
         """Features for every path in order; extraction happens only for clips missing from the cache."""
         state = Progress(total=len(paths), stage="features")
@@ -161,7 +202,7 @@ class FeatureCache:
                 if cancel is not None and cancel.cancelled:
                     raise Cancelled()
                 state.current = str(path)
-                out.append(self.get(path, muq=muq))
+                out.append(self.get(path, muq=muq, musicnn=musicnn))
                 state.done += 1
                 if progress is not None:
                     progress(state)
@@ -171,8 +212,3 @@ class FeatureCache:
             if bar is not None:
                 bar.close()
         return out
-
-
-def cached_count(cache: FeatureCache, paths: Iterable[str | Path]) -> int:
-    """How many of `paths` already have a cache entry (cheap: hashes files, reads no arrays)."""
-    return sum(1 for p in paths if cache.entry_path(p).exists())

@@ -32,6 +32,7 @@ import torch
 from core.checkpoint import CONFIG_FILE, WEIGHTS_FILE, CheckpointError, load_checkpoint
 from core.model import ModelConfig, QuadFusionNet
 from core.resources import resource_path
+from core.stacking import StackingError, apply_heads
 
 
 class InferenceError(ValueError):
@@ -106,7 +107,8 @@ def _norm_table(normalization: dict[str, Any]) -> dict[str, tuple[np.ndarray, np
 
 
 def _same_interface(a: ModelConfig, b: ModelConfig) -> bool:
-    keys = ("branches", "heads", "n_genres", "n_lowlevel", "muq_dim", "n_mels", "n_tags", "n_quadrants", "mel_frames")
+    keys = ("branches", "heads", "n_genres", "n_lowlevel", "muq_dim", "n_mels", "n_tags", "n_quadrants", "mel_frames",
+            "pretrained")
     return all(getattr(a, k) == getattr(b, k) for k in keys)
 
 
@@ -160,6 +162,8 @@ class EmotionModel:
         # False runs every crop through the whole network (the reference the shared trunk is checked against)
         self.shared_trunk = "mel" in model.config.branches
         self._norm = self._voters[0][1]
+        # probe mix / arousal adjustment after the vote (core.stacking)
+        self._heads = {k: spec[k] for k in ("probe", "arousal") if spec.get(k)}
         self._set_layout()
 
     def _set_layout(self) -> None:
@@ -176,7 +180,8 @@ class EmotionModel:
         """Load `path` (default: the shipped model in resources/models/default); raises CheckpointError.
 
         `profile` ("full" or "fast", see PROFILES) defaults to $QFX_INFERENCE_PROFILE, else "full" on CUDA and
-        "fast" on the CPU; an unknown name raises InferenceError. "fast" loads no ensemble members.
+        "fast" on the CPU; an unknown name raises InferenceError. "fast" loads no ensemble members when the model
+        has a mel branch (they are what costs); members without one cost microseconds and always vote.
         """
         directory = Path(path) if path is not None else default_model_dir()
         if not (directory / CONFIG_FILE).is_file():
@@ -187,7 +192,8 @@ class EmotionModel:
         model, meta = load_checkpoint(directory, map_location=dev, **checks)
         files = [directory / WEIGHTS_FILE, directory / CONFIG_FILE]
         members = []
-        for name in (meta.get("inference") or {}).get("members", []) if chosen == "full" else []:
+        cheap = "mel" not in model.config.branches
+        for name in (meta.get("inference") or {}).get("members", []) if chosen == "full" or cheap else []:
             member_dir = directory / name
             member, member_meta = load_checkpoint(member_dir, map_location=dev, **checks)
             if not _same_interface(member.config, model.config) or member_meta["tags"] != meta["tags"]:
@@ -211,8 +217,22 @@ class EmotionModel:
         return self.config.branches
 
     @property
+    def pretrained_kind(self) -> str | None:
+        """Which pretrained embedding the indexer must compute for this model: "muq", "musicnn" or None."""
+        return self.config.pretrained_kind
+
+    @property
     def uses_muq(self) -> bool:
-        return "muq" in self.config.branches
+        return self.pretrained_kind == "muq"
+
+    @property
+    def uses_musicnn(self) -> bool:
+        return self.pretrained_kind == "musicnn"
+
+    @property
+    def needs_interpretive(self) -> bool:
+        """True when predictions need the interpretive descriptors (the checkpoint has an arousal adjustment)."""
+        return "arousal" in self._heads
 
     @property
     def tags(self) -> list[str]:
@@ -236,7 +256,8 @@ class EmotionModel:
         for branch in self.branches:
             value = inputs.get(branch)
             if value is None:
-                raise InferenceError(f"this model uses branches {self.branches}; {branch!r} input is missing")
+                name = self.pretrained_kind if branch == "muq" else branch
+                raise InferenceError(f"this model uses branches {self.branches}; {name!r} input is missing")
             if branch == "mel":
                 mels = value if isinstance(value, np.ndarray) and value.ndim == 3 else [np.asarray(m) for m in value]
                 for m in mels:
@@ -246,7 +267,8 @@ class EmotionModel:
                 continue
             arr = np.asarray(value)
             if arr.ndim != 2 or arr.shape[1] != widths[branch]:
-                raise InferenceError(f"{branch} must be (N, {widths[branch]}), got {arr.shape}")
+                name = self.pretrained_kind if branch == "muq" else branch
+                raise InferenceError(f"{name} must be (N, {widths[branch]}), got {arr.shape}")
             raw[branch] = arr
         sizes = {b: len(v) for b, v in raw.items()}
         if len(set(sizes.values())) != 1:
@@ -325,11 +347,17 @@ class EmotionModel:
         muq: np.ndarray | None = None,
         batch_size: int = 64,
         device: str | torch.device | None = None,
+        musicnn: np.ndarray | None = None,
+        interpretive: np.ndarray | None = None,
     ) -> Predictions:
         """Predict for N clips; mel is (N, 48, T) or a list of (48, T_i). Inputs of unused branches are ignored.
 
+        The pretrained branch takes `muq` (N, 1024) or `musicnn` (N, 250), whichever `pretrained_kind` names.
+        `interpretive` (N, D) is needed only by a checkpoint with an arousal adjustment (`needs_interpretive`).
         Normalisation happens per batch, so a large library never needs a second full-size float32 copy.
         """
+        if self.uses_musicnn:
+            muq = musicnn
         if device is not None and torch.device(device) != self.device:
             self.device = torch.device(device)
             for model, _ in self._voters:
@@ -350,4 +378,9 @@ class EmotionModel:
                 np.zeros((0, self.model.fusion1[0].out_features), np.float32),
             )
         tags, quads, emb = (np.concatenate(parts).astype(np.float32) for parts in zip(*results))
+        if self._heads:
+            try:
+                quads = apply_heads(quads, self._heads, raw.get("muq"), interpretive)
+            except StackingError as exc:
+                raise InferenceError(str(exc)) from exc
         return Predictions(tags, quads, emb)

@@ -4,7 +4,10 @@ Layer widths follow the paper exactly (see docs/model.md):
 
 * mel branch: 3 x [Conv3x3 - BatchNorm - ReLU - MaxPool2 - Dropout(0.25)], channels 1->64->128->256,
   then global average pooling -> 256
-* MuQ branch: Linear 1024->128 + ReLU
+* pretrained-embedding branch (named "muq" in configs and weights for compatibility): Linear D->128 + ReLU, where
+  D is the embedding's width: MuQ (1024, the paper's; CC-BY-NC weights the user supplies) or MusiCNN-MSD (200-d
+  penultimate layer + 50 MSD tag activations = 250, ISC weights shipped with the app); `ModelConfig.pretrained`
+  records which, so the indexer knows which extractor to run
 * genre branch: Linear n_genres->32 + ReLU
 * low-level branch: Linear 8->8 + ReLU
 * every branch output goes through Dropout(0.5) ("branch dropout") before concatenation
@@ -36,14 +39,14 @@ MEL_CHANNELS = (64, 128, 256)
 MUQ_OUT = 128
 GENRE_OUT = 32
 LOWLEVEL_OUT = 8
+# Pretrained embeddings the fourth branch can take, with their default widths (MusiCNN: 200-d penultimate + 50 tags).
+PRETRAINED_DIMS: dict[str, int] = {"muq": 1024, "musicnn": 250}
 
 
 def _default_n_genres() -> int:
-    """The running code's genre vocabulary size (the genre table may be absent in partial installs)."""
-    try:
-        from core.features.genre import GENRES
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ValueError("ModelConfig needs n_genres (core.features.genre is not importable)") from exc
+    """The running code's genre vocabulary size."""
+    from core.features.genre import GENRES
+
     return len(GENRES)
 
 
@@ -54,7 +57,7 @@ class ModelConfig:
     branches: tuple[str, ...] = BRANCHES
     n_genres: int | None = None  # None -> len(core.features.genre.GENRES)
     n_lowlevel: int = 8
-    muq_dim: int = 1024
+    muq_dim: int | None = None  # width of the pretrained embedding; None -> PRETRAINED_DIMS[pretrained]
     n_mels: int = 48
     n_tags: int = 12
     n_quadrants: int = 4
@@ -62,6 +65,8 @@ class ModelConfig:
     # Fixed number of mel frames the model was trained on; inference pads/crops to it. None = any length.
     mel_frames: int | None = None
     branch_dropout: float = 0.5
+    # Which pretrained embedding feeds the "muq" branch; configs written before this field existed mean MuQ.
+    pretrained: str = "muq"
 
     def __post_init__(self) -> None:
         branches = tuple(self.branches)
@@ -78,6 +83,10 @@ class ModelConfig:
         object.__setattr__(self, "heads", tuple(h for h in HEADS if h in heads))
         if self.n_genres is None:
             object.__setattr__(self, "n_genres", _default_n_genres())
+        if self.pretrained not in PRETRAINED_DIMS:
+            raise ValueError(f"pretrained must be one of {sorted(PRETRAINED_DIMS)}, got {self.pretrained!r}")
+        if self.muq_dim is None:
+            object.__setattr__(self, "muq_dim", PRETRAINED_DIMS[self.pretrained])
         for name in ("n_genres", "n_lowlevel", "muq_dim", "n_mels", "n_tags", "n_quadrants"):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
@@ -92,6 +101,11 @@ class ModelConfig:
         """Output width of each active branch, in concatenation order."""
         widths = {"mel": MEL_CHANNELS[-1], "muq": MUQ_OUT, "genre": GENRE_OUT, "lowlevel": LOWLEVEL_OUT}
         return {b: widths[b] for b in self.branches}
+
+    @property
+    def pretrained_kind(self) -> str | None:
+        """The pretrained embedding this model needs ("muq" or "musicnn"), or None without that branch."""
+        return self.pretrained if "muq" in self.branches else None
 
     @property
     def fusion_width(self) -> int:

@@ -8,19 +8,28 @@ tensors: the sets are small, so a DataLoader would only add overhead.
 
 from __future__ import annotations
 
-import copy
-import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
 from core.datasets import FeatureArrays, stratified_folds, stratified_split
-from core.losses import class_weights_from_counts, listmle_loss, listnet_loss, weighted_cross_entropy
+from core.losses import (
+    class_weights_from_counts,
+    listmle_loss,
+    listnet_loss,
+    weighted_cross_entropy,
+)
 from core.metrics import macro_f1, ndcg_at_k
 from core.model import ModelConfig, QuadFusionNet
+from core.train_data import DeviceData, compute_normalization
+from core.train_loop import train_loop
+
+__all__ = ["TrainConfig", "TrainResult", "fit", "DeviceData", "compute_normalization", "checkpoint_meta",
+           "evaluate_model", "predict_arrays", "predict_tensors", "score_predictions", "validation_arrays"]
 
 TASKS = {"tags": ("tags",), "quadrant": ("quadrant",), "joint": ("tags", "quadrant")}
 
@@ -50,9 +59,14 @@ class TrainConfig:
     schedule: str = "plateau"  # "plateau" (ReduceLROnPlateau + early stopping) or "onecycle" (OneCycleLR to max_epochs)
     mel_norm: str = "global"  # "global": one mean/std over all mel values; "band": one mean/std per mel band
     lowlevel_clip: float | None = None  # clip low-level z-scores to +-this (a near-constant descriptor can explode)
-    folds: int = 0  # > 1: validate on fold `fold` of a stratified k-fold split (fixed split_seed) instead of a random 20 %
+    folds: int = 0  # > 1: validate on fold `fold` of a stratified k-fold split (fixed split_seed), not a random 20 %
     fold: int = 0
     split_seed: int = 0
+    pretrained: str = "muq"  # embedding the "muq" branch takes: "muq" (1024-d) or "musicnn" (250-d)
+    # genre input while training: "metadata" (labels.csv), "audio" (inferred from MusiCNN tags) or "mix" (each clip
+    # of each batch sees the inferred genres with probability genre_mix), so the model does not lean on curated tags
+    genre_source: str = "metadata"
+    genre_mix: float = 0.5
     device: str | None = None  # None: CUDA when present
     amp: bool = True  # bf16 autocast on CUDA
 
@@ -63,6 +77,8 @@ class TrainConfig:
             raise ValueError(f"schedule must be 'plateau' or 'onecycle', got {self.schedule!r}")
         if self.mel_norm not in ("global", "band"):
             raise ValueError(f"mel_norm must be 'global' or 'band', got {self.mel_norm!r}")
+        if self.genre_source not in ("metadata", "audio", "mix"):
+            raise ValueError(f"genre_source must be 'metadata', 'audio' or 'mix', got {self.genre_source!r}")
         if self.folds > 1 and not 0 <= self.fold < self.folds:
             raise ValueError(f"fold must be in 0..{self.folds - 1}, got {self.fold}")
         self.branches = tuple(self.branches)
@@ -97,110 +113,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
-
-
-def compute_normalization(arrays: FeatureArrays, branches: tuple[str, ...], *, mel_norm: str = "global",
-                          lowlevel_clip: float | None = None) -> dict[str, dict[str, Any]]:
-    """Mean/std from the training clips only (mel over the real frames: one global pair, or one pair per band).
-
-    `lowlevel_clip` is stored as the entry's "clip" and applied after standardisation (train and inference).
-    """
-    norm: dict[str, dict[str, Any]] = {}
-    if "mel" in branches:
-        assert arrays.mel is not None and arrays.mel_lengths is not None
-        total = np.zeros(arrays.mel.shape[1])
-        total_sq = np.zeros(arrays.mel.shape[1])
-        count = 0
-        for m, n in zip(arrays.mel, arrays.mel_lengths):
-            part = m[:, : int(n)].astype(np.float64)
-            total += part.sum(axis=1)
-            total_sq += (part**2).sum(axis=1)
-            count += part.shape[1]
-        if mel_norm == "band":
-            mean = total / count
-            std = np.sqrt(np.maximum(total_sq / count - mean**2, 1e-12))
-            norm["mel"] = {"mean": mean.tolist(), "std": std.tolist()}
-        else:
-            n_all = count * arrays.mel.shape[1]
-            mean = float(total.sum() / n_all)
-            std = math.sqrt(max(float(total_sq.sum()) / n_all - mean**2, 1e-12))
-            norm["mel"] = {"mean": mean, "std": std}
-    for name in ("lowlevel", "muq"):
-        if name in branches:
-            x = getattr(arrays, name)
-            if x is None:
-                raise ValueError(f"branch {name!r} requested but the arrays have no {name} features")
-            norm[name] = {"mean": x.mean(axis=0).astype(np.float64).tolist(),
-                          "std": np.maximum(x.std(axis=0), 1e-6).astype(np.float64).tolist()}
-    if lowlevel_clip is not None and "lowlevel" in norm:
-        norm["lowlevel"]["clip"] = float(lowlevel_clip)
-    return norm
-
-
-def _mel_stats(entry: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Mean/std shaped to broadcast over (..., 48, T): scalars or per-band lists."""
-    mean = np.asarray(entry["mean"], np.float32)
-    std = np.asarray(entry["std"], np.float32)
-    return (mean[:, None], std[:, None]) if mean.ndim == 1 else (mean, std)
-
-
-class DeviceData:
-    """Normalised tensors of one clip set on the training device (mel padding set to 0 = the training mean)."""
-
-    def __init__(self, arrays: FeatureArrays, norm: dict[str, dict[str, Any]], branches: tuple[str, ...],
-                 device: torch.device) -> None:
-        self.n = len(arrays)
-        self.inputs: dict[str, torch.Tensor] = {}
-        self.lengths = None
-        if "mel" in branches:
-            assert arrays.mel is not None and arrays.mel_lengths is not None
-            mean, std = _mel_stats(norm["mel"])
-            mel = (arrays.mel - mean) / std
-            frames = np.arange(mel.shape[2])[None, None, :]
-            mel = np.where(frames < arrays.mel_lengths[:, None, None], mel, 0.0).astype(np.float32)
-            self.inputs["mel"] = torch.from_numpy(mel).to(device)
-            self.lengths = torch.from_numpy(arrays.mel_lengths.astype(np.int64)).to(device)
-        for name in ("lowlevel", "muq"):
-            if name in branches:
-                x = getattr(arrays, name)
-                x = (x - np.asarray(norm[name]["mean"], np.float32)) / np.asarray(norm[name]["std"], np.float32)
-                if norm[name].get("clip"):
-                    x = np.clip(x, -norm[name]["clip"], norm[name]["clip"])
-                self.inputs[name] = torch.from_numpy(x.astype(np.float32)).to(device)
-        if "genre" in branches:
-            self.inputs["genre"] = torch.from_numpy(arrays.genre.astype(np.float32)).to(device)
-        self.relevance = torch.from_numpy(arrays.relevance.astype(np.float32)).to(device)
-        self.quadrant = torch.from_numpy(arrays.quadrant.astype(np.int64)).to(device)
-
-    def batch(self, idx: torch.Tensor, crop: int | None = None, generator: torch.Generator | None = None,
-              spec_augment: bool = False) -> dict[str, torch.Tensor]:
-        out = {k: v[idx] for k, v in self.inputs.items()}
-        if crop is not None and "mel" in out and out["mel"].shape[2] > crop:
-            assert self.lengths is not None
-            room = (self.lengths[idx] - crop).clamp_min(0)
-            rand = torch.rand(len(idx), device=room.device, generator=generator)
-            start = (rand * (room + 1).float()).long().clamp_max(out["mel"].shape[2] - crop)
-            cols = start[:, None] + torch.arange(crop, device=room.device)[None, :]
-            out["mel"] = out["mel"].gather(2, cols[:, None, :].expand(-1, out["mel"].shape[1], -1))
-        if spec_augment and "mel" in out:
-            out["mel"] = _spec_augment(out["mel"], generator)
-        return out
-
-
-def _mask_1d(batch: int, size: int, max_width: int, device, generator) -> torch.Tensor:
-    """(batch, size) bool: one random span per row of width 0..max_width."""
-    width = (torch.rand(batch, device=device, generator=generator) * (max_width + 1)).long()
-    start = (torch.rand(batch, device=device, generator=generator) * (size - width + 1).float()).long()
-    pos = torch.arange(size, device=device)[None, :]
-    return (pos >= start[:, None]) & (pos < (start + width)[:, None])
-
-
-def _spec_augment(mel: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """SpecAugment-style masking to 0 (= the training mean after normalisation)."""
-    b, f, t = mel.shape
-    band = _mask_1d(b, f, 8, mel.device, generator)
-    time_mask = _mask_1d(b, t, t // 10, mel.device, generator) | _mask_1d(b, t, t // 10, mel.device, generator)
-    return mel.masked_fill(band[:, :, None] | time_mask[:, None, :], 0.0)
 
 
 def _loss(out: dict[str, torch.Tensor], rel: torch.Tensor, quad: torch.Tensor, cfg: TrainConfig,
@@ -305,107 +217,72 @@ def fit(train: FeatureArrays, cfg: TrainConfig, *, val: FeatureArrays | None = N
     if len(train) < 2 or len(val) < 1:
         raise ValueError(f"too few clips to train: {len(train)} train, {len(val)} validation")
 
-    norm = compute_normalization(train, cfg.branches, mel_norm=cfg.mel_norm, lowlevel_clip=cfg.lowlevel_clip)
+    norm = compute_normalization(train, cfg.branches, mel_norm=cfg.mel_norm, lowlevel_clip=cfg.lowlevel_clip,
+                                 pretrained=cfg.pretrained)
     mel_frames = int(train.mel.shape[2]) if "mel" in cfg.branches and train.mel is not None else None
+    pre = train.pretrained(cfg.pretrained) if "muq" in cfg.branches else None
     model_cfg = ModelConfig(branches=cfg.branches, n_genres=int(train.genre.shape[1]), heads=TASKS[cfg.task],
-                            mel_frames=mel_frames, branch_dropout=cfg.branch_dropout)
+                            mel_frames=mel_frames, branch_dropout=cfg.branch_dropout, pretrained=cfg.pretrained,
+                            muq_dim=int(pre.shape[1]) if pre is not None else None)
     model = QuadFusionNet(model_cfg).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    tr, va = DeviceData(train, norm, cfg.branches, device), DeviceData(val, norm, cfg.branches, device)
+    tr, va = (DeviceData(a, norm, cfg.branches, device, cfg.pretrained, cfg.genre_source, cfg.genre_mix)
+              for a in (train, val))
     counts = np.bincount(train.quadrant, minlength=4)
     class_weights = class_weights_from_counts(counts).to(device) if "quadrant" in model_cfg.heads else None
 
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = sum(1 for s in range(0, tr.n, cfg.batch_size) if min(cfg.batch_size, tr.n - s) >= 2)
-    if cfg.schedule == "onecycle":  # warm up to lr, anneal to ~0 at max_epochs; best-val weights kept, no early stop
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, epochs=cfg.max_epochs,
-                                                    steps_per_epoch=max(steps_per_epoch, 1), pct_start=0.3)
-    else:
-        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=cfg.plateau_factor,
-                                                           patience=cfg.plateau_patience)
     gen = torch.Generator(device=device)
     gen.manual_seed(cfg.seed)
     use_amp = cfg.amp and device.type == "cuda"
     crop = cfg.crop_frames if mel_frames and cfg.crop_frames and cfg.crop_frames < mel_frames else None
 
-    best_loss, best_epoch, best_state, bad = math.inf, -1, None, 0
-    history: list[dict[str, float]] = []
-    bar = None
-    if show_bar:
-        from tqdm import tqdm
+    def batch_loss(idx: torch.Tensor, epoch: int, start: int) -> torch.Tensor:
+        inputs = tr.batch(idx, crop, gen, cfg.spec_augment, mix_genres=True)
+        lam, partner = 1.0, None
+        if cfg.mixup_alpha > 0:
+            rng = np.random.default_rng(cfg.seed * 100003 + epoch * 1009 + start)
+            lam = float(rng.beta(cfg.mixup_alpha, cfg.mixup_alpha))
+            partner = torch.randperm(len(idx), device=device, generator=gen)
+            inputs = {k: lam * v + (1.0 - lam) * v[partner] for k, v in inputs.items()}
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+            out = model(**inputs)
+        loss = _loss(out, tr.relevance[idx], tr.quadrant[idx], cfg, class_weights)
+        if partner is not None:
+            mixed = _loss(out, tr.relevance[idx][partner], tr.quadrant[idx][partner], cfg, class_weights)
+            loss = lam * loss + (1.0 - lam) * mixed
+        return loss
 
-        bar = tqdm(total=cfg.max_epochs, desc=f"{'+'.join(cfg.branches)} {cfg.task} s{cfg.seed}", unit="ep", leave=False)
-    try:
-        for epoch in range(cfg.max_epochs):
-            model.train()
-            perm = torch.randperm(tr.n, device=device, generator=gen)
-            total, batches = 0.0, 0
-            for start in range(0, tr.n, cfg.batch_size):
-                idx = perm[start : start + cfg.batch_size]
-                if len(idx) < 2:  # BatchNorm needs two samples
-                    continue
-                inputs = tr.batch(idx, crop, gen, cfg.spec_augment)
-                lam, partner = 1.0, None
-                if cfg.mixup_alpha > 0:
-                    lam = float(np.random.default_rng(cfg.seed * 100003 + epoch * 1009 + start).beta(cfg.mixup_alpha, cfg.mixup_alpha))
-                    partner = torch.randperm(len(idx), device=device, generator=gen)
-                    inputs = {k: lam * v + (1.0 - lam) * v[partner] for k, v in inputs.items()}
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-                    out = model(**inputs)
-                loss = _loss(out, tr.relevance[idx], tr.quadrant[idx], cfg, class_weights)
-                if partner is not None:
-                    loss = lam * loss + (1.0 - lam) * _loss(out, tr.relevance[idx][partner], tr.quadrant[idx][partner], cfg,
-                                                            class_weights)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                opt.step()
-                if cfg.schedule == "onecycle":
-                    sched.step()
-                total += float(loss.detach())
-                batches += 1
-            val_loss = _val_loss(model, va, cfg, class_weights, use_amp)
-            if cfg.schedule == "plateau":
-                sched.step(val_loss)
-            history.append({"epoch": epoch, "train_loss": total / max(batches, 1), "val_loss": val_loss,
-                            "lr": opt.param_groups[0]["lr"]})
-            if bar is not None:
-                bar.set_postfix(train=f"{total / max(batches, 1):.3f}", val=f"{val_loss:.3f}")
-                bar.update(1)
-            if val_loss < best_loss - 1e-6:
-                best_loss, best_epoch, bad = val_loss, epoch, 0
-                best_state = copy.deepcopy(model.state_dict())
-            else:
-                bad += 1
-                if bad >= cfg.early_stop_patience and cfg.schedule == "plateau":
-                    break
-    finally:
-        if bar is not None:
-            bar.close()
-    assert best_state is not None
-    model.load_state_dict(best_state)
+    loop = train_loop(model, tr.n, cfg, batch_loss=batch_loss,
+                      val_loss=lambda: _val_loss(model, va, cfg, class_weights, use_amp), generator=gen,
+                      desc=f"{'+'.join(cfg.branches)} {cfg.task} s{cfg.seed}", show_bar=show_bar)
+    best_loss, best_epoch = loop.best_val_loss, loop.best_epoch
     model = model.to(memory_format=torch.contiguous_format)
     model.eval()
     val_metrics = score_predictions(val.relevance, val.quadrant, predict_tensors(model, va, amp=cfg.amp))
     val_metrics["val_loss"] = best_loss
     if log:
-        log(f"{'+'.join(cfg.branches)} {cfg.task} seed {cfg.seed}: best epoch {best_epoch}, val loss {best_loss:.4f}, {val_metrics}")
+        log(f"{'+'.join(cfg.branches)} {cfg.task} seed {cfg.seed}: best epoch {best_epoch}, "
+            f"val loss {best_loss:.4f}, {val_metrics}")
     return TrainResult(model=model, model_config=model_cfg, normalization=norm, config=cfg, best_epoch=best_epoch,
-                       best_val_loss=best_loss, history=history, val_metrics=val_metrics,
+                       best_val_loss=best_loss, history=loop.history, val_metrics=val_metrics,
                        seconds=time.monotonic() - started)
 
 
 @torch.no_grad()
 def _val_loss(model: QuadFusionNet, data: DeviceData, cfg: TrainConfig, class_weights, use_amp: bool) -> float:
+    """Mean validation loss; with mixed genre sources, the mean over both (metadata and inferred genres)."""
     model.eval()
     total, weight = 0.0, 0
     for start in range(0, data.n, 64):
         idx = torch.arange(start, min(start + 64, data.n), device=data.relevance.device)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-            out = model(**data.batch(idx))
-        total += float(_loss(out, data.relevance[idx], data.quadrant[idx], cfg, class_weights)) * len(idx)
-        weight += len(idx)
+        batch = data.batch(idx)
+        variants = [batch] if data.genre_alt is None else [batch, {**batch, "genre": data.genre_alt[idx]}]
+        for inputs in variants:
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+                out = model(**inputs)
+            total += float(_loss(out, data.relevance[idx], data.quadrant[idx], cfg, class_weights)) * len(idx)
+            weight += len(idx)
     return total / max(weight, 1)
 
 
@@ -419,7 +296,7 @@ def predict_arrays(result: TrainResult, arrays: FeatureArrays, device: str | Non
                    tta: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
     """predict_tensors on a FeatureArrays with the result's own normalisation."""
     dev = next(result.model.parameters()).device if device is None else torch.device(device)
-    data = DeviceData(arrays, result.normalization, result.model_config.branches, dev)
+    data = DeviceData(arrays, result.normalization, result.model_config.branches, dev, result.config.pretrained)
     return predict_tensors(result.model, data, amp=result.config.amp, tta=tta)
 
 
@@ -442,7 +319,7 @@ def checkpoint_meta(result: TrainResult, *, dataset: str, extra_training: dict[s
     from core.emotions import TAGS
 
     if genres is None:
-        from core.features.genre import GENRES as genres  # noqa: N811
+        from core.features.genre import GENRES as genres
     if extractor_version is None:
         from core.features.track import EXTRACTOR_VERSION as extractor_version
 

@@ -2,8 +2,10 @@
 
     python scripts/build_4q_pack.py --data /path/to/4q --out .carry/4q_features.npz [--limit N]
 
-The pack holds mel (uint8-quantised), low-level + interpretive descriptors, genre multi-hot, graded tag relevance,
-quadrant, the train/test split and the genre vocabulary + extractor version that a checkpoint records.
+The pack holds mel (uint8-quantised), low-level + interpretive descriptors, MusiCNN-MSD features (200-d embedding +
+50 tag activations) and the genres inferred from them (the audio-only protocol), genre multi-hot from labels.csv,
+graded tag relevance, quadrant, the train/test split and the genre vocabulary + extractor version that a checkpoint
+records.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def main() -> None:
     clips = read_fourq(args.data)
     if args.limit:
         clips = [c for c in clips if c.split == "train"][: args.limit] + [c for c in clips if c.split == "test"][: args.limit]
-    arrays = build_arrays(clips, FeatureCache(args.cache_dir), show_bar=True)
+    arrays = build_arrays(clips, FeatureCache(args.cache_dir), show_bar=True, musicnn=True)
     n_train = sum(1 for c in clips if c.split == "train")
     splits = {
         "train": np.array([i for i, c in enumerate(clips) if c.split == "train"]),

@@ -171,8 +171,10 @@ def assemble(args, table: dict, recipe: str, mode: str, out: Path) -> Path:
         "selection": (f"5-fold CV on split=train: recipe {recipe}, inference '{mode}' had the highest out-of-fold "
                       f"macro-F1 among recipes whose out-of-fold nDCG@3 was within {NDCG_SLACK} of the baseline "
                       f"recipe's (scripts/train_cv.py); test split never used for the choice"),
-        "ensemble": f"{args.folds} fold models, mean softmax; embedding from fold {order[0]} (lowest validation loss)",
-        "command": f"python scripts/train_cv.py --data pack/4q_features.npz --out out/ --recipes {' '.join(args.recipes)}",
+        "ensemble": f"{args.folds} fold models, mean softmax; "
+                    f"embedding from fold {order[0]} (lowest validation loss)",
+        "command": "python scripts/train_cv.py --data pack/4q_features.npz --out out/ "
+                   f"--recipes {' '.join(args.recipes)}",
     })
     doc["metrics"] = {"validation_out_of_fold": table[recipe][f"oof_{mode}"]}
     (dest / "config.json").write_text(json.dumps(doc, indent=2) + "\n")

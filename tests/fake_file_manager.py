@@ -17,7 +17,7 @@ class FileManager(QDBusAbstractAdaptor):
         self.out = out
 
     @Slot("QStringList", str)
-    def ShowItems(self, uris: list[str], startup_id: str) -> None:  # noqa: N802 - D-Bus name
+    def ShowItems(self, uris: list[str], startup_id: str) -> None:
         with open(self.out, "a", encoding="utf-8") as fh:
             fh.write(json.dumps({"method": "ShowItems", "uris": list(uris)}) + "\n")
 

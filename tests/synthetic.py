@@ -1,4 +1,4 @@
-"""A synthetic LibraryArrays with known structure, for benchmarks and for tests that need a library without audio.
+"""Synthetic LibraryArrays and FeatureArrays with known structure, for tests and benchmarks that need no audio.
 
 Tracks come from `n_clusters` Gaussian groups in a 128-d embedding space; every descriptor is a noisy linear read-out
 of the embedding, so the PCA axes genuinely correlate with some descriptors (as on real music) and the
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.datasets import FeatureArrays
 from explorer.library.arrays import LibraryArrays
 
 
@@ -19,8 +20,20 @@ def synthetic_library(
     dim: int = 128,
     n_descriptors: int = 20,
     genre_names: tuple[str, ...] = ("Pop", "Rock", "Jazz", "Classical", "Electronic", "Hip-Hop", "Unknown"),
-    tag_names: tuple[str, ...] = ("Relaxation", "Excitement", "Healing", "Romantic", "Happiness", "Nostalgia",
-                                  "Fresh", "Quiet", "Sadness", "Loneliness", "Missing", "Anger"),
+    tag_names: tuple[str, ...] = (
+        "Relaxation",
+        "Excitement",
+        "Healing",
+        "Romantic",
+        "Happiness",
+        "Nostalgia",
+        "Fresh",
+        "Quiet",
+        "Sadness",
+        "Loneliness",
+        "Missing",
+        "Anger",
+    ),
     seed: int = 0,
 ) -> LibraryArrays:
     rng = np.random.default_rng(seed)
@@ -55,4 +68,35 @@ def synthetic_library(
         durations=np.full(n, 30.0, dtype=np.float32),
         excerpt_starts=np.zeros(n, dtype=np.float32),
         liked=np.zeros(n, dtype=np.int8),
+    )
+
+
+def synthetic_feature_arrays(n: int = 96, frames: int = 48, seed: int = 0, n_genres: int = 10) -> FeatureArrays:
+    """Training arrays with balanced quadrants that every branch can learn: the low-level descriptors and the genre
+    vector lean towards the quadrant, and the mel has more energy in a quadrant-specific band. Tags follow the
+    quadrant (two graded tags per quadrant), so ranking is learnable too."""
+    rng = np.random.default_rng(seed)
+    quadrant = np.arange(n, dtype=np.int64) % 4
+    rng.shuffle(quadrant)
+    lowlevel = rng.normal(size=(n, 8)).astype(np.float32)
+    lowlevel[np.arange(n), quadrant] += 3.0
+    genre = (rng.random((n, n_genres)) < 0.1).astype(np.float32)
+    genre[np.arange(n), quadrant % n_genres] = 1.0
+    relevance = np.zeros((n, 12), dtype=np.float32)
+    relevance[np.arange(n), quadrant * 3] = 2.0
+    relevance[np.arange(n), quadrant * 3 + 1] = 1.0
+    mel = rng.normal(size=(n, 48, frames)).astype(np.float32)
+    for q in range(4):
+        mel[quadrant == q, q * 12 : (q + 1) * 12, :] += 2.0
+    lengths = rng.integers(frames // 2, frames + 1, size=n).astype(np.int64)
+    for i, length in enumerate(lengths):
+        mel[i, :, length:] = mel[i].min()
+    return FeatureArrays(
+        song_ids=[f"s{i}" for i in range(n)],
+        lowlevel=lowlevel,
+        genre=genre,
+        relevance=relevance,
+        quadrant=quadrant,
+        mel=mel,
+        mel_lengths=lengths,
     )

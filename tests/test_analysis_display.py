@@ -45,8 +45,9 @@ def test_descriptor_labels_come_from_the_table_and_unknown_columns_stay_readable
 
 
 def test_index_summary_lines_and_status_agree():
-    summary = IndexSummary(added=3, analysed=3, unchanged=5, failed=[("/m/a.mp3", "cannot decode")], elapsed=1.25,
-                           model_version=None)
+    summary = IndexSummary(
+        added=3, analysed=3, unchanged=5, failed=[("/m/a.mp3", "cannot decode")], elapsed=1.25, model_version=None
+    )
     lines = index_summary_lines(summary)
     assert lines[0].startswith("3 analysed (3 new") and "1 failed in 1.2 s" in lines[0]
     assert "  failed: /m/a.mp3: cannot decode" in lines

@@ -9,12 +9,11 @@ import pytest
 
 from explorer.analysis import build_map_scene, pearson_matrix, read_m3u8
 from explorer.cli.main import main
-from ui_library import index_demo
 
 
 @pytest.fixture(scope="module")
-def indexed(demo_dir, tmp_path_factory):
-    library, cache_dir, _ = index_demo(demo_dir, tmp_path_factory.mktemp("analysis_lib"))
+def indexed(index_demo_copy, tmp_path_factory):
+    library, cache_dir, _ = index_demo_copy(tmp_path_factory.mktemp("analysis_lib"))
     return library, cache_dir
 
 

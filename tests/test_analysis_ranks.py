@@ -8,7 +8,7 @@ from scipy.stats import percentileofscore
 
 from explorer.analysis.errors import AnalysisError
 from explorer.analysis.ranks import descriptor_percentiles
-from explorer.analysis.synthetic import synthetic_library
+from synthetic import synthetic_library
 
 
 def test_matches_scipy_mean_kind_with_ties():

@@ -139,7 +139,7 @@ def test_excerpt_of_a_long_track_is_the_right_window(tmp_path, fmt):
     assert ex.start == pytest.approx(30.0) and ex.duration == pytest.approx(30.0)
     for rate, audio in ex.audio.items():
 
-        def tone(a: float, b: float) -> float:
+        def tone(a: float, b: float, audio: np.ndarray = audio, rate: int = rate) -> float:
             seg = audio[int(a * rate) : int(b * rate)]
             return float(np.argmax(np.abs(np.fft.rfft(seg))) * rate / len(seg))
 

@@ -171,14 +171,41 @@ def test_save_refuses_inconsistent_meta(tmp_path: Path) -> None:
         save_checkpoint(tmp_path, model, config, {**meta, "normalization": {"lowlevel": {"mean": [0] * 8, "std": [0] * 8}}})
 
 
-def test_no_pickle_anywhere() -> None:
-    """Loading a model must never unpickle: the checkpoint and inference code use safetensors/JSON only."""
-    import core.checkpoint
-    import core.inference
+class _RunsCode:
+    """Unpickling this calls Path.touch(marker): proof that a loader executed code from the file."""
 
-    for module in (core.checkpoint, core.inference):
-        source = Path(module.__file__).read_text()
-        assert "torch.load" not in source and "pickle" not in source.replace("no pickle", "")
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_a_pickle_payload_is_refused_and_never_run(tmp_path: Path) -> None:
+    """Loading a model never unpickles: a weights file holding a pickle (raw, or torch.save's zip) is refused with
+    CheckpointError, and the code inside it never runs; the same through EmotionModel.load."""
+    from core.inference import EmotionModel
+
+    path, _ = saved(tmp_path, branches=("mel", "genre", "lowlevel"))
+    weights = path / "model.safetensors"
+    marker = tmp_path / "code-ran"
+    for payload in ("pickle", "torch"):
+        if payload == "pickle":
+            import pickle
+
+            weights.write_bytes(pickle.dumps({"fc.weight": _RunsCode(marker)}))
+        else:
+            torch.save({"fc.weight": _RunsCode(marker)}, weights)
+        with pytest.raises(CheckpointError):
+            load(path)
+        with pytest.raises(CheckpointError):
+            EmotionModel.load(path, device="cpu")
+        assert not marker.exists(), f"a {payload} payload was unpickled"
+    weights.unlink()
+    torch.save({"fc.weight": _RunsCode(marker)}, path / "pytorch_model.bin")  # a PyTorch-style file beside it
+    with pytest.raises(CheckpointError):
+        load(path)
+    assert not marker.exists()
 
 
 def test_per_band_mel_statistics_clip_and_inference_block(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""DEAM reader on the real static annotation CSVs, with generated audio files named after real song ids."""
+"""DEAM reader on annotation CSVs written in both DEAM formats here, and (extra layer) on the real static annotation
+CSVs, with generated audio files named after the song ids."""
 
 from __future__ import annotations
 
@@ -24,6 +25,28 @@ def _layout(tmp_path: Path, deam_dir: Path, ids: list[int]) -> Path:
     for i, sid in enumerate(ids):
         sf.write(audio / f"{sid}.wav", 0.1 * np.sin(2 * np.pi * (220 + 50 * i) * t), 16000)
     return root
+
+
+def test_both_annotation_formats_and_audio(tmp_path: Path) -> None:
+    """The 1..2000 file's columns and the 2000..2058 file's (spaces and extra columns in the header)."""
+    ann = tmp_path / "ann"
+    ann.mkdir()
+    (ann / "static_annotations_averaged_songs_1_2000.csv").write_text(
+        "song_id, valence_mean, valence_std, arousal_mean, arousal_std\n2,3.1,0.94,3,0.63\n3,7.5,1.7,5,1.6\n"
+        "10,6.2,1,6.9,1\n"
+    )
+    (ann / "static_annotations_averaged_songs_2000_2058.csv").write_text(
+        "song_id, valence_mean, valence_std, valence_ max_mean, valence_max_std, arousal_mean, arousal_std\n"
+        "2001,3.2,0.98,5.0,1.41,6.6,0.8\n2002,6.4,0.49,8.2,0.98,4.2,1.17\n"
+    )
+    root = _layout(tmp_path, ann, [2, 2002])
+    items = read_deam(root)
+    assert [i.song_id for i in items] == [2, 3, 10, 2001, 2002]
+    quadrants = {i.song_id: i.quadrant for i in items}
+    assert quadrants == {2: "Q3", 3: None, 10: "Q1", 2001: "Q2", 2002: "Q4"}  # 3 sits on the arousal axis
+    assert read_static_annotations(ann / "static_annotations_averaged_songs_2000_2058.csv")[2001] == (3.2, 6.6)
+    assert [i.song_id for i in items if i.audio_path is not None] == [2, 2002]
+    assert {i.song_id: i.quadrant for i in read_deam(root, boundary="high")}[3] == "Q1"  # arousal 5 counts as high
 
 
 def test_real_annotations_and_audio(tmp_path: Path, deam_dir: Path) -> None:

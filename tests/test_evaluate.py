@@ -1,4 +1,5 @@
-"""`qfx evaluate` on a small 4Q-layout folder: JSON output, printed metrics, and clean checkpoint errors."""
+"""`qfx evaluate` on a small 4Q-layout folder (demo-derived everywhere, the 4Q data set as an extra layer): JSON
+output, printed metrics, and clean checkpoint errors."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from explorer.cli.main import main
 
 
 @pytest.fixture(scope="module")
-def small_setup(fourq_dir, tmp_path_factory):
-    """A genre+low-level checkpoint trained on 24 real train clips and a 12-clip folder without a split column."""
+def small_setup(labelled_dir, tmp_path_factory):
+    """A genre+low-level checkpoint trained on up to 24 train clips and a folder of up to 12 test clips without a
+    split column."""
     from core.checkpoint import save_checkpoint
     from core.data.fourq import read_fourq
     from core.datasets import build_arrays
@@ -22,7 +24,7 @@ def small_setup(fourq_dir, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("eval")
     cache = FeatureCache(root / "cache")
-    clips = read_fourq(fourq_dir, "train")
+    clips = read_fourq(labelled_dir, "train")
     train = [c for q in ("Q1", "Q2", "Q3", "Q4") for c in [x for x in clips if x.quadrant == q][:6]]
     arrays = build_arrays(train, cache, with_mel=False, show_bar=False)
     result = fit(arrays, TrainConfig(branches=("genre", "lowlevel"), max_epochs=3, device="cpu"), show_bar=False)
@@ -31,7 +33,7 @@ def small_setup(fourq_dir, tmp_path_factory):
 
     data = root / "data"
     (data / "audio").mkdir(parents=True)
-    test = [c for q in ("Q1", "Q2", "Q3", "Q4") for c in [x for x in read_fourq(fourq_dir, "test") if x.quadrant == q][:3]]
+    test = [c for q in ("Q1", "Q2", "Q3", "Q4") for c in [x for x in read_fourq(labelled_dir, "test") if x.quadrant == q][:3]]
     lines = ["song_id,quadrant,moods,genres"]
     for c in test:
         shutil.copy(c.audio_path, data / "audio" / c.audio_path.name)
@@ -49,12 +51,33 @@ def test_evaluate_cli_prints_and_writes_json(small_setup, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "macro-F1" in printed and "nDCG@3" in printed
     doc = json.loads(out.read_text())
-    assert doc["n_clips"] == 12 and doc["split"] == "all"
+    assert doc["n_clips"] == len(test) and doc["split"] == "all"
     assert set(doc["per_class_f1"]) == {"Q1", "Q2", "Q3", "Q4"}
-    assert 0.0 <= doc["macro_f1"] <= 1.0 and 0.0 < doc["ndcg@3"] <= 1.0
+    assert 0.0 <= doc["macro_f1"] <= 1.0 and 0.0 <= doc["ndcg@3"] <= 1.0
     assert np.isclose(doc["macro_f1"], np.mean(list(doc["per_class_f1"].values())))
-    assert sum(map(sum, doc["confusion"])) == 12
-    assert doc["n_ranked"] + doc["n_without_tags"] == 12 and doc["n_ranked"] == sum(c.has_tags for c in test)
+    assert sum(map(sum, doc["confusion"])) == len(test)
+    assert doc["n_ranked"] + doc["n_without_tags"] == len(test) and doc["n_ranked"] == sum(c.has_tags for c in test)
+    assert "metadata genres" in printed and "audio only" in printed
+    assert set(doc["protocols"]) == {"metadata", "audio"}
+    assert doc["protocols"]["metadata"]["macro_f1"] == doc["macro_f1"]
+    for proto in doc["protocols"].values():
+        assert sum(map(sum, proto["confusion"])) == len(test) and 0.0 <= proto["ndcg@3"] <= 1.0
+
+
+def test_audio_only_protocol_never_reads_label_genres(small_setup, tmp_path):
+    """The audio protocol's metrics are those of the model fed genres inferred from the MusiCNN tags; blanking the
+    genres in labels.csv cannot change the audio-only metrics."""
+    from core.evaluate import evaluate_checkpoint
+
+    ckpt, data, cache, test = small_setup
+    first = evaluate_checkpoint(ckpt, data, cache_dir=cache, show_bar=False, device="cpu")
+    blank = tmp_path / "blank"
+    shutil.copytree(data, blank)
+    lines = (blank / "labels.csv").read_text().splitlines()
+    rows = [line.rsplit(",", 1)[0] + ',""' for line in lines[1:]]
+    (blank / "labels.csv").write_text("\n".join([lines[0], *rows]) + "\n")
+    second = evaluate_checkpoint(ckpt, blank, cache_dir=cache, show_bar=False, device="cpu")
+    assert second["protocols"]["audio"] == first["protocols"]["audio"]
 
 
 def test_missing_checkpoint_is_one_clean_error(small_setup, tmp_path, capsys):

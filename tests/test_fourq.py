@@ -1,4 +1,5 @@
-"""4Q reader on the real dataset and on a minimal user layout without a split column."""
+"""4Q reader on the demo laid out as a 4Q folder, on a minimal user layout without a split column, and (extra layer)
+on the real dataset."""
 
 from __future__ import annotations
 
@@ -23,6 +24,19 @@ def test_real_folder_splits(fourq_dir):
     assert sum(c.has_tags for c in clips) == 672
 
 
+def test_demo_folder_splits(demo_fourq_dir):
+    clips = read_fourq(demo_fourq_dir)
+    train = read_fourq(demo_fourq_dir, "train")
+    test = read_fourq(demo_fourq_dir, "test")
+    assert has_split_column(demo_fourq_dir)
+    assert len(clips) == 20 and len(train) == 16 and len(test) == 4
+    assert not {c.song_id for c in train} & {c.song_id for c in test}
+    assert all(c.audio_path.exists() and c.audio_path.stem == c.song_id for c in clips)
+    assert {c.quadrant for c in test} == {"Q1", "Q2", "Q3", "Q4"}
+    assert sum(c.has_tags for c in clips) == 19  # one clip's moods map to no tag
+    assert train[0].tags() == {"Happiness": 2, "Excitement": 1} and train[0].relevance.shape == (12,)
+
+
 def test_layout_without_split_column_and_any_extension(tmp_path, demo_files):
     (tmp_path / "audio").mkdir()
     mp3 = next(p for p in demo_files if p.suffix == ".mp3")
@@ -44,9 +58,10 @@ def test_layout_without_split_column_and_any_extension(tmp_path, demo_files):
         read_fourq(tmp_path, "train")
 
 
-def test_genre_vector_from_allmusic_genres(fourq_dir):
-    genre = pytest.importorskip("core.features.genre")
-    clip = read_fourq(fourq_dir, "test")[0]
+def test_genre_vector_from_allmusic_genres(labelled_dir):
+    from core.features import genre
+
+    clip = read_fourq(labelled_dir, "test")[0]
     vec = clip.genre_vector()
     assert vec.shape == (len(genre.GENRES),) and vec.dtype == np.float32 and vec.sum() >= 1
 

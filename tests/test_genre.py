@@ -14,7 +14,6 @@ import pytest
 from core.features.genre import GENRES, ID3V1_GENRES, canonical_genres, genre_vector, melon_genres
 from core.resources import load_json_resource
 
-MELON_JSON = Path(__file__).resolve().parents[2] / "shared" / "data" / "melon" / "genre_gn_all.json"
 
 
 def _fourq_genres(fourq_dir: Path) -> Counter:
@@ -115,10 +114,15 @@ def test_genre_vector_is_multi_hot():
     assert {GENRES[i] for i in np.flatnonzero(vec)} == {"Jazz", "Blues"}
 
 
-def test_melon_top_level_codes_all_mapped():
-    if not MELON_JSON.exists():
-        pytest.skip("Melon genre table not available")
-    source = json.loads(MELON_JSON.read_text(encoding="utf-8"))
+def test_melon_codes_resolve_through_their_parent():
+    assert melon_genres("GN0300") == ["Rap"] and melon_genres("0805") == ["Blues", "Folk"]
+    assert melon_genres("GN0301") == melon_genres("GN0300")  # a sub-genre falls back to its top-level genre
+    assert melon_genres("GN9900") == ["Unknown"]
+
+
+def test_melon_top_level_codes_all_mapped(melon_dir):
+    """Extra layer: the shipped table against the real Melon genre table (skipped without ../shared/data/melon)."""
+    source = json.loads((melon_dir / "genre_gn_all.json").read_text(encoding="utf-8"))
     table = load_json_resource("genres.json")["melon"]
     top = {code for code in source if code.endswith("00")}
     assert {f"GN{c}" for c in top} == set(table)

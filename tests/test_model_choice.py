@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from explorer.library.model_choice import (
     BUILT_IN,
     COMMAND_LINE,
@@ -13,8 +15,6 @@ from explorer.library.model_choice import (
     check_model,
 )
 
-import pytest
-
 
 def test_precedence_command_line_environment_settings_built_in(tmp_path, monkeypatch):
     monkeypatch.delenv(ENV_MODEL, raising=False)
@@ -25,7 +25,11 @@ def test_precedence_command_line_environment_settings_built_in(tmp_path, monkeyp
 
     stored = active_model("/settings/model", "/settings/muq")
     assert (stored.path, stored.source, stored.muq_dir, stored.muq_source) == (
-        "/settings/model", SETTINGS, "/settings/muq", SETTINGS)
+        "/settings/model",
+        SETTINGS,
+        "/settings/muq",
+        SETTINGS,
+    )
     assert stored.meta is None and "unreadable" in stored.label()
 
     monkeypatch.setenv(ENV_MODEL, "/env/model")

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from explorer.analysis.display import index_summary_lines
 from explorer.library.cache import LibraryCache
 from explorer.library.teaching import (TEACH_KINDS, Correction, TeachingError, add_correction, list_corrections,
                                        remove_correction, reset_corrections)
@@ -248,7 +249,7 @@ def test_correction_follows_a_moved_removed_and_returning_track(cache, library, 
     os.replace(home, moved)
     try:
         summary = index_library(root, cache, workers=1)
-        assert summary.moved == 1, summary.lines()
+        assert summary.moved == 1, index_summary_lines(summary)
         [c] = list_corrections(cache)
         assert c.active and Path(c.path) == moved
         arrays = cache.load_arrays()
@@ -256,7 +257,7 @@ def test_correction_follows_a_moved_removed_and_returning_track(cache, library, 
 
         os.replace(moved, tmp_path / moved.name)  # gone from a readable folder: the track is removed
         summary = index_library(root, cache, workers=1)
-        assert summary.removed == 1, summary.lines()
+        assert summary.removed == 1, index_summary_lines(summary)
         [c] = list_corrections(cache)
         assert not c.active and Path(c.path) == moved  # kept, shown where it was, without effect
         assert cache.load_arrays().corrections_applied == 0
@@ -277,7 +278,7 @@ def test_correction_follows_a_moved_removed_and_returning_track(cache, library, 
 
 
 def test_export_carries_the_inferred_genre_flag_and_odd_file_names(tmp_path):
-    from explorer.analysis.synthetic import synthetic_library
+    from synthetic import synthetic_library
     from explorer.library.export import export_library
 
     arrays = synthetic_library(3, seed=1)

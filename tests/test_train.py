@@ -1,4 +1,5 @@
-"""Tiny end-to-end training on real 4Q clips: checkpoint saved, reloaded in a fresh process, ranks demo tracks."""
+"""Tiny end-to-end training on real clips (the demo as a 4Q-style folder everywhere; the 4Q data set as an extra
+layer): checkpoint saved, reloaded in a fresh process, ranks demo tracks."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _balanced_clips(fourq_dir, split: str, per_quadrant: int):
+def _balanced_clips(folder, split: str, per_quadrant: int):
     from core.data.fourq import read_fourq
 
-    clips = read_fourq(fourq_dir, split)
+    clips = read_fourq(folder, split)
     picked = []
     for q in ("Q1", "Q2", "Q3", "Q4"):
         picked += [c for c in clips if c.quadrant == q and c.has_tags][:per_quadrant]
@@ -32,12 +33,12 @@ def _short_mels(arrays, frames: int):
 
 
 @pytest.fixture(scope="module")
-def tiny_arrays(fourq_dir, tmp_path_factory):
+def tiny_arrays(labelled_dir, tmp_path_factory):
     from core.datasets import build_arrays
     from core.feature_cache import FeatureCache
 
     cache = FeatureCache(tmp_path_factory.mktemp("features"))
-    clips = _balanced_clips(fourq_dir, "train", 4)
+    clips = _balanced_clips(labelled_dir, "train", 4)
     return _short_mels(build_arrays(clips, cache, show_bar=False), 160), cache
 
 
@@ -51,11 +52,11 @@ def test_stratified_split_holds_out_each_quadrant():
     assert not np.array_equal(held, stratified_split(quadrant, 0.2, seed=4)[1])
 
 
-def test_feature_cache_never_extracts_twice(tiny_arrays, fourq_dir):
+def test_feature_cache_never_extracts_twice(tiny_arrays, labelled_dir):
     from core.feature_cache import FeatureCache
 
     _, cache = tiny_arrays
-    clip = _balanced_clips(fourq_dir, "train", 1)[0]
+    clip = _balanced_clips(labelled_dir, "train", 1)[0]
     calls = []
 
     def no_extract(path, muq):
@@ -101,7 +102,8 @@ def test_tiny_training_checkpoint_loads_elsewhere_and_ranks_demo(tiny_arrays, tm
         "m = EmotionModel.load(sys.argv[1], device='cpu')\n"
         "f = [extract_track_features(p) for p in sys.argv[2:]]\n"
         "import numpy as np\n"
-        "p = m.predict(mel=[x.mel for x in f], lowlevel=np.stack([x.lowlevel for x in f]), genre=np.stack([x.genre for x in f]))\n"
+        "p = m.predict(mel=[x.mel for x in f], lowlevel=np.stack([x.lowlevel for x in f]),"
+        " genre=np.stack([x.genre for x in f]))\n"
         "print(json.dumps({'tags': m.tags, 'scores': p.tag_scores.tolist(), 'quad': p.quadrant_probs.tolist()}))\n"
     )
     demo = [str(p) for p in demo_files[:3]]
@@ -126,9 +128,9 @@ def test_ranking_task_drops_clips_without_tags(tiny_arrays):
     assert 0 not in _task_rows(arrays, "tags") and 0 in _task_rows(arrays, "quadrant")
 
 
-def test_corrupt_cache_entry_is_re_extracted(tiny_arrays, fourq_dir):
+def test_corrupt_cache_entry_is_re_extracted(tiny_arrays, labelled_dir):
     _, cache = tiny_arrays
-    clip = _balanced_clips(fourq_dir, "train", 1)[0]
+    clip = _balanced_clips(labelled_dir, "train", 1)[0]
     entry = cache.entry_path(clip.audio_path)
     good = cache.get(clip.audio_path)
     entry.write_bytes(b"not an npz")
@@ -137,7 +139,7 @@ def test_corrupt_cache_entry_is_re_extracted(tiny_arrays, fourq_dir):
     assert np.allclose(again.lowlevel, good.lowlevel) and cache.lookup(clip.audio_path) is not None
 
 
-def test_qfx_train_cli_on_user_layout(fourq_dir, tmp_path, capsys, monkeypatch):
+def test_qfx_train_cli_on_user_layout(labelled_dir, tmp_path, capsys, monkeypatch):
     """`qfx train` on a folder without a split column; a MuQ request without weights is one clean error."""
     from core.inference import EmotionModel
     from explorer.cli.main import main
@@ -145,7 +147,7 @@ def test_qfx_train_cli_on_user_layout(fourq_dir, tmp_path, capsys, monkeypatch):
     data = tmp_path / "data"
     (data / "audio").mkdir(parents=True)
     lines = ["song_id,quadrant,moods,genres"]
-    for c in _balanced_clips(fourq_dir, "train", 3):
+    for c in _balanced_clips(labelled_dir, "train", 3):
         (data / "audio" / c.audio_path.name).symlink_to(c.audio_path)
         lines.append(f'{c.song_id},{c.quadrant},"{"; ".join(c.moods)}","{"; ".join(c.genres)}"')
     (data / "labels.csv").write_text("\n".join(lines) + "\n")

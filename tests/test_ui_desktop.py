@@ -40,9 +40,23 @@ SCRIPT = textwrap.dedent("""
 def _run(tmp_path: Path, target: Path, with_fm: bool) -> tuple[str, list[dict]]:
     out = tmp_path / "calls.jsonl"
     env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen")
-    res = subprocess.run(["dbus-run-session", "--", sys.executable, "-c", SCRIPT, str(target), str(out),
-                          "1" if with_fm else "0", str(HERE / "fake_file_manager.py")],
-                         env=env, capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        [
+            "dbus-run-session",
+            "--",
+            sys.executable,
+            "-c",
+            SCRIPT,
+            str(target),
+            str(out),
+            "1" if with_fm else "0",
+            str(HERE / "fake_file_manager.py"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     calls = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
     return res.stdout.strip(), calls
 

@@ -10,13 +10,12 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QSettings
 
-from explorer.ui import main_window as mw  # noqa: E402
-from explorer.library.model_choice import active_model  # noqa: E402
-from explorer.ui.main_window import MainWindow  # noqa: E402
-from test_ui_window import RecordingPlayer  # noqa: E402
-from ui_library import shared_indexed_demo  # noqa: E402
+from explorer.library.model_choice import active_model
+from explorer.ui import main_window as mw
+from explorer.ui.main_window import MainWindow
+from ui_helpers import RecordingPlayer
 
 
 def random_checkpoint(out: Path, seed: int, branches=("mel", "genre", "lowlevel"), dataset="random init") -> Path:
@@ -36,14 +35,14 @@ def random_checkpoint(out: Path, seed: int, branches=("mel", "genre", "lowlevel"
         norm["mel"] = {"mean": -3.5, "std": 2.0}
     if "muq" in branches:
         norm["muq"] = {"mean": np.zeros(config.muq_dim), "std": np.ones(config.muq_dim)}
-    meta = {"tags": list(TAGS), "genres": list(GENRES), "normalization": norm,
-            "extractor_version": str(EXTRACTOR_VERSION), "training": {"dataset": dataset}}
+    meta = {
+        "tags": list(TAGS),
+        "genres": list(GENRES),
+        "normalization": norm,
+        "extractor_version": str(EXTRACTOR_VERSION),
+        "training": {"dataset": dataset},
+    }
     return save_checkpoint(out, QuadFusionNet(config).eval(), config, meta)
-
-
-@pytest.fixture(scope="module")
-def indexed(tmp_path_factory, demo_dir):
-    return shared_indexed_demo(tmp_path_factory, demo_dir)
 
 
 @pytest.fixture
@@ -67,8 +66,10 @@ def window(qtbot, indexed, tmp_path, monkeypatch):
 def _wait_indexed(qtbot, win) -> list:
     done: list = []
     win.library.worker.succeeded.connect(done.append)
-    qtbot.waitUntil(lambda: bool(done) and not win.library.worker.isRunning()
-                    and not win.index_status.cancel_button.isVisible(), timeout=120000)
+    qtbot.waitUntil(
+        lambda: bool(done) and not win.library.worker.isRunning() and not win.index_status.cancel_button.isVisible(),
+        timeout=120000,
+    )
     return done
 
 
@@ -105,7 +106,11 @@ def test_choosing_a_model_checks_persists_and_reindexes(window, qtbot, tmp_path,
 
     if was_builtin:  # back to the built-in model: the same scores as at the start
         win.models.use_builtin_model()
-        assert win.settings.model_dir() is None and win.models.active.path is None and win.model_label.text() == first_label
+        assert (
+            win.settings.model_dir() is None
+            and win.models.active.path is None
+            and win.model_label.text() == first_label
+        )
         _wait_indexed(qtbot, win)
         np.testing.assert_allclose(win.library.arrays.tag_scores, before, atol=1e-4)
 

@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QPoint, QSettings, Qt  # noqa: E402
-from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox, QLineEdit, QSlider  # noqa: E402
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox, QLineEdit, QSlider
 
-from explorer.analysis.navigation import PlayMode, nearest_unplayed  # noqa: E402
-from explorer.ui import main_window as mw  # noqa: E402
-from explorer.ui import map_items  # noqa: E402
-from explorer.ui.main_window import MainWindow  # noqa: E402
-from test_ui_window import RecordingPlayer, _isolated_point, _widget_pos, indexed, window  # noqa: E402,F401
+from explorer.analysis.navigation import PlayMode, nearest_unplayed
+from explorer.ui import main_window as mw
+from explorer.ui import map_items
+from explorer.ui.main_window import MainWindow
+from ui_helpers import RecordingPlayer, isolated_point, widget_pos
 
 
 def _finish(player: RecordingPlayer) -> None:
@@ -35,12 +35,12 @@ def _finish(player: RecordingPlayer) -> None:
 # -- defect 1: replay ---------------------------------------------------------------------------------------------
 def test_clicking_the_ringed_and_the_liked_point_plays_it(window, qtbot):
     win, player = window
-    i = _isolated_point(win)
+    i = isolated_point(win)
     row = int(win.map.drawn.rows[i])
     win.playback.select_row(row)  # ringed
     win.taste.set_like_row(row, 1)  # and pink-ringed on top
     assert len(win.map.drawn.likes.getData()[0]) == 1
-    pos = _widget_pos(win, *win.map.drawn.coords[i])
+    pos = widget_pos(win, *win.map.drawn.coords[i])
     n = len(player.plays())
     qtbot.mouseClick(win.map.viewport(), Qt.LeftButton, pos=pos)
     qtbot.waitUntil(lambda: len(player.plays()) > n, timeout=3000)
@@ -103,7 +103,7 @@ def test_the_next_track_plays_when_one_ends_in_each_mode(window, qtbot):
     for _ in range(3):
         n = len(player.plays())
         _finish(player)
-        qtbot.waitUntil(lambda: len(player.plays()) > n, timeout=3000)
+        qtbot.waitUntil(lambda n=n: len(player.plays()) > n, timeout=3000)
         heard.append(win.library.arrays.paths.index(player.plays()[-1][1]))
     assert heard == [c, a, b] and win.queue_panel.rows == []
 
@@ -156,15 +156,21 @@ def test_files_that_fail_are_listed_with_the_reason_and_survive_a_relaunch(qtbot
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat)
 
     def make() -> MainWindow:
-        w = MainWindow(player=RecordingPlayer(), settings=settings, cache_dir=tmp_path / "cache",
-                       model_loader=lambda: (str(model_dir), None), index_workers=1)
+        w = MainWindow(
+            player=RecordingPlayer(),
+            settings=settings,
+            cache_dir=tmp_path / "cache",
+            model_loader=lambda: (str(model_dir), None),
+            index_workers=1,
+        )
         qtbot.addWidget(w)
         return w
 
     win = make()
     win.open_library(library)
-    qtbot.waitUntil(lambda: not win.library.is_indexing() and not win.index_status.cancel_button.isVisible(),
-                    timeout=120000)
+    qtbot.waitUntil(
+        lambda: not win.library.is_indexing() and not win.index_status.cancel_button.isVisible(), timeout=120000
+    )
     failures = win.problems.failures
     assert [Path(p).name for p, _ in failures] == ["broken.mp3"] and failures[0][1]
     assert win.problems.table.item(0, 1).text() == failures[0][1]
@@ -194,18 +200,33 @@ def test_right_click_on_a_point_opens_its_menu(window, qtbot, monkeypatch):
         return menu
 
     monkeypatch.setattr(mw, "track_menu", spy)
-    i = _isolated_point(win)
+    i = isolated_point(win)
     row = int(win.map.drawn.rows[i])
-    qtbot.mouseClick(win.map.viewport(), Qt.RightButton, pos=_widget_pos(win, *win.map.drawn.coords[i]))
+    qtbot.mouseClick(win.map.viewport(), Qt.RightButton, pos=widget_pos(win, *win.map.drawn.coords[i]))
     assert menus and menus[0][0] == row
     menu = menus[0][1]
     texts = [a.text() for a in menu.actions() if a.text()]
-    for want in ("Play", "Play from the start", "Play next", "Add to queue", "Like", "Dislike",
-                 "Show in file manager", "Open in default player", "Copy path"):
+    for want in (
+        "Play",
+        "Play from the start",
+        "Play next",
+        "Add to queue",
+        "Like",
+        "Dislike",
+        "Show in file manager",
+        "Open in default player",
+        "Copy path",
+    ):
         assert want in texts, texts
     teach = next(a.menu() for a in menu.actions() if a.menu() is not None)
     assert [a.text().split(" (")[0] for a in teach.actions()] == [
-        "More energetic", "Calmer", "It is Q1", "It is Q2", "It is Q3", "It is Q4"]
+        "More energetic",
+        "Calmer",
+        "It is Q1",
+        "It is Q2",
+        "It is Q3",
+        "It is Q4",
+    ]
     next(a for a in menu.actions() if a.text() == "Copy path").trigger()
     assert QApplication.clipboard().text() == win.library.arrays.paths[row]
     next(a for a in menu.actions() if a.text() == "Play next").trigger()
@@ -309,8 +330,11 @@ def test_window_fits_small_screens_and_the_seek_bar_keeps_its_size(window, qtbot
     QTest.qWait(50)
     assert win.player_bar.seek.width() >= 120
     free = win.screen().availableGeometry()
-    fresh = MainWindow(player=RecordingPlayer(), settings=QSettings(str(win.settings.q.fileName()) + "-2",
-                                                                     QSettings.IniFormat), cache_dir=win.library.cache_dir)
+    fresh = MainWindow(
+        player=RecordingPlayer(),
+        settings=QSettings(str(win.settings.q.fileName()) + "-2", QSettings.IniFormat),
+        cache_dir=win.library.cache_dir,
+    )
     qtbot.addWidget(fresh)
     assert fresh.width() <= free.width() and fresh.height() <= free.height()
     fresh.close()
@@ -349,7 +373,7 @@ def test_an_empty_folder_says_so_and_is_not_reopened(window, tmp_path):
     assert not win.library.is_indexing()
 
 
-# -- defects 9, 10, 11 --------------------------------------------------------------------------------------------------
+# -- defects 9, 10, 11 ---------------------------------------------------------------------------------------------
 def test_star_labels_do_not_cover_points(window):
     win, _ = window
     plot = win.map.getPlotItem()
@@ -374,7 +398,6 @@ def test_descriptors_are_readable(window, qtbot):
     genre = next(g for g, c in zip(a.genre_names, a.genres.sum(axis=0)) if c >= 2) if a.genres.any() else None
     rows = [0, 1]
     win._on_region(win.maps.to_drawn(r) for r in rows) if False else None
-    from explorer.analysis import TrackFilter
 
     win.filters.set_selection(genres=[genre] if genre else [])
     for name in ("bottom", "left"):

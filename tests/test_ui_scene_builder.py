@@ -9,11 +9,14 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from explorer.analysis import TrackFilter, build_map_scene, facet_counts  # noqa: E402
-from explorer.analysis import display  # noqa: E402
-from explorer.ui import map_items  # noqa: E402
-from explorer.ui.scene_builder import SceneBuilder  # noqa: E402
-from test_ui_window import indexed, window  # noqa: E402,F401  (fixtures)
+from explorer.analysis import (
+    TrackFilter,
+    build_map_scene,
+    display,
+    facet_counts,
+)
+from explorer.ui import map_items
+from explorer.ui.scene_builder import SceneBuilder
 
 
 def test_latest_request_wins_and_stale_results_are_dropped(qtbot):
@@ -29,6 +32,7 @@ def test_latest_request_wins_and_stale_results_are_dropped(qtbot):
             if i == 0:
                 assert gate.wait(10)
             return i * 10
+
         return build
 
     gens = [builder.request(job(i), 5000) for i in range(4)]

@@ -11,92 +11,22 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt  # noqa: E402
-from PySide6.QtGui import QMouseEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
-from explorer.analysis import build_map_scene, facet_counts, liked_rows, recommend, TrackFilter  # noqa: E402
-from explorer.library.cache import LibraryCache  # noqa: E402
-from explorer.analysis import display  # noqa: E402
-from explorer.ui import map_items  # noqa: E402
-from explorer.ui.main_window import MainWindow  # noqa: E402
-from ui_library import shared_indexed_demo  # noqa: E402
-
-
-class RecordingPlayer:
-    """The PlayerBackend API, recording every call instead of making sound."""
-
-    def __init__(self) -> None:
-        self.on_finished = self.on_error = None
-        self.calls: list[tuple] = []
-        self.path = None
-        self.position = self.duration = 0.0
-        self.is_paused = False
-        self.volume = 1.0
-
-    @property
-    def is_playing(self) -> bool:
-        return self.path is not None and not self.is_paused
-
-    def play(self, path, start=0.0, duration=None):
-        self.calls.append(("play", str(path), float(start), duration))
-        self.path, self.position, self.duration, self.is_paused = str(path), float(start), 30.0, False
-
-    def pause(self):
-        self.is_paused = True
-
-    def resume(self):
-        self.is_paused = False
-
-    def seek(self, seconds):
-        self.calls.append(("seek", float(seconds)))
-
-    def set_volume(self, volume):
-        self.volume = volume
-
-    def set_device(self, device):
-        self.calls.append(("device", device))
-
-    def stop(self):
-        self.calls.append(("stop",))
-        self.path = None
-
-    def close(self):
-        self.path = None
-
-    def plays(self) -> list[tuple]:
-        return [c for c in self.calls if c[0] == "play"]
-
-
-@pytest.fixture(scope="module")
-def indexed(tmp_path_factory, demo_dir):
-    return shared_indexed_demo(tmp_path_factory, demo_dir)
-
-
-@pytest.fixture
-def window(qtbot, indexed, tmp_path):
-    library, cache_dir, model_dir = indexed
-    cache_copy = tmp_path / "cache"
-    shutil.copytree(cache_dir, cache_copy)  # likes written by a test stay in that test
-    player = RecordingPlayer()
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    win = MainWindow(player=player, settings=settings, cache_dir=cache_copy,
-                     model_loader=lambda: (str(model_dir), None), index_workers=1)
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    win.open_library(library, index=False)
-    win.map.reset_view()
-    QTest.qWait(50)
-    yield win, player
-    win.close()
-
-
-def _widget_pos(win: MainWindow, x: float, y: float) -> QPoint:
-    scene_pos = win.map.viewbox.mapViewToScene(QPointF(x, y))
-    return win.map.mapFromScene(scene_pos)
+from explorer.analysis import (
+    TrackFilter,
+    build_map_scene,
+    display,
+    facet_counts,
+    liked_rows,
+    recommend,
+)
+from explorer.library.cache import LibraryCache
+from explorer.ui.main_window import MainWindow
+from ui_helpers import RecordingPlayer, isolated_point, widget_pos
 
 
 def test_map_shows_every_track_and_filters_change_it(window):
@@ -129,27 +59,11 @@ def test_map_shows_every_track_and_filters_change_it(window):
     assert win.map.point_count() == 20
 
 
-def _isolated_point(win: MainWindow) -> int:
-    """Index (within the drawn points) of a point with no neighbour or label within clicking distance."""
-    drawn = win.map.drawn
-    px = np.array([[p.x(), p.y()] for p in (_widget_pos(win, *xy) for xy in drawn.coords)], dtype=float)
-    legend = win.map.mapFromScene(drawn.legend.sceneBoundingRect()).boundingRect()
-    best, best_gap = -1, 0.0
-    for i, p in enumerate(px):
-        if legend.contains(QPoint(int(p[0]), int(p[1]))):
-            continue
-        gap = np.sort(np.hypot(*(px - p).T))[1]
-        if gap > best_gap:
-            best, best_gap = i, gap
-    assert best >= 0 and best_gap > 12, "no clickable point"
-    return best
-
-
 def test_click_on_a_point_plays_that_track_from_its_excerpt(window, qtbot):
     win, player = window
-    i = _isolated_point(win)
+    i = isolated_point(win)
     row = int(win.map.drawn.rows[i])
-    pos = _widget_pos(win, *win.map.drawn.coords[i])
+    pos = widget_pos(win, *win.map.drawn.coords[i])
     qtbot.mouseClick(win.map.viewport(), Qt.LeftButton, pos=pos)
     qtbot.waitUntil(lambda: bool(player.plays()), timeout=3000)
     _, path, start, duration = player.plays()[-1]
@@ -175,7 +89,9 @@ def test_uncaught_errors_become_a_dialog(window, monkeypatch):
     from explorer.ui import errors
 
     shown: list[tuple] = []
-    monkeypatch.setattr(errors, "show_error", lambda parent, title, msg, details="": shown.append((title, msg, details)))
+    monkeypatch.setattr(
+        errors, "show_error", lambda parent, title, msg, details="": shown.append((title, msg, details))
+    )
     try:
         raise RuntimeError("boom")
     except RuntimeError:
@@ -209,21 +125,28 @@ def test_shift_drag_auditions_exactly_the_tracks_inside(window, qtbot):
     inside = rows[(coords[:, 0] >= lo[0]) & (coords[:, 0] <= hi[0]) & (coords[:, 1] >= lo[1]) & (coords[:, 1] <= hi[1])]
     assert 0 < len(inside) < len(rows)
     view_before = win.map.viewbox.viewRange()
-    _drag(qtbot, win.map.viewport(), _widget_pos(win, lo[0], hi[1]), _widget_pos(win, hi[0], lo[1]))
+    _drag(qtbot, win.map.viewport(), widget_pos(win, lo[0], hi[1]), widget_pos(win, hi[0], lo[1]))
     qtbot.waitUntil(lambda: bool(win.audition.rows), timeout=3000)
     assert sorted(win.audition.rows) == sorted(int(r) for r in inside)
     assert win.map.viewbox.viewRange() == view_before  # selecting did not pan
     # previews: 10 s each, from the excerpt start, one after another
     first = win.audition.rows[0]
-    assert player.plays()[-1] == ("play", win.library.arrays.paths[first], pytest.approx(float(win.library.arrays.excerpt_starts[first])), 10.0)
+    assert player.plays()[-1] == (
+        "play",
+        win.library.arrays.paths[first],
+        pytest.approx(float(win.library.arrays.excerpt_starts[first])),
+        10.0,
+    )
     if len(win.audition.rows) > 1:
         # end-of-preview arrives on the decoder thread; the window must marshal it and move on
         threading.Thread(target=player.on_finished, args=(player.path,)).start()
         second = win.audition.rows[1]
         qtbot.waitUntil(lambda: player.plays()[-1][1] == win.library.arrays.paths[second], timeout=3000)
     out = win.browser.write_playlist(win.library.root / "sel.m3u8", win.audition.rows)
-    lines = [l for l in out.read_text().splitlines() if l and not l.startswith("#")]
-    assert [str((out.parent / l).resolve()) for l in lines] == [str(Path(win.library.arrays.paths[r]).resolve()) for r in win.audition.rows]
+    lines = [t for t in out.read_text().splitlines() if t and not t.startswith("#")]
+    assert [str((out.parent / t).resolve()) for t in lines] == [
+        str(Path(win.library.arrays.paths[r]).resolve()) for r in win.audition.rows
+    ]
     out.unlink()
 
 
@@ -283,8 +206,12 @@ def test_settings_restore_filters_and_recent_library(window, qtbot, tmp_path, in
     win.close()
     library, _, model_dir = indexed
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    again = MainWindow(player=RecordingPlayer(), settings=settings, cache_dir=win.library.cache_dir,
-                       model_loader=lambda: (str(model_dir), None))
+    again = MainWindow(
+        player=RecordingPlayer(),
+        settings=settings,
+        cache_dir=win.library.cache_dir,
+        model_loader=lambda: (str(model_dir), None),
+    )
     qtbot.addWidget(again)
     assert again.settings.recent_libraries()[0] == str(library.resolve())
     again.open_library(library, index=False)
@@ -300,8 +227,13 @@ def _unindexed_window(qtbot, indexed, tmp_path: Path, files: list[Path]) -> tupl
     library.mkdir()
     for f in files:
         shutil.copy(f, library)
-    win = MainWindow(player=RecordingPlayer(), settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
-                     cache_dir=tmp_path / "cache", model_loader=lambda: (str(model_dir), None), index_workers=1)
+    win = MainWindow(
+        player=RecordingPlayer(),
+        settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
+        cache_dir=tmp_path / "cache",
+        model_loader=lambda: (str(model_dir), None),
+        index_workers=1,
+    )
     qtbot.addWidget(win)
     win.show()
     return win, library
@@ -319,8 +251,9 @@ def test_background_indexing_fills_the_map(qtbot, indexed, tmp_path, demo_files)
     win.library.worker.progressed.connect(lambda *a: progress.append(a))
     assert win.map.point_count() == 0
     # done = the queued `succeeded` signal has been handled (the Cancel button goes away), not just the thread ended
-    qtbot.waitUntil(lambda: not win.library.worker.isRunning() and not win.index_status.cancel_button.isVisible(),
-                    timeout=120000)
+    qtbot.waitUntil(
+        lambda: not win.library.worker.isRunning() and not win.index_status.cancel_button.isVisible(), timeout=120000
+    )
     assert win.map.point_count() == 10
     assert any(0 < n < 10 for n in drawn), drawn  # the map filled in while indexing ran (8-file commits)
     assert any(total == 10 for _, total, *_ in progress)
@@ -358,7 +291,7 @@ def test_ctrl_drag_lasso_selects_the_tracks_inside(window, qtbot):
     widget = win.map.viewport()
 
     def send(kind, xy, button, buttons):
-        pos = _widget_pos(win, *xy)
+        pos = widget_pos(win, *xy)
         ev = QMouseEvent(kind, QPointF(pos), QPointF(widget.mapToGlobal(pos)), button, buttons, Qt.ControlModifier)
         QApplication.sendEvent(widget, ev)
         QTest.qWait(3)
@@ -371,8 +304,12 @@ def test_ctrl_drag_lasso_selects_the_tracks_inside(window, qtbot):
     send(QEvent.MouseButtonRelease, c, Qt.LeftButton, Qt.NoButton)
     qtbot.waitUntil(lambda: bool(win.audition.rows), timeout=3000)
     # the path passes through pixel-rounded positions: judge only points clearly inside or outside
-    inner = _in_triangle(coords, *[np.array(v) + 0.02 * (np.mean([a, b, c], axis=0) - v) for v in map(np.array, (a, b, c))])
-    outer = _in_triangle(coords, *[np.array(v) - 0.02 * (np.mean([a, b, c], axis=0) - v) for v in map(np.array, (a, b, c))])
+    inner = _in_triangle(
+        coords, *[np.array(v) + 0.02 * (np.mean([a, b, c], axis=0) - v) for v in map(np.array, (a, b, c))]
+    )
+    outer = _in_triangle(
+        coords, *[np.array(v) - 0.02 * (np.mean([a, b, c], axis=0) - v) for v in map(np.array, (a, b, c))]
+    )
     got = set(win.audition.rows)
     assert set(int(r) for r in rows[inner]) <= got <= set(int(r) for r in rows[outer])
     assert 0 < len(got) < len(rows)

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 import alsa_sink
-from ui_library import shared_indexed_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -32,7 +31,9 @@ def xserver():
     read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(
         ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     os.close(write_fd)
     try:
@@ -50,8 +51,12 @@ def xserver():
 
 
 def _window_ids(display: str) -> list[str]:
-    res = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "QuadFusion Explorer"],
-                         env=dict(os.environ, DISPLAY=display), capture_output=True, text=True)
+    res = subprocess.run(
+        ["xdotool", "search", "--onlyvisible", "--name", "QuadFusion Explorer"],
+        env=dict(os.environ, DISPLAY=display),
+        capture_output=True,
+        text=True,
+    )
     return res.stdout.split()
 
 
@@ -98,12 +103,12 @@ class Sink:
         while True:
             if self.mark() < since:  # a new output stream (another sample rate) started the file again
                 since = 0
-            data = self.raw.read_bytes()[since - since % 4:] if self.raw.exists() else b""
+            data = self.raw.read_bytes()[since - since % 4 :] if self.raw.exists() else b""
             tmp.write_bytes(data)
             mono = alsa_sink.read_sink_mono(tmp)
             loud = np.flatnonzero(np.abs(mono) > 1e-3)
             if len(loud) and len(mono) - loud[0] >= seconds * alsa_sink.RATE:
-                return mono[loud[0]:]
+                return mono[loud[0] :]
             assert time.monotonic() < deadline, f"no sound reached the ALSA sink ({len(mono)} samples, silent)"
             time.sleep(0.2)
 
@@ -139,9 +144,22 @@ class Mpris:
         self.env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=address)
 
     def _gdbus(self, *args: str) -> str:
-        res = subprocess.run(["gdbus", "call", "--session", "-d", "org.mpris.MediaPlayer2.quadfusion",
-                              "-o", "/org/mpris/MediaPlayer2", *args], env=self.env, capture_output=True, text=True,
-                             timeout=20)
+        res = subprocess.run(
+            [
+                "gdbus",
+                "call",
+                "--session",
+                "-d",
+                "org.mpris.MediaPlayer2.quadfusion",
+                "-o",
+                "/org/mpris/MediaPlayer2",
+                *args,
+            ],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
         assert res.returncode == 0, res.stderr
         return res.stdout
 
@@ -158,8 +176,22 @@ class Mpris:
             time.sleep(0.2)
 
     def ready(self) -> bool:
-        res = subprocess.run(["gdbus", "call", "--session", "-d", "org.freedesktop.DBus", "-o", "/org/freedesktop/DBus",
-                              "-m", "org.freedesktop.DBus.ListNames"], env=self.env, capture_output=True, text=True)
+        res = subprocess.run(
+            [
+                "gdbus",
+                "call",
+                "--session",
+                "-d",
+                "org.freedesktop.DBus",
+                "-o",
+                "/org/freedesktop/DBus",
+                "-m",
+                "org.freedesktop.DBus.ListNames",
+            ],
+            env=self.env,
+            capture_output=True,
+            text=True,
+        )
         return "org.mpris.MediaPlayer2.quadfusion" in res.stdout
 
 
@@ -213,13 +245,19 @@ def _check_playback_paths(display: str, library: Path, cache: Path, raw: Path, b
     assert row != star and f"/org/quadfusion/track/{int(arrays.track_ids[row])}" in meta, (Path(heard).name, meta)
 
 
-def test_real_app_shows_the_map(xserver, tmp_path_factory, tmp_path, demo_dir):
-    library, cache_dir, model_dir = shared_indexed_demo(tmp_path_factory, demo_dir)
+def test_real_app_shows_the_map(xserver, tmp_path, indexed_demo):
+    library, cache_dir, model_dir = indexed_demo
     cache = tmp_path / "cache"
     shutil.copytree(cache_dir, cache)
     env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
-    env.update(DISPLAY=xserver, QFX_CACHE_DIR=str(cache), QFX_MODEL=str(model_dir), QFX_LOG_DIR=str(tmp_path),
-               XDG_CONFIG_HOME=str(tmp_path / "config"), OMP_NUM_THREADS="1")
+    env.update(
+        DISPLAY=xserver,
+        QFX_CACHE_DIR=str(cache),
+        QFX_MODEL=str(model_dir),
+        QFX_LOG_DIR=str(tmp_path),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        OMP_NUM_THREADS="1",
+    )
     raw = tmp_path / "out.raw"
     if alsa_sink.AVAILABLE:  # sound goes to a file we can check
         env.update(alsa_sink.sink_env(tmp_path, raw))
@@ -255,8 +293,11 @@ def test_real_app_shows_the_map(xserver, tmp_path_factory, tmp_path, demo_dir):
 
         # the window icon is set (defect 11): _NET_WM_ICON holds the pixels
         wid = _window_ids(xserver)[0]
-        prop = subprocess.run(["xprop", "-display", xserver, "-id", wid, "_NET_WM_ICON"], capture_output=True,
-                              text=True) if shutil.which("xprop") else None
+        prop = (
+            subprocess.run(["xprop", "-display", xserver, "-id", wid, "_NET_WM_ICON"], capture_output=True, text=True)
+            if shutil.which("xprop")
+            else None
+        )
         if prop is not None:
             assert "not found" not in prop.stdout and "=" in prop.stdout, prop.stdout[:200]
         if "ALSA_CONFIG_PATH" in env and bus_file.exists():

@@ -49,22 +49,6 @@ def _refine(rows: np.ndarray, cols: np.ndarray, sub: np.ndarray, left: np.ndarra
     return (cols + shift) * bin_hz, b - 0.25 * (a - c) * shift
 
 
-def spectral_peaks(mag: np.ndarray, bin_hz: float, max_freq: float = PEAK_MAX_FREQ, max_peaks: int = MAX_PEAKS,
-                   min_rel_db: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-frame peaks as padded arrays: freqs (T, P) Hz, mags (T, P), valid (T, P) bool; sorted by frequency.
-
-    `min_rel_db` (e.g. -20) drops peaks weaker than the frame's strongest bin by more than that many dB.
-    """
-    rows, cols, sub, left, right = _peak_candidates(mag, bin_hz, max_freq, max_peaks, min_rel_db)
-    f, m = _refine(rows, cols, sub, left, right, bin_hz)
-    counts = np.bincount(rows, minlength=mag.shape[0])
-    p = max(1, int(counts.max(initial=0)))
-    slot = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)  # position within its frame
-    freqs, mags, valid = np.zeros((mag.shape[0], p)), np.zeros((mag.shape[0], p)), np.zeros((mag.shape[0], p), bool)
-    freqs[rows, slot], mags[rows, slot], valid[rows, slot] = f, m, True
-    return freqs, mags, valid
-
-
 def hz_to_bark(f: np.ndarray) -> np.ndarray:
     """Traunmueller's Bark scale with its low/high corrections."""
     z = 26.81 * f / (1960.0 + f) - 0.53
@@ -135,13 +119,6 @@ def _dissonance_flat(rows: np.ndarray, f: np.ndarray, mags: np.ndarray, n_frames
     t_of = total[rows]
     share = np.divide(np.minimum(per_peak, loud), t_of, out=np.zeros_like(loud), where=t_of > 0)
     return 0.5 * np.bincount(rows, weights=share, minlength=n_frames)
-
-
-def dissonance_from_peaks(freqs: np.ndarray, mags: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """(T,) dissonance in [0, 0.5] from padded, frequency-sorted peak arrays (valid peaks first in each row)."""
-    rows, cols = np.nonzero(valid)
-    return _dissonance_flat(rows, freqs[rows, cols].astype(np.float64), mags[rows, cols].astype(np.float64),
-                            freqs.shape[0])
 
 
 def frame_dissonance(mag: np.ndarray, bin_hz: float, min_rel_db: float | None = None) -> np.ndarray:

@@ -171,10 +171,3 @@ def safe_div(num: np.ndarray | float, den: np.ndarray | float) -> np.ndarray:
 def spectral_centroid(mag: np.ndarray, freqs: np.ndarray) -> np.ndarray:
     """(T,) magnitude-weighted mean frequency in Hz (Essentia `Centroid` with range sr/2); 0 for silence."""
     return safe_div(mag @ freqs.astype(np.float64), mag.sum(axis=1, dtype=np.float64))
-
-
-def local_peaks(mag: np.ndarray) -> np.ndarray:
-    """(T, K) bool: bins strictly above the left neighbour and not below the right one (bin 0 counts if above bin 1)."""
-    left = np.concatenate([np.full((mag.shape[0], 1), -np.inf, mag.dtype), mag[:, :-1]], axis=1)
-    right = np.concatenate([mag[:, 1:], np.full((mag.shape[0], 1), -np.inf, mag.dtype)], axis=1)
-    return (mag > left) & (mag >= right)

@@ -2,6 +2,11 @@
 
 `extract_track_features` is the single entry point used by the library indexer, the training feature cache and
 the benchmark, so all of them analyse exactly the same window with exactly the same code.
+
+The MusiCNN-MSD embedding and tags are computed here too (on the CPU, one excerpt at a time) unless the caller
+batches them on a GPU later: then it keeps the 16 kHz excerpt and calls `apply_musicnn` with the result. Either
+way `apply_musicnn` decides the genre: the file's tag genres when they name any, else genres inferred from audio
+(`genre_inferred` says which).
 """
 
 from __future__ import annotations
@@ -17,17 +22,24 @@ import numpy as np
 
 from core.audio import AudioDecodeError, load_excerpt
 from core.features.genre import genre_vector
+from core.features.genre_infer import resolve_genres
 from core.features.interpretive import all_descriptors
 from core.features.mel import melon_mel
 from core.features.muq_embed import SAMPLE_RATE as MUQ_RATE
 from core.features.muq_embed import MuQEmbedder
+from core.features.musicnn import EMBED_DIM as MUSICNN_EMBED_DIM
+from core.features.musicnn import N_TAGS as MUSICNN_TAGS
 from core.metadata import read_tags
 
-# Bump whenever any stored feature would change for the same file (cache entries are keyed on it).
-EXTRACTOR_VERSION = "1"
+# Bump whenever any stored feature would change for the same file (cache entries are keyed on it). The major
+# number changes when existing features are computed differently (models trained on the old ones no longer fit);
+# 1.1 added the MusiCNN-MSD vector and genres inferred from it for untagged files.
+EXTRACTOR_VERSION = "1.1"
+MUSICNN_DIM = MUSICNN_EMBED_DIM + MUSICNN_TAGS  # 250: the 200-d embedding, then the 50 tag activations
 
 ANALYSIS_RATE = 16000
-_ARRAYS = ("mel", "lowlevel", "interpretive", "muq", "genre")
+_ARRAYS = ("mel", "lowlevel", "interpretive", "muq", "genre", "musicnn")
+_MUSICNN: list[Any] = []  # this process's CPU MusiCNN, loaded on first use
 
 
 @dataclass
@@ -41,10 +53,13 @@ class TrackFeatures:
     lowlevel: np.ndarray  # (8,) float32
     interpretive: np.ndarray  # (D,) float32
     muq: np.ndarray | None  # (1024,) float32
-    genre: np.ndarray  # (len(GENRES),) float32 multi-hot
+    genre: np.ndarray  # (len(GENRES),) float32 multi-hot: tag genres, else inferred from audio (genre_inferred)
     tags: dict[str, Any] = field(default_factory=dict)
+    musicnn: np.ndarray | None = None  # (250,) float32 MusiCNN-MSD: 200-d embedding mean, then 50 tag activations
+    genre_inferred: bool = False  # True when `genre` came from the audio (the tags named no genre)
     timings: dict[str, float] = field(default_factory=dict, compare=False, repr=False)  # seconds per stage
     audio24k: np.ndarray | None = field(default=None, compare=False, repr=False)  # only with keep_audio24k; never stored
+    audio16k: np.ndarray | None = field(default=None, compare=False, repr=False)  # only with keep_audio16k; never stored
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Plain arrays (no pickling needed): absent optional features are simply left out."""
@@ -53,6 +68,7 @@ class TrackFeatures:
         out["duration"] = np.float64(self.duration)
         out["excerpt_start"] = np.float64(self.excerpt_start)
         out["tags_json"] = np.array(json.dumps(self.tags, ensure_ascii=False, default=str))
+        out["genre_inferred"] = np.bool_(self.genre_inferred)
         out["extractor_version"] = np.array(EXTRACTOR_VERSION)
         return out
 
@@ -69,6 +85,7 @@ class TrackFeatures:
             excerpt_start=float(data["excerpt_start"]),
             mel=arr("mel"), lowlevel=arr("lowlevel"), interpretive=arr("interpretive"), muq=arr("muq"), genre=arr("genre"),
             tags=json.loads(str(data["tags_json"][()])) if "tags_json" in keys else {},
+            musicnn=arr("musicnn"), genre_inferred=bool(data["genre_inferred"]) if "genre_inferred" in keys else False,
         )
 
     def to_npz(self, path: str | PathLike[str]) -> None:
@@ -80,14 +97,43 @@ class TrackFeatures:
             return cls.from_arrays(data)
 
 
+def default_musicnn() -> Any:
+    """This process's CPU MusiCNN-MSD (loaded once; indexing workers and the feature cache share this path)."""
+    if not _MUSICNN:
+        from core.features.musicnn import load_musicnn
+
+        _MUSICNN.append(load_musicnn("cpu"))
+    return _MUSICNN[0]
+
+
+def musicnn_vectors(embedder: Any, waves16k: list[np.ndarray]) -> np.ndarray:
+    """(N, 250) float32: each excerpt's MusiCNN embedding (200) then tag activations (50), means over 3 s patches."""
+    emb, tags = embedder.embed(waves16k)
+    return np.concatenate([emb, tags], axis=1).astype(np.float32)
+
+
+def apply_musicnn(feats: TrackFeatures, vector: np.ndarray) -> None:
+    """Attach a (250,) MusiCNN vector and settle the genre: tag genres win, else the genres inferred from it."""
+    vec = np.asarray(vector, dtype=np.float32).reshape(-1)
+    if vec.shape != (MUSICNN_DIM,):
+        raise ValueError(f"MusiCNN vector must have {MUSICNN_DIM} values, got {vec.shape}")
+    feats.musicnn = vec
+    genres, feats.genre_inferred = resolve_genres(feats.tags.get("genre"), vec[MUSICNN_EMBED_DIM:])
+    feats.genre = genre_vector(genres)
+
+
 def extract_track_features(path: str | PathLike[str], *, muq: MuQEmbedder | None = None, tags: dict | None = None,
                            compute_mel: bool = True, excerpt_length: float = 30.0,
-                           keep_audio24k: bool = False) -> TrackFeatures:
+                           keep_audio24k: bool = False, musicnn: Any = None, compute_musicnn: bool = True,
+                           keep_audio16k: bool = False) -> TrackFeatures:
     """Decode the excerpt once (16 kHz, plus 24 kHz for MuQ) and compute every feature from it.
 
     `tags` (from `core.metadata.read_tags` or the library's own tag reader) are read here when not given; the
-    genre vector comes from their "genre" value. `keep_audio24k` returns the 24 kHz excerpt in `.audio24k` so a
-    caller can run MuQ later, batched across tracks on a GPU. Raises `AudioDecodeError` for undecodable files.
+    genre vector comes from their "genre" value, or from the audio when they name none. `keep_audio24k` returns
+    the 24 kHz excerpt in `.audio24k` so a caller can run MuQ later, batched across tracks on a GPU;
+    `keep_audio16k` likewise skips MusiCNN here and returns the 16 kHz excerpt in `.audio16k` for a batched
+    `apply_musicnn`. MusiCNN runs on `musicnn` (a MusicnnEmbedder) or this process's CPU one, unless
+    `compute_musicnn` is False. Raises `AudioDecodeError` for undecodable files.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -115,7 +161,12 @@ def extract_track_features(path: str | PathLike[str], *, muq: MuQEmbedder | None
     emb = muq.embed([excerpt.audio[MUQ_RATE]])[0] if muq is not None else None
     timings["muq"] = time.perf_counter() - t0
 
-    return TrackFeatures(
+    t0 = time.perf_counter()
+    run_musicnn = compute_musicnn and not keep_audio16k
+    musicnn_vec = musicnn_vectors(musicnn or default_musicnn(), [wave16])[0] if run_musicnn else None
+    timings["musicnn"] = time.perf_counter() - t0
+
+    feats = TrackFeatures(
         path=str(Path(path)),
         duration=float(excerpt.track_duration),
         excerpt_start=float(excerpt.start),
@@ -127,4 +178,8 @@ def extract_track_features(path: str | PathLike[str], *, muq: MuQEmbedder | None
         tags=dict(tags),
         timings=timings,
         audio24k=excerpt.audio.get(MUQ_RATE) if keep_audio24k else None,
+        audio16k=wave16 if keep_audio16k else None,
     )
+    if musicnn_vec is not None:
+        apply_musicnn(feats, musicnn_vec)
+    return feats

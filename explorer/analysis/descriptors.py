@@ -6,8 +6,9 @@ table does not know (e.g. an old cache) still gets a readable fallback instead o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from core.features.interpretive import descriptor_table
 

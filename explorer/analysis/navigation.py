@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
 DIRECTIONS = {"left": (-1.0, 0.0), "right": (1.0, 0.0), "up": (0.0, 1.0), "down": (0.0, -1.0)}
 
 
-class PlayMode(str, Enum):
+class PlayMode(StrEnum):
     """What plays when a track ends."""
 
     STOP = "stop"
@@ -51,8 +51,9 @@ class Points:
         return int(hit[0]) if len(hit) else None
 
 
-def nearest_unplayed(points: Points, current: int | None, played: Iterable[int],
-                     within_cluster: bool = False) -> int | None:
+def nearest_unplayed(
+    points: Points, current: int | None, played: Iterable[int], within_cluster: bool = False
+) -> int | None:
     """The row nearest to `current` on the map that is not in `played` (and in its subcategory when asked).
     Everything played: start over with the nearest other point (played history is the caller's to reset)."""
     if not len(points.rows):
@@ -73,8 +74,9 @@ def nearest_unplayed(points: Points, current: int | None, played: Iterable[int],
     return int(points.rows[int(np.argmin(d))])
 
 
-def nearest_in_direction(points: Points, current: int | None, direction: str,
-                         scale: Sequence[float] = (1.0, 1.0)) -> int | None:
+def nearest_in_direction(
+    points: Points, current: int | None, direction: str, scale: Sequence[float] = (1.0, 1.0)
+) -> int | None:
     """The nearest point within 45° of `direction` ('left', 'right', 'up', 'down') from `current`.
     `scale` converts map units to screen units (x and y axes are scaled differently on screen)."""
     if not len(points.rows):
@@ -120,8 +122,9 @@ class PlayQueue:
         self.played.append(int(row))
 
 
-def next_row(mode: PlayMode, queue: PlayQueue, points: Points, current: int | None,
-             region: Sequence[int] = ()) -> int | None:
+def next_row(
+    mode: PlayMode, queue: PlayQueue, points: Points, current: int | None, region: Sequence[int] = ()
+) -> int | None:
     """The row to play when `current` ends: the queue always goes first, then the mode decides."""
     queued = queue.pop()
     if queued is not None:

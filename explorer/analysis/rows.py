@@ -14,8 +14,9 @@ import numpy as np
 from explorer.library.arrays import LibraryArrays
 
 
-def translate_rows(rows: Sequence[int] | np.ndarray, source: LibraryArrays | None,
-                   target: LibraryArrays | None) -> np.ndarray:
+def translate_rows(
+    rows: Sequence[int] | np.ndarray, source: LibraryArrays | None, target: LibraryArrays | None
+) -> np.ndarray:
     """Rows of `source` -> rows of `target` for the same tracks; tracks `target` no longer has are dropped."""
     rows = np.asarray(rows, dtype=np.int64).reshape(-1)
     if source is None or target is None or source is target:

@@ -1,27 +1,27 @@
-"""`qfx`: the command line. Each subcommand lives in its own module exposing `register(subparsers)`."""
+"""`qfx`: the command line. The subcommands are listed in explorer.cli.commands; each is a thin adapter over a logic
+function (see explorer.cli.command)."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
-# module name under explorer.cli -> owns these subcommands
-SUBCOMMAND_MODULES = ("index_cmd", "map_cmd", "recommend_cmd", "train_cmd", "evaluate_cmd", "teach_cmd", "export_cmd")
+from explorer.cli.commands import COMMANDS
+from explorer.version import app_version
+
+DEBUG_ENV = "QFX_DEBUG"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qfx", description="QuadFusion Explorer command line")
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name in SUBCOMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"explorer.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"explorer.cli.{name}":
-                continue  # subcommand not built in this tree
-            raise
-        module.register(sub)
+    parser.add_argument("--version", action="version", version=f"qfx {app_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        p = sub.add_parser(command.name, help=command.help, description=command.description or command.help)
+        command.add_arguments(p)
+        p.set_defaults(func=command.run)
     return parser
 
 
@@ -33,10 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # one clear line for users; tracebacks only with QFX_DEBUG
-        import os
-
-        if os.environ.get("QFX_DEBUG"):
+    except Exception as exc:  # every layer's error becomes one line for users; the traceback only with QFX_DEBUG
+        if os.environ.get(DEBUG_ENV):
             raise
         print(f"qfx {args.command}: error: {exc}", file=sys.stderr)
         return 1

@@ -7,9 +7,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-
-class TeachError(Exception):
-    """A user-facing problem with the command line (unpaired --track/--quadrant, nothing to do)."""
+from core.emotions import QUADRANTS
+from explorer.cli.command import Command
+from explorer.cli.errors import CommandError
+from explorer.cli.library import open_indexed
 
 
 class _Step(argparse.Action):
@@ -21,24 +22,42 @@ class _Step(argparse.Action):
         namespace.steps = steps
 
 
-def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "teach", help="correct tracks' emotion (quadrant, more energetic, calmer); similar tracks follow",
-        description="Teach the library a few corrections. Each one shifts the corrected track and, less, the tracks "
-                    "that sound like it; the map, filters, recommendations, the app and `qfx export` all use the "
-                    "calibrated values. --reset brings back the model's own values.")
+HELP = "correct tracks' emotion (quadrant, more energetic, calmer); similar tracks follow"
+DESCRIPTION = (
+    "Teach the library a few corrections. Each one shifts the corrected track and, less, the tracks that "
+    "sound like it; the map, filters, recommendations, the app and `qfx export` all use the calibrated "
+    "values. --reset brings back the model's own values."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("folder", type=Path, help="the music folder (indexed with `qfx index FOLDER`)")
     p.add_argument("--track", action=_Step, const="track", metavar="PATH", help="a track; follow it with --quadrant")
-    p.add_argument("--quadrant", action=_Step, const="quadrant", metavar="Q1..Q4",
-                   help="the quadrant of the preceding --track (Q1 happy/excited, Q2 angry/tense, Q3 sad, Q4 calm)")
-    p.add_argument("--more-energetic", action=_Step, const="more_energetic", metavar="PATH",
-                   help="this track is more energetic than shown")
+    p.add_argument(
+        "--quadrant",
+        action=_Step,
+        const="quadrant",
+        metavar="Q1..Q4",
+        help="the quadrant of the preceding --track (Q1 happy/excited, Q2 angry/tense, Q3 sad, Q4 calm)",
+    )
+    p.add_argument(
+        "--more-energetic",
+        action=_Step,
+        const="more_energetic",
+        metavar="PATH",
+        help="this track is more energetic than shown",
+    )
     p.add_argument("--calmer", action=_Step, const="calmer", metavar="PATH", help="this track is calmer than shown")
     p.add_argument("--list", action="store_true", help="list the library's corrections")
     p.add_argument("--reset", action="store_true", help="forget every correction (before adding new ones)")
-    p.add_argument("--cache", type=Path, default=None, metavar="DIR",
-                   help="cache folder (default: $QFX_CACHE_DIR or the user cache dir)")
-    p.set_defaults(func=run, steps=[])
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="cache folder (default: $QFX_CACHE_DIR or the user cache dir)",
+    )
+    p.set_defaults(steps=[])
 
 
 def corrections_from_steps(steps: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -48,52 +67,48 @@ def corrections_from_steps(steps: list[tuple[str, str]]) -> list[tuple[str, str]
     for what, value in steps:
         if what == "track":
             if pending is not None:
-                raise TeachError(f"--track {pending} needs a --quadrant after it")
+                raise CommandError(f"--track {pending} needs a --quadrant after it")
             pending = value
         elif what == "quadrant":
             if pending is None:
-                raise TeachError(f"--quadrant {value} must follow a --track PATH")
-            if str(value).strip().upper() not in ("Q1", "Q2", "Q3", "Q4"):
-                raise TeachError(f"--quadrant must be Q1, Q2, Q3 or Q4, not {value!r}")
+                raise CommandError(f"--quadrant {value} must follow a --track PATH")
+            if str(value).strip().upper() not in QUADRANTS:
+                raise CommandError(f"--quadrant must be one of {', '.join(QUADRANTS)}, not {value!r}")
             out.append((pending, str(value).strip().upper()))
             pending = None
         else:
             out.append((value, what))
     if pending is not None:
-        raise TeachError(f"--track {pending} needs a --quadrant after it")
+        raise CommandError(f"--track {pending} needs a --quadrant after it")
     return out
 
 
 def _show(arrays: Any, row: int) -> str:
+    from explorer.analysis.display import top_quadrant_text
+
     q = arrays.quadrant_probs[row]
-    best = int(q.argmax())
-    return f"Q{best + 1} ({q[best]:.0%}), P(Q1 or Q2) {q[0] + q[1]:.0%}"
-
-
-def open_for_teaching(folder: Path, cache_dir: Path | None) -> Any:
-    """The library's cache opened for writing, refusing (without creating anything) when it was never indexed."""
-    from explorer.library.cache import LibraryCache, default_cache_dir, library_db_name
-
-    root = Path(os.path.abspath(folder))
-    if not root.is_dir():
-        raise TeachError(f"library folder not found: {root}")
-    if not (Path(cache_dir or default_cache_dir()) / library_db_name(root)).exists():
-        raise TeachError(f"{root} is not indexed yet: run `qfx index {folder}` first")
-    return LibraryCache.open(root, cache_dir)
+    return f"{top_quadrant_text(q)}, P(Q1 or Q2) {q[0] + q[1]:.0%}"
 
 
 def run(args: argparse.Namespace) -> int:
-    from explorer.library.teaching import (add_correction, list_corrections, normalise_kind, quadrant_changes,
-                                           reset_corrections, row_of)
+    from explorer.library.teaching import (
+        add_correction,
+        list_corrections,
+        normalise_kind,
+        quadrant_changes,
+        reset_corrections,
+        row_of,
+    )
 
     corrections = corrections_from_steps(args.steps)
     if not (corrections or args.list or args.reset):
-        raise TeachError("nothing to do: give --track PATH --quadrant Qn, --more-energetic PATH, --calmer PATH, "
-                         "--list or --reset")
+        raise CommandError(
+            "nothing to do: give --track PATH --quadrant Qn, --more-energetic PATH, --calmer PATH, --list or --reset"
+        )
     for _, kind in corrections:  # every kind checked before anything is stored
         normalise_kind(kind)
     folder = Path(os.path.abspath(args.folder))
-    with open_for_teaching(folder, args.cache) as cache:
+    with open_indexed(folder, args.cache, writable=True) as cache:
         if args.reset:
             n = reset_corrections(cache)
             print(f"forgot {n} correction(s): the model's own values are back")
@@ -104,12 +119,16 @@ def run(args: argparse.Namespace) -> int:
                 add_correction(cache, path, kind)
             after = cache.load_arrays()
             for (_, kind), row in zip(corrections, rows):
-                print(f"{normalise_kind(kind):>14}  {Path(after.paths[row]).name}: "
-                      f"{_show(before, row)} -> {_show(after, row)}")
+                print(
+                    f"{normalise_kind(kind):>14}  {Path(after.paths[row]).name}: "
+                    f"{_show(before, row)} -> {_show(after, row)}"
+                )
             changed = quadrant_changes(before.quadrant_probs, after.quadrant_probs)
-            print(f"{len(changed)} of {len(after)} tracks changed quadrant"
-                  + (": " + ", ".join(Path(after.paths[r]).name for r in changed[:10]) if changed else "")
-                  + (" …" if len(changed) > 10 else ""))
+            print(
+                f"{len(changed)} of {len(after)} tracks changed quadrant"
+                + (": " + ", ".join(Path(after.paths[r]).name for r in changed[:10]) if changed else "")
+                + (" …" if len(changed) > 10 else "")
+            )
         if args.list:
             listed = list_corrections(cache)
             arrays = cache.load_arrays()
@@ -122,3 +141,6 @@ def run(args: argparse.Namespace) -> int:
                 moved = quadrant_changes(arrays.raw_quadrant_probs, arrays.quadrant_probs)
                 print(f"{len(moved)} of {len(arrays)} tracks are in another quadrant than the model says")
     return 0
+
+
+COMMAND = Command("teach", HELP, add_arguments, run, DESCRIPTION)

@@ -28,6 +28,8 @@ class LibraryArrays:
     durations: np.ndarray  # (N,) float32 seconds
     excerpt_starts: np.ndarray  # (N,) float32 seconds: where the analysed excerpt starts
     muq: Optional[np.ndarray] = None  # (N, 1024) float32 when MuQ ran
+    musicnn: Optional[np.ndarray] = None  # (N, 250) float32 MusiCNN-MSD (embedding + tags), on request
+    genre_inferred: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # (N,) genre from audio
     liked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))  # (N,) +1 like, -1 dislike, 0
     # Teaching (explorer/library/teaching.py): quadrant_probs / tag_scores above are calibrated by the library's
     # corrections; these are the model's own values (the same arrays when nothing was taught).
@@ -37,3 +39,11 @@ class LibraryArrays:
 
     def __len__(self) -> int:
         return int(self.track_ids.shape[0])
+
+    def genre_text(self, row: int) -> str:
+        """The track's genres as shown to people: 'Jazz, Blues', or 'Electronic (from audio)' when inferred."""
+        from core.features.genre_infer import display_genres
+
+        names = [g for g, on in zip(self.genre_names, self.genres[row]) if on > 0.5]
+        inferred = bool(self.genre_inferred[row]) if len(self.genre_inferred) == len(self) else False
+        return display_genres(names, inferred)

@@ -21,7 +21,15 @@ import numpy as np
 
 from explorer.library.arrays import LibraryArrays
 from explorer.library.schema import connect, migrate
-from explorer.library.snapshot import apply_likes, generation, load_muq, query_arrays, read_snapshot, write_snapshot
+from explorer.library.snapshot import (
+    apply_likes,
+    generation,
+    load_muq,
+    load_musicnn,
+    query_arrays,
+    read_snapshot,
+    write_snapshot,
+)
 
 APP_NAME = "quadfusion-explorer"
 PathLike = Union[str, bytes, os.PathLike]
@@ -155,25 +163,27 @@ class LibraryCache:
         out = []
         for tid in track_ids:
             row = self.con.execute(
-                "SELECT f.genre, f.lowlevel, m.n_mels, m.frames, m.data, q.data FROM features f"
+                "SELECT f.genre, f.lowlevel, m.n_mels, m.frames, m.data, q.data, c.data FROM features f"
                 " JOIN mels m ON m.track_id = f.track_id LEFT JOIN muq q ON q.track_id = f.track_id"
-                " WHERE f.track_id = ?",
+                " LEFT JOIN musicnn c ON c.track_id = f.track_id WHERE f.track_id = ?",
                 (int(tid),),
             ).fetchone()
             if row is None:
                 continue
-            genre, lowlevel, n_mels, frames, mel, muq = row
+            genre, lowlevel, n_mels, frames, mel, muq, musicnn = row
             out.append({
                 "track_id": int(tid),
                 "genre": np.frombuffer(genre, "<f4").copy(),
                 "lowlevel": np.frombuffer(lowlevel, "<f4").copy(),
                 "mel": np.frombuffer(mel, "<f2").reshape(n_mels, frames).astype(np.float32),
                 "muq": None if muq is None else np.frombuffer(muq, "<f4").copy(),
+                "musicnn": None if musicnn is None else np.frombuffer(musicnn, "<f4").copy(),
             })
         return out
 
-    def load_arrays(self, *, muq: bool = False) -> LibraryArrays:
-        """The analysed tracks as arrays (row order = track id); `muq=True` adds the 4 KiB/track MuQ column.
+    def load_arrays(self, *, muq: bool = False, musicnn: bool = False) -> LibraryArrays:
+        """The analysed tracks as arrays (row order = track id); `muq=True` adds the 4 KiB/track MuQ column,
+        `musicnn=True` the 1 KiB/track MusiCNN one.
 
         Served from the column snapshot when nothing changed since it was built (milliseconds for 100k tracks),
         else rebuilt from the tables first.
@@ -191,6 +201,8 @@ class LibraryCache:
         apply_likes(self.con, arrays)
         if muq:
             load_muq(self.con, arrays)
+        if musicnn:
+            load_musicnn(self.con, arrays)
         return arrays
 
     def refresh_snapshot(self, names: Optional[dict[str, list[str]]] = None) -> LibraryArrays:
@@ -240,7 +252,7 @@ class LibraryCache:
             " year=?, tag_duration=?, status='pending', error=NULL, updated_at=? WHERE id=?",
             (size, mtime_ns, fingerprint, *_tag_values(tags), time.time(), int(track_id)),
         )
-        for table in ("features", "mels", "muq", "analysis"):
+        for table in ("features", "mels", "muq", "musicnn", "analysis"):
             self.con.execute(f"DELETE FROM {table} WHERE track_id = ?", (int(track_id),))
 
     def update_tags(self, track_id: int, tags: dict[str, Any]) -> None:
@@ -266,7 +278,7 @@ class LibraryCache:
         self.con.execute(
             "UPDATE tracks SET status='failed', error=?, updated_at=? WHERE id=?", (reason, time.time(), int(track_id))
         )
-        for table in ("features", "mels", "muq", "analysis"):
+        for table in ("features", "mels", "muq", "musicnn", "analysis"):
             self.con.execute(f"DELETE FROM {table} WHERE track_id = ?", (int(track_id),))
 
     def store_features(self, track_id: int, extractor_version: str, feats: Any) -> None:
@@ -274,9 +286,9 @@ class LibraryCache:
         tid = int(track_id)
         self.con.execute(
             "INSERT OR REPLACE INTO features (track_id, extractor_version, duration, excerpt_start, genre, lowlevel,"
-            " interpretive) VALUES (?,?,?,?,?,?,?)",
+            " interpretive, genre_inferred) VALUES (?,?,?,?,?,?,?,?)",
             (tid, extractor_version, float(feats.duration), float(feats.excerpt_start), f32(feats.genre),
-             f32(feats.lowlevel), f32(feats.interpretive)),
+             f32(feats.lowlevel), f32(feats.interpretive), int(bool(getattr(feats, "genre_inferred", False)))),
         )
         if feats.mel is not None:
             mel = np.ascontiguousarray(feats.mel, dtype="<f2")
@@ -284,6 +296,8 @@ class LibraryCache:
                              (tid, mel.shape[0], mel.shape[1], mel.tobytes()))
         if feats.muq is not None:
             self.con.execute("INSERT OR REPLACE INTO muq (track_id, data) VALUES (?,?)", (tid, f32(feats.muq)))
+        if getattr(feats, "musicnn", None) is not None:
+            self.con.execute("INSERT OR REPLACE INTO musicnn (track_id, data) VALUES (?,?)", (tid, f32(feats.musicnn)))
         self.con.execute("UPDATE tracks SET status='done', error=NULL, updated_at=? WHERE id=?", (time.time(), tid))
 
     def store_analysis(self, track_id: int, model_version: str, tag_scores: Any, quadrant_probs: Any,

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from core.emotions import QUADRANTS
 from explorer.library.arrays import LibraryArrays
 
-QUADRANTS = ("Q1", "Q2", "Q3", "Q4")
 FORMAT_VERSION = 1
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from core.progress import CancelToken, Cancelled, Progress, ProgressCallback
 from explorer.library.cache import LibraryCache
 from explorer.library.plan import plan_run
+from explorer.library.pretrained import embed_batch, gpu_musicnn, musicnn_input
 from explorer.library.scanner import scan_audio_files
 from explorer.library.worker import WorkResult, extract, init_worker
 
@@ -170,9 +171,10 @@ class _Run:
 
     def __init__(self, cache: LibraryCache, model: Any, muq: Any, summary: IndexSummary, progress: Progress,
                  callback: Optional[ProgressCallback], cancel: Optional[CancelToken], extractor_version: str,
-                 batch_size: int = BATCH_SIZE) -> None:
+                 batch_size: int = BATCH_SIZE, musicnn: Any = None) -> None:
         self.batch_size = batch_size
         self.cache, self.model, self.muq = cache, model, muq
+        self.musicnn = musicnn  # a GPU MusiCNN here in the main process; None: the workers run it on their CPU
         self.summary, self.progress, self.callback, self.cancel = summary, progress, callback, cancel
         self.extractor_version = extractor_version
         self.batch: list[WorkResult] = []
@@ -219,6 +221,8 @@ class _Run:
                 for r, vec in zip(part, embedded):
                     r.features.muq = np.asarray(vec, dtype=np.float32)
                     r.audio24k = None
+        if self.musicnn is not None:
+            embed_batch(self.musicnn, batch)
         if self.model is not None:
             todo = [r for r in batch if r.prediction is None]  # the rest were predicted by their worker
             for start in range(0, len(todo), step):
@@ -230,6 +234,7 @@ class _Run:
                     lowlevel=np.stack([f.lowlevel for f in feats]),
                     genre=np.stack([f.genre for f in feats]),
                     muq=np.stack([f.muq for f in feats]) if all(f.muq is not None for f in feats) else None,
+                    **musicnn_input(self.model, [f.musicnn for f in feats]),
                 )
                 for i, r in enumerate(part):
                     r.prediction = (p.tag_scores[i], p.quadrant_probs[i], p.embeddings[i])
@@ -261,6 +266,7 @@ class _Run:
                 lowlevel=np.stack([x["lowlevel"] for x in inputs]),
                 genre=np.stack([x["genre"] for x in inputs]),
                 muq=np.stack(muq) if all(m is not None for m in muq) else None,
+                **musicnn_input(self.model, [x["musicnn"] for x in inputs]),
             )
             with self.cache.transaction():
                 for i, x in enumerate(inputs):
@@ -279,6 +285,7 @@ class _Run:
         inflight: dict[Future, tuple[int, bytes]] = {}
         isolated: Optional[tuple[int, bytes]] = None
         want_audio = self.muq is not None
+        musicnn_here = self.musicnn is None
         model_blob = _worker_model_blob(self.model, self.muq)
         pool = _new_pool(workers, model_blob)
         try:
@@ -287,12 +294,12 @@ class _Run:
                 if suspects:
                     if not inflight:
                         isolated = suspects.popleft()
-                        inflight[pool.submit(extract, isolated[0], isolated[1], want_audio)] = isolated
+                        inflight[pool.submit(extract, isolated[0], isolated[1], want_audio, musicnn_here)] = isolated
                 else:
                     while len(inflight) < max(workers * 4, 2 * self.batch_size) and queue:  # enough queued that
                         # workers stay busy while this thread runs the model on a finished batch
                         item = queue.popleft()
-                        inflight[pool.submit(extract, item[0], item[1], want_audio)] = item
+                        inflight[pool.submit(extract, item[0], item[1], want_audio, musicnn_here)] = item
                 done, _ = wait(list(inflight), timeout=0.2, return_when=FIRST_COMPLETED)
                 crashed: list[tuple[int, bytes]] = []
                 for fut in done:
@@ -349,7 +356,8 @@ def index_library(
     workers = max(1, int(workers or os.cpu_count() or 1))
     summary = IndexSummary(model_version=getattr(model, "version", None), extractor_version=str(EXTRACTOR_VERSION))
     state = Progress(stage="scanning")
-    run = _Run(cache, model, muq, summary, state, progress, cancel, str(EXTRACTOR_VERSION), max(1, int(batch_size)))
+    run = _Run(cache, model, muq, summary, state, progress, cancel, str(EXTRACTOR_VERSION), max(1, int(batch_size)),
+               musicnn=gpu_musicnn(model))
     run.report()
     files = list(scan_audio_files(root_path))
     run.check_cancel()

@@ -21,9 +21,11 @@ COMMAND_LINE = "command line"
 SETTINGS = "settings"
 BUILT_IN = "built-in"
 NO_MUQ = "none"
-MUQ_LICENCE_NOTE = ("MuQ weights are licensed CC-BY-NC 4.0 (non-commercial use only) and are not shipped with the "
-                    "explorer: download them yourself (OpenMuQ/MuQ-large-msd-iter) and choose the folder that holds "
-                    "config.json and model.safetensors.")
+MUQ_LICENCE_NOTE = (
+    "MuQ weights are licensed CC-BY-NC 4.0 (non-commercial use only) and are not shipped with the "
+    "explorer: download them yourself (OpenMuQ/MuQ-large-msd-iter) and choose the folder that holds "
+    "config.json and model.safetensors."
+)
 
 
 class ModelChoiceError(Exception):
@@ -98,8 +100,7 @@ def read_model_meta(directory: str | Path) -> dict[str, Any] | None:
         return None
 
 
-def _pick(given: str | os.PathLike[str] | None, env_var: str, stored: str | None,
-          unset: str) -> tuple[str | None, str]:
+def _pick(given: str | os.PathLike[str] | None, env_var: str, stored: str | None, unset: str) -> tuple[str | None, str]:
     """(value, where it came from): the command line, else a non-empty environment variable, else the stored
     setting, else `unset`."""
     if given:
@@ -111,9 +112,13 @@ def _pick(given: str | os.PathLike[str] | None, env_var: str, stored: str | None
     return None, unset
 
 
-def active_model(stored_model: str | None = None, stored_muq: str | None = None, *,
-                 model: str | os.PathLike[str] | None = None,
-                 muq: str | os.PathLike[str] | None = None) -> ActiveModel:
+def active_model(
+    stored_model: str | None = None,
+    stored_muq: str | None = None,
+    *,
+    model: str | os.PathLike[str] | None = None,
+    muq: str | os.PathLike[str] | None = None,
+) -> ActiveModel:
     """Resolve the choice. `stored_*`: the Settings values (None = unset); `model` / `muq`: command-line options."""
     from core.inference import default_model_dir
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # version -> DDL applied to go from version-1 to version. Append only; never edit a shipped step.
 MIGRATIONS: dict[int, str] = {
@@ -73,6 +73,15 @@ MIGRATIONS: dict[int, str] = {
         " UPDATE generation SET value = value + 1 WHERE id = 1; END;\n"
         for table in ("tracks", "features", "analysis") for op in ("INSERT", "UPDATE", "DELETE")
     ),
+    # MusiCNN-MSD per track (the pretrained branch's input, 200-d embedding + 50 tags) and whether the stored genre
+    # vector was inferred from audio because the file's tags named no genre.
+    3: """
+    ALTER TABLE features ADD COLUMN genre_inferred INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE musicnn (
+        track_id INTEGER PRIMARY KEY REFERENCES tracks (id) ON DELETE CASCADE,
+        data BLOB NOT NULL                  -- float32 (250,): embedding (200) then tag activations (50)
+    );
+    """,
 }
 
 

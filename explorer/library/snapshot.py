@@ -39,12 +39,12 @@ def query_arrays(con: sqlite3.Connection, names: dict[str, list[str]]) -> Librar
 
     rows = con.execute(
         "SELECT t.id, t.path, t.title, t.artist, t.album, t.genre, f.duration, f.excerpt_start, f.genre,"
-        " f.interpretive, a.tag_scores, a.quadrant_probs, a.embedding"
+        " f.interpretive, a.tag_scores, a.quadrant_probs, a.embedding, f.genre_inferred"
         " FROM tracks t JOIN features f ON f.track_id = t.id JOIN analysis a ON a.track_id = t.id"
         " WHERE t.status = 'done' ORDER BY t.id"
     ).fetchall()
     n = len(rows)
-    cols = list(zip(*rows)) if n else [()] * 13
+    cols = list(zip(*rows)) if n else [()] * 14
     n_genres = len(names["genre_names"])
     genres = _stack(cols[8], n, n_genres)
     if genres.shape[1] != n_genres:  # the genre table changed since indexing: rebuild from the raw strings
@@ -66,6 +66,7 @@ def query_arrays(con: sqlite3.Connection, names: dict[str, list[str]]) -> Librar
         durations=np.asarray(cols[6], dtype=np.float32).reshape(n),
         excerpt_starts=np.asarray(cols[7], dtype=np.float32).reshape(n),
         liked=np.zeros(n, dtype=np.int8),
+        genre_inferred=np.asarray(cols[13], dtype=bool).reshape(n),
     )
 
 
@@ -99,6 +100,7 @@ def write_snapshot(con: sqlite3.Connection, arrays: LibraryArrays, gen: int) -> 
     }
     data.update({k: _join_text(getattr(arrays, k)) for k in _TEXT})
     data.update({k: np.ascontiguousarray(getattr(arrays, k), dtype="<f4").tobytes() for k in _VECTORS + _SCALARS})
+    data["genre_inferred"] = np.ascontiguousarray(arrays.genre_inferred, dtype=np.uint8).tobytes()
     con.execute("DELETE FROM array_snapshot")
     con.executemany("INSERT INTO array_snapshot (name, data) VALUES (?, ?)", list(data.items()))
 
@@ -109,8 +111,8 @@ def read_snapshot(con: sqlite3.Connection, names: dict[str, list[str]]) -> Optio
     if "header" not in data:
         return None
     header = json.loads(data["header"])
-    if header["generation"] != generation(con) or header["names"] != names:
-        return None
+    if header["generation"] != generation(con) or header["names"] != names or "genre_inferred" not in data:
+        return None  # stale, other name tables, or made before genre inference existed
     n = int(header["n"])
     vec = {k: np.frombuffer(data[k], dtype="<f4").reshape(n, header["widths"][k]).copy() for k in _VECTORS}
     return LibraryArrays(
@@ -130,6 +132,7 @@ def read_snapshot(con: sqlite3.Connection, names: dict[str, list[str]]) -> Optio
         durations=np.frombuffer(data["durations"], dtype="<f4").copy(),
         excerpt_starts=np.frombuffer(data["excerpt_starts"], dtype="<f4").copy(),
         liked=np.zeros(n, dtype=np.int8),
+        genre_inferred=np.frombuffer(data["genre_inferred"], dtype=np.uint8).astype(bool),
     )
 
 
@@ -143,6 +146,16 @@ def apply_likes(con: sqlite3.Connection, arrays: LibraryArrays) -> None:
         ok = (pos < len(arrays)) & (arrays.track_ids[np.minimum(pos, len(arrays) - 1)] == ids)
         liked[pos[ok]] = vals[ok]
     arrays.liked = liked
+
+
+def load_musicnn(con: sqlite3.Connection, arrays: LibraryArrays) -> None:
+    """Attach the (N, 250) MusiCNN column when every listed track has one (1 KiB/track, so only on request)."""
+    if not len(arrays):
+        return
+    by_id = dict(con.execute("SELECT track_id, data FROM musicnn").fetchall())
+    blobs = [by_id.get(int(t)) for t in arrays.track_ids]
+    if all(b is not None for b in blobs):
+        arrays.musicnn = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(arrays), -1).copy()
 
 
 def load_muq(con: sqlite3.Connection, arrays: LibraryArrays) -> None:

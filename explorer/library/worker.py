@@ -28,6 +28,7 @@ class WorkResult:
     tags: dict[str, Any]
     features: Any = None  # core.features.track.TrackFeatures on success
     audio24k: Optional[np.ndarray] = None  # the excerpt at 24 kHz when the main process runs MuQ
+    audio16k: Optional[np.ndarray] = None  # the excerpt at 16 kHz when the main process runs MusiCNN (GPU)
     error: Optional[str] = None
     prediction: Optional[tuple[np.ndarray, np.ndarray, np.ndarray]] = None  # (tags, quadrants, embedding) of a worker model
 
@@ -50,7 +51,8 @@ def init_worker(model_blob: Optional[bytes] = None) -> None:
 
 
 def _predict(feats: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    p = _MODEL.predict(mel=[feats.mel], lowlevel=feats.lowlevel[None], genre=feats.genre[None])
+    extra = {"musicnn": feats.musicnn[None]} if getattr(_MODEL, "uses_musicnn", False) else {}
+    p = _MODEL.predict(mel=[feats.mel], lowlevel=feats.lowlevel[None], genre=feats.genre[None], **extra)
     return p.tag_scores[0], p.quadrant_probs[0], p.embeddings[0]
 
 
@@ -81,17 +83,20 @@ class _AudioCapture:
         return np.zeros((len(waves24k), 1), dtype=np.float32)
 
 
-def _features(path: str, tags: dict[str, Any], want_audio24k: bool) -> tuple[Any, Optional[np.ndarray]]:
+def _features(path: str, tags: dict[str, Any], want_audio24k: bool, musicnn_here: bool) -> tuple[Any, Optional[np.ndarray]]:
+    """MusiCNN runs here on the CPU unless `musicnn_here` is False (the main process batches it on the GPU)."""
     if not want_audio24k:
-        return track_features.extract_track_features(path, tags=tags), None
+        return track_features.extract_track_features(path, tags=tags, keep_audio16k=not musicnn_here), None
     capture = _AudioCapture()
-    feats = track_features.extract_track_features(path, tags=tags, muq=capture)  # type: ignore[arg-type]
+    feats = track_features.extract_track_features(path, tags=tags, muq=capture,  # type: ignore[arg-type]
+                                                  keep_audio16k=not musicnn_here)
     feats.muq = None
     return feats, capture.wave
 
 
-def extract(track_id: int, path: bytes, want_audio24k: bool) -> WorkResult:
-    """Tags + features of one file; `want_audio24k` also returns the 24 kHz excerpt for MuQ in the main process."""
+def extract(track_id: int, path: bytes, want_audio24k: bool, musicnn_here: bool = True) -> WorkResult:
+    """Tags + features of one file; `want_audio24k` also returns the 24 kHz excerpt for MuQ in the main process,
+    `musicnn_here=False` the 16 kHz one for MusiCNN there."""
     tags: dict[str, Any] = {}
     crash = os.environ.get("QFX_TEST_CRASH_PATTERN")  # test hook: simulate a decoder segfault on matching files
     if crash and crash.encode() in os.path.basename(path):
@@ -101,10 +106,11 @@ def extract(track_id: int, path: bytes, want_audio24k: bool) -> WorkResult:
             tags = track_tags(openable, name=os.fsdecode(path))
             if os.path.getsize(openable) == 0:
                 return WorkResult(track_id, tags, error="empty file")
-            feats, audio = _features(openable, tags, want_audio24k)
+            feats, audio = _features(openable, tags, want_audio24k, musicnn_here)
         feats.path = os.fsdecode(path)
-        prediction = _predict(feats) if _MODEL is not None and not want_audio24k else None
-        return WorkResult(track_id, tags, features=feats, audio24k=audio, prediction=prediction)
+        audio16k, feats.audio16k = feats.audio16k, None
+        prediction = _predict(feats) if _MODEL is not None and not want_audio24k and musicnn_here else None
+        return WorkResult(track_id, tags, features=feats, audio24k=audio, prediction=prediction, audio16k=audio16k)
     except AudioDecodeError as exc:
         return WorkResult(track_id, tags, error=str(getattr(exc, "reason", None) or exc))
     except MemoryError:

@@ -7,7 +7,7 @@ from the window ("playback.toggle" = window.playback.toggle). docs/ui.md lists t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from functools import reduce
 from typing import Any
 
@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
 
-class Act(str, Enum):
+class Act(StrEnum):
     OPEN = "open"
     OPEN_PLAYLIST = "open_playlist"
     SAVE_QUEUE = "save_queue"
@@ -63,57 +63,190 @@ class ActionSpec:
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
-    ActionSpec(Act.OPEN, "&File", "&Open folder…", "browser.choose_folder", QKeySequence.Open,
-               "Open a music folder and index it in the background"),
-    ActionSpec(Act.OPEN_PLAYLIST, "&File", "Open &playlist…", "browser.choose_playlist", "Ctrl+Shift+O",
-               "Open an M3U8 playlist: its tracks are highlighted on the map and queued"),
-    ActionSpec(Act.SAVE_QUEUE, "&File", "Save &queue as playlist…", "browser.save_queue", "Ctrl+S",
-               "Save the play queue as an M3U8 playlist", separator_before=True),
-    ActionSpec(Act.SAVE_REGION, "&File", "Save audition &region as playlist…", "browser.save_region", None,
-               "Save the tracks of the drag-selected region as an M3U8 playlist"),
-    ActionSpec(Act.SAVE_RECOMMENDATIONS, "&File", "Save r&ecommendations as playlist…",
-               "browser.save_recommendations", None, "Save 'Recommended for you' as an M3U8 playlist"),
-    ActionSpec(Act.REINDEX, "&File", "&Re-index library", "library.start_indexing", "Ctrl+R",
-               "Look for new, changed and removed files", separator_before=True),
-    ActionSpec(Act.QUIT, "&File", "&Quit", "close", QKeySequence.Quit, "Quit QuadFusion Explorer",
-               separator_before=True),
-    ActionSpec(Act.PLAY_PAUSE, "&Playback", "Play / pause", "playback.toggle", "Space",
-               "Pause or resume; plays the selected track when nothing is playing", media_key="Media Play"),
-    ActionSpec(Act.PLAY_SELECTED, "&Playback", "Play selected track", "playback.play_selected", "Return",
-               "Play the selected (ringed) track from its analysed excerpt"),
-    ActionSpec(Act.PLAY_FROM_START, "&Playback", "Play from the start", "playback.play_selected_from_start",
-               "Shift+Return", "Play the selected track from its first second"),
-    ActionSpec(Act.NEXT, "&Playback", "Next track", "playback.next_track", "Ctrl+Right",
-               "Play the next track (queue first, then the continuous-play mode)", media_key="Media Next"),
-    ActionSpec(Act.PREVIOUS, "&Playback", "Previous track", "playback.previous_track", "Ctrl+Left",
-               "Play the previously played track", media_key="Media Previous"),
-    ActionSpec(Act.PLAY_NEXT, "&Playback", "Play next", "playback.play_selected_next", "Ctrl+Shift+Return",
-               "Put the selected track first in the queue", separator_before=True),
-    ActionSpec(Act.ADD_TO_QUEUE, "&Playback", "Add to queue", "playback.queue_selected", "Q",
-               "Add the selected track to the end of the queue"),
-    ActionSpec(Act.LIKE, "&Playback", "Like", "taste.like_current", "L", "Like the selected track (again: undo)",
-               separator_before=True),
-    ActionSpec(Act.DISLIKE, "&Playback", "Dislike", "taste.dislike_current", "D",
-               "Dislike the selected track (again: undo)"),
+    ActionSpec(
+        Act.OPEN,
+        "&File",
+        "&Open folder…",
+        "browser.choose_folder",
+        QKeySequence.Open,
+        "Open a music folder and index it in the background",
+    ),
+    ActionSpec(
+        Act.OPEN_PLAYLIST,
+        "&File",
+        "Open &playlist…",
+        "browser.choose_playlist",
+        "Ctrl+Shift+O",
+        "Open an M3U8 playlist: its tracks are highlighted on the map and queued",
+    ),
+    ActionSpec(
+        Act.SAVE_QUEUE,
+        "&File",
+        "Save &queue as playlist…",
+        "browser.save_queue",
+        "Ctrl+S",
+        "Save the play queue as an M3U8 playlist",
+        separator_before=True,
+    ),
+    ActionSpec(
+        Act.SAVE_REGION,
+        "&File",
+        "Save audition &region as playlist…",
+        "browser.save_region",
+        None,
+        "Save the tracks of the drag-selected region as an M3U8 playlist",
+    ),
+    ActionSpec(
+        Act.SAVE_RECOMMENDATIONS,
+        "&File",
+        "Save r&ecommendations as playlist…",
+        "browser.save_recommendations",
+        None,
+        "Save 'Recommended for you' as an M3U8 playlist",
+    ),
+    ActionSpec(
+        Act.REINDEX,
+        "&File",
+        "&Re-index library",
+        "library.start_indexing",
+        "Ctrl+R",
+        "Look for new, changed and removed files",
+        separator_before=True,
+    ),
+    ActionSpec(
+        Act.QUIT, "&File", "&Quit", "close", QKeySequence.Quit, "Quit QuadFusion Explorer", separator_before=True
+    ),
+    ActionSpec(
+        Act.PLAY_PAUSE,
+        "&Playback",
+        "Play / pause",
+        "playback.toggle",
+        "Space",
+        "Pause or resume; plays the selected track when nothing is playing",
+        media_key="Media Play",
+    ),
+    ActionSpec(
+        Act.PLAY_SELECTED,
+        "&Playback",
+        "Play selected track",
+        "playback.play_selected",
+        "Return",
+        "Play the selected (ringed) track from its analysed excerpt",
+    ),
+    ActionSpec(
+        Act.PLAY_FROM_START,
+        "&Playback",
+        "Play from the start",
+        "playback.play_selected_from_start",
+        "Shift+Return",
+        "Play the selected track from its first second",
+    ),
+    ActionSpec(
+        Act.NEXT,
+        "&Playback",
+        "Next track",
+        "playback.next_track",
+        "Ctrl+Right",
+        "Play the next track (queue first, then the continuous-play mode)",
+        media_key="Media Next",
+    ),
+    ActionSpec(
+        Act.PREVIOUS,
+        "&Playback",
+        "Previous track",
+        "playback.previous_track",
+        "Ctrl+Left",
+        "Play the previously played track",
+        media_key="Media Previous",
+    ),
+    ActionSpec(
+        Act.PLAY_NEXT,
+        "&Playback",
+        "Play next",
+        "playback.play_selected_next",
+        "Ctrl+Shift+Return",
+        "Put the selected track first in the queue",
+        separator_before=True,
+    ),
+    ActionSpec(
+        Act.ADD_TO_QUEUE,
+        "&Playback",
+        "Add to queue",
+        "playback.queue_selected",
+        "Q",
+        "Add the selected track to the end of the queue",
+    ),
+    ActionSpec(
+        Act.LIKE,
+        "&Playback",
+        "Like",
+        "taste.like_current",
+        "L",
+        "Like the selected track (again: undo)",
+        separator_before=True,
+    ),
+    ActionSpec(
+        Act.DISLIKE, "&Playback", "Dislike", "taste.dislike_current", "D", "Dislike the selected track (again: undo)"
+    ),
     ActionSpec(Act.MUTE, "&Playback", "Mute", "player_bar.toggle_mute", "M", "Mute or unmute", checkable=True),
-    ActionSpec(Act.FIND, "&View", "&Find tracks…", "search.focus", QKeySequence.Find,
-               "Search titles, artists, albums and paths; matches are highlighted and centred"),
-    ActionSpec(Act.SELECT_REGION, "&View", "Select region (drag)", "map.set_select_mode", "S",
-               "Drag on the map to audition the tracks inside (Shift-drag works without this)", checkable=True),
+    ActionSpec(
+        Act.FIND,
+        "&View",
+        "&Find tracks…",
+        "search.focus",
+        QKeySequence.Find,
+        "Search titles, artists, albums and paths; matches are highlighted and centred",
+    ),
+    ActionSpec(
+        Act.SELECT_REGION,
+        "&View",
+        "Select region (drag)",
+        "map.set_select_mode",
+        "S",
+        "Drag on the map to audition the tracks inside (Shift-drag works without this)",
+        checkable=True,
+    ),
     ActionSpec(Act.RESET_ZOOM, "&View", "Reset zoom", "map.reset_view", "Ctrl+0", "Show every point"),
-    ActionSpec(Act.SHOW_QUEUE, "&View", "Queue", "panels.show_queue", "Ctrl+1", "Show the play queue",
-               separator_before=True),
+    ActionSpec(
+        Act.SHOW_QUEUE, "&View", "Queue", "panels.show_queue", "Ctrl+1", "Show the play queue", separator_before=True
+    ),
     ActionSpec(Act.SHOW_LIKES, "&View", "Likes", "panels.show_likes", "Ctrl+2", "Liked and disliked tracks"),
-    ActionSpec(Act.SHOW_PROBLEMS, "&View", "Problems", "panels.show_problems", "Ctrl+3",
-               "Files that could not be read, with the reason and a retry"),
-    ActionSpec(Act.SETTINGS, "&Settings", "Settings…", "open_settings", QKeySequence.Preferences,
-               "Audio output and theme"),
-    ActionSpec(Act.MODEL, "&Settings", "Emotion model…", "models.choose_model", None,
-               "Use another emotion model checkpoint folder", separator_before=True),
-    ActionSpec(Act.BUILTIN_MODEL, "&Settings", "Use the built-in model", "models.use_builtin_model", None,
-               "Go back to the model shipped with the explorer"),
-    ActionSpec(Act.MUQ, "&Settings", "MuQ weights folder…", "models.choose_muq_dir", None,
-               "Where the MuQ weights are (needed by models with a MuQ branch)"),
+    ActionSpec(
+        Act.SHOW_PROBLEMS,
+        "&View",
+        "Problems",
+        "panels.show_problems",
+        "Ctrl+3",
+        "Files that could not be read, with the reason and a retry",
+    ),
+    ActionSpec(
+        Act.SETTINGS, "&Settings", "Settings…", "open_settings", QKeySequence.Preferences, "Audio output and theme"
+    ),
+    ActionSpec(
+        Act.MODEL,
+        "&Settings",
+        "Emotion model…",
+        "models.choose_model",
+        None,
+        "Use another emotion model checkpoint folder",
+        separator_before=True,
+    ),
+    ActionSpec(
+        Act.BUILTIN_MODEL,
+        "&Settings",
+        "Use the built-in model",
+        "models.use_builtin_model",
+        None,
+        "Go back to the model shipped with the explorer",
+    ),
+    ActionSpec(
+        Act.MUQ,
+        "&Settings",
+        "MuQ weights folder…",
+        "models.choose_muq_dir",
+        None,
+        "Where the MuQ weights are (needed by models with a MuQ branch)",
+    ),
     ActionSpec(Act.ABOUT, "&Help", "&About QuadFusion Explorer…", "show_about", None, "Version, model card, credits"),
 )
 

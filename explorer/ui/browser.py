@@ -34,8 +34,15 @@ class Browser(QObject):
     message = Signal(str)
     error = Signal(str, str)
 
-    def __init__(self, library: LibraryController, settings: AppSettings, filters: FilterPanel,
-                 recent_menu: QMenu, window: QWidget, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        library: LibraryController,
+        settings: AppSettings,
+        filters: FilterPanel,
+        recent_menu: QMenu,
+        window: QWidget,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.library, self.settings, self.filters, self.recent_menu = library, settings, filters, recent_menu
         self.window = window
@@ -114,8 +121,12 @@ class Browser(QObject):
     def write_playlist(self, path: Path, rows: list[int]) -> Path | None:
         a = self.library.arrays
         try:
-            out = write_m3u8([a.paths[r] for r in rows], path, titles=[display.track_title(a, r) for r in rows],
-                             durations=[float(a.durations[r]) for r in rows])
+            out = write_m3u8(
+                [a.paths[r] for r in rows],
+                path,
+                titles=[display.track_title(a, r) for r in rows],
+                durations=[float(a.durations[r]) for r in rows],
+            )
         except AnalysisError as exc:
             self.error.emit("Cannot save playlist", str(exc))
             return None

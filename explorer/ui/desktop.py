@@ -30,12 +30,17 @@ def reveal_in_file_manager(path: str | Path) -> None:
     registered = bus.interface().isServiceRegistered(service)
     activatable = service in (bus.interface().activatableServiceNames().value() or [])
     if not registered.value() and not activatable:
-        raise DesktopError("No file manager that can show a selected file is installed "
-                           f"(none offers {service} on the session bus).\n\nThe file is in: {path.parent}")
-    reply = QDBusInterface(service, obj, iface, bus).call("ShowItems", [QUrl.fromLocalFile(str(path)).toString(QUrl.FullyEncoded)], "")
+        raise DesktopError(
+            "No file manager that can show a selected file is installed "
+            f"(none offers {service} on the session bus).\n\nThe file is in: {path.parent}"
+        )
+    reply = QDBusInterface(service, obj, iface, bus).call(
+        "ShowItems", [QUrl.fromLocalFile(str(path)).toString(QUrl.FullyEncoded)], ""
+    )
     if reply.type() == QDBusMessage.ErrorMessage:
-        raise DesktopError(f"The file manager refused to show the file: {reply.errorMessage()}\n\n"
-                           f"The file is in: {path.parent}")
+        raise DesktopError(
+            f"The file manager refused to show the file: {reply.errorMessage()}\n\nThe file is in: {path.parent}"
+        )
 
 
 def open_in_default_player(path: str | Path) -> None:

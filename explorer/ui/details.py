@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
@@ -36,10 +34,10 @@ class TrackDetails(QWidget):
     teach_requested = Signal(int, str)  # row, correction kind (taste.TEACH_KINDS)
     reveal_requested = Signal(str)  # path
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._arrays: Optional[LibraryArrays] = None
-        self._row: Optional[int] = None
+        self._arrays: LibraryArrays | None = None
+        self._row: int | None = None
         self.title = QLabel("No track selected")
         self.title.setObjectName("detailsTitle")
         self.title.setWordWrap(True)
@@ -57,7 +55,7 @@ class TrackDetails(QWidget):
         self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.plot.getAxis("left").setWidth(96)
         self.plot.getAxis("left").setStyle(tickLength=0)
-        self.bars: Optional[pg.BarGraphItem] = None
+        self.bars: pg.BarGraphItem | None = None
 
         self.like_button = QPushButton("♥ Like (L)")
         self.like_button.setCheckable(True)
@@ -80,8 +78,10 @@ class TrackDetails(QWidget):
         self.descriptors = QTableWidget(0, 2)
         self.descriptors.setHorizontalHeaderLabels(["Sounds", "Percentile"])
         self.descriptors.setAccessibleName("How this track sounds compared with the library")
-        self.descriptors.setToolTip("Each row: where this track sits between two poles, as a percentile of the "
-                                    "library (0 = the most 'low pole' track, 100 = the most 'high pole')")
+        self.descriptors.setToolTip(
+            "Each row: where this track sits between two poles, as a percentile of the "
+            "library (0 = the most 'low pole' track, 100 = the most 'high pole')"
+        )
         self.descriptors.verticalHeader().setVisible(False)
         self.descriptors.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
         self.descriptors.setEditTriggers(QTableWidget.NoEditTriggers)
@@ -113,7 +113,7 @@ class TrackDetails(QWidget):
             self.teach_requested.emit(self._row, kind)
 
     @property
-    def track_id(self) -> Optional[int]:
+    def track_id(self) -> int | None:
         if self._arrays is None or self._row is None:
             return None
         return int(self._arrays.track_ids[self._row])
@@ -122,7 +122,7 @@ class TrackDetails(QWidget):
         if self.track_id is not None:
             self.like_requested.emit(self.track_id, value if on else 0)
 
-    def show_track(self, arrays: LibraryArrays, row: Optional[int]) -> None:
+    def show_track(self, arrays: LibraryArrays, row: int | None) -> None:
         self._arrays, self._row = arrays, row
         for b in (self.like_button, self.dislike_button, self.reveal_button, *self.teach_buttons.values()):
             b.setEnabled(row is not None)
@@ -133,9 +133,8 @@ class TrackDetails(QWidget):
             self.descriptors.setRowCount(0)
             return
         self.title.setText(display.track_title(arrays, row))
-        genres = [g for g, on in zip(arrays.genre_names, arrays.genres[row]) if on > 0.5]
         quadrant = display.top_quadrant_text(arrays.quadrant_probs[row])
-        bits = [arrays.artists[row], arrays.albums[row], ", ".join(genres) or "Unknown genre", quadrant]
+        bits = [arrays.artists[row], arrays.albums[row], arrays.genre_text(row), quadrant]  # "(from audio)" if inferred
         self.subtitle.setText(" · ".join(b for b in bits if b))
         self._draw_emotions(arrays.tag_names, arrays.tag_scores[row])
         self._fill_descriptors(arrays, row)

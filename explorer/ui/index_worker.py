@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from core.progress import CancelToken, Cancelled, Progress
+from core.progress import Cancelled, CancelToken, Progress
 from explorer.ui.tasks import run_task, to_main
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class IndexWorker(QObject):
     def cancel(self) -> None:
         self.token.cancel()
 
-    def isRunning(self) -> bool:  # noqa: N802 - the QThread name callers and tests know
+    def isRunning(self) -> bool:
         return self._started and not self._done.is_set()
 
     def wait(self, ms: int = 30000) -> bool:
@@ -83,8 +83,14 @@ class IndexWorker(QObject):
                 raise Cancelled()
             cache = LibraryCache.open(self.root, self.cache_dir)
             return index_library(
-                self.root, cache, workers=self.workers, model=model, muq=muq,
-                progress=self._on_progress, cancel=self.token, batch_size=GUI_BATCH_SIZE,
+                self.root,
+                cache,
+                workers=self.workers,
+                model=model,
+                muq=muq,
+                progress=self._on_progress,
+                cancel=self.token,
+                batch_size=GUI_BATCH_SIZE,
             )
         finally:
             if cache is not None:

@@ -22,12 +22,23 @@ from PySide6.QtWidgets import (
 
 TEXT_WIDGETS = (QLineEdit, QTextEdit, QAbstractSpinBox)
 NAVIGATING = (QAbstractItemView, QComboBox, QAbstractSlider, QAbstractButton)
-NAV_KEYS = {Qt.Key_Space, Qt.Key_Return, Qt.Key_Enter, Qt.Key_Left, Qt.Key_Right, Qt.Key_Up, Qt.Key_Down,
-            Qt.Key_Home, Qt.Key_End, Qt.Key_PageUp, Qt.Key_PageDown}
+NAV_KEYS = {
+    Qt.Key_Space,
+    Qt.Key_Return,
+    Qt.Key_Enter,
+    Qt.Key_Left,
+    Qt.Key_Right,
+    Qt.Key_Up,
+    Qt.Key_Down,
+    Qt.Key_Home,
+    Qt.Key_End,
+    Qt.Key_PageUp,
+    Qt.Key_PageDown,
+}
 
 
 class FocusKeys(QObject):
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if event.type() != QEvent.ShortcutOverride:
             return False
         focus = QApplication.focusWidget()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -34,17 +34,17 @@ class LibraryController(QObject):
 
     def __init__(
         self,
-        cache_dir: Optional[Path],
+        cache_dir: Path | None,
         model_loader: Callable[[], tuple],
-        workers: Optional[int] = None,
-        parent: Optional[QObject] = None,
+        workers: int | None = None,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.cache_dir, self.model_loader, self.workers = cache_dir, model_loader, workers
-        self.root: Optional[Path] = None
+        self.root: Path | None = None
         self.cache = None
-        self.arrays: Optional[LibraryArrays] = None
-        self.worker: Optional[IndexWorker] = None
+        self.arrays: LibraryArrays | None = None
+        self.worker: IndexWorker | None = None
         self.last_summary: IndexSummary | None = None
         self.no_model = False  # the last index run had no emotion model: the empty map needs explaining
         self._last_reload = 0.0
@@ -97,7 +97,7 @@ class LibraryController(QObject):
             return
         worker = IndexWorker(self.root, self.cache_dir, model_loader=self.model_loader, workers=self.workers)
         # a superseded job (the library was switched meanwhile) may still deliver: only the current one counts
-        current = lambda slot: (lambda *a: slot(*a) if self.worker is worker else None)  # noqa: E731
+        current = lambda slot: lambda *a: slot(*a) if self.worker is worker else None  # noqa: E731
         worker.progressed.connect(current(self._on_progress))
         worker.succeeded.connect(current(self._on_done))
         worker.failed.connect(current(self._on_failed))
@@ -182,7 +182,7 @@ class LibraryController(QObject):
         self.reindex()
 
     # -- likes, closing -------------------------------------------------------------------------
-    def set_like(self, track_id: int, value: int) -> Optional[int]:
+    def set_like(self, track_id: int, value: int) -> int | None:
         """Persist a like (+1), dislike (-1) or neither (0); returns the arrays row it changed, if loaded."""
         if self.cache is None:
             return None

@@ -68,8 +68,10 @@ class _Search:
         self.rows = [int(r) for r in search_rows(w.library.arrays, text)]
         shown = w.maps.mark_matches(self.rows, centre=bool(self.rows))
         if text.strip():
-            w.note(f"{len(self.rows)} match{'es' if len(self.rows) != 1 else ''} for “{text}”"
-                   + (f", {shown} on the map" if shown != len(self.rows) else ""))
+            w.note(
+                f"{len(self.rows)} match{'es' if len(self.rows) != 1 else ''} for “{text}”"
+                + (f", {shown} on the map" if shown != len(self.rows) else "")
+            )
 
     def play_first(self) -> None:
         if self.rows:
@@ -93,9 +95,15 @@ class _Panels:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, *, player: PlayerBackend | None = None, settings: QSettings | None = None,
-                 cache_dir: Path | None = None, model_loader: Callable[[], tuple] | None = None,
-                 index_workers: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        player: PlayerBackend | None = None,
+        settings: QSettings | None = None,
+        cache_dir: Path | None = None,
+        model_loader: Callable[[], tuple] | None = None,
+        index_workers: int | None = None,
+    ) -> None:
         """model_loader: () -> (model, muq) for the indexer; None = the active model choice (ModelController)."""
         super().__init__()
         self.setWindowTitle("QuadFusion Explorer")
@@ -174,8 +182,13 @@ class MainWindow(QMainWindow):
         left.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
         self.addDockWidget(Qt.LeftDockWidgetArea, left)
         self.tabs = QTabWidget()
-        for widget, name in ((self.recommendations, "Recommended"), (self.audition, "Audition"),
-                             (self.queue_panel, "Queue"), (self.likes_panel, "Likes"), (self.problems, "Problems")):
+        for widget, name in (
+            (self.recommendations, "Recommended"),
+            (self.audition, "Audition"),
+            (self.queue_panel, "Queue"),
+            (self.likes_panel, "Likes"),
+            (self.problems, "Problems"),
+        ):
             self.tabs.addTab(widget, name)
         split = QSplitter(Qt.Vertical)
         scroll = QScrollArea()
@@ -264,9 +277,11 @@ class MainWindow(QMainWindow):
         if self.library.is_indexing():
             return "Indexing… tracks appear here as they are analysed"
         if self.library.no_model:
-            return ("No emotion model is installed (resources/models/default, Settings ▸ Emotion model… or "
-                    "QFX_MODEL):\nfeatures were stored; the map appears once a model is installed and the "
-                    "library re-indexed")
+            return (
+                "No emotion model is installed (resources/models/default, Settings ▸ Emotion model… or "
+                "QFX_MODEL):\nfeatures were stored; the map appears once a model is installed and the "
+                "library re-indexed"
+            )
         return "No analysed tracks yet: open a music folder (File ▸ Open folder…)"
 
     def _library_opened(self, root: Path) -> None:
@@ -333,8 +348,10 @@ class MainWindow(QMainWindow):
         shown = self.maps.mark_matches(rows)
         self.playback.add_to_queue(rows)
         self.panels.show_queue()
-        self.note(f"Playlist: {len(rows)} tracks queued, {shown} on the map"
-                  + (f", {len(missing)} not in this library" if missing else ""))
+        self.note(
+            f"Playlist: {len(rows)} tracks queued, {shown} on the map"
+            + (f", {len(missing)} not in this library" if missing else "")
+        )
 
     def _index_finished(self, text: str) -> None:
         self.index_status.finish(text)
@@ -376,12 +393,12 @@ class MainWindow(QMainWindow):
             self.settings.set_theme(dialog.theme())
             theme.apply_choice(dialog.theme())
 
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def dragEnterEvent(self, event) -> None:
         urls = event.mimeData().urls()
         if urls and urls[0].isLocalFile():
             event.acceptProposedAction()  # a file is refused on drop, with the reason
 
-    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def dropEvent(self, event) -> None:
         urls = event.mimeData().urls()
         if not urls or not urls[0].isLocalFile():
             return
@@ -391,10 +408,14 @@ class MainWindow(QMainWindow):
         elif path.suffix.lower() in (".m3u8", ".m3u"):
             self.browser.open_playlist(path)
         else:
-            show_info(self, "Drop a folder", f"{path.name} is a file. Drop the folder that holds your music (or an "
-                      "M3U8 playlist) to open it; single files are not a library.")
+            show_info(
+                self,
+                "Drop a folder",
+                f"{path.name} is a file. Drop the folder that holds your music (or an "
+                "M3U8 playlist) to open it; single files are not a library.",
+            )
 
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event) -> None:
         self._remember_track()
         self.settings.save_window(self)
         self.maps.close()

@@ -28,8 +28,14 @@ class MapController(QObject):
     summary_changed = Signal(str)  # "N tracks · filter · K"
     failed = Signal(str, str)  # title, message for a dialog
 
-    def __init__(self, library: LibraryController, filters: FilterPanel, view: MapView,
-                 empty_hint: Callable[[], str], parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        library: LibraryController,
+        filters: FilterPanel,
+        view: MapView,
+        empty_hint: Callable[[], str],
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.library, self.filters, self.view = library, filters, view
         self.empty_hint = empty_hint

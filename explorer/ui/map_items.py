@@ -5,8 +5,8 @@ and r. The thin wrappers over analysis live here too so the window has one place
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -25,7 +25,7 @@ STAR_SIZE = 24
 LABEL_CHARS = 28
 
 
-def build_scene(arrays: LibraryArrays, filt: TrackFilter, k: Optional[int]) -> MapScene:
+def build_scene(arrays: LibraryArrays, filt: TrackFilter, k: int | None) -> MapScene:
     return build_map_scene(arrays, filt, k="auto" if k is None else int(k))
 
 
@@ -59,7 +59,7 @@ class Overlay(pg.ScatterPlotItem):
     """Marks drawn over points (selection ring, like rings, search hits): a click passes through to the point below
     (a plain ScatterPlotItem accepts every click on its own spots, so the ringed track could not be played)."""
 
-    def mouseClickEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph override
+    def mouseClickEvent(self, ev) -> None:
         ev.ignore()
 
 
@@ -74,10 +74,10 @@ class DrawnScene:
     stars: list[pg.ScatterPlotItem] = field(default_factory=list)
     star_rows: set[int] = field(default_factory=set)  # arrays rows of the representatives
     labels: list[pg.TextItem] = field(default_factory=list)
-    legend: Optional[pg.LegendItem] = None
-    ring: Optional[pg.ScatterPlotItem] = None
-    likes: Optional[pg.ScatterPlotItem] = None
-    dislikes: Optional[pg.ScatterPlotItem] = None
+    legend: pg.LegendItem | None = None
+    ring: pg.ScatterPlotItem | None = None
+    likes: pg.ScatterPlotItem | None = None
+    dislikes: pg.ScatterPlotItem | None = None
 
     def remove(self, plot: pg.PlotItem) -> None:
         extra = [i for i in (self.ring, self.likes, self.dislikes) if i is not None]
@@ -93,7 +93,7 @@ class DrawnScene:
             return np.ones(len(self.rows), dtype=bool)
         return visible[np.clip(self.clusters, 0, len(visible) - 1)]
 
-    def highlight(self, plot: pg.PlotItem, row: Optional[int]) -> None:
+    def highlight(self, plot: pg.PlotItem, row: int | None) -> None:
         """A ring around the playing/selected track."""
         if self.ring is None:
             self.ring = Overlay(
@@ -116,10 +116,10 @@ def mark_likes(plot: pg.PlotItem, drawn: DrawnScene, liked: np.ndarray) -> None:
     """Rings around liked tracks and small crosses on disliked ones (liked: (N,) +1/-1/0 over arrays rows)."""
     flags = np.asarray(liked)
     if drawn.likes is None:
-        drawn.likes = Overlay(size=POINT_SIZE + 7, symbol="o", pen=pg.mkPen(LIKE_COLOUR, width=2),
-                                         brush=pg.mkBrush(None))
-        drawn.dislikes = Overlay(size=POINT_SIZE - 2, symbol="x", pen=pg.mkPen(None),
-                                            brush=pg.mkBrush(theme.MUTED))
+        drawn.likes = Overlay(
+            size=POINT_SIZE + 7, symbol="o", pen=pg.mkPen(LIKE_COLOUR, width=2), brush=pg.mkBrush(None)
+        )
+        drawn.dislikes = Overlay(size=POINT_SIZE - 2, symbol="x", pen=pg.mkPen(None), brush=pg.mkBrush(theme.MUTED))
         for item in (drawn.likes, drawn.dislikes):
             item.setZValue(22)
             plot.addItem(item)
@@ -149,24 +149,31 @@ def apply_axis_labels(plot: pg.PlotItem, scene: MapScene) -> None:
         names = display.descriptor_labels([d for d, _ in label.ranking[:5]])
         tip = "\n".join(f"{names.get(d, d)}: r = {r:+.2f}" for d, r in label.ranking[:5])
         share = float(scene.explained_variance[axis]) * 100
-        ax.setToolTip(f"Axis {axis + 1} of the map ({share:.0f}% of how the tracks differ): {label.short}\n\n"
-                      f"What changes most along it ({label.n} visible tracks; r = correlation):\n{tip}")
+        ax.setToolTip(
+            f"Axis {axis + 1} of the map ({share:.0f}% of how the tracks differ): {label.short}\n\n"
+            f"What changes most along it ({label.n} visible tracks; r = correlation):\n{tip}"
+        )
 
 
 def draw_scene(
     plot: pg.PlotItem,
     scene: MapScene,
     *,
-    titles: Optional[Sequence[str]] = None,
-    tooltip: Optional[Callable] = None,
+    titles: Sequence[str] | None = None,
+    tooltip: Callable | None = None,
 ) -> DrawnScene:
     """Add the scene's items to `plot`. `titles` (arrays order) names the representatives; `tooltip(x, y, data)`
     gives hover text for a point whose data is its arrays row."""
     coords = np.asarray(scene.coords, dtype=float).reshape(-1, 2)
     rows = np.asarray(scene.indices, dtype=np.int64)
     drawn = DrawnScene(coords=coords, rows=rows, clusters=np.asarray(scene.labels, dtype=np.int64).reshape(-1))
-    legend = pg.LegendItem(offset=(12, 12), labelTextColor=theme.TEXT, labelTextSize="10pt",
-                           brush=pg.mkBrush(_colour(theme.PANEL, 215)), pen=pg.mkPen("#3a3f4b"))
+    legend = pg.LegendItem(
+        offset=(12, 12),
+        labelTextColor=theme.TEXT,
+        labelTextSize="10pt",
+        brush=pg.mkBrush(_colour(theme.PANEL, 215)),
+        pen=pg.mkPen("#3a3f4b"),
+    )
     legend.setParentItem(plot.getViewBox())
     legend.setZValue(50)
     legend.setVisible(len(scene) > 0)
@@ -176,10 +183,16 @@ def draw_scene(
         members = np.flatnonzero(labels == c)
         colour = _cluster_colour(scene.colours[c])
         item = pg.ScatterPlotItem(
-            pos=coords[members], data=rows[members], size=POINT_SIZE, symbol="o",
-            brush=pg.mkBrush(_cluster_colour(scene.colours[c], 225)), pen=pg.mkPen(QColor(0, 0, 0, 140), width=1),
-            hoverable=tooltip is not None, tip=tooltip,
-            hoverPen=pg.mkPen(theme.TEXT, width=2), hoverSize=POINT_SIZE + 4,
+            pos=coords[members],
+            data=rows[members],
+            size=POINT_SIZE,
+            symbol="o",
+            brush=pg.mkBrush(_cluster_colour(scene.colours[c], 225)),
+            pen=pg.mkPen(QColor(0, 0, 0, 140), width=1),
+            hoverable=tooltip is not None,
+            tip=tooltip,
+            hoverPen=pg.mkPen(theme.TEXT, width=2),
+            hoverSize=POINT_SIZE + 4,
         )
         item.setZValue(10)
         plot.addItem(item)
@@ -187,16 +200,23 @@ def draw_scene(
         profile = scene.profiles[c] if c < len(scene.profiles) else None
         sentence = profile.sentence if profile is not None else ""
         n = len(members)
-        legend.addItem(item, f"<b style='color:{colour.name()}'>{c + 1}</b> · {n} track{'s' if n != 1 else ''} — {sentence}")
+        legend.addItem(
+            item, f"<b style='color:{colour.name()}'>{c + 1}</b> · {n} track{'s' if n != 1 else ''} — {sentence}"
+        )
     positions = scene.representative_positions
     x_mid = float(coords[:, 0].min() + 0.65 * np.ptp(coords[:, 0])) if len(coords) else 0.0
     for c, pos in enumerate(positions):
         if pos < 0:
             continue
         star = pg.ScatterPlotItem(
-            pos=coords[pos : pos + 1], data=rows[pos : pos + 1], size=STAR_SIZE, symbol="star",
-            brush=pg.mkBrush(_cluster_colour(scene.colours[c])), pen=pg.mkPen(theme.STAR, width=1.5),
-            hoverable=tooltip is not None, tip=tooltip,
+            pos=coords[pos : pos + 1],
+            data=rows[pos : pos + 1],
+            size=STAR_SIZE,
+            symbol="star",
+            brush=pg.mkBrush(_cluster_colour(scene.colours[c])),
+            pen=pg.mkPen(theme.STAR, width=1.5),
+            hoverable=tooltip is not None,
+            tip=tooltip,
         )
         star.setZValue(20)
         plot.addItem(star)
@@ -205,8 +225,13 @@ def draw_scene(
         drawn.star_rows.add(row)
         name = titles[row] if titles is not None and row < len(titles) and titles[row] else f"subcategory {c + 1}"
         right_side = float(coords[pos, 0]) > x_mid  # labels of right-hand stars extend leftwards, inside the view
-        text = pg.TextItem(f"★ {_short(name)}", color=theme.TEXT, anchor=(1.0 if right_side else 0.0, 1.45),
-                           fill=pg.mkBrush(_colour(theme.BACKGROUND, 190)), border=pg.mkPen(_cluster_colour(scene.colours[c])))
+        text = pg.TextItem(
+            f"★ {_short(name)}",
+            color=theme.TEXT,
+            anchor=(1.0 if right_side else 0.0, 1.45),
+            fill=pg.mkBrush(_colour(theme.BACKGROUND, 190)),
+            border=pg.mkPen(_cluster_colour(scene.colours[c])),
+        )
         font = QFont()
         font.setPointSize(9)
         text.setFont(font)
@@ -218,8 +243,9 @@ def draw_scene(
         drawn.labels.append(text)
         # hiding a subcategory from the legend hides its star and label too
         scatter = drawn.scatters[c]
-        scatter.visibleChanged.connect(lambda s=scatter, st=star, t=text: (st.setVisible(s.isVisible()),
-                                                                           t.setVisible(s.isVisible())))
+        scatter.visibleChanged.connect(
+            lambda s=scatter, st=star, t=text: (st.setVisible(s.isVisible()), t.setVisible(s.isVisible()))
+        )
     apply_axis_labels(plot, scene)
     return drawn
 
@@ -249,7 +275,7 @@ def place_labels(plot: pg.PlotItem, drawn: DrawnScene | None) -> None:
         for ax, ay in LABEL_ANCHORS:
             x0, y0 = px[i, 0] - ax * w, px[i, 1] - ay * h
             r = POINT_RADIUS_PX
-            inside = ((px[:, 0] > x0 - r) & (px[:, 0] < x0 + w + r) & (px[:, 1] > y0 - r) & (px[:, 1] < y0 + h + r))
+            inside = (px[:, 0] > x0 - r) & (px[:, 0] < x0 + w + r) & (px[:, 1] > y0 - r) & (px[:, 1] < y0 + h + r)
             n = int((inside & others).sum())
             if best_n is None or n < best_n:
                 best, best_n = (ax, ay), n
@@ -271,13 +297,14 @@ def labels_covering_points(plot: pg.PlotItem, drawn: DrawnScene) -> int:
             if j == i or not shown[j]:
                 continue
             q = vb.mapViewToScene(QPointF(*map(float, xy)))
-            if box.adjusted(-POINT_RADIUS_PX + 2, -POINT_RADIUS_PX + 2, POINT_RADIUS_PX - 2,
-                            POINT_RADIUS_PX - 2).contains(q):
+            if box.adjusted(
+                -POINT_RADIUS_PX + 2, -POINT_RADIUS_PX + 2, POINT_RADIUS_PX - 2, POINT_RADIUS_PX - 2
+            ).contains(q):
                 total += 1
     return total
 
 
-def fit_view(plot: pg.PlotItem, drawn: Optional[DrawnScene], padding: float = 0.08) -> None:
+def fit_view(plot: pg.PlotItem, drawn: DrawnScene | None, padding: float = 0.08) -> None:
     """Show every point, with head-room at the top so the legend (top-left) never hides a point."""
     vb = plot.getViewBox()
     if drawn is None or not len(drawn.coords):

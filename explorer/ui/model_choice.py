@@ -23,5 +23,6 @@ def check_muq(folder: str | Path) -> None:
         raise ModelChoiceError(f"{exc}\n\n{MUQ_LICENCE_NOTE}") from exc
     except Exception as exc:
         log.exception("checking MuQ weights in %s failed", folder)
-        raise ModelChoiceError(f"Could not load MuQ weights from {folder}: {type(exc).__name__}: {exc}\n\n"
-                               f"{MUQ_LICENCE_NOTE}") from exc
+        raise ModelChoiceError(
+            f"Could not load MuQ weights from {folder}: {type(exc).__name__}: {exc}\n\n{MUQ_LICENCE_NOTE}"
+        ) from exc

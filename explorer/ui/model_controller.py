@@ -10,8 +10,8 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QWidget
 
-from explorer.ui.library_controller import LibraryController
 from explorer.library.model_choice import ENV_MODEL, ENV_MUQ, ActiveModel, ModelChoiceError, active_model, check_model
+from explorer.ui.library_controller import LibraryController
 from explorer.ui.model_choice import check_muq
 from explorer.ui.settings import AppSettings
 from explorer.ui.tasks import run_task
@@ -52,9 +52,11 @@ class ModelController(QObject):
             self.message.emit(f"{what} saved, but {ENV_MODEL} is set and overrides it")
             return
         if self.active.uses_muq and not self.active.muq_dir:
-            self.info.emit("This model needs MuQ weights",
-                           "The chosen emotion model reads MuQ embeddings. Choose the MuQ weights folder "
-                           "(Settings ▸ MuQ weights folder…) and the library will be re-indexed with it.")
+            self.info.emit(
+                "This model needs MuQ weights",
+                "The chosen emotion model reads MuQ embeddings. Choose the MuQ weights folder "
+                "(Settings ▸ MuQ weights folder…) and the library will be re-indexed with it.",
+            )
             return
         self.message.emit(f"{what}: {self.active.label()}")
         if self.library.root is not None:
@@ -71,8 +73,10 @@ class ModelController(QObject):
         try:
             check_model(folder)
         except ModelChoiceError as exc:
-            self.error.emit("Not a usable emotion model",
-                            f"{folder} cannot be used as an emotion model:\n\n{exc}\n\nThe current model stays active.")
+            self.error.emit(
+                "Not a usable emotion model",
+                f"{folder} cannot be used as an emotion model:\n\n{exc}\n\nThe current model stays active.",
+            )
             return False
         finally:
             QApplication.restoreOverrideCursor()
@@ -89,8 +93,9 @@ class ModelController(QObject):
         if self.checking:
             return
         if folder is None:
-            folder = QFileDialog.getExistingDirectory(self.window, "Choose the MuQ weights folder",
-                                                      self.active.muq_dir or str(Path.home()))
+            folder = QFileDialog.getExistingDirectory(
+                self.window, "Choose the MuQ weights folder", self.active.muq_dir or str(Path.home())
+            )
             if not folder:
                 return
         self.checking = True
@@ -117,5 +122,3 @@ class ModelController(QObject):
         else:
             self.refresh()
             self.message.emit("MuQ weights saved; the current emotion model does not use them")
-
-

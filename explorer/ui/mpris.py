@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import ClassInfo, QObject, QUrl, Property, Slot
+from PySide6.QtCore import ClassInfo, Property, QObject, QUrl, Slot
 from PySide6.QtDBus import QDBusAbstractAdaptor, QDBusConnection, QDBusMessage, QDBusObjectPath
 
 log = logging.getLogger(__name__)
@@ -27,12 +27,12 @@ class _Root(QDBusAbstractAdaptor):
         self.host = host
 
     @Slot()
-    def Raise(self) -> None:  # noqa: N802 - D-Bus names
+    def Raise(self) -> None:
         self.host.window.raise_()
         self.host.window.activateWindow()
 
     @Slot()
-    def Quit(self) -> None:  # noqa: N802
+    def Quit(self) -> None:
         self.host.window.close()
 
     CanQuit = Property(bool, lambda self: True)
@@ -55,34 +55,34 @@ class _Player(QDBusAbstractAdaptor):
         return self.host.playback
 
     @Slot()
-    def PlayPause(self) -> None:  # noqa: N802
+    def PlayPause(self) -> None:
         self._pc.toggle()
 
     @Slot()
-    def Play(self) -> None:  # noqa: N802
+    def Play(self) -> None:
         if not self._pc.player.backend.path or self._pc.player.backend.is_paused:
             self._pc.toggle()
 
     @Slot()
-    def Pause(self) -> None:  # noqa: N802
+    def Pause(self) -> None:
         b = self._pc.player.backend
         if b.path and not b.is_paused:
             self._pc.toggle()
 
     @Slot()
-    def Stop(self) -> None:  # noqa: N802
+    def Stop(self) -> None:
         self._pc.player.stop()
 
     @Slot()
-    def Next(self) -> None:  # noqa: N802
+    def Next(self) -> None:
         self._pc.next_track()
 
     @Slot()
-    def Previous(self) -> None:  # noqa: N802
+    def Previous(self) -> None:
         self._pc.previous_track()
 
     @Slot("qlonglong")
-    def Seek(self, offset_us: int) -> None:  # noqa: N802
+    def Seek(self, offset_us: int) -> None:
         b = self._pc.player.backend
         if b.path:
             self._pc.player.seek(float(b.position) + offset_us / 1e6)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -93,8 +93,11 @@ class QueuePanel(QWidget):
             self.table.setItem(i, 0, QTableWidgetItem(track_title(arrays, r)))
             self.table.setItem(i, 1, QTableWidgetItem(arrays.artists[r]))
         n = len(self.rows)
-        self.header.setText(f"{n} track{'s' if n != 1 else ''} queued" if n else
-                            "The queue is empty: right-click a point ▸ Add to queue (or press Q)")
+        self.header.setText(
+            f"{n} track{'s' if n != 1 else ''} queued"
+            if n
+            else "The queue is empty: right-click a point ▸ Add to queue (or press Q)"
+        )
 
     def _remove_current(self) -> None:
         r = self.table.currentRow()
@@ -184,6 +187,7 @@ class ProblemsPanel(QWidget):
             why.setToolTip(reason)
             self.table.setItem(i, 1, why)
         n = len(self.failures)
-        self.header.setText(f"{n} file{'s' if n != 1 else ''} could not be read" if n else
-                            "No problems: every file was read")
+        self.header.setText(
+            f"{n} file{'s' if n != 1 else ''} could not be read" if n else "No problems: every file was read"
+        )
         self.retry_button.setEnabled(bool(n))

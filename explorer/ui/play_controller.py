@@ -29,8 +29,14 @@ class PlayController(QObject):
     message = Signal(str)  # a short status-bar note
     error = Signal(str, str)  # title, message for a dialog
 
-    def __init__(self, library: LibraryController, maps: MapController, player: QtPlayer,
-                 audition: AuditionPanel, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        library: LibraryController,
+        maps: MapController,
+        player: QtPlayer,
+        audition: AuditionPanel,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.library, self.maps, self.player, self.audition = library, maps, player, audition
         self.current_row: int | None = None
@@ -79,8 +85,9 @@ class PlayController(QObject):
         if live:
             self.play_row(live[0])
 
-    def play_row(self, row: int, preview: float | None = None, *, from_start: bool = False,
-                 at: float | None = None) -> bool:
+    def play_row(
+        self, row: int, preview: float | None = None, *, from_start: bool = False, at: float | None = None
+    ) -> bool:
         """Play a track from its analysed excerpt (what the model heard), its start, `at` seconds, or a preview."""
         a = self.arrays
         if a is None or not 0 <= row < len(a):
@@ -156,8 +163,13 @@ class PlayController(QObject):
     # -- next / previous ------------------------------------------------------------------------
     def _next(self, mode: PlayMode) -> int | None:
         had_queue = bool(self.queue.rows)
-        row = next_row(mode, self.queue, self.maps.points(), self.playing_row if self.playing_row is not None
-                       else self.current_row, region=self.audition.rows)
+        row = next_row(
+            mode,
+            self.queue,
+            self.maps.points(),
+            self.playing_row if self.playing_row is not None else self.current_row,
+            region=self.audition.rows,
+        )
         if had_queue:
             self.queue_changed.emit()
         return row

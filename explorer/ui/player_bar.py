@@ -29,7 +29,7 @@ def _clock(seconds: float) -> str:
 class JumpSlider(QSlider):
     """A slider whose groove click jumps to the clicked position (not one page step), then drags from there."""
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def mousePressEvent(self, event) -> None:
         if event.button() == Qt.LeftButton:
             opt = QStyleOptionSlider()
             self.initStyleOption(opt)
@@ -53,12 +53,19 @@ class PlayerBar(QWidget):
         super().__init__(parent)
         self.player = player
         style = self.style()
-        self.prev_button = self._button(style.standardIcon(QStyle.SP_MediaSkipBackward), "Previous track",
-                                        "Previous track (Ctrl+Left)")
-        self.play_button = self._button(style.standardIcon(QStyle.SP_MediaPlay), "Play or pause",
-                                        "Play / pause (Space); plays the selected track when nothing plays")
-        self.next_button = self._button(style.standardIcon(QStyle.SP_MediaSkipForward), "Next track",
-                                        "Next track (Ctrl+Right): the queue, then the continuous-play mode")
+        self.prev_button = self._button(
+            style.standardIcon(QStyle.SP_MediaSkipBackward), "Previous track", "Previous track (Ctrl+Left)"
+        )
+        self.play_button = self._button(
+            style.standardIcon(QStyle.SP_MediaPlay),
+            "Play or pause",
+            "Play / pause (Space); plays the selected track when nothing plays",
+        )
+        self.next_button = self._button(
+            style.standardIcon(QStyle.SP_MediaSkipForward),
+            "Next track",
+            "Next track (Ctrl+Right): the queue, then the continuous-play mode",
+        )
         self.track_label = QLabel("Click a point on the map to listen")
         self.track_label.setObjectName("trackLabel")
         self.track_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # long titles never widen it

@@ -5,7 +5,7 @@ thread."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional, Protocol
+from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -17,14 +17,14 @@ class PlayerBackend(Protocol):
 
     on_finished: object
     on_error: object
-    path: Optional[str]
+    path: str | None
     position: float
     duration: float
     is_playing: bool
     is_paused: bool
     volume: float
 
-    def play(self, path: str, start: float = 0.0, duration: Optional[float] = None) -> None: ...
+    def play(self, path: str, start: float = 0.0, duration: float | None = None) -> None: ...
     def pause(self) -> None: ...
     def resume(self) -> None: ...
     def seek(self, seconds: float) -> None: ...
@@ -41,7 +41,7 @@ class QtPlayer(QObject):
     position_changed = Signal(float, float)  # position, duration
     state_changed = Signal(bool)  # True while sound is coming out
 
-    def __init__(self, backend: PlayerBackend, parent: Optional[QObject] = None) -> None:
+    def __init__(self, backend: PlayerBackend, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.backend = backend
         backend.on_finished = lambda path: to_main(self._on_finished, path)  # called on the decoder thread
@@ -60,7 +60,7 @@ class QtPlayer(QObject):
             self.position_changed.emit(float(self.backend.position), float(self.backend.duration))
 
     # -- commands (GUI thread) ------------------------------------------------------------------
-    def play(self, path: str | Path, start: float = 0.0, duration: Optional[float] = None) -> bool:
+    def play(self, path: str | Path, start: float = 0.0, duration: float | None = None) -> bool:
         """Start a track; a failure becomes a `failed` signal instead of an exception."""
         try:
             self.backend.play(str(path), start=float(start), duration=duration)

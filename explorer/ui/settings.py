@@ -4,7 +4,6 @@ the chosen emotion model and MuQ weights folders."""
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QGuiApplication
@@ -20,7 +19,7 @@ THEMES = {"system": "Follow the system", "dark": "Dark", "light": "Light"}
 
 
 class AppSettings:
-    def __init__(self, settings: Optional[QSettings] = None) -> None:
+    def __init__(self, settings: QSettings | None = None) -> None:
         self.q = settings if settings is not None else QSettings(ORGANISATION, APPLICATION)
 
     def recent_libraries(self) -> list[str]:
@@ -34,15 +33,15 @@ class AppSettings:
         self.q.setValue("recent", [path, *recent][:MAX_RECENT])
         self.q.setValue("library", path)
 
-    def last_library(self) -> Optional[str]:
+    def last_library(self) -> str | None:
         value = self.q.value("library")
         return str(value) if value else None
 
-    def audio_device(self) -> Optional[str]:
+    def audio_device(self) -> str | None:
         value = self.q.value("audio/device")
         return str(value) if value else None
 
-    def set_audio_device(self, device: Optional[str]) -> None:
+    def set_audio_device(self, device: str | None) -> None:
         self.q.setValue("audio/device", device or "")
 
     def volume(self) -> int:
@@ -54,22 +53,22 @@ class AppSettings:
     def set_volume(self, value: int) -> None:
         self.q.setValue("audio/volume", int(value))
 
-    def model_dir(self) -> Optional[str]:
+    def model_dir(self) -> str | None:
         """The emotion model folder the user chose (None: the built-in model)."""
         value = self.q.value("model/dir")
         return str(value) if value else None
 
-    def set_model_dir(self, path: Optional[str]) -> None:
+    def set_model_dir(self, path: str | None) -> None:
         self.q.setValue("model/dir", path or "")
 
-    def muq_dir(self) -> Optional[str]:
+    def muq_dir(self) -> str | None:
         value = self.q.value("model/muq_dir")
         return str(value) if value else None
 
-    def set_muq_dir(self, path: Optional[str]) -> None:
+    def set_muq_dir(self, path: str | None) -> None:
         self.q.setValue("model/muq_dir", path or "")
 
-    def filters(self, library: str) -> Optional[dict]:
+    def filters(self, library: str) -> dict | None:
         raw = self.q.value(f"filters/{_key(library)}")
         if not raw:
             return None
@@ -93,7 +92,7 @@ class AppSettings:
     def set_play_mode(self, mode: str) -> None:
         self.q.setValue("playback/mode", str(mode))
 
-    def last_track(self, library: str) -> Optional[tuple[str, float]]:
+    def last_track(self, library: str) -> tuple[str, float] | None:
         """(path, seconds) of the track selected when the library was last closed."""
         raw = self.q.value(f"last_track/{_key(library)}")
         if not raw:
@@ -153,7 +152,7 @@ def _key(library: str) -> str:
 class SettingsDialog(QDialog):
     """Audio output device (names as PortAudio reports them) and the theme."""
 
-    def __init__(self, current: Optional[str], theme: str = "system", parent: Optional[QWidget] = None) -> None:
+    def __init__(self, current: str | None, theme: str = "system", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.combo = QComboBox()
@@ -181,7 +180,7 @@ class SettingsDialog(QDialog):
         form.addRow("Theme", self.theme_combo)
         form.addRow(buttons)
 
-    def device(self) -> Optional[str]:
+    def device(self) -> str | None:
         text = self.combo.currentText()
         return None if text == SYSTEM_DEFAULT else text
 

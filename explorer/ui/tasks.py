@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
 
@@ -69,7 +70,7 @@ def run_task(work: Callable[[], Any], done: Done | None = None) -> None:
     def body() -> None:
         try:
             result, error = work(), None
-        except BaseException as exc:  # noqa: BLE001 - handed to `done`, which decides what the user sees
+        except BaseException as exc:
             result, error = None, exc
         if done is not None:
             dispatcher.call.emit(lambda: done(result, error))

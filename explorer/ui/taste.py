@@ -30,8 +30,9 @@ class TasteController(QObject):
     message = Signal(str)
     error = Signal(str, str)
 
-    def __init__(self, library: LibraryController, recommendations: RecommendPanel, current_row,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, library: LibraryController, recommendations: RecommendPanel, current_row, parent: QObject | None = None
+    ) -> None:
         """`current_row()` returns the selected live row (the target of L and D)."""
         super().__init__(parent)
         self.library, self.recommendations, self.current_row = library, recommendations, current_row

@@ -11,10 +11,24 @@ from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 ICONS = Path(__file__).resolve().parents[2] / "resources" / "icons"
-DARK = {"BACKGROUND": "#16181d", "PANEL": "#1e2128", "BASE": "#23262e", "TEXT": "#e6e6e6", "MUTED": "#9aa0aa",
-        "BORDER": "#333844", "DISABLED": "#6b717c"}
-LIGHT = {"BACKGROUND": "#fbfbfc", "PANEL": "#eef0f3", "BASE": "#ffffff", "TEXT": "#1d1f24", "MUTED": "#5c6370",
-         "BORDER": "#c8ccd4", "DISABLED": "#9aa0aa"}
+DARK = {
+    "BACKGROUND": "#16181d",
+    "PANEL": "#1e2128",
+    "BASE": "#23262e",
+    "TEXT": "#e6e6e6",
+    "MUTED": "#9aa0aa",
+    "BORDER": "#333844",
+    "DISABLED": "#6b717c",
+}
+LIGHT = {
+    "BACKGROUND": "#fbfbfc",
+    "PANEL": "#eef0f3",
+    "BASE": "#ffffff",
+    "TEXT": "#1d1f24",
+    "MUTED": "#5c6370",
+    "BORDER": "#c8ccd4",
+    "DISABLED": "#9aa0aa",
+}
 BACKGROUND, PANEL, BASE, TEXT, MUTED = DARK["BACKGROUND"], DARK["PANEL"], DARK["BASE"], DARK["TEXT"], DARK["MUTED"]
 ACCENT = "#f0a030"
 BAR = "#5b8def"
@@ -26,14 +40,15 @@ current = "dark"
 def stylesheet(c: dict[str, str]) -> str:
     return f"""
 QLabel#detailsTitle {{ font-size: 15pt; font-weight: 600; }}
-QLabel#detailsSubtitle {{ color: {c['MUTED']}; }}
-QLabel#modelLabel {{ color: {c['MUTED']}; padding-left: 14px; }}
-QLabel#panelTitle {{ font-weight: 600; color: {c['MUTED']}; }}
-QGroupBox {{ font-weight: 600; border: 1px solid {c['BORDER']}; border-radius: 4px; margin-top: 8px; padding-top: 4px; }}
-QGroupBox::title {{ subcontrol-origin: margin; left: 8px; padding: 0 3px; color: {c['MUTED']}; }}
+QLabel#detailsSubtitle {{ color: {c["MUTED"]}; }}
+QLabel#modelLabel {{ color: {c["MUTED"]}; padding-left: 14px; }}
+QLabel#panelTitle {{ font-weight: 600; color: {c["MUTED"]}; }}
+QGroupBox {{ font-weight: 600; border: 1px solid {c["BORDER"]}; border-radius: 4px; margin-top: 8px;
+            padding-top: 4px; }}
+QGroupBox::title {{ subcontrol-origin: margin; left: 8px; padding: 0 3px; color: {c["MUTED"]}; }}
 QPushButton:checked {{ background: {ACCENT}; color: #111; }}
 QToolBar {{ border: none; spacing: 6px; }}
-QDockWidget::title {{ padding: 4px; background: {c['PANEL']}; }}
+QDockWidget::title {{ padding: 4px; background: {c["PANEL"]}; }}
 """
 
 
@@ -78,10 +93,18 @@ def apply(app: QApplication, choice: str = "system") -> str:
     configure_pyqtgraph()
     app.setStyle("Fusion")
     pal = QPalette()
-    for role, key in ((QPalette.Window, "PANEL"), (QPalette.WindowText, "TEXT"), (QPalette.Base, "BASE"),
-                      (QPalette.AlternateBase, "PANEL"), (QPalette.Text, "TEXT"), (QPalette.Button, "BASE"),
-                      (QPalette.ButtonText, "TEXT"), (QPalette.ToolTipBase, "BASE"), (QPalette.ToolTipText, "TEXT"),
-                      (QPalette.PlaceholderText, "MUTED")):
+    for role, key in (
+        (QPalette.Window, "PANEL"),
+        (QPalette.WindowText, "TEXT"),
+        (QPalette.Base, "BASE"),
+        (QPalette.AlternateBase, "PANEL"),
+        (QPalette.Text, "TEXT"),
+        (QPalette.Button, "BASE"),
+        (QPalette.ButtonText, "TEXT"),
+        (QPalette.ToolTipBase, "BASE"),
+        (QPalette.ToolTipText, "TEXT"),
+        (QPalette.PlaceholderText, "MUTED"),
+    ):
         pal.setColor(role, QColor(c[key]))
     pal.setColor(QPalette.Highlight, QColor(BAR))
     pal.setColor(QPalette.HighlightedText, QColor("#ffffff"))

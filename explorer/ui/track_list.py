@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
@@ -46,7 +46,7 @@ class AuditionPanel(QWidget):
     save_requested = Signal()
     stop_requested = Signal()
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.rows: list[int] = []
         self.current = -1
@@ -60,11 +60,13 @@ class AuditionPanel(QWidget):
         self.next_button = QPushButton("▶")
         self.stop_button = QPushButton("■")
         self.save_button = QPushButton("Save as playlist…")
-        for b, name, tip in ((self.play_button, "Audition", "Play 10 s of each track of the region in turn"),
-                             (self.prev_button, "Previous preview", "Previous track of the region"),
-                             (self.next_button, "Next preview", "Next track of the region"),
-                             (self.stop_button, "Stop audition", "Stop the audition"),
-                             (self.save_button, "Save region as playlist", "Save these tracks as an M3U8 playlist")):
+        for b, name, tip in (
+            (self.play_button, "Audition", "Play 10 s of each track of the region in turn"),
+            (self.prev_button, "Previous preview", "Previous track of the region"),
+            (self.next_button, "Next preview", "Next track of the region"),
+            (self.stop_button, "Stop audition", "Stop the audition"),
+            (self.save_button, "Save region as playlist", "Save these tracks as an M3U8 playlist"),
+        ):
             b.setAccessibleName(name)
             b.setToolTip(tip)
         for b in (self.prev_button, self.next_button, self.stop_button):
@@ -94,7 +96,9 @@ class AuditionPanel(QWidget):
             self.table.setItem(i, 0, QTableWidgetItem(track_title(arrays, r)))
             self.table.setItem(i, 1, QTableWidgetItem(arrays.artists[r]))
         n = len(self.rows)
-        self.header.setText(f"{n} track{'s' if n != 1 else ''} in the selected region — {PREVIEW_SECONDS:.0f} s previews")
+        self.header.setText(
+            f"{n} track{'s' if n != 1 else ''} in the selected region — {PREVIEW_SECONDS:.0f} s previews"
+        )
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -149,7 +153,7 @@ class RecommendPanel(QWidget):
 
     play_requested = Signal(int)  # row
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.rows: list[int] = []
         self.header = QLabel("Like a few tracks (L) to get recommendations")

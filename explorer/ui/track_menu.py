@@ -30,6 +30,7 @@ def track_menu(parent: QWidget, window, row: int, on_error: Callable[[str, str],
                 fn(path)
             except desktop.DesktopError as exc:
                 on_error(title, str(exc))
+
         return run
 
     pc, taste = window.playback, window.taste
@@ -46,8 +47,11 @@ def track_menu(parent: QWidget, window, row: int, on_error: Callable[[str, str],
         act = teach.addAction(label)
         act.triggered.connect(lambda _=False, k=kind: taste.teach(row, k))
     menu.addSeparator()
-    add("Show in file manager", guarded(desktop.reveal_in_file_manager, "Cannot show the file"),
-        "Open the folder with the file selected")
+    add(
+        "Show in file manager",
+        guarded(desktop.reveal_in_file_manager, "Cannot show the file"),
+        "Open the folder with the file selected",
+    )
     add("Open in default player", guarded(desktop.open_in_default_player, "Cannot open the file"))
     add("Copy path", lambda: desktop.copy_path(path))
     return menu

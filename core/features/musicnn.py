@@ -1,0 +1,190 @@
+"""MusiCNN-MSD (Pons & Serra, 2019) in torch: 50 Million Song Dataset tags and a 200-d embedding per excerpt.
+
+Why this network: it is small (787k parameters), its weights are ISC-licensed (MTG-UPF, musicnn 0.1.0) and can
+ship with the app, and its penultimate layer is a strong audio-only descriptor of style and mood where a file
+carries no genre tag. The architecture follows the published `MSD_musicnn` graph layer by layer; the weights are
+converted once from the TF checkpoint by `scripts/convert_musicnn.py` and match it within 1e-4 (tests/).
+
+Per excerpt the 16 kHz audio is cut into 3 s patches (`core.features.musicnn_mel`), every patch goes through the
+network in one batch, and the outputs are averaged over patches: the tag activations (the taggram's mean) and the
+penultimate embedding, each patch with its own features (the original extractor returned patch 0's for all).
+
+`MusicnnNet.forward` takes a fixed-shape patch batch (N, 187, 96) and has no data-dependent Python control flow,
+so it exports to ONNX with a dynamic batch axis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core.features.musicnn_mel import N_FFT, N_MELS, check_wave, log_mel, to_patches
+from core.resources import resource_path
+
+__all__ = ["EMBED_DIM", "MSD_TAGS", "N_TAGS", "MusicnnEmbedder", "MusicnnNet", "default_weights", "load_musicnn"]
+
+# The 50 Last.fm tags of the MSD tagging benchmark, in the network's output order (spelling as published).
+MSD_TAGS: tuple[str, ...] = (
+    "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s", "alternative rock",
+    "jazz", "beautiful", "metal", "chillout", "male vocalists", "classic rock", "soul", "indie rock", "Mellow",
+    "electronica", "80s", "folk", "90s", "chill", "instrumental", "punk", "oldies", "blues", "hard rock", "ambient",
+    "acoustic", "experimental", "female vocalist", "guitar", "Hip-Hop", "70s", "party", "country", "easy listening",
+    "sexy", "catchy", "funk", "electro", "heavy metal", "Progressive rock", "60s", "rnb", "indie pop", "sad",
+    "House", "happy",
+)
+N_TAGS = len(MSD_TAGS)
+EMBED_DIM = 200
+BN_EPS = 1e-3  # TF's batch-normalisation default, which the checkpoint was trained with
+WEIGHTS_NAME = "musicnn_msd.safetensors"
+
+
+def _bn_scale_positive(bn: nn.BatchNorm2d | nn.BatchNorm1d) -> torch.Tensor:
+    """(C,) bool: where the batch-norm's scale is >= 0, i.e. where it preserves order."""
+    return bn.weight / torch.sqrt(bn.running_var + bn.eps) >= 0
+
+
+class _FreqPooledConv(nn.Module):
+    """conv2d -> ReLU -> batch-norm -> max over the whole frequency axis, as MusiCNN's front-end blocks.
+
+    ReLU and an inference batch-norm are monotone per channel (increasing where the scale is >= 0, decreasing
+    where it is negative), so they commute with max: the max (or min, for a negative scale) is taken on the raw
+    convolution and only the pooled (N, C, T) result is normalised. Same numbers, a fraction of the memory traffic.
+    """
+
+    def __init__(self, filters: int, kernel: tuple[int, int], time_pad: tuple[int, int]) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, filters, kernel)
+        self.bn = nn.BatchNorm2d(filters, eps=BN_EPS)
+        self.time_pad = time_pad
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 1, T, F) -> (N, C, T)
+        y = self.conv(F.pad(x, (0, 0, *self.time_pad)))
+        pooled = torch.where(_bn_scale_positive(self.bn)[None, :, None], y.amax(dim=3), y.amin(dim=3))
+        return F.batch_norm(torch.relu(pooled), self.bn.running_mean, self.bn.running_var, self.bn.weight,
+                            self.bn.bias, False, 0.0, self.bn.eps)
+
+
+class _MidConv(nn.Module):
+    """Mid-end layer: a time convolution (kernel 7, 'same') over all feature channels -> ReLU -> batch-norm."""
+
+    def __init__(self, channels_in: int, channels_out: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(channels_in, channels_out, 7, padding=3)
+        self.bn = nn.BatchNorm1d(channels_out, eps=BN_EPS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(torch.relu(self.conv(x)))
+
+
+def _same_pad(kernel: int) -> tuple[int, int]:
+    """TF 'same' padding for stride 1: the extra sample of an even kernel goes after."""
+    return (kernel - 1) // 2, kernel - 1 - (kernel - 1) // 2
+
+
+class MusicnnNet(nn.Module):
+    """The MSD_musicnn graph: (N, 187, 96) log-mel patches -> (embedding (N, 200), tag probabilities (N, 50))."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bn_in = nn.BatchNorm2d(1, eps=BN_EPS)
+        # Timbral filters span 40 % and 70 % of the mel axis over 7 frames; temporal ones 128/64/32 frames x 1 band.
+        self.timbral74 = _FreqPooledConv(204, (7, int(0.4 * N_MELS)), (3, 3))
+        self.timbral77 = _FreqPooledConv(204, (7, int(0.7 * N_MELS)), (3, 3))
+        self.temporal128 = _FreqPooledConv(51, (128, 1), _same_pad(128))
+        self.temporal64 = _FreqPooledConv(51, (64, 1), _same_pad(64))
+        self.temporal32 = _FreqPooledConv(51, (32, 1), _same_pad(32))
+        front = 2 * 204 + 3 * 51  # 561
+        self.mid1 = _MidConv(front, 64)
+        self.mid2 = _MidConv(64, 64)
+        self.mid3 = _MidConv(64, 64)
+        pooled = 2 * (front + 3 * 64)  # max and mean of 753 features
+        self.pool_bn = nn.BatchNorm1d(pooled, eps=BN_EPS)
+        self.dense = nn.Linear(pooled, EMBED_DIM)
+        self.dense_bn = nn.BatchNorm1d(EMBED_DIM, eps=BN_EPS)
+        self.out = nn.Linear(EMBED_DIM, N_TAGS)
+        self.register_buffer("mel_basis", torch.zeros(N_MELS, N_FFT // 2 + 1))
+
+    def forward(self, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.bn_in(patches.unsqueeze(1))  # (N, 1, 187, 96)
+        front = torch.cat([self.timbral74(x), self.timbral77(x), self.temporal128(x), self.temporal64(x),
+                           self.temporal32(x)], dim=1)  # (N, 561, T)
+        c1 = self.mid1(front)
+        c2 = self.mid2(c1) + c1
+        c3 = self.mid3(c2) + c2
+        mid = torch.cat([front, c1, c2, c3], dim=1)  # (N, 753, T)
+        # TF flattens (753, 2) [max, mean] pairs feature by feature: keep that interleaved order.
+        pooled = torch.stack([mid.amax(dim=2), mid.mean(dim=2)], dim=2).flatten(1)
+        emb = self.dense_bn(torch.relu(self.dense(self.pool_bn(pooled))))
+        return emb, torch.sigmoid(self.out(emb))
+
+
+def default_weights() -> Path:
+    return resource_path("models", "musicnn_msd", WEIGHTS_NAME)
+
+
+class MusicnnEmbedder:
+    """Runs `MusicnnNet` on whole excerpts: log-mel, patches from all inputs in shared batches, mean per excerpt."""
+
+    def __init__(self, net: MusicnnNet, device: torch.device, patch_batch: int | None = None) -> None:
+        self.net = net.eval().to(device)
+        self.device = device
+        # CPU: one 30 s excerpt (10 patches) per pass keeps the front-end's transient maps near 250 MB.
+        self.patch_batch = patch_batch or (512 if device.type == "cuda" else 10)
+        self.window = torch.hann_window(N_FFT, periodic=True, device=device)
+
+    def patches(self, wave: np.ndarray, index: int = 0) -> torch.Tensor:
+        """(P, 187, 96) log-mel patches of one 16 kHz waveform, on the embedder's device."""
+        audio = torch.from_numpy(check_wave(wave, index)).to(self.device)
+        return to_patches(log_mel(audio, self.net.mel_basis, self.window))
+
+    @torch.inference_mode()
+    def run_patches(self, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-patch (embedding, tags) for any number of patches, in batches of `patch_batch`.
+
+        On CUDA the convolutions run in full float32 (no TF32), so GPU and CPU give the same numbers to ~1e-6.
+        """
+        cudnn = torch.backends.cudnn
+        with cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic,
+                         allow_tf32=False):
+            outs = [self.net(chunk) for chunk in patches.split(self.patch_batch)]
+        return torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
+
+    @torch.inference_mode()
+    def embed(self, waves16k: Sequence[np.ndarray] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """16 kHz mono waveforms (a list, or a (B, L) array) -> (embeddings (B, 200), tags (B, 50)), float32.
+
+        Raises ValueError for an empty batch or an input that is not a finite 1-D waveform of at least 0.1 s.
+        """
+        waves = list(waves16k) if not isinstance(waves16k, np.ndarray) or waves16k.ndim == 2 else [waves16k]
+        if not waves:
+            raise ValueError("no waveforms to embed")
+        per_wave = [self.patches(w, i) for i, w in enumerate(waves)]
+        emb, tags = self.run_patches(torch.cat(per_wave))
+        counts = [p.shape[0] for p in per_wave]
+        emb_mean = torch.stack([e.mean(dim=0) for e in emb.split(counts)])
+        tag_mean = torch.stack([t.mean(dim=0) for t in tags.split(counts)])
+        return emb_mean.float().cpu().numpy(), tag_mean.float().cpu().numpy()
+
+
+def load_musicnn(device: str | torch.device | None = None, weights: str | Path | None = None,
+                 patch_batch: int | None = None) -> MusicnnEmbedder:
+    """The shipped MSD MusiCNN, on CUDA when available unless `device` says otherwise."""
+    from safetensors.torch import load_file
+
+    path = Path(weights) if weights is not None else default_weights()
+    if not path.is_file():
+        raise FileNotFoundError(f"MusiCNN weights not found at {path}")
+    dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    net = MusicnnNet()
+    state = load_file(str(path))
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    real_missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+    if real_missing or unexpected:
+        raise ValueError(f"{path}: not MusiCNN-MSD weights (missing {real_missing[:5]}, unexpected {unexpected[:5]})")
+    return MusicnnEmbedder(net, dev, patch_batch)
+

@@ -1,0 +1,85 @@
+"""Small heads applied after the network's quadrant vote, stored in a checkpoint's "inference" block.
+
+* "probe": a logistic regression on the standardised MusiCNN features (the issue's 71 % probe). Its quadrant
+  probabilities are averaged with the network's, `weight` for the probe: two views of the same embedding with
+  different biases (a linear read-out vs. a fused network with genre and low-level inputs), so the mean is
+  steadier than either (scripts/train_audio_cv.py measures it by cross-validation).
+* "arousal": the monotone loudness/onset-density/tempo adjustment of core.arousal, applied last, only when the
+  recipe search kept it.
+
+Both are plain numbers in config.json (a 4 x 250 probe is 1000 floats), so loading runs no code.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+PROBE_KEYS = ("weight", "mean", "std", "coef", "intercept")
+
+
+class StackingError(ValueError):
+    """A probe/arousal block that does not fit the model (wrong widths, non-finite numbers)."""
+
+
+def _finite(values: Any) -> bool:
+    return all(isinstance(v, (int, float)) and math.isfinite(v) for v in np.ravel(np.asarray(values, dtype=object)))
+
+
+def check_probe(spec: Any, width: int, n_classes: int = 4) -> None:
+    """Raise StackingError unless `spec` is a probe over `width` features with `n_classes` outputs."""
+    if not isinstance(spec, dict) or any(k not in spec for k in PROBE_KEYS):
+        raise StackingError(f"inference.probe needs {list(PROBE_KEYS)}")
+    w = spec["weight"]
+    if not isinstance(w, (int, float)) or not 0.0 <= w <= 1.0:
+        raise StackingError("inference.probe.weight must be in [0, 1]")
+    shapes = {"mean": (width,), "std": (width,), "coef": (n_classes, width), "intercept": (n_classes,)}
+    for key, shape in shapes.items():
+        try:
+            arr = np.asarray(spec[key], dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise StackingError(f"inference.probe.{key} must hold numbers") from exc
+        if arr.shape != shape or not np.isfinite(arr).all():
+            raise StackingError(f"inference.probe.{key} must be {shape} finite numbers, got {arr.shape}")
+    if (np.asarray(spec["std"], dtype=np.float64) <= 0).any():
+        raise StackingError("inference.probe.std must be positive")
+
+
+def probe_probs(spec: dict[str, Any], features: np.ndarray) -> np.ndarray:
+    """Softmax of the probe's logits for (N, width) features."""
+    z = (np.asarray(features, np.float64) - np.asarray(spec["mean"])) / np.asarray(spec["std"])
+    logits = z @ np.asarray(spec["coef"], np.float64).T + np.asarray(spec["intercept"], np.float64)
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def probe_from_sklearn(pipeline: Any, weight: float) -> dict[str, Any]:
+    """The JSON block of a fitted `make_pipeline(StandardScaler(), LogisticRegression())`."""
+    scaler, clf = pipeline[0], pipeline[-1]
+    return {"weight": float(weight), "mean": scaler.mean_.tolist(), "std": np.maximum(scaler.scale_, 1e-12).tolist(),
+            "coef": clf.coef_.tolist(), "intercept": clf.intercept_.tolist()}
+
+
+def apply_heads(quadrant_probs: np.ndarray, spec: dict[str, Any], pretrained: np.ndarray | None,
+                interpretive: np.ndarray | None) -> np.ndarray:
+    """The network's quadrant probabilities after the probe mix and the arousal adjustment named in `spec`."""
+    out = np.asarray(quadrant_probs, np.float64)
+    probe = spec.get("probe")
+    if probe:
+        if pretrained is None:
+            raise StackingError("this model's probe needs the pretrained embedding")
+        w = float(probe["weight"])
+        out = (1.0 - w) * out + w * probe_probs(probe, pretrained)
+    arousal = spec.get("arousal")
+    if arousal:
+        if interpretive is None:
+            raise StackingError("this model's arousal adjustment needs the interpretive descriptors")
+        from core.arousal import apply_adjustment
+
+        out = apply_adjustment(out, interpretive, arousal)
+    return np.asarray(out, np.float32)
+
+
+__all__ = ["StackingError", "apply_heads", "check_probe", "probe_from_sklearn", "probe_probs"]
