@@ -176,8 +176,13 @@ def window(qtbot, indexed, tmp_path):
     shutil.copytree(cache_dir, cache_copy)
     player = RecordingPlayer()
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    win = MainWindow(player=player, settings=settings, cache_dir=cache_copy,
-                     model_loader=lambda: (str(model_dir), None), index_workers=1)
+    win = MainWindow(
+        player=player,
+        settings=settings,
+        cache_dir=cache_copy,
+        model_loader=lambda: (str(model_dir), None),
+        index_workers=1,
+    )
     qtbot.addWidget(win)
     win.resize(1400, 900)
     win.show()
