@@ -163,11 +163,16 @@ class LibraryController(QObject):
         self.reload_quietly(True)
 
     def failures(self) -> list[tuple[str, str]]:
-        """(path, reason) of every file of the open library that could not be read (kept in the cache)."""
+        """(path, reason) of every file of the open library that could not be read (kept in the cache), and of the
+        tracks kept while their folder is missing, where the cache records those."""
         if self.cache is None:
             return []
         try:
-            return list(self.cache.failures())
+            out = list(self.cache.failures())
+            offline = getattr(self.cache, "offline_tracks", None)  # caches that keep unmounted folders' tracks
+            if offline is not None:
+                out += [(path, f"offline: {why or 'folder missing'}") for path, why, _since in offline()]
+            return out
         except Exception:
             log.exception("reading the failures failed")
             return []
