@@ -472,3 +472,25 @@ def test_teach_from_the_details_panel_and_the_menu_stores_a_correction_and_reloa
     name = Path(win.library.arrays.paths[row]).name
     assert kinds == [(name, "Q3"), (name, "calmer")]
     assert "Calmer" in win.statusBar().currentMessage()
+
+
+def test_docs_list_every_action_with_its_shortcut(window):
+    """docs/ui.md's table names every registered action and its shortcut, and nothing the code lacks."""
+    from PySide6.QtGui import QKeySequence
+
+    from explorer.ui.actions import ACTIONS
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "ui.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in doc.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and "▸" in cells[0]:
+            rows[cells[0]] = cells[1]
+    for spec in ACTIONS:
+        name = f"{spec.menu.replace('&', '')} ▸ {spec.text.replace('&', '')}"
+        assert name in rows, name
+        if spec.shortcut is not None:
+            key = QKeySequence(spec.shortcut).toString(QKeySequence.PortableText)
+            assert rows[name].split(", ")[0] == key, (name, rows[name], key)
+    documented = set(rows) - {"File ▸ Recent libraries"}
+    assert documented == {f"{s.menu.replace('&', '')} ▸ {s.text.replace('&', '')}" for s in ACTIONS}

@@ -31,6 +31,7 @@ class Act(StrEnum):
     PLAY_NEXT = "play_next"
     ADD_TO_QUEUE = "add_to_queue"
     LIKE = "like"
+    UNDO_LIKE = "undo_like"
     DISLIKE = "dislike"
     MUTE = "mute"
     FIND = "find"
@@ -113,9 +114,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Look for new, changed and removed files",
         separator_before=True,
     ),
-    ActionSpec(
-        Act.QUIT, "&File", "&Quit", "close", QKeySequence.Quit, "Quit QuadFusion Explorer", separator_before=True
-    ),
+    ActionSpec(Act.QUIT, "&File", "&Quit", "close", "Ctrl+Q", "Quit QuadFusion Explorer", separator_before=True),
     ActionSpec(
         Act.PLAY_PAUSE,
         "&Playback",
@@ -188,6 +187,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         Act.DISLIKE, "&Playback", "Dislike", "taste.dislike_current", "D", "Dislike the selected track (again: undo)"
     ),
+    ActionSpec(
+        Act.UNDO_LIKE, "&Playback", "Undo like / dislike", "taste.undo", "Ctrl+Z", "Take back the last like or dislike"
+    ),
     ActionSpec(Act.MUTE, "&Playback", "Mute", "player_bar.toggle_mute", "M", "Mute or unmute", checkable=True),
     ActionSpec(
         Act.FIND,
@@ -219,9 +221,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Ctrl+3",
         "Files that could not be read, with the reason and a retry",
     ),
-    ActionSpec(
-        Act.SETTINGS, "&Settings", "Settings…", "open_settings", QKeySequence.Preferences, "Audio output and theme"
-    ),
+    ActionSpec(Act.SETTINGS, "&Settings", "Settings…", "open_settings", "Ctrl+,", "Audio output and theme"),
     ActionSpec(
         Act.MODEL,
         "&Settings",
