@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.analysis import display
-from explorer.analysis.search import search_rows
 from explorer.ui import actions as registry
 from explorer.ui import desktop, keys, theme
 from explorer.ui.browser import Browser
@@ -34,10 +33,11 @@ from explorer.ui.library_controller import LibraryController
 from explorer.ui.map_controller import MapController
 from explorer.ui.map_view import MapView
 from explorer.ui.model_controller import ModelController
-from explorer.ui.panels import LikesPanel, ProblemsPanel, QueuePanel
+from explorer.ui.panels import LikesPanel, PanelSwitch, ProblemsPanel, QueuePanel
 from explorer.ui.play_controller import PlayController
 from explorer.ui.player_bar import PlayerBar
 from explorer.ui.qt_player import PlayerBackend, QtPlayer
+from explorer.ui.search_field import SearchController
 from explorer.ui.settings import AppSettings, SettingsDialog
 from explorer.ui.status import IndexStatus
 from explorer.ui.taste import TasteController
@@ -46,52 +46,6 @@ from explorer.ui.track_menu import track_menu
 
 log = logging.getLogger(__name__)
 MESSAGE_MS = 6000
-
-
-class _Search:
-    """The search field's side: matches of the typed text highlighted and centred on the map."""
-
-    def __init__(self, field: QLineEdit, window: MainWindow) -> None:
-        self.field, self.window = field, window
-        self.rows: list[int] = []
-        field.textChanged.connect(self.run)
-        field.returnPressed.connect(self.play_first)
-
-    def focus(self) -> None:
-        self.field.setFocus(Qt.ShortcutFocusReason)
-        self.field.selectAll()
-
-    def run(self, text: str) -> None:
-        w = self.window
-        if w.library.arrays is None:
-            return
-        self.rows = [int(r) for r in search_rows(w.library.arrays, text)]
-        shown = w.maps.mark_matches(self.rows, centre=bool(self.rows))
-        if text.strip():
-            w.note(
-                f"{len(self.rows)} match{'es' if len(self.rows) != 1 else ''} for “{text}”"
-                + (f", {shown} on the map" if shown != len(self.rows) else "")
-            )
-
-    def play_first(self) -> None:
-        if self.rows:
-            self.window.playback.play_row(self.rows[0])
-
-
-class _Panels:
-    """Which side tab is in front (View menu)."""
-
-    def __init__(self, tabs: QTabWidget, queue: QWidget, likes: QWidget, problems: QWidget) -> None:
-        self.tabs, self.queue, self.likes, self.problems = tabs, queue, likes, problems
-
-    def show_queue(self) -> None:
-        self.tabs.setCurrentWidget(self.queue)
-
-    def show_likes(self) -> None:
-        self.tabs.setCurrentWidget(self.likes)
-
-    def show_problems(self) -> None:
-        self.tabs.setCurrentWidget(self.problems)
 
 
 class MainWindow(QMainWindow):
@@ -140,8 +94,8 @@ class MainWindow(QMainWindow):
         self.playback = PlayController(self.library, self.maps, self.player, self.audition, self)
         self.taste = TasteController(self.library, self.recommendations, lambda: self.playback.current_row, self)
         self._build_layout()
-        self.search = _Search(self.search_field, self)
-        self.panels = _Panels(self.tabs, self.queue_panel, self.likes_panel, self.problems)
+        self.search = SearchController(self.search_field, self)
+        self.panels = PanelSwitch(self.tabs, self.queue_panel, self.likes_panel, self.problems)
         self.actions_by_key = registry.create_actions(self)
         self.menus = registry.build_menus(self, self.actions_by_key)
         self.recent_menu = self.menus["&File"].addMenu("Recent libraries")

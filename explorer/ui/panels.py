@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -191,3 +192,19 @@ class ProblemsPanel(QWidget):
             f"{n} file{'s' if n != 1 else ''} could not be read" if n else "No problems: every file was read"
         )
         self.retry_button.setEnabled(bool(n))
+
+
+class PanelSwitch:
+    """Which side tab is in front (View menu)."""
+
+    def __init__(self, tabs: QTabWidget, queue: QWidget, likes: QWidget, problems: QWidget) -> None:
+        self.tabs, self.queue, self.likes, self.problems = tabs, queue, likes, problems
+
+    def show_queue(self) -> None:
+        self.tabs.setCurrentWidget(self.queue)
+
+    def show_likes(self) -> None:
+        self.tabs.setCurrentWidget(self.likes)
+
+    def show_problems(self) -> None:
+        self.tabs.setCurrentWidget(self.problems)
