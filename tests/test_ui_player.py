@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox, QLineEdit, QSlider
 
@@ -32,6 +32,28 @@ def _finish(player: RecordingPlayer) -> None:
     t.join()
 
 
+class _Click:
+    """The part of pyqtgraph's MouseClickEvent an item's mouseClickEvent reads."""
+
+    def __init__(self, pos) -> None:
+        self._pos, self.accepted = pos, False
+
+    def button(self):
+        return Qt.LeftButton
+
+    def pos(self):
+        return self._pos
+
+    def accept(self) -> None:
+        self.accepted = True
+
+    def ignore(self) -> None:
+        self.accepted = False
+
+    def isAccepted(self) -> bool:  # noqa: N802 - pyqtgraph's name
+        return self.accepted
+
+
 # -- defect 1: replay ---------------------------------------------------------------------------------------------
 def test_clicking_the_ringed_and_the_liked_point_plays_it(window, qtbot):
     win, player = window
@@ -40,8 +62,20 @@ def test_clicking_the_ringed_and_the_liked_point_plays_it(window, qtbot):
     win.playback.select_row(row)  # ringed
     win.taste.set_like_row(row, 1)  # and pink-ringed on top
     assert len(win.map.drawn.likes.getData()[0]) == 1
+    QTest.qWait(200)  # the marks are painted (pyqtgraph hit-tests a spot once it was drawn)
+    x, y = map(float, win.map.drawn.coords[i])
+    for mark in (win.map.drawn.ring, win.map.drawn.likes):  # pyqtgraph offers a click to the topmost item first
+        click = _Click(mark.mapFromView(QPointF(x, y)))
+        mark.opts["useCache"] = False  # hit-test by symbol size, whether or not the spot was painted yet
+        mark.mouseClickEvent(click)
+        mark.opts["useCache"] = True
+        assert not click.accepted, type(mark).__name__  # a mark must pass the click on to the point below
     pos = widget_pos(win, *win.map.drawn.coords[i])
     n = len(player.plays())
+    QTest.mouseMove(win.map.viewport(), pos + QPoint(3, 0))  # as a hand would: hover first, then click
+    QTest.qWait(100)
+    QTest.mouseMove(win.map.viewport(), pos)
+    QTest.qWait(100)
     qtbot.mouseClick(win.map.viewport(), Qt.LeftButton, pos=pos)
     qtbot.waitUntil(lambda: len(player.plays()) > n, timeout=3000)
     assert player.plays()[-1][1] == win.library.arrays.paths[row]
