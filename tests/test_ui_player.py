@@ -50,7 +50,7 @@ class _Click:
     def ignore(self) -> None:
         self.accepted = False
 
-    def isAccepted(self) -> bool:  # noqa: N802 - pyqtgraph's name
+    def isAccepted(self) -> bool:
         return self.accepted
 
 
@@ -180,7 +180,9 @@ def test_search_highlights_and_centres_matches(window, qtbot):
 
 
 # -- defect 3: problems panel ---------------------------------------------------------------------------------------
-def test_files_that_fail_are_listed_with_the_reason_and_survive_a_relaunch(qtbot, indexed, tmp_path, demo_files):
+def test_files_that_fail_are_listed_with_the_reason_and_survive_a_relaunch(
+    qtbot, indexed, tmp_path, demo_files, caplog
+):
     _, _, model_dir = indexed
     library = tmp_path / "lib"
     library.mkdir()
@@ -201,17 +203,18 @@ def test_files_that_fail_are_listed_with_the_reason_and_survive_a_relaunch(qtbot
         return w
 
     win = make()
-    win.open_library(library)
-    qtbot.waitUntil(
-        lambda: not win.library.is_indexing() and not win.index_status.cancel_button.isVisible(), timeout=120000
-    )
+    with qtbot.waitSignal(win.library.index_finished, timeout=120000):
+        win.open_library(library)
     failures = win.problems.failures
     assert [Path(p).name for p, _ in failures] == ["broken.mp3"] and failures[0][1]
     assert win.problems.table.item(0, 1).text() == failures[0][1]
     assert "Problems" in win.index_status.label.text() and "see the log" not in win.index_status.label.text()
     win.close()
+    assert any("broken.mp3" in r.getMessage() for r in caplog.records)  # and the log names it
     again = make()
-    again.open_library(library, index=False)
+    with qtbot.waitSignal(again.library.index_finished, timeout=120000):
+        again.open_library(library)  # a relaunch: the file is not retried, yet still counted and listed
+    assert "1 could not be read (View ▸ Problems)" in again.index_status.label.text()
     assert [Path(p).name for p, _ in again.problems.failures] == ["broken.mp3"]
     again.problems.retry_button.click()
     assert again.library.is_indexing() or again.library.worker is not None

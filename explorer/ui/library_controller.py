@@ -151,6 +151,8 @@ class LibraryController(QObject):
     def _on_done(self, summary: IndexSummary) -> None:
         self.no_model = summary.model_version is None
         self.last_summary = summary
+        for path, reason in summary.failed:  # the log names them too, for bug reports
+            log.warning("could not read %s: %s", path, reason)
         self.index_finished.emit(display.index_summary_status(summary))
         self.reload_quietly(False)
 

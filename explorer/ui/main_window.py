@@ -308,11 +308,13 @@ class MainWindow(QMainWindow):
         )
 
     def _index_finished(self, text: str) -> None:
-        self.index_status.finish(text)
         failures = self.library.failures()
         self.problems.set_failures(failures)
-        if failures:
-            self.index_status.label.setText(f"{text} — View ▸ Problems lists them".replace(" (see the log)", ""))
+        if "(see the log)" in text:
+            text = text.replace("(see the log)", "(View ▸ Problems)")
+        elif failures:  # files that failed in an earlier run still count, though this run left them alone
+            text += f" — {len(failures)} could not be read (View ▸ Problems)"
+        self.index_status.finish(text)
 
     def _index_failed(self, message: str) -> None:
         self.index_status.finish("Indexing failed")
