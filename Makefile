@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test system-deps venv bench package package-test clean
+.PHONY: run test style system-deps venv bench package package-test clean
 
 system-deps:
 	./scripts/system-deps.sh
@@ -23,6 +23,12 @@ run: venv
 
 test: venv
 	QT_QPA_PLATFORM=$${QT_QPA_PLATFORM:-offscreen} $(PY) -m pytest -q -ra
+
+# Repairs what ruff can (unsorted imports, Optional[X] -> X | None, unused noqa) and formats the tree (pyproject.toml);
+# `make test` checks both (tests/test_style.py).
+style: venv
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
 
 bench: venv
 	$(PY) bench/features.py

@@ -1,13 +1,14 @@
 """Cost of MusiCNN-MSD per 30 s excerpt: CPU on a given number of threads, and CUDA batched when present.
 
-    python bench/musicnn.py [--clips 8] [--repeats 3] [--threads 1] [--cuda] [--index FOLDER]
+    python bench/musicnn.py [--clips 8] [--repeats 3] [--threads 1] [--onnx] [--cuda] [--index FOLDER]
 
 Real demo excerpts (the 30 s window indexing analyses), decoded once; only `MusicnnEmbedder.embed` is timed
 (log-mel + 10 patches through the network + means). CPU time is the process's CPU seconds (robust on a shared
 machine), wall time the best of `--repeats`. The arithmetic floor is printed too: the network costs 2.8 GFLOP
 per 3 s patch, 28 GFLOP per 30 s excerpt, almost all in the two timbral front-end convolutions.
 
-`--cuda` also checks that CUDA gives the CPU's numbers (max abs difference). `--index FOLDER` indexes FOLDER into a
+`--onnx` also times the network exported to ONNX under ONNX Runtime (same thread count, patches precomputed, so it
+is compared with torch's network-only time printed beside it). `--cuda` also checks that CUDA gives the CPU's numbers (max abs difference). `--index FOLDER` indexes FOLDER into a
 temporary cache (features only, default workers) and reports where MusiCNN ran, tracks per minute and how many
 genres were inferred from audio.
 """
@@ -47,6 +48,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cuda", action="store_true", help="also time CUDA, all clips in one batch")
+    parser.add_argument("--onnx", action="store_true", help="also time the network under ONNX Runtime")
     parser.add_argument("--index", metavar="FOLDER", help="also index FOLDER into a temporary cache")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -73,6 +75,8 @@ def main() -> None:
     print(f"cpu   {best_cpu / n * 1000:7.0f} ms CPU/excerpt  {best_wall / n * 1000:7.0f} ms wall/excerpt  "
           f"{_flops_per_patch() * 10 / (best_cpu / n) / 1e9:5.1f} GFLOP/s", flush=True)
 
+    if args.onnx:
+        _onnx(model, waves, args.threads, args.repeats)
     if args.cuda and torch.cuda.is_available():
         gpu = load_musicnn("cuda")
         batch = waves * max(1, 64 // n)
@@ -94,6 +98,37 @@ def main() -> None:
         _index(args.index)
 
 
+def _onnx(model, waves: list, threads: int, repeats: int) -> None:
+    import tempfile
+
+    import onnxruntime as ort
+
+    patches = [model.patches(w).numpy() for w in waves]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/musicnn.onnx"
+        torch.onnx.export(model.net, (torch.from_numpy(patches[0]),), path, input_names=["patches"],
+                          output_names=["embedding", "tags"], opset_version=17, dynamo=False,
+                          dynamic_axes={"patches": {0: "n"}, "embedding": {0: "n"}, "tags": {0: "n"}})
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+        session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    timings = {}
+    for name, run in (("torch", lambda p: model.run_patches(torch.from_numpy(p))),
+                      ("onnxruntime", lambda p: session.run(None, {"patches": p}))):
+        run(patches[0])
+        best = float("inf")
+        for _ in range(repeats):
+            c0 = time.process_time()
+            for p in patches:
+                run(p)
+            best = min(best, time.process_time() - c0)
+        timings[name] = best / len(patches) * 1000
+    ref = model.run_patches(torch.from_numpy(patches[0]))[0].numpy()
+    diff = float(abs(session.run(None, {"patches": patches[0]})[0] - ref).max())
+    print(f"network only, ms CPU/excerpt: torch {timings['torch']:.0f}, onnxruntime {timings['onnxruntime']:.0f} "
+          f"(max |d embedding| {diff:.1e})")
+
+
 def _index(folder: str) -> None:
     import tempfile
 
@@ -107,12 +142,12 @@ def _index(folder: str) -> None:
         t0 = time.perf_counter()
         summary = index_library(folder, cache, model=False)
         elapsed = time.perf_counter() - t0
-        arrays = cache.load_arrays(musicnn=True)
+        stored = cache.con.execute("SELECT COUNT(*) FROM musicnn").fetchone()[0]
+        inferred = cache.con.execute("SELECT COUNT(*) FROM features WHERE genre_inferred = 1").fetchone()[0]
     print("\n".join(index_summary_lines(summary)))
-    shape = None if arrays.musicnn is None else arrays.musicnn.shape
     print(f"index {folder}: MusiCNN on the {where}; {summary.analysed} tracks in {elapsed:.1f} s "
-          f"({summary.analysed / elapsed * 60:.0f}/min); musicnn column {shape}; "
-          f"{int(arrays.genre_inferred.sum())} tracks with genres inferred from audio")
+          f"({summary.analysed / elapsed * 60:.0f}/min); {stored} MusiCNN vectors stored; "
+          f"{inferred} tracks with genres inferred from audio")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ L2 = 1e-2
 def feature_columns(names: tuple[str, ...] | None = None) -> list[int]:
     """Columns of FEATURES in the interpretive descriptor vector."""
     if names is None:
-        from core.features.interpretive import DESCRIPTOR_NAMES as names  # noqa: N811
+        from core.features.interpretive import DESCRIPTOR_NAMES as names
     return [list(names).index(f) for f in FEATURES]
 
 

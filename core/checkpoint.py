@@ -42,6 +42,14 @@ CONFIG_FILE = "config.json"
 REQUIRED_META = ("tags", "genres", "normalization", "extractor_version")
 _UNSET: Any = object()
 
+# Upper bounds for every size a config.json can ask for, checked before anything is allocated: a hostile or broken
+# config (n_quadrants = 2.5e7 took 7 GB before failing; tta_crops = 1e9 ran on at 8.8 GB) is refused at once.
+MODEL_SIZE_LIMITS = {"n_genres": 4096, "n_lowlevel": 4096, "muq_dim": 8192, "n_mels": 512, "n_tags": 1024,
+                     "n_quadrants": 64, "mel_frames": 65536}
+INFERENCE_SIZE_LIMITS = {"tta_crops": 64, "tta_frames": 65536}
+MAX_MEMBERS = 32
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+
 
 class CheckpointError(Exception):
     """A checkpoint is missing, damaged or incompatible with the running code."""
@@ -101,6 +109,19 @@ def _check_normalization(norm: Any, config: ModelConfig) -> None:
             raise CheckpointError(f"normalization.{branch}.clip must be a positive number")
 
 
+def _check_model_sizes(model: Any, where: Any) -> None:
+    """Every size in the "model" block is an int within MODEL_SIZE_LIMITS (None allowed where the model allows)."""
+    if not isinstance(model, dict):
+        return
+    for key, limit in MODEL_SIZE_LIMITS.items():
+        value = model.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= limit:
+            raise CheckpointError(f"{where}: model.{key} = {value!r} is out of range (a whole number 1..{limit}); "
+                                  "the checkpoint is damaged or not meant for this program")
+
+
 def _check_inference(spec: Any) -> None:
     """Optional "inference": {"members": [relative checkpoint dirs], "tta_crops": int, "tta_frames": int}."""
     if not isinstance(spec, dict):
@@ -108,6 +129,8 @@ def _check_inference(spec: Any) -> None:
     members = spec.get("members", [])
     if not isinstance(members, list) or not all(isinstance(m, str) and m for m in members):
         raise CheckpointError("inference.members must be a list of folder names")
+    if len(members) > MAX_MEMBERS:
+        raise CheckpointError(f"inference.members lists {len(members)} folders; at most {MAX_MEMBERS} are allowed")
     for m in members:
         parts = Path(m).parts
         if Path(m).is_absolute() or ".." in parts or not parts:
@@ -116,6 +139,8 @@ def _check_inference(spec: Any) -> None:
         value = spec.get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise CheckpointError(f"inference.{key} must be a positive integer")
+        if value is not None and value > INFERENCE_SIZE_LIMITS[key]:
+            raise CheckpointError(f"inference.{key} = {value} is out of range (1..{INFERENCE_SIZE_LIMITS[key]})")
 
 
 def _check_pretrained(doc: dict[str, Any], config: ModelConfig, directory: Path) -> None:
@@ -217,6 +242,9 @@ def read_checkpoint_config(directory: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"checkpoint {directory} has no {CONFIG_FILE}")
     try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise CheckpointError(f"{path} is {path.stat().st_size} bytes; a checkpoint config is at most "
+                                  f"{MAX_CONFIG_BYTES} bytes")
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CheckpointError(f"cannot read {path}: {exc}") from exc
@@ -232,6 +260,7 @@ def read_checkpoint_config(directory: str | Path) -> dict[str, Any]:
             raise CheckpointError(f"{path}: '{key}' must be a list of names")
     if not isinstance(doc["model"], dict) or not isinstance(doc["extractor_version"], (str, int, float)):
         raise CheckpointError(f"{path}: 'model' must be a mapping and 'extractor_version' a version string")
+    _check_model_sizes(doc["model"], path)
     for key in ("training", "metrics"):
         doc.setdefault(key, {})
     if "inference" in doc:
@@ -282,13 +311,17 @@ def load_checkpoint(
     weights = directory / WEIGHTS_FILE
     if not weights.is_file():
         raise CheckpointError(f"checkpoint {directory} has no {WEIGHTS_FILE}")
+    model = QuadFusionNet(config)  # small: every size in config was bounded above
+    expected = model.state_dict()
+    most = sum(v.numel() * v.element_size() for v in expected.values()) * 2 + 1024 * 1024
+    if weights.stat().st_size > most:  # never read a file far larger than the model it claims to hold
+        raise CheckpointError(f"{weights} is {weights.stat().st_size} bytes, far more than the {most} bytes "
+                              "this config's model can need; the checkpoint is damaged")
     try:
         state = load_file(str(weights), device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{weights} is damaged or truncated: {exc}") from exc
 
-    model = QuadFusionNet(config)
-    expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:

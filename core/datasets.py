@@ -36,7 +36,7 @@ class FeatureArrays:
     def __len__(self) -> int:
         return len(self.song_ids)
 
-    def subset(self, index: Sequence[int] | np.ndarray) -> "FeatureArrays":
+    def subset(self, index: Sequence[int] | np.ndarray) -> FeatureArrays:
         idx = np.asarray(index, dtype=np.int64)
         kwargs = {}
         for f in fields(self):
@@ -60,7 +60,7 @@ class FeatureArrays:
             raise ValueError(f"unknown pretrained embedding {kind!r}")
         return self.muq if kind == "muq" else self.musicnn
 
-    def with_genres(self, protocol: str) -> "FeatureArrays":
+    def with_genres(self, protocol: str) -> FeatureArrays:
         """A view whose `genre` is the metadata genres ("metadata") or the audio-inferred ones ("audio")."""
         if protocol == "metadata":
             return self

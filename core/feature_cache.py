@@ -91,15 +91,12 @@ def musicnn_vector(wave16k: np.ndarray) -> np.ndarray:
 def musicnn_features(path: Path, excerpt_start: float | None = None) -> np.ndarray:
     """(250,) MusiCNN-MSD features (`musicnn_vector`) of the file's analysis excerpt (the 30 s the others use).
 
-    Decodes only the 16 kHz excerpt; `excerpt_start`, when known from the cached entry, pins the same window.
+    Decodes the 16 kHz excerpt exactly as `core.features.track` does (`excerpt_start` is accepted for callers that
+    know it, but the window is recomputed the same deterministic way, so both paths give identical numbers).
     """
-    from core.audio import load_audio, load_excerpt
+    from core.audio import load_excerpt
 
-    if excerpt_start is not None:
-        wave = load_audio(path, 16000, start=excerpt_start, duration=30.0)
-    else:
-        wave = load_excerpt(path, rates=(16000,)).audio[16000]
-    return musicnn_vector(wave)
+    return musicnn_vector(load_excerpt(path, rates=(16000,)).audio[16000])
 
 
 class FeatureCache:

@@ -1,11 +1,13 @@
 """Choose the per-genre thresholds of genre-from-audio on 4Q split=train and write them into the mapping table.
 
-    python scripts/choose_genre_threshold.py --data /path/to/4q [--features 4q_musicnn.npz] [--dry-run]
+    python scripts/choose_genre_threshold.py --data /path/to/4q [--features 4q_musicnn.npz ...] [--dry-run]
 
 For every app genre that has MSD evidence tags (resources/musicnn_genres.json), the threshold on its score (the
-highest activation among its tags) that maximises F1 against the clips' AllMusic genres is chosen on the training
-clips only; a genre whose best training F1 stays under --min-f1, or that has fewer than --min-positives training
-clips, gets null (never inferred). split=test is only used afterwards, to report precision and recall.
+highest activation among its tags) with the best F1 against the clips' AllMusic genres among those whose precision
+is at least --min-precision is chosen on the training clips only: a wrong genre shown as fact is worse than none,
+and the floor also keeps "everything is Pop/Rock" out (its precision is Pop/Rock's share, 0.42). A genre with no
+such threshold, a best F1 under --min-f1, or fewer than --min-positives training clips gets null (never inferred).
+split=test is only used afterwards, to report precision and recall.
 
 MusiCNN features are computed for every clip (16 kHz, the 30 s analysis excerpt, as indexing does) unless
 --features names an npz with `song_ids` and `musicnn` (N, 250: 200-d embedding, then the 50 tag activations);
@@ -40,12 +42,14 @@ GRID = np.round(np.arange(0.02, 0.96, 0.01), 2)
 
 def _features(clips: list, args: argparse.Namespace) -> np.ndarray:
     if args.features:
-        with np.load(args.features) as data:
-            index = {str(s): i for i, s in enumerate(data["song_ids"])}
-            missing = [c.song_id for c in clips if c.song_id not in index]
-            if missing:
-                raise SystemExit(f"{args.features} lacks {len(missing)} clips, e.g. {missing[:3]}")
-            return np.stack([data["musicnn"][index[c.song_id]] for c in clips]).astype(np.float32)
+        table: dict[str, np.ndarray] = {}
+        for path in args.features:  # several files (e.g. shards) merge by song id
+            with np.load(path) as data:
+                table.update({str(s): v for s, v in zip(data["song_ids"], data["musicnn"])})
+        missing = [c.song_id for c in clips if c.song_id not in table]
+        if missing:
+            raise SystemExit(f"--features lack {len(missing)} clips, e.g. {missing[:3]}")
+        return np.stack([table[c.song_id] for c in clips]).astype(np.float32)
     from core.audio import load_excerpt
     from core.features.musicnn import load_musicnn
 
@@ -77,15 +81,17 @@ def _prf(pred: np.ndarray, true: np.ndarray) -> tuple[float, float, float]:
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
-def choose(table: dict, scores: np.ndarray, truth: np.ndarray, min_f1: float, min_pos: int) -> dict:
-    """Per genre: the grid threshold with the best training F1 (ties: the higher, more precise one)."""
+def choose(table: dict, scores: np.ndarray, truth: np.ndarray, min_f1: float, min_pos: int,
+           min_precision: float) -> dict:
+    """Per genre: the grid threshold with the best training F1 among those precise enough (ties: the higher)."""
     thresholds, stats = {}, {}
     for genre in table["tags"]:
         g = GENRE_INDEX[genre]
         pos = int(truth[:, g].sum())
-        best = max(((_prf(scores[:, g] >= t, truth[:, g]), t) for t in GRID), key=lambda x: (x[0][2], x[1]))
-        (p, r, f1), t = best
-        keep = pos >= min_pos and f1 >= min_f1
+        options = [(_prf(scores[:, g] >= t, truth[:, g]), t) for t in GRID]
+        precise = [o for o in options if o[0][0] >= min_precision] or [((0.0, 0.0, 0.0), float(GRID[-1]))]
+        (p, r, f1), t = max(precise, key=lambda x: (x[0][2], x[1]))
+        keep = pos >= min_pos and f1 >= min_f1 and p >= min_precision
         thresholds[genre] = float(t) if keep else None
         stats[genre] = {"positives": pos, "threshold": float(t), "precision": round(p, 3), "recall": round(r, 3),
                         "f1": round(f1, 3), "used": keep}
@@ -118,9 +124,10 @@ def report(table: dict, tags: np.ndarray, truth: np.ndarray, title: str) -> list
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True, type=Path)
-    ap.add_argument("--features", type=Path)
+    ap.add_argument("--features", type=Path, nargs="+", help="npz file(s) with song_ids and musicnn (N, 250)")
     ap.add_argument("--save-features", type=Path)
-    ap.add_argument("--min-f1", type=float, default=0.3)
+    ap.add_argument("--min-f1", type=float, default=0.2)
+    ap.add_argument("--min-precision", type=float, default=0.5)
     ap.add_argument("--min-positives", type=int, default=10)
     ap.add_argument("--dry-run", action="store_true", help="print, do not write the table")
     args = ap.parse_args()
@@ -134,12 +141,14 @@ def main() -> None:
     table = json.loads(path.read_text(encoding="utf-8"))
     evidence, _ = rules(table)
     train = split == "train"
-    chosen = choose(table, genre_scores(tags[train], evidence), truth[train], args.min_f1, args.min_positives)
+    chosen = choose(table, genre_scores(tags[train], evidence), truth[train], args.min_f1, args.min_positives,
+                    args.min_precision)
     table["thresholds"] = chosen["thresholds"]
     table["chosen_on"] = {
         "data": "4Q emotion dataset, split=train, column genres (AllMusic)", "clips": int(train.sum()),
-        "rule": f"per genre, the threshold in {GRID[0]}..{GRID[-1]} (step 0.01) with the best F1; null when that F1 "
-                f"< {args.min_f1} or fewer than {args.min_positives} positive clips",
+        "rule": f"per genre, the threshold in {GRID[0]}..{GRID[-1]} (step 0.01) with the best F1 among those with "
+                f"precision >= {args.min_precision}; null when there is none, its F1 < {args.min_f1}, or fewer than "
+                f"{args.min_positives} positive clips",
         "date": dt.date.today().isoformat(), "train": chosen["train"],
     }
     print("\n".join(report(table, tags[train], truth[train], "4Q split=train (thresholds chosen here)")))

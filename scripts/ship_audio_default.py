@@ -19,10 +19,10 @@ import shutil
 from pathlib import Path
 
 from _common import load_train_test, log, setup_torch
-from train_audio_cv import PROBE_C, PROTOCOLS, RECIPES, metrics
+from train_audio_cv import HEAD_KEYS, PROBE_C, PROTOCOLS, RECIPES, metrics
 
 
-def train_seed(recipe: dict, train, folds: int, split_seed: int):
+def train_seed(recipe: dict, train, folds: int, split_seed: int, max_epochs: int = 0):
     """Fold models of one split seed, their OOF quadrant probabilities (metadata, audio) and the probe."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
@@ -32,7 +32,10 @@ def train_seed(recipe: dict, train, folds: int, split_seed: int):
     from core.datasets import stratified_folds
     from core.train import TrainConfig, fit, predict_arrays
 
-    fields = {k: v for k, v in recipe.items() if k != "probe"}
+    fields = {k: v for k, v in recipe.items() if k not in HEAD_KEYS}
+    c = float(recipe.get("probe_c", PROBE_C))
+    if max_epochs:  # smoke tests only
+        fields["max_epochs"] = max_epochs
     fold_id = stratified_folds(train.quadrant, folds, split_seed)
     models, oof = [], {p: np.zeros((len(train), 4)) for p in PROTOCOLS}
     for k in range(folds):
@@ -43,14 +46,14 @@ def train_seed(recipe: dict, train, folds: int, split_seed: int):
             oof[p][held] = predict_arrays(res, train.subset(held).with_genres(p))["quadrant_probs"]
             if recipe.get("probe"):
                 rest = np.flatnonzero(fold_id != k)
-                pr = make_pipeline(StandardScaler(), LogisticRegression(C=PROBE_C, max_iter=2000, class_weight="balanced"))
+                pr = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000, class_weight="balanced"))
                 pr.fit(train.musicnn[rest], train.quadrant[rest])
                 w = float(recipe["probe"])
                 oof[p][held] = (1 - w) * oof[p][held] + w * pr.predict_proba(train.musicnn[held])
         models.append(res)
     probe = None
     if recipe.get("probe"):
-        probe = make_pipeline(StandardScaler(), LogisticRegression(C=PROBE_C, max_iter=2000, class_weight="balanced"))
+        probe = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000, class_weight="balanced"))
         probe.fit(train.musicnn, train.quadrant)
     return models, oof, probe
 
@@ -88,6 +91,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--arousal", action="store_true")
     ap.add_argument("--results", default=None)
+    ap.add_argument("--max-epochs", type=int, default=0, help="override the recipe's epochs (smoke tests only)")
     args = ap.parse_args()
     setup_torch(1)
     train, test, info = load_train_test(args.data)
@@ -95,7 +99,7 @@ def main() -> None:
     weight = float(recipe.get("probe", 0.0))
     rows, shipped = [], None
     for s in range(args.seeds):
-        models, oof, probe = train_seed(recipe, train, args.folds, s)
+        models, oof, probe = train_seed(recipe, train, args.folds, s, args.max_epochs)
         arousal = None
         if args.arousal:  # fitted on the OOF predictions of both protocols together
             both = np.concatenate([oof[p] for p in PROTOCOLS])

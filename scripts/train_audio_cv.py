@@ -38,9 +38,20 @@ RECIPES: dict[str, dict] = {
     "G_mix_oc_probe": {**BASE, **OC, "genre_source": "mix", "probe": 0.5},
     "H_mix_oc_qw2_probe": {**BASE, **OC, "genre_source": "mix", "quadrant_loss_weight": 2.0, "label_smoothing": 0.1,
                            "probe": 0.5},
+    "I_mix_oc_probe3": {**BASE, **OC, "genre_source": "mix", "probe": 0.3},
+    "J_mix_oc_probe7": {**BASE, **OC, "genre_source": "mix", "probe": 0.7},
+    "K_mix7_oc_probe": {**BASE, **OC, "genre_source": "mix", "genre_mix": 0.7, "probe": 0.5},
+    "L_mix_oc_wd_probe": {**BASE, **OC, "genre_source": "mix", "weight_decay": 1e-2, "probe": 0.5},
+    "M_mix_oc1e3_ep100_probe": {**BASE, "schedule": "onecycle", "lr": 1e-3, "max_epochs": 100, "genre_source": "mix",
+                                "probe": 0.5},
+    "N_mix_oc_ls_probe": {**BASE, **OC, "genre_source": "mix", "label_smoothing": 0.1, "probe": 0.5},
+    "O_mix_oc_probe_c02": {**BASE, **OC, "genre_source": "mix", "probe": 0.5, "probe_c": 0.02},
     "P_probe_only": {**BASE, "probe": 1.0},
+    "Q_probe_only_c02": {**BASE, "probe": 1.0, "probe_c": 0.02},
+    "R_probe_only_c2": {**BASE, "probe": 1.0, "probe_c": 0.2},
 }
-PROBE_C = 0.05  # inverse L2 strength of the MusiCNN probe (chosen by the same CV: see results/audio_cv)
+HEAD_KEYS = ("probe", "probe_c")  # stacking settings, not TrainConfig fields
+PROBE_C = 0.05  # default inverse L2 strength of the MusiCNN probe; recipes Q/R try 0.02 and 0.2
 PROTOCOLS = ("metadata", "audio")
 
 
@@ -62,19 +73,20 @@ def run_recipe(name: str, recipe: dict, train, test, folds: int, split_seed: int
     from core.datasets import stratified_folds
     from core.train import TrainConfig, fit, predict_arrays
 
-    fields = {k: v for k, v in recipe.items() if k != "probe"}
-    probe_w = float(recipe.get("probe", 0.0))
+    fields = {k: v for k, v in recipe.items() if k not in HEAD_KEYS}
+    probe_w, probe_c = float(recipe.get("probe", 0.0)), float(recipe.get("probe_c", PROBE_C))
     fold_id = stratified_folds(train.quadrant, folds, split_seed)
     n, nt = len(train), len(test)
     oof = {p: {"quadrant_probs": np.zeros((n, 4)), "tag_scores": np.zeros((n, 12))} for p in PROTOCOLS}
     tst = {p: {"quadrant_probs": np.zeros((nt, 4)), "tag_scores": np.zeros((nt, 12))} for p in PROTOCOLS}
     for k in range(folds):
         held = np.flatnonzero(fold_id == k)
-        cfg = TrainConfig(**{**fields, "max_epochs": min(max_epochs, fields.get("max_epochs", max_epochs))},
+        epochs = min(max_epochs, fields.get("max_epochs", 50)) if max_epochs else fields.get("max_epochs", 50)
+        cfg = TrainConfig(**{**fields, "max_epochs": epochs},
                           folds=folds, fold=k, split_seed=split_seed, seed=k + 100 * split_seed, device="cpu")
         res = fit(train, cfg, show_bar=False) if probe_w < 1.0 else None
         va = train.subset(held)
-        pr_va, pr_te = probe_probs(train.subset(np.flatnonzero(fold_id != k)), [va, test]) if probe_w else (0, 0)
+        pr_va, pr_te = probe_probs(train.subset(np.flatnonzero(fold_id != k)), [va, test], probe_c) if probe_w else (0, 0)
         for p in PROTOCOLS:
             for arrays, dest, rows, pr in ((va, oof, held, pr_va), (test, tst, slice(None), pr_te)):
                 if res is not None:
@@ -115,9 +127,12 @@ def summarise(rows: list[dict]) -> dict:
 
 
 def pick(table: dict) -> str | None:
-    ok = {r: s for r, s in table.items() if s["cv"]["audio"]["min_class_f1"] >= 0.60 and "ndcg@3" in s["cv"]["audio"]}
-    if not ok:
+    """The selection rule of the module docstring; without any recipe meeting the per-quadrant floor, the best
+    audio-only macro-F1 among recipes with a ranking head."""
+    ranked = {r: s for r, s in table.items() if "ndcg@3" in s["cv"]["audio"]}
+    if not ranked:
         return None
+    ok = {r: s for r, s in ranked.items() if s["cv"]["audio"]["min_class_f1"] >= 0.60} or ranked
     best_nd = max(s["cv"]["audio"]["ndcg@3"] for s in ok.values())
     ok = {r: s for r, s in ok.items() if s["cv"]["audio"]["ndcg@3"] >= best_nd - 0.01}
     top = max(s["cv"]["audio"]["macro_f1"] for s in ok.values())
@@ -132,7 +147,7 @@ def main() -> None:
     ap.add_argument("--recipes", nargs="*", default=list(RECIPES))
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seeds", type=int, default=3, help="split seeds the CV is repeated over")
-    ap.add_argument("--max-epochs", type=int, default=60)
+    ap.add_argument("--max-epochs", type=int, default=0, help="cap every recipe's epochs (0: the recipe's own)")
     ap.add_argument("--arousal", action="store_true", help="also try the monotone arousal adjustment (nested CV)")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()

@@ -46,3 +46,40 @@ def test_errors(tmp_path: Path):
         read_m3u8(tmp_path / "missing.m3u8")
     with pytest.raises(AnalysisError):
         write_m3u8([tmp_path / "a.mp3"], tmp_path / "x.m3u8", titles=["a", "b"])
+
+
+def test_paths_m3u8_cannot_carry_are_skipped_and_reported(tmp_path: Path):
+    import os
+
+    from explorer.analysis.playlists import save_m3u8
+
+    out = tmp_path / "list.m3u8"
+    out.write_text("#EXTM3U\nold.mp3\n", encoding="utf-8")
+    bad_bytes = os.fsdecode(os.fsencode(str(tmp_path)) + b"/Caf\xe9.mp3")  # not UTF-8: surrogate escapes
+    injected = str(tmp_path / "a\n#EXTINF:1,evil\nevil.mp3")
+    saved = save_m3u8([tmp_path / "good.mp3", bad_bytes, injected], out, titles=["Good", "Bad", "Line\nbreak"])
+    assert saved.written == 1 and len(saved.skipped) == 2
+    assert "not valid UTF-8" in saved.skipped[0] and "line break" in saved.skipped[1]
+    text = out.read_text(encoding="utf-8")
+    assert text == "#EXTM3U\n#EXTINF:-1,Good\ngood.mp3\n"  # no injected #EXTINF line, nothing half-written
+    assert [e.path.name for e in read_m3u8(out)] == ["good.mp3"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["list.m3u8"]  # no temporary file left behind
+
+
+def test_failed_write_leaves_the_old_playlist_whole(tmp_path: Path):
+    import subprocess
+
+    disk = tmp_path / "small"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)]).returncode != 0:
+        pytest.skip("mounting is not allowed here: a full disk cannot be made")
+    try:
+        out = disk / "list.m3u8"
+        out.write_text("#EXTM3U\nold.mp3\n", encoding="utf-8")
+        many = [tmp_path / f"{'x' * 200}{i}.mp3" for i in range(2000)]  # ~400 KB: more than the disk holds
+        with pytest.raises(AnalysisError, match="unchanged"):
+            write_m3u8(many, out, relative=False)
+        assert out.read_text(encoding="utf-8") == "#EXTM3U\nold.mp3\n"
+        assert [p.name for p in disk.iterdir()] == ["list.m3u8"]
+    finally:
+        subprocess.run(["umount", str(disk)])

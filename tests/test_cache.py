@@ -99,8 +99,11 @@ def test_load_arrays_round_trip(tmp_path: Path) -> None:
 
 
 def test_stored_mel_is_float16_and_feeds_the_model(tmp_path: Path) -> None:
+    from explorer.library.compact import set_keep_mels
+
     root = tmp_path / "lib"
     with LibraryCache.open(root, tmp_path) as cache:
+        set_keep_mels(cache, True)  # the training setting; the default small cache keeps no mel
         ids = _fill(cache, root, 2)
         (x, y) = cache.stored_inputs(ids)
         size = cache.con.execute("SELECT length(data) FROM mels WHERE track_id = ?", (ids[0],)).fetchone()[0]
@@ -109,6 +112,14 @@ def test_stored_mel_is_float16_and_feeds_the_model(tmp_path: Path) -> None:
     np.testing.assert_allclose(x["mel"], expected.mel, atol=2e-3, rtol=1e-3)
     np.testing.assert_array_equal(x["lowlevel"], expected.lowlevel)
     assert x["muq"].shape == (1024,) and y["track_id"] == ids[1]
+
+
+def test_default_cache_keeps_no_mel(tmp_path: Path) -> None:
+    root = tmp_path / "lib"
+    with LibraryCache.open(root, tmp_path) as cache:
+        ids = _fill(cache, root, 2)
+        assert cache.con.execute("SELECT COUNT(*) FROM mels").fetchone()[0] == 0
+        assert cache.stored_inputs(ids) == [] and len(cache.load_arrays()) == 2
 
 
 def test_likes_persist_and_follow_the_track(tmp_path: Path) -> None:

@@ -233,3 +233,37 @@ def test_per_band_mel_statistics_clip_and_inference_block(tmp_path: Path) -> Non
         (tmp_path / "c" / "config.json").write_text(json.dumps(doc2))
         with pytest.raises(CheckpointError, match=match):
             load(tmp_path / "c")
+
+
+@pytest.mark.parametrize("where,key,value", [
+    ("model", "n_quadrants", 25_000_000),  # took 7 GB for 29 s before failing
+    ("model", "n_quadrants", 10**12),  # a raw allocator traceback
+    ("model", "mel_frames", 10**12),  # blamed on decoding: every file "out of memory while decoding"
+    ("model", "n_mels", 10**9),
+    ("model", "muq_dim", 10**9),
+    ("model", "n_genres", 10**9),
+    ("inference", "tta_crops", 10**9),  # ran on at 8.8 GB
+    ("inference", "tta_frames", 10**9),
+])
+def test_absurd_sizes_are_refused_before_allocating(tmp_path: Path, where: str, key: str, value: int) -> None:
+    import resource
+    import time
+
+    path, _ = saved(tmp_path)
+    doc = json.loads((path / "config.json").read_text())
+    doc.setdefault(where, {})[key] = value
+    (path / "config.json").write_text(json.dumps(doc))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    with pytest.raises(CheckpointError, match=rf"{key} = {value} is out of range"):
+        load(path)
+    assert time.monotonic() - started < 5.0
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB: nothing big allocated
+
+
+def test_weights_file_far_larger_than_its_config_is_refused(tmp_path: Path) -> None:
+    path, _ = saved(tmp_path, branches=("genre",))
+    with open(path / "model.safetensors", "ab") as fh:
+        fh.truncate(64 * 1024 * 1024)  # sparse: 64 MiB on paper
+    with pytest.raises(CheckpointError, match="far more than"):
+        load(path)

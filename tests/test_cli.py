@@ -30,7 +30,7 @@ def test_every_listed_command_is_registered():
     assert (
         list(sub.choices)
         == [c.name for c in COMMANDS]
-        == ["index", "map", "recommend", "train", "evaluate", "teach", "export"]
+        == ["index", "map", "recommend", "train", "evaluate", "teach", "export", "prune"]
     )
 
 
@@ -114,3 +114,15 @@ def test_evaluate_json_folder_must_exist(tmp_path, capsys):
     missing = tmp_path / "nope"
     assert main(["evaluate", "--data", str(tmp_path), "--json", str(missing / "m.json")]) == 1
     assert "folder for --json does not exist" in capsys.readouterr().err and not missing.exists()
+
+
+def test_index_honours_qfx_model(tmp_path, demo_files, monkeypatch, capsys):
+    """The command line resolves the model like the app: QFX_MODEL is used (here: a folder without a model, which
+    is an error) unless --model names one."""
+    folder = tmp_path / "music"
+    folder.mkdir()
+    (folder / demo_files[0].name).write_bytes(demo_files[0].read_bytes())
+    monkeypatch.setenv("QFX_MODEL", str(tmp_path / "no-model-here"))
+    assert main(["index", str(folder), "--cache", str(tmp_path / "cache"), "--workers", "1", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("qfx index: error: cannot load the model") and "no-model-here" in err

@@ -55,7 +55,8 @@ def test_incremental_lifecycle(library: Path, tmp_path: Path) -> None:
     model = make_model(tmp_path / "model")
     cache_dir = tmp_path / "cache"
     # First run through the command line.
-    rc = qfx(["index", str(library), "--cache", str(cache_dir), "--workers", "2", "--model", str(model), "--quiet"])
+    rc = qfx(["index", str(library), "--cache", str(cache_dir), "--workers", "2", "--model", str(model), "--quiet",
+              "--keep-mels"])  # the training setting: a new model version then re-runs without decoding
     assert rc == 0
     cache = LibraryCache.open(library, cache_dir)
     a = cache.load_arrays()
@@ -133,6 +134,13 @@ def test_incremental_lifecycle(library: Path, tmp_path: Path) -> None:
     assert seen and seen[-1].done == seen[-1].total == 20
     versions = {v for (v,) in cache.con.execute("SELECT DISTINCT model_version FROM analysis")}
     assert versions == {s.model_version}
+
+    # The small default cache (mels dropped in place, likes kept): a new model version decodes the files again.
+    s = index_library(library, cache, workers=2, model=new_model, keep_mels=False)
+    assert s.analysed == 0 and any("dropped the stored mels of 20" in n for n in s.notices)
+    assert cache.con.execute("SELECT COUNT(*) FROM mels").fetchone()[0] == 0 and cache.likes()
+    s = index_library(library, cache, workers=2, model=make_model(tmp_path / "model3", seed=7))
+    assert (s.analysed, s.reanalysed) == (20, 0) and len(cache.load_arrays()) == 20
     cache.close()
 
 

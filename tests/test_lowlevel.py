@@ -97,7 +97,6 @@ def real_waves(demo_dir):
 
 @pytest.mark.parametrize("name", ["wesnoth_sad.ogg", "wesnoth_knolls.opus"])
 def test_per_frame_agreement_with_essentia(real_waves, name):
-    pytest.importorskip("essentia.standard")
     an = analyse(real_waves[name])
     ref = essentia_reference_frames(an.frames)
     assert np.abs(spectral_centroid(an.mag, an.freqs) - ref["centroid"]).max() < 0.05  # Hz

@@ -46,7 +46,9 @@ def test_muq_is_passed_to_the_indexer_only_when_used_or_asked_for(monkeypatch):
     monkeypatch.delenv(ENV_MODEL, raising=False)
     monkeypatch.setenv(ENV_MUQ, "/env/muq")
     chosen = active_model()
-    assert not chosen.uses_muq and chosen.loader_args() == (None, None)  # the built-in model reads no MuQ
+    assert chosen.pretrained in (None, "musicnn")  # the built-in model reads no MuQ
+    assert not chosen.uses_muq and chosen.loader_args() == (None, None)
+    assert "muq" not in chosen.label()
     assert active_model(muq="/cli/muq").loader_args() == (None, "/cli/muq")
 
 
@@ -56,3 +58,15 @@ def test_check_model_turns_every_failure_into_one_error(tmp_path):
     (tmp_path / "config.json").write_text("{ not json")
     with pytest.raises(ModelChoiceError):
         check_model(tmp_path)
+
+
+def test_the_library_layer_raises_one_error_type():
+    from explorer.library.errors import LibraryError
+    from explorer.library.indexer import IndexingError
+    from explorer.library.schema import CacheSchemaError
+    from explorer.library.teaching import TeachingError
+
+    for error in (IndexingError, CacheSchemaError, TeachingError, ModelChoiceError):
+        assert issubclass(error, LibraryError), error
+    with pytest.raises(LibraryError):
+        check_model("/no/such/model/folder")

@@ -81,6 +81,20 @@ def test_short_input_is_repeat_padded_to_one_patch(model, waves):
     assert ((tags > 0) & (tags < 1)).all()
 
 
+def test_max_patches_keeps_evenly_spaced_patches(waves):
+    full = load_musicnn("cpu")
+    emb, tags = full.run_patches(full.patches(waves[1]))
+    few = load_musicnn("cpu", max_patches=3)
+    assert few.patches(waves[1]).shape[0] == 3
+    e3, t3 = few.embed([waves[1]])
+    np.testing.assert_allclose(e3[0], emb[[1, 5, 8]].mean(0).numpy(), atol=1e-5)
+    np.testing.assert_allclose(t3[0], tags[[1, 5, 8]].mean(0).numpy(), atol=1e-5)
+    short = waves[1][: SAMPLE_RATE * 5]  # one patch: nothing to drop
+    np.testing.assert_allclose(few.embed([short])[0], full.embed([short])[0], atol=1e-6)
+    with pytest.raises(ValueError, match="max_patches"):
+        load_musicnn("cpu", max_patches=0)
+
+
 def test_loud_input_stays_finite(model):
     """The original float16 cast turned loud mel bins into inf/NaN; float32 keeps them finite."""
     t = np.arange(SAMPLE_RATE * 4) / SAMPLE_RATE
@@ -113,6 +127,20 @@ def test_missing_or_foreign_weights(tmp_path):
     save_file({"x": torch.zeros(3)}, str(tmp_path / "other.safetensors"))
     with pytest.raises(ValueError, match="not MusiCNN-MSD"):
         load_musicnn("cpu", weights=tmp_path / "other.safetensors")
+
+
+def test_network_exports_to_onnx_with_a_dynamic_batch(model, waves, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    patches = model.patches(waves[2])[:3]
+    path = tmp_path / "musicnn.onnx"
+    torch.onnx.export(model.net, (patches[:2],), str(path), input_names=["patches"], output_names=["embedding", "tags"],
+                      opset_version=17, dynamo=False,
+                      dynamic_axes={"patches": {0: "n"}, "embedding": {0: "n"}, "tags": {0: "n"}})
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    emb, tags = session.run(None, {"patches": patches.numpy()})  # 3 patches through a graph traced with 2
+    ref_emb, ref_tags = model.run_patches(patches)
+    np.testing.assert_allclose(emb, ref_emb.numpy(), atol=1e-4, rtol=0)
+    np.testing.assert_allclose(tags, ref_tags.numpy(), atol=1e-4, rtol=0)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

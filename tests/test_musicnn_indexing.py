@@ -96,7 +96,7 @@ def test_model_with_musicnn_branch_is_fed_and_rerun_from_stored_vectors(library:
     model = musicnn_model(tmp_path / "model")
     cache_dir = tmp_path / "cache"
     with LibraryCache.open(library, cache_dir) as cache:
-        index_library(library, cache, workers=1, model=False)  # features only, then the model from stored vectors
+        index_library(library, cache, workers=1, model=False, keep_mels=True)  # features, then the model from them
         summary = index_library(library, cache, workers=1, model=model)
         assert summary.analysed == 0 and summary.reanalysed == 2
         first = cache.load_arrays()

@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from core.checkpoint import CheckpointError, load_checkpoint, read_checkpoint_config, save_checkpoint
+from core.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    read_checkpoint_config,
+    save_checkpoint,
+)
 from core.emotions import TAGS
 from core.features.genre import GENRES
 from core.inference import EmotionModel, InferenceError
@@ -84,7 +89,7 @@ def test_musicnn_checkpoint_round_trip_and_inference(tmp_path: Path) -> None:
 
 def test_old_four_branch_checkpoint_loads_as_muq(tmp_path: Path) -> None:
     """Configs written before `pretrained` existed have neither the model key nor the top-level one: MuQ."""
-    path, model = _save(tmp_path, "muq")
+    path, _ = _save(tmp_path, "muq")
     cfg_file = path / "config.json"
     doc = json.loads(cfg_file.read_text())
     del doc["pretrained"], doc["model"]["pretrained"]

@@ -45,3 +45,14 @@ def test_lint_configuration_catches_what_it_promises(tmp_path):
     )
     for code in ("UP045", "I001", "B006", "E501"):
         assert code in out.stdout, out.stdout
+
+
+def test_no_module_in_core_or_explorer_exceeds_400_lines():
+    """Small modules with one job: a module that grows past 400 lines is split, not waved through."""
+    sizes = {
+        str(path.relative_to(ROOT)): len(path.read_text(encoding="utf-8").splitlines())
+        for package in ("core", "explorer")
+        for path in sorted((ROOT / package).rglob("*.py"))
+    }
+    too_long = {name: n for name, n in sizes.items() if n > 400}
+    assert len(sizes) > 50 and not too_long, too_long

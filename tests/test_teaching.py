@@ -255,7 +255,8 @@ def test_correction_follows_a_moved_removed_and_returning_track(cache, library, 
         arrays = cache.load_arrays()
         assert arrays.quadrant_probs[arrays.paths.index(str(moved))].argmax() == 1
 
-        os.replace(moved, tmp_path / moved.name)  # gone from a readable folder: the track is removed
+        (root / "sub" / "notes.txt").write_text("an emptied folder would read as an unmounted drive (offline)")
+        os.replace(moved, tmp_path / moved.name)  # gone from a readable, non-empty folder: the track is removed
         summary = index_library(root, cache, workers=1)
         assert summary.removed == 1, index_summary_lines(summary)
         [c] = list_corrections(cache)
@@ -273,6 +274,7 @@ def test_correction_follows_a_moved_removed_and_returning_track(cache, library, 
         for stray in (moved, tmp_path / moved.name):
             if stray.exists():
                 os.replace(stray, home)
+        (root / "sub" / "notes.txt").unlink(missing_ok=True)
         (root / "sub").rmdir()
         index_library(root, cache, workers=1)
 

@@ -3,7 +3,7 @@
 from explorer.analysis.axes import AxisLabel, interpret_axes, pearson_matrix, visible_mask
 from explorer.analysis.errors import AnalysisError
 from explorer.analysis.filtering import FacetCounts, TrackFilter, facet_counts, filter_mask, filter_tracks
-from explorer.analysis.playlists import PlaylistEntry, read_m3u8, write_m3u8
+from explorer.analysis.playlists import PlaylistEntry, SavedPlaylist, read_m3u8, save_m3u8, write_m3u8  # noqa: F401
 from explorer.analysis.profiles import ClusterProfile, cluster_profiles
 from explorer.analysis.projection import Projection, project_pca
 from explorer.analysis.recommend import Recommendation, liked_rows, recommend

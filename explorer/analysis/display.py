@@ -20,7 +20,7 @@ from explorer.analysis.scene import MapScene
 from explorer.library.arrays import LibraryArrays
 
 if TYPE_CHECKING:  # the indexer pulls in the process pool; formatting its summary does not need it loaded
-    from explorer.library.indexer import IndexSummary
+    from explorer.library.summary import IndexSummary
 
 QUADRANT_NAMES: tuple[str, ...] = QUADRANTS  # "Q1".."Q4", from resources/emotions.json
 
@@ -87,13 +87,34 @@ def scene_summary(scene: MapScene, filt: TrackFilter) -> str:
 
 
 def index_summary_lines(summary: IndexSummary) -> list[str]:
-    """The full report of an index run (`qfx index`): counts, then one line per failed file."""
-    out = [
-        f"{summary.analysed} analysed ({summary.added} new, {summary.updated} changed, {summary.resumed} resumed), "
-        f"{summary.moved} moved, {summary.removed} removed, {summary.unchanged} unchanged, "
-        f"{summary.reanalysed} re-run with the new model, {len(summary.failed)} failed in {summary.elapsed:.1f} s"
-    ]
+    """The full report of an index run (`qfx index`): repairs, counts, what went offline, retries, failures."""
+    from explorer.library.offline import offline_folders
+
+    out = list(summary.notices)
+    out.append(
+        f"{summary.analysed} analysed ({summary.added} new, {summary.updated} changed, {summary.resumed} resumed, "
+        f"{summary.retried} retried), {summary.moved} moved, {summary.removed} removed, {summary.unchanged} "
+        f"unchanged, {summary.reanalysed} re-run with the new model, {len(summary.failed)} failed in "
+        f"{summary.elapsed:.1f} s"
+    )
+    if summary.went_offline or summary.still_offline or summary.back_online:
+        out.append(
+            f"offline: {len(summary.went_offline)} track(s) went offline this run, {summary.still_offline} still "
+            f"offline, {summary.back_online} back; offline tracks are kept (hidden from the map) until they return "
+            "or `qfx prune` removes them"
+        )
+        out += [f"  went offline: {line}" for line in offline_folders(summary.went_offline)]
+    if summary.restored_likes:
+        out.append(f"{summary.restored_likes} like(s) restored to tracks that came back")
+    if summary.failed_kinds.get("transient"):
+        out.append(f"  {summary.failed_kinds['transient']} failure(s) look temporary and will be retried next run")
     out += [f"  failed: {path}: {reason}" for path, reason in summary.failed]
+    if summary.model_errors:
+        out.append(
+            f"model errors: the emotion model failed on {len(summary.model_errors)} decoded file(s); their "
+            "features are kept and the model runs again next time"
+        )
+        out += [f"  model error: {path}: {reason}" for path, reason in summary.model_errors[:10]]
     if summary.model_version is None:
         out.append("  no emotion model installed: features stored, emotions will be computed when one is")
     return out
@@ -105,6 +126,8 @@ def index_summary_status(summary: IndexSummary) -> str:
     text = f"Library up to date: {done} analysed, {summary.unchanged} unchanged"
     if summary.failed:
         text += f", {len(summary.failed)} could not be read (see the log)"
+    if summary.went_offline:
+        text += f", {len(summary.went_offline)} went offline (kept until their folder is back or they are pruned)"
     text += f" in {summary.elapsed:.1f} s"
     if summary.model_version is None:
         text += " — no emotion model installed, so no map yet"

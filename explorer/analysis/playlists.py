@@ -1,15 +1,20 @@
 """Extended M3U (.m3u8, UTF-8) playlists: what a map selection or a recommendation list is exported as.
 
 Relative entries are written against the playlist's own folder, so a playlist saved inside the music folder keeps
-working when the folder moves or is mounted elsewhere. Reading accepts relative paths, absolute paths and file://
-URIs, a UTF-8 byte-order mark and CRLF line ends (as other players write them).
+working when the folder moves or is mounted elsewhere. Writing is atomic (a temporary file in the same folder, then
+a rename): an existing playlist is replaced whole or left as it was, never truncated. A path that an M3U8 line
+cannot carry (not valid UTF-8, or holding a line break that would inject lines) is skipped and reported. Reading
+accepts relative paths, absolute paths and file:// URIs, a UTF-8 byte-order mark and CRLF line ends (as other
+players write them).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence, Union
 from urllib.parse import unquote, urlparse
@@ -18,6 +23,7 @@ from urllib.request import url2pathname
 from explorer.analysis.errors import AnalysisError
 
 PathLike = Union[str, os.PathLike]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -32,14 +38,32 @@ def _clean(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def write_m3u8(
+@dataclass
+class SavedPlaylist:
+    path: Path
+    written: int
+    skipped: list[str] = field(default_factory=list)  # paths (as text) that M3U8 cannot carry, with why
+
+
+def _unwritable(text: str) -> Optional[str]:
+    """Why `text` cannot be one M3U8 line, or None."""
+    if "\n" in text or "\r" in text:
+        return "holds a line break"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid UTF-8"
+    return None
+
+
+def save_m3u8(
     paths: Sequence[PathLike],
     out: PathLike,
     relative: bool = True,
     titles: Optional[Sequence[Optional[str]]] = None,
     durations: Optional[Sequence[Optional[float]]] = None,
-) -> Path:
-    """Write `paths` to `out` (parent folders are created). Returns the playlist path."""
+) -> SavedPlaylist:
+    """Write `paths` to `out` atomically (parent folders are created); says what was written and skipped."""
     out_path = Path(out).expanduser().absolute()
     if titles is not None and len(titles) != len(paths):
         raise AnalysisError("titles must have one entry per path")
@@ -47,6 +71,7 @@ def write_m3u8(
         raise AnalysisError("durations must have one entry per path")
     base = out_path.parent
     lines = ["#EXTM3U"]
+    skipped: list[str] = []
     for i, p in enumerate(paths):
         track = Path(p).expanduser().absolute()
         text = str(track)
@@ -55,18 +80,58 @@ def write_m3u8(
                 text = os.path.relpath(track, base)
             except ValueError:  # e.g. another drive on Windows: only an absolute path can point there
                 text = str(track)
+        why = _unwritable(text)
+        if why is not None:
+            skipped.append(f"{ascii(str(track))[1:-1]} ({why})")
+            continue
         title = titles[i] if titles is not None else None
         duration = durations[i] if durations is not None else None
         if title is not None or duration is not None:
             secs = -1 if duration is None or not math.isfinite(float(duration)) else int(round(float(duration)))
-            lines.append(f"#EXTINF:{secs},{_clean(title) if title else track.stem}")
+            name = _clean(title) if title else _clean(track.stem)
+            lines.append(f"#EXTINF:{secs},{name.encode('utf-8', 'replace').decode('utf-8')}")
         lines.append(text)
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    _write_atomically(out_path, data)
+    if skipped:
+        log.warning("playlist %s: skipped %d path(s) M3U8 cannot hold: %s", out_path, len(skipped), skipped)
+    return SavedPlaylist(out_path, len(paths) - len(skipped), skipped)
+
+
+def _write_atomically(out_path: Path, data: bytes) -> None:
+    tmp_name = None
     try:
-        base.mkdir(parents=True, exist_ok=True)
-        out_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        mode = out_path.stat().st_mode & 0o777 if out_path.exists() else 0o644
+        with tempfile.NamedTemporaryFile("wb", dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp",
+                                         delete=False) as fh:
+            tmp_name = fh.name
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp_name, mode)
+        os.replace(tmp_name, out_path)
+        tmp_name = None
     except OSError as exc:
-        raise AnalysisError(f"cannot write playlist {out_path}: {exc.strerror or exc}") from exc
-    return out_path
+        raise AnalysisError(f"cannot write playlist {out_path}: {exc.strerror or exc}; "
+                            "an existing playlist there is unchanged") from exc
+    finally:
+        if tmp_name is not None:
+            try:
+                os.unlink(tmp_name)
+            except OSError:
+                pass
+
+
+def write_m3u8(
+    paths: Sequence[PathLike],
+    out: PathLike,
+    relative: bool = True,
+    titles: Optional[Sequence[Optional[str]]] = None,
+    durations: Optional[Sequence[Optional[float]]] = None,
+) -> Path:
+    """Write `paths` to `out` (see `save_m3u8`, which also says what was skipped). Returns the playlist path."""
+    return save_m3u8(paths, out, relative, titles, durations).path
 
 
 def _entry_path(line: str, base: Path) -> Path:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from explorer.cli import evaluate_cmd, export_cmd, index_cmd, map_cmd, recommend_cmd, teach_cmd, train_cmd
+from explorer.cli import (
+    evaluate_cmd,
+    export_cmd,
+    index_cmd,
+    map_cmd,
+    prune_cmd,
+    recommend_cmd,
+    teach_cmd,
+    train_cmd,
+)
 from explorer.cli.command import Command
 
 
@@ -21,4 +30,5 @@ COMMANDS: tuple[Command, ...] = (
     evaluate_cmd.COMMAND,
     teach_cmd.COMMAND,
     export_cmd.COMMAND,
+    prune_cmd.COMMAND,
 )

@@ -9,20 +9,13 @@ from pathlib import Path
 
 from explorer.cli.command import Command
 from explorer.cli.errors import CommandError
-from explorer.cli.library import load_analysed, open_indexed
+from explorer.cli.library import add_library_arguments, load_analysed, open_indexed
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("folder", type=Path, help="the music folder (indexed with `qfx index FOLDER`)")
+    add_library_arguments(p)
     p.add_argument("--json", type=Path, default=None, metavar="OUT", help="write a JSON file")
     p.add_argument("--csv", type=Path, default=None, metavar="OUT", help="write a CSV file (one row per track)")
-    p.add_argument(
-        "--cache",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="cache folder (default: $QFX_CACHE_DIR or the user cache dir)",
-    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,16 +6,27 @@ import argparse
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from explorer.cli.command import Command
 from explorer.cli.errors import CommandError
-from explorer.cli.library import cache_file, library_root
+from explorer.cli.library import add_library_arguments, cache_file, library_root
 
 if TYPE_CHECKING:
     from core.progress import CancelToken, ProgressCallback
     from explorer.library.indexer import IndexSummary
+
+
+class IndexCancelled(Exception):
+    """Ctrl-C (or the cancel token) stopped the run; every finished file is in the cache."""
+
+    def __init__(self, analysed: int, left: int) -> None:
+        super().__init__(
+            f"cancelled: every finished file is saved ({analysed} analysed, {left} left); run again to continue"
+        )
+        self.analysed, self.left = analysed, left
 
 
 def index_folder(
@@ -25,12 +36,17 @@ def index_folder(
     workers: int | None = None,
     model: str | os.PathLike[str] | None = None,
     muq: str | os.PathLike[str] | None = None,
+    keep_mels: bool | None = None,
+    wait: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    notice: Callable[[str], None] = lambda _: None,
 ) -> tuple[IndexSummary, Path]:
     """Index `folder` with the model chosen by explorer.library.model_choice (`model`/`muq` are command-line
-    choices; None falls back to QFX_MODEL / QFX_MUQ_DIR, then the built-in model). Returns the summary and the
-    cache file. Raises Cancelled when `cancel` fires; finished files are kept."""
+    choices; None falls back to QFX_MODEL / QFX_MUQ_DIR, then the built-in model). `notice` hears at once what
+    opening the cache had to repair; `wait`: wait for another run on the same library instead of stopping.
+    Returns the summary and the cache file; raises IndexCancelled when `cancel` fires."""
+    from core.progress import Cancelled
     from explorer.library.cache import LibraryCache
     from explorer.library.indexer import index_library
     from explorer.library.model_choice import active_model
@@ -42,21 +58,29 @@ def index_folder(
         raise CommandError(f"library folder not found: {root}")
     model_dir, muq_dir = active_model(model=model, muq=muq).loader_args()
     with LibraryCache.open(root, cache_dir) as cache:
-        summary = index_library(
-            root, cache, workers=workers, model=model_dir, muq=muq_dir, progress=progress, cancel=cancel
-        )
+        for line in cache.notices:  # e.g. a damaged cache moved aside and rebuilt
+            notice(line)
+        cache.notices = []
+        try:
+            summary = index_library(
+                root,
+                cache,
+                workers=workers,
+                model=model_dir,
+                muq=muq_dir,
+                progress=progress,
+                cancel=cancel,
+                wait=None if wait else 0.0,
+                keep_mels=keep_mels,
+            )
+        except Cancelled:
+            counts = cache.counts()
+            raise IndexCancelled(counts.get("done", 0), counts.get("pending", 0)) from None
         return summary, cache.db_path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("folder", type=Path, help="the music folder (searched recursively)")
-    p.add_argument(
-        "--cache",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="cache folder (default: $QFX_CACHE_DIR or the user cache dir)",
-    )
+    add_library_arguments(p, "the music folder (searched recursively)")
     p.add_argument("--workers", type=int, default=None, metavar="N", help="decoding processes (default: one per core)")
     p.add_argument(
         "--muq-dir",
@@ -72,13 +96,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="emotion model checkpoint folder (default: $QFX_MODEL, else the shipped model)",
     )
+    p.add_argument(
+        "--keep-mels",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="store each track's full mel (~180 KB) for training; --no-keep-mels drops them (default: "
+        "the library's setting, off: a few KB per track)",
+    )
+    p.add_argument(
+        "--wait", action="store_true", help="when another run is indexing this library, wait for it instead of stopping"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from core.progress import Cancelled, CancelToken, Progress
+    from core.progress import CancelToken, Progress
     from explorer.analysis.display import index_summary_lines
 
     cancel = CancelToken()
@@ -104,11 +138,17 @@ def run(args: argparse.Namespace) -> int:
             workers=args.workers,
             model=args.model,
             muq=args.muq_dir,
+            keep_mels=args.keep_mels,
+            wait=args.wait,
             progress=on_progress,
             cancel=cancel,
+            notice=lambda line: print(line, file=sys.stderr),
         )
-    except Cancelled:
-        print("cancelled: finished files are saved; run again to continue", file=sys.stderr)
+    except IndexCancelled as stopped:
+        if bar is not None:
+            bar.close()
+            bar = None
+        print(stopped, file=sys.stderr)
         return 130
     finally:
         signal.signal(signal.SIGINT, previous)

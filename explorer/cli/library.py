@@ -1,11 +1,13 @@
 """Opening the library a command works on: the one place that decides what a usable library folder is.
 
-`qfx map` and `qfx recommend` only read: an unindexed folder is an error and nothing is created. `qfx index` may
-create the cache, but only for a real folder.
+`qfx map`, `recommend`, `export` and `prune` read: an unindexed folder is an error and nothing is created, and the
+cache is opened read-only (it works on read-only media). `qfx index` may create the cache, but only for a real
+folder. A library whose folder is gone (an unmounted drive) still opens: its tracks are offline, not deleted.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +17,21 @@ from explorer.cli.errors import CommandError
 if TYPE_CHECKING:
     from explorer.library.arrays import LibraryArrays
     from explorer.library.cache import LibraryCache
+
+
+INDEXED_HELP = "the music folder (indexed with `qfx index FOLDER`)"
+
+
+def add_library_arguments(p: argparse.ArgumentParser, folder_help: str = INDEXED_HELP) -> None:
+    """FOLDER and --cache, the same for every command that works on a library."""
+    p.add_argument("folder", type=Path, help=folder_help)
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="cache folder (default: $QFX_CACHE_DIR or the user cache dir)",
+    )
 
 
 def library_root(folder: str | os.PathLike[str]) -> Path:
@@ -27,17 +44,17 @@ def library_root(folder: str | os.PathLike[str]) -> Path:
 
 def cache_file(folder: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None) -> Path:
     """Where `folder`'s cache lives (whether or not it exists)."""
-    from explorer.library.cache import default_cache_dir, library_db_name
+    from explorer.library.cache import cache_path
 
-    root = library_root(folder)
-    return Path(cache_dir if cache_dir is not None else default_cache_dir()) / library_db_name(root)
+    return cache_path(library_root(folder), cache_dir)
 
 
 def open_indexed(
     folder: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None, *, writable: bool = False
 ) -> LibraryCache:
-    """The cache of a library that `qfx index` has seen. Refuses, creating nothing, a folder that does not exist or
-    was never indexed. `writable` is for commands that store something (recommend --save)."""
+    """The cache of a library that `qfx index` has seen, read-only unless `writable` (commands that store
+    something: recommend --save, teach). Refuses, creating nothing, a folder that does not exist or was never
+    indexed."""
     from explorer.library.cache import LibraryCache
 
     root = library_root(folder)
@@ -45,8 +62,7 @@ def open_indexed(
         if not root.exists():
             raise CommandError(f"library folder not found: {root}")
         raise CommandError(f"{root} is not indexed yet: run `qfx index {folder}` first")
-    del writable  # every open is read-write until the library offers a read-only one
-    return LibraryCache.open(root, cache_dir)
+    return LibraryCache.open(root, cache_dir, readonly=not writable)
 
 
 def load_analysed(cache: LibraryCache, folder: str | os.PathLike[str]) -> LibraryArrays:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 from explorer.cli.command import Command
 from explorer.cli.errors import CommandError
-from explorer.cli.library import load_analysed, open_indexed
+from explorer.cli.library import add_library_arguments, load_analysed, open_indexed
 
 if TYPE_CHECKING:
     from explorer.analysis.filtering import TrackFilter
@@ -131,14 +131,13 @@ def report_lines(result: MapResult) -> list[str]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("folder", type=Path, help="the library folder (index it first with `qfx index`)")
+    add_library_arguments(p)
     p.add_argument("--genre", action="append", default=[], metavar="G", help="keep tracks of this genre (repeatable)")
     p.add_argument(
         "--emotion", action="append", default=[], metavar="E", help="keep tracks with this emotion (repeatable)"
     )
     p.add_argument("--quadrant", action="append", default=[], metavar="Q", help="keep tracks in Q1..Q4 (repeatable)")
     p.add_argument("--k", type=parse_k, default="auto", help="subcategories: auto or 2..6 (default auto)")
-    p.add_argument("--cache", type=Path, metavar="DIR", help="cache folder (default: QFX_CACHE_DIR or the user cache)")
     p.add_argument(
         "--size",
         type=parse_size,

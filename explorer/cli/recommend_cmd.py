@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from explorer.cli.command import Command
 from explorer.cli.errors import CommandError
-from explorer.cli.library import load_analysed, open_indexed
+from explorer.cli.library import add_library_arguments, load_analysed, open_indexed
 
 if TYPE_CHECKING:
     from explorer.analysis.recommend import Recommendation
@@ -108,17 +108,10 @@ def report_lines(arrays: LibraryArrays, taste: Taste, recs: list[Recommendation]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("folder", type=Path, help="the music folder (indexed with `qfx index FOLDER`)")
+    add_library_arguments(p)
     p.add_argument("--like", type=Path, nargs="+", default=[], metavar="PATH", help="tracks you like")
     p.add_argument("--dislike", type=Path, nargs="+", default=[], metavar="PATH", help="tracks you dislike")
     p.add_argument("--n", type=int, default=10, help="how many recommendations (default 10)")
-    p.add_argument(
-        "--cache",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="cache folder (default: $QFX_CACHE_DIR or the user cache dir)",
-    )
     p.add_argument(
         "--no-stored", action="store_true", help="ignore the likes saved in the library (from the app or --save)"
     )
@@ -128,7 +121,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from explorer.analysis.display import track_title
-    from explorer.analysis.playlists import write_m3u8
+    from explorer.analysis.playlists import save_m3u8
 
     folder = Path(os.path.abspath(args.folder))
     with open_indexed(folder, args.cache, writable=args.save) as cache:
@@ -144,13 +137,15 @@ def run(args: argparse.Namespace) -> int:
             save_taste(cache, arrays, taste)
     print("\n".join(report_lines(arrays, taste, recs)))
     if args.m3u8 is not None and recs:
-        out = write_m3u8(
+        saved = save_m3u8(
             [arrays.paths[r.index] for r in recs],
             args.m3u8,
             titles=[track_title(arrays, r.index) for r in recs],
             durations=[float(arrays.durations[r.index]) for r in recs],
         )
-        print(f"playlist: {out}")
+        print(f"playlist: {saved.path} ({saved.written} tracks)")
+        for why in saved.skipped:
+            print(f"  skipped (M3U8 cannot hold this path): {why}")
     if args.save:
         print(f"saved {len(taste.likes)} like(s) and {len(taste.dislikes)} dislike(s) in the library")
     return 0

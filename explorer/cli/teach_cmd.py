@@ -10,7 +10,7 @@ from typing import Any
 from core.emotions import QUADRANTS
 from explorer.cli.command import Command
 from explorer.cli.errors import CommandError
-from explorer.cli.library import open_indexed
+from explorer.cli.library import add_library_arguments, open_indexed
 
 
 class _Step(argparse.Action):
@@ -31,7 +31,7 @@ DESCRIPTION = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("folder", type=Path, help="the music folder (indexed with `qfx index FOLDER`)")
+    add_library_arguments(p)
     p.add_argument("--track", action=_Step, const="track", metavar="PATH", help="a track; follow it with --quadrant")
     p.add_argument(
         "--quadrant",
@@ -50,13 +50,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--calmer", action=_Step, const="calmer", metavar="PATH", help="this track is calmer than shown")
     p.add_argument("--list", action="store_true", help="list the library's corrections")
     p.add_argument("--reset", action="store_true", help="forget every correction (before adding new ones)")
-    p.add_argument(
-        "--cache",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="cache folder (default: $QFX_CACHE_DIR or the user cache dir)",
-    )
     p.set_defaults(steps=[])
 
 

@@ -20,15 +20,11 @@ from typing import Any, Iterable, Iterator, Optional, Sequence, Union
 import numpy as np
 
 from explorer.library.arrays import LibraryArrays
-from explorer.library.schema import connect, migrate
+from explorer.library.opening import (  # noqa: F401  (errors re-exported for callers)
+    CacheDamaged, CacheError, LibraryNotIndexed, open_readonly, open_readwrite,
+)
 from explorer.library.snapshot import (
-    apply_likes,
-    generation,
-    load_muq,
-    load_musicnn,
-    query_arrays,
-    read_snapshot,
-    write_snapshot,
+    apply_likes, generation, load_muq, load_musicnn, query_arrays, read_snapshot, write_snapshot,
 )
 
 APP_NAME = "quadfusion-explorer"
@@ -66,6 +62,8 @@ class KnownTrack:
     model_version: Optional[str]
     has_mel: bool = False
     has_muq: bool = False
+    error_kind: Optional[str] = None
+    offline: bool = False
 
 
 class LibraryCache:
@@ -75,17 +73,29 @@ class LibraryCache:
         self.db_path = db_path
         self.library_root = library_root
         self.con = con
+        self.readonly = False
+        self.restored_likes = 0  # likes brought back by fingerprint through this handle
+        self.keep_mels = _meta_flag(con, "keep_mels")  # library setting: store full mels (for training)
+        self.notices: list[str] = []  # what opening had to repair, for the user (see explorer.library.opening)
 
     # ---- opening -------------------------------------------------------------------------------------------
     @classmethod
-    def open(cls, library_root: PathLike, cache_dir: Optional[PathLike] = None) -> "LibraryCache":
+    def open(cls, library_root: PathLike, cache_dir: Optional[PathLike] = None, *,
+             readonly: bool = False) -> "LibraryCache":
+        """The library's cache. `readonly=True` (for commands that only read) never creates or changes a file and
+        raises `LibraryNotIndexed` when there is no cache; a read-write open repairs a damaged cache (moved aside,
+        likes carried over; see `notices`)."""
         root = Path(os.path.abspath(os.fsdecode(os.fspath(library_root))))
-        folder = Path(os.fsdecode(os.fspath(cache_dir))) if cache_dir is not None else default_cache_dir()
+        db_path = cache_path(root, cache_dir)
+        folder = db_path.parent
+        if readonly:
+            cache = cls(db_path, root, open_readonly(db_path, root))
+            cache.readonly = True
+            return cache
         folder.mkdir(parents=True, exist_ok=True)
-        db_path = folder / library_db_name(root)
-        con = connect(str(db_path))
-        migrate(con)
+        con, notices = open_readwrite(db_path)
         cache = cls(db_path, root, con)
+        cache.notices = notices
         with cache.transaction():
             con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('library_root', ?)", (os.fsdecode(root),))
             con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('created_at', ?)", (str(time.time()),))
@@ -116,11 +126,14 @@ class LibraryCache:
     def known_tracks(self) -> dict[bytes, KnownTrack]:
         rows = self.con.execute(
             "SELECT t.id, t.path, t.size, t.mtime_ns, t.fingerprint, t.status, f.extractor_version, a.model_version,"
-            " EXISTS (SELECT 1 FROM mels m WHERE m.track_id = t.id), EXISTS (SELECT 1 FROM muq q WHERE q.track_id = t.id)"
+            " EXISTS (SELECT 1 FROM mels m WHERE m.track_id = t.id),"
+            " EXISTS (SELECT 1 FROM muq q WHERE q.track_id = t.id),"
+            " t.error_kind, t.offline_since IS NOT NULL"
             " FROM tracks t LEFT JOIN features f ON f.track_id = t.id LEFT JOIN analysis a ON a.track_id = t.id"
         ).fetchall()
         return {
-            bytes(r[1]): KnownTrack(r[0], bytes(r[1]), r[2], r[3], bytes(r[4]), r[5], r[6], r[7], bool(r[8]), bool(r[9]))
+            bytes(r[1]): KnownTrack(r[0], bytes(r[1]), r[2], r[3], bytes(r[4]), r[5], r[6], r[7], bool(r[8]),
+                                    bool(r[9]), r[10], bool(r[11]))
             for r in rows
         }
 
@@ -128,18 +141,26 @@ class LibraryCache:
         """Tracks per status, plus how many have model results."""
         out = {s: n for s, n in self.con.execute("SELECT status, COUNT(*) FROM tracks GROUP BY status")}
         out["analysed"] = self.con.execute("SELECT COUNT(*) FROM analysis").fetchone()[0]
+        out["offline"] = self.con.execute("SELECT COUNT(*) FROM tracks WHERE offline_since IS NOT NULL").fetchone()[0]
         return out
 
     def failures(self) -> list[tuple[str, str]]:
         rows = self.con.execute("SELECT path, error FROM tracks WHERE status = 'failed' ORDER BY path").fetchall()
         return [(os.fsdecode(bytes(p)), e or "") for p, e in rows]
 
+    def offline_tracks(self) -> list[tuple[str, str, float]]:
+        """(path, why, since) of the tracks kept while their folder is absent, empty or unreadable."""
+        rows = self.con.execute("SELECT path, offline_reason, offline_since FROM tracks"
+                                " WHERE offline_since IS NOT NULL ORDER BY path").fetchall()
+        return [(os.fsdecode(bytes(p)), r or "", float(t)) for p, r, t in rows]
+
     def track(self, track_id: int) -> Optional[dict[str, Any]]:
         """Everything stored about one track (tags, status, versions), or None."""
         row = self.con.execute(
             "SELECT t.id, t.path, t.size, t.mtime_ns, t.title, t.artist, t.album, t.genre, t.genres, t.year,"
             " t.tag_duration, t.status, t.error, f.extractor_version, f.duration, f.excerpt_start, a.model_version,"
-            " l.value FROM tracks t LEFT JOIN features f ON f.track_id = t.id LEFT JOIN analysis a ON"
+            " l.value, t.error_kind, t.offline_since, t.offline_reason"
+            " FROM tracks t LEFT JOIN features f ON f.track_id = t.id LEFT JOIN analysis a ON"
             " a.track_id = t.id LEFT JOIN likes l ON l.track_id = t.id WHERE t.id = ?",
             (int(track_id),),
         ).fetchone()
@@ -147,7 +168,7 @@ class LibraryCache:
             return None
         keys = ("id", "path", "size", "mtime_ns", "title", "artist", "album", "genre", "genres", "year",
                 "tag_duration", "status", "error", "extractor_version", "duration", "excerpt_start",
-                "model_version", "liked")
+                "model_version", "liked", "error_kind", "offline_since", "offline_reason")
         out = dict(zip(keys, row))
         out["path"] = os.fsdecode(bytes(out["path"]))
         out["genres"] = json.loads(out["genres"]) if out["genres"] else []
@@ -208,6 +229,8 @@ class LibraryCache:
     def refresh_snapshot(self, names: Optional[dict[str, list[str]]] = None) -> LibraryArrays:
         """Rebuild the load_arrays snapshot from the tables (the indexer calls this at the end of a run)."""
         names = names or _names()
+        if self.readonly:  # read-only use never writes, not even the snapshot
+            return query_arrays(self.con, names)
         try:
             with self.transaction():  # the snapshot and its generation stamp come from one consistent state
                 arrays = query_arrays(self.con, names)
@@ -243,13 +266,25 @@ class LibraryCache:
             " tag_duration, status, added_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,'pending',?,?)",
             (_path_key(path), size, mtime_ns, fingerprint, *_tag_values(tags), now, now),
         )
-        return int(cur.lastrowid)
+        tid = int(cur.lastrowid)
+        self.restore_like(tid, fingerprint)
+        return tid
+
+    def restore_like(self, track_id: int, fingerprint: bytes) -> bool:
+        """A like kept from a removed track with this content comes back on the new track (True when one did)."""
+        row = self.con.execute("SELECT value, time FROM kept_likes WHERE fingerprint = ?", (fingerprint,)).fetchone()
+        if row is None:
+            return False
+        self.con.execute("INSERT OR REPLACE INTO likes (track_id, value, time) VALUES (?,?,?)", (track_id, *row))
+        self.con.execute("DELETE FROM kept_likes WHERE fingerprint = ?", (fingerprint,))
+        self.restored_likes += 1
+        return True
 
     def reset_track(self, track_id: int, size: int, mtime_ns: int, fingerprint: bytes, tags: dict[str, Any]) -> None:
         """Content changed: forget old results, keep the id (so likes stay), and queue it."""
         self.con.execute(
             "UPDATE tracks SET size=?, mtime_ns=?, fingerprint=?, title=?, artist=?, album=?, genre=?, genres=?,"
-            " year=?, tag_duration=?, status='pending', error=NULL, updated_at=? WHERE id=?",
+            " year=?, tag_duration=?, status='pending', error=NULL, error_kind=NULL, updated_at=? WHERE id=?",
             (size, mtime_ns, fingerprint, *_tag_values(tags), time.time(), int(track_id)),
         )
         for table in ("features", "mels", "muq", "musicnn", "analysis"):
@@ -274,15 +309,16 @@ class LibraryCache:
     def remove_tracks(self, track_ids: Iterable[int]) -> None:
         self.con.executemany("DELETE FROM tracks WHERE id = ?", [(int(t),) for t in track_ids])
 
-    def record_failure(self, track_id: int, reason: str) -> None:
-        self.con.execute(
-            "UPDATE tracks SET status='failed', error=?, updated_at=? WHERE id=?", (reason, time.time(), int(track_id))
-        )
+    def record_failure(self, track_id: int, reason: str, kind: str = "transient") -> None:
+        """A file that could not be analysed; `kind` (explorer.library.failures) decides when it is retried."""
+        self.con.execute("UPDATE tracks SET status='failed', error=?, error_kind=?, updated_at=? WHERE id=?",
+                         (reason, kind, time.time(), int(track_id)))
         for table in ("features", "mels", "muq", "musicnn", "analysis"):
             self.con.execute(f"DELETE FROM {table} WHERE track_id = ?", (int(track_id),))
 
     def store_features(self, track_id: int, extractor_version: str, feats: Any) -> None:
-        """Persist one track's features (a TrackFeatures); the mel as float16 to keep the DB compact."""
+        """Persist one track's features (a TrackFeatures). The mel is kept (float16) only with `keep_mels`: the
+        small default cache holds what the map, filters and recommendations need (explorer.library.compact)."""
         tid = int(track_id)
         self.con.execute(
             "INSERT OR REPLACE INTO features (track_id, extractor_version, duration, excerpt_start, genre, lowlevel,"
@@ -290,7 +326,7 @@ class LibraryCache:
             (tid, extractor_version, float(feats.duration), float(feats.excerpt_start), f32(feats.genre),
              f32(feats.lowlevel), f32(feats.interpretive), int(bool(getattr(feats, "genre_inferred", False)))),
         )
-        if feats.mel is not None:
+        if feats.mel is not None and self.keep_mels:  # ~180 KB a track: only for people who train (setting)
             mel = np.ascontiguousarray(feats.mel, dtype="<f2")
             self.con.execute("INSERT OR REPLACE INTO mels (track_id, n_mels, frames, data) VALUES (?,?,?,?)",
                              (tid, mel.shape[0], mel.shape[1], mel.tobytes()))
@@ -298,7 +334,8 @@ class LibraryCache:
             self.con.execute("INSERT OR REPLACE INTO muq (track_id, data) VALUES (?,?)", (tid, f32(feats.muq)))
         if getattr(feats, "musicnn", None) is not None:
             self.con.execute("INSERT OR REPLACE INTO musicnn (track_id, data) VALUES (?,?)", (tid, f32(feats.musicnn)))
-        self.con.execute("UPDATE tracks SET status='done', error=NULL, updated_at=? WHERE id=?", (time.time(), tid))
+        self.con.execute("UPDATE tracks SET status='done', error=NULL, error_kind=NULL, updated_at=? WHERE id=?",
+                         (time.time(), tid))
 
     def store_analysis(self, track_id: int, model_version: str, tag_scores: Any, quadrant_probs: Any,
                        embedding: Any) -> None:
@@ -307,6 +344,35 @@ class LibraryCache:
             " VALUES (?,?,?,?,?)",
             (int(track_id), model_version, f32(tag_scores), f32(quadrant_probs), f32(embedding)),
         )
+        self.con.execute("UPDATE tracks SET error = NULL, error_kind = NULL WHERE id = ? AND error_kind = 'model'",
+                         (int(track_id),))  # an earlier model error is resolved
+
+
+def cache_path(library_root: PathLike, cache_dir: Optional[PathLike] = None) -> Path:
+    """Where the library's cache DB lives (whether or not it exists)."""
+    root = Path(os.path.abspath(os.fsdecode(os.fspath(library_root))))
+    folder = Path(os.fsdecode(os.fspath(cache_dir))) if cache_dir is not None else default_cache_dir()
+    return folder / library_db_name(root)
+
+
+def open_indexed(library_root: PathLike, cache_dir: Optional[PathLike] = None) -> LibraryCache:
+    """The cache of an indexed library, opened read-only: what commands and views that only read call.
+
+    Creates nothing. Raises `LibraryNotIndexed` (a `CacheError`) with a message that says what to run when the
+    folder does not exist or was never indexed, `CacheDamaged` when the cache cannot be read.
+    """
+    root = Path(os.path.abspath(os.fsdecode(os.fspath(library_root))))
+    if not root.is_dir() and not cache_path(root, cache_dir).is_file():
+        raise LibraryNotIndexed(f"library folder not found: {root}")
+    return LibraryCache.open(root, cache_dir, readonly=True)
+
+
+def _meta_flag(con: sqlite3.Connection, key: str) -> bool:
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    except sqlite3.Error:
+        return False
+    return row is not None and row[0] == "1"
 
 
 def _names() -> dict[str, list[str]]:

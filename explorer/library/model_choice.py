@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from explorer.library.errors import LibraryError
+
 log = logging.getLogger(__name__)
 
 ENV_MODEL = "QFX_MODEL"
@@ -28,7 +30,7 @@ MUQ_LICENCE_NOTE = (
 )
 
 
-class ModelChoiceError(Exception):
+class ModelChoiceError(LibraryError):
     """A folder cannot be used as an emotion model; the message is meant for the user."""
 
 
@@ -53,8 +55,16 @@ class ActiveModel:
         return list(((self.meta or {}).get("model") or {}).get("branches") or [])
 
     @property
+    def pretrained(self) -> str | None:
+        """The pretrained embedding the model reads ("muq" or "musicnn"), None when it has no such branch."""
+        from core.model import ModelConfig
+
+        model = (self.meta or {}).get("model")
+        return ModelConfig.from_dict(model).pretrained_kind if model else None  # meta was validated on reading
+
+    @property
     def uses_muq(self) -> bool:
-        return "muq" in self.branches
+        return self.pretrained == "muq"
 
     @property
     def name(self) -> str:
@@ -73,8 +83,8 @@ class ActiveModel:
         text = f"Model: {self.name}"
         if self.source == ENV_MODEL:
             text += f" ({ENV_MODEL})"
-        if self.branches:
-            text += " · " + " + ".join(self.branches)
+        if self.branches:  # the pretrained branch is shown by what feeds it (MuQ or MusiCNN)
+            text += " · " + " + ".join(self.pretrained if b == "muq" and self.pretrained else b for b in self.branches)
         return text
 
     def tooltip(self) -> str:

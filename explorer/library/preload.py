@@ -5,7 +5,11 @@ Not imported by the main process: Essentia alone takes ~1.2 s to import and is o
 
 from __future__ import annotations
 
-import explorer.library.worker  # noqa: F401  (torch, features, tags)
+from explorer.library.lifeline import arm_forkserver
+
+arm_forkserver()  # the forkserver ends with the indexer that started it, even when that one is SIGKILLed
+
+import explorer.library.worker  # noqa: E402,F401  (torch, features, tags)
 
 try:
     import essentia

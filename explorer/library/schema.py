@@ -10,7 +10,9 @@ from __future__ import annotations
 import sqlite3
 import time
 
-SCHEMA_VERSION = 3
+from explorer.library.errors import LibraryError
+
+SCHEMA_VERSION = 4
 
 # version -> DDL applied to go from version-1 to version. Append only; never edit a shipped step.
 MIGRATIONS: dict[int, str] = {
@@ -73,9 +75,30 @@ MIGRATIONS: dict[int, str] = {
         " UPDATE generation SET value = value + 1 WHERE id = 1; END;\n"
         for table in ("tracks", "features", "analysis") for op in ("INSERT", "UPDATE", "DELETE")
     ),
+    # Never lose a library: tracks whose folder is absent, empty or unreadable are kept as offline (hidden, listed,
+    # removed only by an explicit prune); failures carry a kind that decides retries (explorer/library/failures.py);
+    # a like outlives its track in kept_likes (by content fingerprint) and comes back when the file does.
+    # Failures recorded before kinds existed are marked transient, so each is tried once more.
+    3: """
+    ALTER TABLE tracks ADD COLUMN offline_since REAL;
+    ALTER TABLE tracks ADD COLUMN offline_reason TEXT;
+    ALTER TABLE tracks ADD COLUMN error_kind TEXT CHECK (error_kind IN ('transient', 'permanent', 'model'));
+    UPDATE tracks SET error_kind = 'transient' WHERE status = 'failed';
+    CREATE INDEX tracks_offline ON tracks (offline_since) WHERE offline_since IS NOT NULL;
+    CREATE TABLE kept_likes (
+        fingerprint BLOB PRIMARY KEY,
+        value INTEGER NOT NULL CHECK (value IN (-1, 1)),
+        time REAL NOT NULL,
+        path BLOB
+    );
+    CREATE TRIGGER tracks_delete_keeps_like BEFORE DELETE ON tracks BEGIN
+        INSERT OR REPLACE INTO kept_likes (fingerprint, value, time, path)
+        SELECT OLD.fingerprint, value, time, OLD.path FROM likes WHERE track_id = OLD.id;
+    END;
+    """,
     # MusiCNN-MSD per track (the pretrained branch's input, 200-d embedding + 50 tags) and whether the stored genre
     # vector was inferred from audio because the file's tags named no genre.
-    3: """
+    4: """
     ALTER TABLE features ADD COLUMN genre_inferred INTEGER NOT NULL DEFAULT 0;
     CREATE TABLE musicnn (
         track_id INTEGER PRIMARY KEY REFERENCES tracks (id) ON DELETE CASCADE,
@@ -85,7 +108,7 @@ MIGRATIONS: dict[int, str] = {
 }
 
 
-class CacheSchemaError(RuntimeError):
+class CacheSchemaError(LibraryError, RuntimeError):
     """The cache file was written by a newer program or is not a cache at all."""
 
 

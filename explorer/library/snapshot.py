@@ -41,7 +41,7 @@ def query_arrays(con: sqlite3.Connection, names: dict[str, list[str]]) -> Librar
         "SELECT t.id, t.path, t.title, t.artist, t.album, t.genre, f.duration, f.excerpt_start, f.genre,"
         " f.interpretive, a.tag_scores, a.quadrant_probs, a.embedding, f.genre_inferred"
         " FROM tracks t JOIN features f ON f.track_id = t.id JOIN analysis a ON a.track_id = t.id"
-        " WHERE t.status = 'done' ORDER BY t.id"
+        " WHERE t.status = 'done' AND t.offline_since IS NULL ORDER BY t.id"  # offline tracks are kept, not shown
     ).fetchall()
     n = len(rows)
     cols = list(zip(*rows)) if n else [()] * 14

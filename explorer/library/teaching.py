@@ -26,6 +26,7 @@ import numpy as np
 
 from core.calibration import KINDS, calibrate, tag_quadrant_affinity
 from explorer.library.arrays import LibraryArrays
+from explorer.library.errors import LibraryError
 
 if TYPE_CHECKING:
     from explorer.library.cache import LibraryCache
@@ -51,7 +52,7 @@ _TRACK_OF = ("COALESCE(c.track_id,"
              " (SELECT t.id FROM tracks t WHERE t.fingerprint = c.fingerprint ORDER BY t.id LIMIT 1))")
 
 
-class TeachingError(ValueError):
+class TeachingError(LibraryError, ValueError):
     """A correction that cannot be stored: unknown kind, or a path that is not an analysed track of the library."""
 
 

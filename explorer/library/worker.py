@@ -11,15 +11,23 @@ import contextlib
 import os
 import pickle
 import signal
+import stat
 import tempfile
+import threading
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional
 
 import numpy as np
 
-from core.audio import AudioDecodeError
 from core.features import track as track_features
+from explorer.library.failures import MODEL, NOT_REGULAR_REASON, PERMANENT, TRANSIENT, FileTimeLimit, classify
+from explorer.library.lifeline import die_with_parent, watch_process
 from explorer.library.tags import track_tags
+
+
+def hard_limit_grace(seconds: float) -> float:
+    """Seconds past the soft limit before a worker stuck outside Python kills itself."""
+    return max(5.0, seconds / 4)
 
 
 @dataclass
@@ -30,16 +38,29 @@ class WorkResult:
     audio24k: Optional[np.ndarray] = None  # the excerpt at 24 kHz when the main process runs MuQ
     audio16k: Optional[np.ndarray] = None  # the excerpt at 16 kHz when the main process runs MusiCNN (GPU)
     error: Optional[str] = None
-    prediction: Optional[tuple[np.ndarray, np.ndarray, np.ndarray]] = None  # (tags, quadrants, embedding) of a worker model
+    error_kind: Optional[str] = None  # explorer.library.failures kind when error is set (or a model error)
+    model_error: Optional[str] = None  # features are fine, the worker's model failed on them
+    # (tags, quadrants, embedding) when the worker ran the model
+    prediction: Optional[tuple[np.ndarray, np.ndarray, np.ndarray]] = None
 
 
 _MODEL: Any = None  # the emotion model, when the workers run it (CPU indexing without MuQ)
+_TIME_LIMIT: float = 0.0  # seconds per file; 0 = none
+_MARKER_DIR: Optional[str] = None
 
 
-def init_worker(model_blob: Optional[bytes] = None) -> None:
+def init_worker(model_blob: Optional[bytes] = None, parent_pid: Optional[int] = None, time_limit: float = 0.0,
+                marker_dir: Optional[str] = None) -> None:
     """One compute thread per worker: the pool already uses every core. `model_blob` (a pickled EmotionModel)
-    makes this worker run the model on each file it analyses."""
-    global _MODEL
+    makes this worker run the model on each file it analyses. The worker ends with `parent_pid` (the indexer),
+    ignores Ctrl-C (the indexer decides what to keep: SIGINT reaches the whole process group) and gives each file
+    `time_limit` seconds."""
+    global _MODEL, _TIME_LIMIT, _MARKER_DIR
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
+    if parent_pid:
+        watch_process(parent_pid)
+    _TIME_LIMIT, _MARKER_DIR = float(time_limit or 0.0), marker_dir
     try:
         import torch
 
@@ -94,26 +115,89 @@ def _features(path: str, tags: dict[str, Any], want_audio24k: bool, musicnn_here
     return feats, capture.wave
 
 
+@contextlib.contextmanager
+def time_limit(track_id: int, seconds: float) -> Iterator[None]:
+    """Raise FileTimeLimit after `seconds` (SIGALRM: also interrupts a blocking open or read). Code that never
+    returns to Python (a decoder stuck in C) cannot be interrupted: after a grace period the worker notes the file
+    in the marker folder and kills itself, and the indexer records a time-out for it."""
+    if seconds <= 0:
+        yield
+        return
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise FileTimeLimit(f"gave up after {seconds:.0f} s")
+
+    def stuck() -> None:
+        if _MARKER_DIR:
+            with contextlib.suppress(OSError), open(os.path.join(_MARKER_DIR, str(track_id)), "w") as fh:
+                fh.write(f"{seconds:.0f}")
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    backstop = threading.Timer(seconds + hard_limit_grace(seconds), stuck)
+    backstop.daemon = True
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    backstop.start()
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        backstop.cancel()
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _test_hooks(path: bytes) -> None:
+    """Test hooks: simulate a decoder segfault, or a decoder stuck in Python or in C (signals blocked)."""
+    for env, action in (("QFX_TEST_CRASH_PATTERN", "crash"), ("QFX_TEST_HANG_PATTERN", "hang"),
+                        ("QFX_TEST_STUCK_PATTERN", "stuck")):
+        pattern = os.environ.get(env)
+        if pattern and pattern.encode() in os.path.basename(path):
+            if action == "crash":
+                os.kill(os.getpid(), signal.SIGSEGV)
+            if action == "stuck":
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+            import time
+
+            time.sleep(3600)
+
+
+def _regular_file(path: str) -> Optional[str]:
+    """None when `path` is a regular file; checked without opening it (opening a FIFO blocks)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None  # let the decoder report it with its reason
+    return None if stat.S_ISREG(st.st_mode) else NOT_REGULAR_REASON
+
+
 def extract(track_id: int, path: bytes, want_audio24k: bool, musicnn_here: bool = True) -> WorkResult:
     """Tags + features of one file; `want_audio24k` also returns the 24 kHz excerpt for MuQ in the main process,
-    `musicnn_here=False` the 16 kHz one for MusiCNN there."""
+    `musicnn_here=False` the 16 kHz one for MusiCNN there (batched on the GPU).
+
+    Never raises: failures come back with a kind (explorer.library.failures) that decides when to retry."""
     tags: dict[str, Any] = {}
-    crash = os.environ.get("QFX_TEST_CRASH_PATTERN")  # test hook: simulate a decoder segfault on matching files
-    if crash and crash.encode() in os.path.basename(path):
-        os.kill(os.getpid(), signal.SIGSEGV)
     try:
-        with _openable(path) as openable:
-            tags = track_tags(openable, name=os.fsdecode(path))
-            if os.path.getsize(openable) == 0:
-                return WorkResult(track_id, tags, error="empty file")
-            feats, audio = _features(openable, tags, want_audio24k, musicnn_here)
-        feats.path = os.fsdecode(path)
-        audio16k, feats.audio16k = feats.audio16k, None
-        prediction = _predict(feats) if _MODEL is not None and not want_audio24k and musicnn_here else None
-        return WorkResult(track_id, tags, features=feats, audio24k=audio, prediction=prediction, audio16k=audio16k)
-    except AudioDecodeError as exc:
-        return WorkResult(track_id, tags, error=str(getattr(exc, "reason", None) or exc))
-    except MemoryError:
-        return WorkResult(track_id, tags, error="out of memory while decoding")
-    except Exception as exc:  # one bad file never stops the run: the reason is stored with the track
-        return WorkResult(track_id, tags, error=f"{type(exc).__name__}: {exc}")
+        with time_limit(track_id, _TIME_LIMIT):
+            _test_hooks(path)
+            with _openable(path) as openable:
+                not_regular = _regular_file(openable)
+                if not_regular:
+                    return WorkResult(track_id, tags, error=not_regular, error_kind=PERMANENT)
+                tags = track_tags(openable, name=os.fsdecode(path))
+                if os.path.getsize(openable) == 0:
+                    return WorkResult(track_id, tags, error="empty file", error_kind=PERMANENT)
+                feats, audio = _features(openable, tags, want_audio24k, musicnn_here)
+            feats.path = os.fsdecode(path)
+            audio16k, feats.audio16k = feats.audio16k, None
+            result = WorkResult(track_id, tags, features=feats, audio24k=audio, audio16k=audio16k)
+            if _MODEL is not None and not want_audio24k and musicnn_here:
+                try:
+                    result.prediction = _predict(feats)
+                except (Exception, MemoryError) as exc:  # the model's fault, not the file's: features are kept
+                    result.model_error, result.error_kind = f"{type(exc).__name__}: {exc}", MODEL
+            return result
+    except (Exception, MemoryError, FileTimeLimit) as exc:  # one bad file never stops the run
+        kind, reason = classify(exc)
+        if kind == PERMANENT and not os.path.isfile(path):  # it vanished or changed while being read
+            kind = TRANSIENT
+        return WorkResult(track_id, tags, error=reason, error_kind=kind)
