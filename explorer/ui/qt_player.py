@@ -4,12 +4,15 @@ thread."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from explorer.ui.tasks import to_main
+
+log = logging.getLogger(__name__)
 
 
 class PlayerBackend(Protocol):
@@ -52,6 +55,7 @@ class QtPlayer(QObject):
         self._timer.start()
 
     def _on_finished(self, path: str) -> None:
+        log.info("finished %s at %.2f s", path, float(self.backend.position))
         self.state_changed.emit(False)
         self.finished.emit(path)
 
@@ -65,6 +69,7 @@ class QtPlayer(QObject):
         try:
             self.backend.play(str(path), start=float(start), duration=duration)
         except Exception as exc:  # PlaybackError and anything a broken device throws
+            log.warning("cannot play %s: %s", path, exc)
             self.failed.emit(str(exc))
             self.state_changed.emit(False)
             return False
