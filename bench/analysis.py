@@ -80,7 +80,9 @@ def main() -> int:
         cells = (f"{n:,}", f"{t_filter:.1f}", f"{t_pca:.1f}", f"{t_km:.1f}", f"{t_axes:.1f}", f"{t_prof:.1f}",
                  f"**{t_full:.1f}**", f"{t_cpu:.1f}", f"{t_zoom:.1f}", str(scene.k), "yes" if scene.approximate else "no", verdict)
         print("| " + " | ".join(cells) + " |", flush=True)
-    print("(times in ms)")
+    import resource
+
+    print(f"(times in ms; peak resident memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
     return 1 if failed else 0
 
 

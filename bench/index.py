@@ -2,6 +2,7 @@
 
     python bench/index.py                         # demo library copied to 520 tracks, CPU, random-init model
     python bench/index.py --tracks 1000 --muq full-random --workers 15     # GPU box: full-size MuQ (random weights)
+    python bench/index.py --tracks 2000 --source DIR --copy-source --muq full-random --pipeline gpu   # GPU pipeline
     python bench/index.py --model none            # decode + features only (no emotion model)
     python bench/index.py --load-arrays 100000    # synthetic 100k-track cache: time load_arrays() only
     python bench/index.py --tracks 200 --source /data/4q/audio --model resources/models/default   # real clips
@@ -12,8 +13,10 @@ two otherwise idle cores would reach if the pipeline kept both busy; the load av
 
 Copies (not links) of the demo excerpts go to a temporary folder, so every track is a distinct file that must be
 decoded. Reports tracks/min over the whole `index_library` call (scan, plan, decode, features, model, SQLite
-writes) and peak resident memory: the main process (getrusage), the largest worker (RSS) and all processes together
-(PSS, sampled from /proc, since workers are children of the forkserver). Prints one JSON line.
+writes), where the GPU pipeline's time went ("stages": decode summed over workers, features / MuQ / model summed
+over GPU batches, SQLite and the main thread's waits for a full GPU queue) and peak resident
+memory: the main process (getrusage), the largest worker (RSS) and all processes together (PSS)
+(sampled from /proc, since workers are children of the forkserver). Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ def machine(device: str) -> str:
     cpu = platform.machine()
     try:
         cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if l.startswith("model name"))
+                   if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
     desc = f"{cpu}, {os.cpu_count()} logical cores, torch {torch.__version__}"
@@ -134,14 +137,16 @@ class MemorySampler:
         self._stop.set()
 
 
-def make_library(dest: Path, n_tracks: int, skip_ext: set[str], source: Path | None = None) -> int:
-    if source is not None:  # a real collection: links to its first n files (each analysed once, nothing copied)
+def make_library(dest: Path, n_tracks: int, skip_ext: set[str], source: Path | None = None,
+                 copy_source: bool = False) -> int:
+    if source is not None and not copy_source:  # a real collection: links to its first n files (each analysed once)
         files = sorted(p for p in source.iterdir() if p.suffix in AUDIO_EXT)[:n_tracks]
         dest.mkdir(parents=True, exist_ok=True)
         for src in files:
             (dest / src.name).symlink_to(src.resolve())
         return len(files)
-    sources = sorted(p for p in (ROOT / "resources" / "demo").iterdir()
+    folder = source if source is not None else ROOT / "resources" / "demo"  # copies, cycled to n_tracks
+    sources = sorted(p for p in folder.iterdir()
                      if p.suffix in AUDIO_EXT and p.suffix.lstrip(".") not in skip_ext)
     copies = 0
     while copies < n_tracks:
@@ -191,7 +196,10 @@ def bench_indexing(args: argparse.Namespace) -> dict:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     with tempfile.TemporaryDirectory(prefix="qfx-bench-", dir=args.tmp) as tmp:
         tmp_path = Path(tmp)
-        n = make_library(tmp_path / "lib", args.tracks, set(args.skip_ext), args.source)
+        n = make_library(tmp_path / "lib", args.tracks, set(args.skip_ext), args.source, args.copy_source)
+        from explorer.library.gpu_run import resolve_pipeline
+
+        pipeline = resolve_pipeline(args.pipeline)
         model = False if args.model == "none" else (
             random_model(tmp_path / "model", args.muq != "none") if args.model == "random" else Path(args.model))
         t0 = time.monotonic()
@@ -209,13 +217,14 @@ def bench_indexing(args: argparse.Namespace) -> dict:
         with MemorySampler() as mem:
             self0 = sum(os.times()[:2])
             summary = index_library(tmp_path / "lib", cache, workers=args.workers, model=model, muq=muq,
-                                    progress=progress, batch_size=args.batch)
+                                    progress=progress, batch_size=args.batch, pipeline=pipeline or "cpu")
             main_cpu_s = sum(os.times()[:2]) - self0
         cpu_s = mem.cpu_s + main_cpu_s  # workers + forkserver (sampled) + this process (exact)
         load_after = os.getloadavg()[0]
         rows = len(cache.load_arrays(muq=False))
         t1 = time.monotonic()
-        again = index_library(tmp_path / "lib", cache, workers=args.workers, model=model, muq=muq)
+        again = index_library(tmp_path / "lib", cache, workers=args.workers, model=model, muq=muq,
+                              pipeline=pipeline or "cpu")
         rescan_s = time.monotonic() - t1
         db_mb = sum(f.stat().st_size for f in (tmp_path / "cache").iterdir()) / 1e6
         cache.close()
@@ -236,16 +245,19 @@ def bench_indexing(args: argparse.Namespace) -> dict:
         "peak_rss_main_mb": round(self_kb / 1024), "peak_rss_reaped_children_mb": round(child_kb / 1024),
         "peak_rss_largest_worker_mb": round(mem.peak_worker_kb / 1024),
         "peak_pss_all_processes_mb": round(mem.peak_total_kb / 1024),
+        "pipeline": "gpu" if pipeline is not None else "cpu",
+        "stages": pipeline.summary() if pipeline is not None else None,
+        "gpu_peak_mem_gb": round(torch.cuda.max_memory_allocated() / 1e9, 1) if device == "cuda" else None,
     }
 
 
-def bench_load_arrays(n: int, tmp: str | None) -> dict:
+def bench_load_arrays(n: int, tmp: str | None, with_muq: bool = True) -> dict:
     """Fill a cache with `n` synthetic analysed tracks (what an indexer writes) and time load_arrays()."""
     import numpy as np
 
     from core.features.interpretive import DESCRIPTOR_NAMES
     from core.features.genre import GENRES
-    from explorer.library.cache import LibraryCache, f32
+    from explorer.library.cache import LibraryCache
 
     rng = np.random.default_rng(0)
     d, g = len(DESCRIPTOR_NAMES), len(GENRES)
@@ -257,37 +269,50 @@ def bench_load_arrays(n: int, tmp: str | None) -> dict:
         for start in range(0, n, chunk):
             m = min(chunk, n - start)
             ids = range(start + 1, start + m + 1)
-            genre = np.zeros((m, g), np.float32)
+            genre = np.zeros((m, g), "<f4")
             genre[np.arange(m), rng.integers(0, g, m)] = 1
+            cols = {"low": rng.normal(size=(m, 8)), "desc": rng.normal(size=(m, d)), "emb": rng.normal(size=(m, 128)),
+                    "tags": rng.dirichlet(np.ones(12), m), "quad": rng.dirichlet(np.ones(4), m)}
+            cols = {k: np.ascontiguousarray(v, dtype="<f4") for k, v in cols.items()}  # one draw per chunk
+            fps = rng.bytes(16 * m)
             with cache.transaction() as con:
                 con.executemany(
                     "INSERT INTO tracks (id, path, size, mtime_ns, fingerprint, title, artist, album, genre, genres,"
                     " status, added_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,'[]','done',0,0)",
                     [(i, f"{root}/artist{i % 997}/album{i % 89}/{i:06d} - some title.mp3".encode(), 5_000_000, i,
-                      rng.bytes(16), f"Title {i}", f"Artist {i % 997}", f"Album {i % 89}", "Rock") for i in ids])
+                      fps[16 * k:16 * k + 16], f"Title {i}", f"Artist {i % 997}", f"Album {i % 89}", "Rock")
+                     for k, i in enumerate(ids)])
                 con.executemany(
                     "INSERT INTO features VALUES (?,?,?,?,?,?,?)",
-                    [(i, "1", 200.0, 60.0, f32(genre[k]), f32(rng.normal(size=8)), f32(rng.normal(size=d)))
+                    [(i, "1", 200.0, 60.0, genre[k].tobytes(), cols["low"][k].tobytes(), cols["desc"][k].tobytes())
                      for k, i in enumerate(ids)])
-                con.executemany("INSERT INTO muq VALUES (?,?)",
-                                [(i, f32(rng.normal(size=1024))) for i in ids])
+                if with_muq:  # 4 KiB a track: 4 GB at 10^6, which the map never reads
+                    muq = rng.normal(size=(m, 1024)).astype("<f4")
+                    con.executemany("INSERT INTO muq VALUES (?,?)", [(i, muq[k].tobytes()) for k, i in enumerate(ids)])
                 con.executemany(
                     "INSERT INTO analysis VALUES (?,?,?,?,?)",
-                    [(i, "m1", f32(rng.dirichlet(np.ones(12))), f32(rng.dirichlet(np.ones(4))),
-                      f32(rng.normal(size=128))) for i in ids])
+                    [(i, "m1", cols["tags"][k].tobytes(), cols["quad"][k].tobytes(), cols["emb"][k].tobytes())
+                     for k, i in enumerate(ids)])
+        cache.refresh_snapshot()  # what the indexer does at the end of a run
         fill_s = time.monotonic() - t0
         cache.close()
+        import gc
+
+        gc.collect()
         out = {"bench": "load_arrays", "tracks": n, "fill_s": round(fill_s, 1)}
-        for muq in (False, True):
+        for muq in (False, True) if with_muq else (False,):
             times = []
             for _ in range(3):
                 cache = LibraryCache.open(root, Path(tmpdir) / "cache")  # fresh connection: no statement cache
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 arrays = cache.load_arrays(muq=muq)
                 times.append(time.perf_counter() - t0)
+                out[f"load_arrays_{'with' if muq else 'without'}_muq_cpu_s"] = round(time.process_time() - c0, 3)
                 cache.close()
             assert len(arrays) == n
             out[f"load_arrays_{'with' if muq else 'without'}_muq_s"] = round(min(times), 3)
+            out[f"rss_with_arrays_{'with' if muq else 'without'}_muq_mb"] = round(
+                MemorySampler._rss_kb(os.getpid()) / 1024)  # the whole process, holding the loaded arrays
         out["machine"] = machine("cpu")
     return out
 
@@ -301,13 +326,19 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32, help="files per model batch / transaction")
     ap.add_argument("--source", type=Path, default=None,
                     help="index links to the first N audio files of this folder instead of demo copies")
+    ap.add_argument("--copy-source", action="store_true",
+                    help="with --source: index --tracks copies of its files (cycled) instead of links to the first N")
+    ap.add_argument("--pipeline", choices=("auto", "cpu", "gpu"), default="auto",
+                    help="gpu: decode-only workers + batched GPU features/MuQ/model (auto: gpu when CUDA is present)")
     ap.add_argument("--skip-ext", nargs="*", default=[], help="leave out demo files with these extensions (e.g. m4a)")
     ap.add_argument("--load-arrays", type=int, default=0, metavar="N", help="only time load_arrays() on N synthetic tracks")
+    ap.add_argument("--no-muq-column", action="store_true", help="--load-arrays without the MuQ column (10^6 runs)")
     ap.add_argument("--tmp", default=None, help="where the copied library and cache go")
     ap.add_argument("--out", type=Path, default=None, help="also append the JSON line to this file")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
-    result = bench_load_arrays(args.load_arrays, args.tmp) if args.load_arrays else bench_indexing(args)
+    result = (bench_load_arrays(args.load_arrays, args.tmp, not args.no_muq_column) if args.load_arrays
+              else bench_indexing(args))
     line = json.dumps(result)
     print(line)
     if args.out:

@@ -7,10 +7,10 @@ Real demo excerpts (the 30 s window indexing analyses), decoded once; only `Musi
 machine), wall time the best of `--repeats`. The arithmetic floor is printed too: the network costs 2.8 GFLOP
 per 3 s patch, 28 GFLOP per 30 s excerpt, almost all in the two timbral front-end convolutions.
 
-`--onnx` also times the network exported to ONNX under ONNX Runtime (same thread count, patches precomputed, so it
-is compared with torch's network-only time printed beside it). `--cuda` also checks that CUDA gives the CPU's numbers (max abs difference). `--index FOLDER` indexes FOLDER into a
-temporary cache (features only, default workers) and reports where MusiCNN ran, tracks per minute and how many
-genres were inferred from audio.
+`--onnx` also times the network exported to ONNX under ONNX Runtime (same thread count, patches precomputed, so it is
+compared with torch's network-only time printed beside it). `--cuda` also checks that CUDA gives the CPU's numbers
+(max abs difference). `--index FOLDER` indexes FOLDER into a temporary cache (features only, default workers) and
+reports where MusiCNN ran, tracks per minute and how many genres were inferred from audio.
 """
 
 from __future__ import annotations

@@ -55,7 +55,8 @@ class FeatureArrays:
         return self.relevance.sum(axis=1) > 0
 
     def pretrained(self, kind: str) -> np.ndarray | None:
-        """The embedding the model's pretrained ("muq") branch takes: `muq` or `musicnn` (core.model.PRETRAINED_DIMS)."""
+        """The embedding the model's pretrained ("muq") branch takes: `muq` or `musicnn`
+        (core.model.PRETRAINED_DIMS)."""
         if kind not in ("muq", "musicnn"):
             raise ValueError(f"unknown pretrained embedding {kind!r}")
         return self.muq if kind == "muq" else self.musicnn

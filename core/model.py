@@ -269,7 +269,7 @@ class QuadFusionNet(nn.Module):
         genre: torch.Tensor | None = None,
         lowlevel: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """`forward` with the mel branch's pooled (B, 256) output given instead of the mel: the fusion and heads only."""
+        """`forward` with the mel branch's pooled (B, 256) output given instead of the mel: fusion and heads only."""
         if "mel" not in self.config.branches:
             raise ValueError("this QuadFusionNet has no mel branch")
         if mel_vector.dim() != 2 or mel_vector.shape[1] != MEL_CHANNELS[-1]:

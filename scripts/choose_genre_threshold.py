@@ -25,17 +25,17 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # run as a script from a checkout: the imports below need the repository root
 
-from core.data.fourq import read_fourq
-from core.features.genre import GENRE_INDEX, GENRES, canonical_genres
-from core.features.genre_infer import (
+from core.data.fourq import read_fourq  # noqa: E402
+from core.features.genre import GENRE_INDEX, GENRES, canonical_genres  # noqa: E402
+from core.features.genre_infer import (  # noqa: E402
     TABLE_NAME,
     genre_scores,
     genre_vectors_from_tags,
     rules,
 )
-from core.resources import resource_path
+from core.resources import resource_path  # noqa: E402
 
 GRID = np.round(np.arange(0.02, 0.96, 0.01), 2)
 

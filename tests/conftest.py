@@ -1,5 +1,6 @@
-"""Shared fixtures: the embedded demo library (also indexed, with a model), synthetic arrays, and the data sets
-beside the checkout (4Q, DEAM), which skip their extra layer of tests when absent."""
+"""Shared fixtures for every test folder (tests/ mirrors the packages: core, explorer/library, explorer/analysis,
+explorer/ui, explorer/cli): the embedded demo library (also indexed, with a model, and laid out as a 4Q-style folder)
+and the data sets beside the checkout (4Q, DEAM, Melon), which skip only their extra layer of tests when absent."""
 
 from __future__ import annotations
 

@@ -16,13 +16,13 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
 from explorer.analysis.errors import AnalysisError
 
-PathLike = Union[str, os.PathLike]
+PathLike = str | os.PathLike
 log = logging.getLogger(__name__)
 
 

@@ -8,7 +8,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from explorer.cli.command import Command
 from explorer.cli.errors import CommandError
@@ -38,13 +38,16 @@ def index_folder(
     muq: str | os.PathLike[str] | None = None,
     keep_mels: bool | None = None,
     wait: bool = False,
+    ray: str | None = None,
+    ray_ship_bytes: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     notice: Callable[[str], None] = lambda _: None,
 ) -> tuple[IndexSummary, Path]:
     """Index `folder` with the model chosen by explorer.library.model_choice (`model`/`muq` are command-line
     choices; None falls back to QFX_MODEL / QFX_MUQ_DIR, then the built-in model). `notice` hears at once what
-    opening the cache had to repair; `wait`: wait for another run on the same library instead of stopping.
+    opening the cache had to repair; `wait`: wait for another run on the same library instead of stopping; `ray`:
+    analyse on that Ray cluster ('auto' or ray://host:port), sending file contents with `ray_ship_bytes`.
     Returns the summary and the cache file; raises IndexCancelled when `cancel` fires."""
     from core.progress import Cancelled
     from explorer.library.cache import LibraryCache
@@ -57,6 +60,11 @@ def index_folder(
     if not root.exists() and not cache_file(root, cache_dir).is_file():  # an unknown path: create no empty cache
         raise CommandError(f"library folder not found: {root}")
     model_dir, muq_dir = active_model(model=model, muq=muq).loader_args()
+    pipeline: Any = "auto"
+    if ray:
+        from explorer.library.ray_index import RayPipeline
+
+        pipeline = RayPipeline(ray, ship_bytes=ray_ship_bytes, muq_dir=str(muq_dir) if muq_dir else None)
     with LibraryCache.open(root, cache_dir) as cache:
         for line in cache.notices:  # e.g. a damaged cache moved aside and rebuilt
             notice(line)
@@ -72,6 +80,7 @@ def index_folder(
                 cancel=cancel,
                 wait=None if wait else 0.0,
                 keep_mels=keep_mels,
+                pipeline=pipeline,
             )
         except Cancelled:
             counts = cache.counts()
@@ -95,6 +104,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="DIR",
         help="emotion model checkpoint folder (default: $QFX_MODEL, else the shipped model)",
+    )
+    p.add_argument(
+        "--ray",
+        default=None,
+        metavar="ADDRESS",
+        help="analyse on a Ray cluster ('auto' or ray://host:port; needs the [ray] extra)",
+    )
+    p.add_argument(
+        "--ray-ship-bytes",
+        action="store_true",
+        help="with --ray: send file contents to the workers (default: they read the same paths)",
     )
     p.add_argument(
         "--keep-mels",
@@ -140,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
             muq=args.muq_dir,
             keep_mels=args.keep_mels,
             wait=args.wait,
+            ray=args.ray,
+            ray_ship_bytes=args.ray_ship_bytes,
             progress=on_progress,
             cancel=cancel,
             notice=lambda line: print(line, file=sys.stderr),

@@ -66,7 +66,7 @@ def corrections_from_steps(steps: list[tuple[str, str]]) -> list[tuple[str, str]
             if pending is None:
                 raise CommandError(f"--quadrant {value} must follow a --track PATH")
             if str(value).strip().upper() not in QUADRANTS:
-                raise CommandError(f"--quadrant must be one of {', '.join(QUADRANTS)}, not {value!r}")
+                raise CommandError(f"--quadrant must be {', '.join(QUADRANTS[:-1])} or {QUADRANTS[-1]}, not {value!r}")
             out.append((pending, str(value).strip().upper()))
             pending = None
         else:

@@ -15,7 +15,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional, Sequence, Union
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from explorer.library.snapshot import (
 )
 
 APP_NAME = "quadfusion-explorer"
-PathLike = Union[str, bytes, os.PathLike]
+PathLike = str | bytes | os.PathLike
 
 
 def default_cache_dir() -> Path:

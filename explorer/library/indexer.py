@@ -32,12 +32,7 @@ from explorer.library.opening import is_damage, mark_damaged
 from explorer.library.plan import plan_run
 from explorer.library.pretrained import embed_batch, gpu_musicnn, musicnn_input
 from explorer.library.pool import WorkerSetup, kill_pool, new_pool, worker_model_blob
-from explorer.library.runtime import (
-    IndexingError,
-    resolve_model,
-    resolve_muq,
-    torch_threads,
-)
+from explorer.library.runtime import IndexingError, default_time_limit, resolve_model, resolve_muq, torch_threads
 from explorer.library.scanner import scan_audio_files
 from explorer.library.summary import IndexSummary
 from explorer.library.worker import WorkResult, extract
@@ -45,22 +40,17 @@ from explorer.library.worker import WorkResult, extract
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 32
-EXCERPT_SECONDS = 30.0  # core.features.track.extract_track_features' default excerpt
-TIME_LIMIT_PER_EXCERPT_SECOND = 2.0  # a file's time limit: 60 s for the 30 s excerpt, whatever the file's length
 __all__ = ["CRASH_REASON", "IndexSummary", "IndexingError", "LibraryBusy", "index_library"]
-
-
-def default_time_limit() -> float:
-    """Seconds one file may take in a worker: $QFX_FILE_TIME_LIMIT when set, else proportional to the excerpt."""
-    text = os.environ.get("QFX_FILE_TIME_LIMIT", "")
-    try:
-        return max(0.0, float(text)) if text else TIME_LIMIT_PER_EXCERPT_SECOND * EXCERPT_SECONDS
-    except ValueError:
-        return TIME_LIMIT_PER_EXCERPT_SECOND * EXCERPT_SECONDS
 
 
 class _Run:
     """State of one indexing run's analysis phase."""
+
+    worker_fn = staticmethod(extract)  # what a worker does per file (the GPU pipeline swaps in decode-only)
+
+    def worker_kwargs(self) -> dict[str, Any]:
+        """Extra keyword arguments of `worker_fn`: MusiCNN runs in the workers unless this process batches it."""
+        return {"musicnn_here": self.musicnn is None}
 
     def __init__(self, cache: LibraryCache, model: Any, muq: Any, summary: IndexSummary, progress: Progress,
                  callback: ProgressCallback | None, cancel: CancelToken | None, extractor_version: str,
@@ -244,7 +234,7 @@ class _Run:
         """After a cancel: take the results of files that finished but were not collected yet, and commit
         every finished file (without running the main-process model: that is left for the next run)."""
         self.quiet = True
-        for fut, item in inflight.items():
+        for fut in inflight:
             if fut.done() and not fut.cancelled() and fut.exception() is None:
                 self.accept(fut.result())
         self.flush(run_model=False)
@@ -257,7 +247,7 @@ class _Run:
         inflight: dict[Future, tuple[int, bytes]] = {}
         isolated: tuple[int, bytes] | None = None
         want_audio = self.muq is not None
-        musicnn_here = self.musicnn is None
+        extra = self.worker_kwargs()
         marker_dir = tempfile.mkdtemp(prefix="qfx-stuck-")
         setup = WorkerSetup(worker_model_blob(self.model, self.muq), self.time_limit, marker_dir)
         pool = new_pool(workers, setup)
@@ -267,12 +257,12 @@ class _Run:
                 if suspects:
                     if not inflight:
                         isolated = suspects.popleft()
-                        inflight[pool.submit(extract, isolated[0], isolated[1], want_audio, musicnn_here)] = isolated
+                        inflight[pool.submit(self.worker_fn, isolated[0], isolated[1], want_audio, **extra)] = isolated
                 else:
                     while len(inflight) < max(workers * 4, 2 * self.batch_size) and queue:  # enough queued that
                         # workers stay busy while this thread runs the model on a finished batch
                         item = queue.popleft()
-                        inflight[pool.submit(extract, item[0], item[1], want_audio, musicnn_here)] = item
+                        inflight[pool.submit(self.worker_fn, item[0], item[1], want_audio, **extra)] = item
                 done, _ = wait(list(inflight), timeout=0.2, return_when=FIRST_COMPLETED)
                 crashed: list[tuple[int, bytes]] = []
                 for fut in done:
@@ -318,6 +308,7 @@ def index_library(
     time_limit: float | None = None,
     wait: float | None = 0.0,
     keep_mels: bool | None = None,
+    pipeline: Any = "auto",
 ) -> IndexSummary:
     """Bring `cache` up to date with the audio files under `root`; raises Cancelled when `cancel` fires (after
     committing every finished file).
@@ -328,6 +319,8 @@ def index_library(
     `default_time_limit()`, proportional to the excerpt; 0 = none). wait: seconds to wait when another run holds
     the library (None = as long as it takes); raises LibraryBusy after that. keep_mels: change the library's
     setting to store full mels (for training) or not (the small default cache; stored mels are dropped in place).
+    pipeline: "auto" (GPU pipeline when CUDA is present), "cpu", "gpu", or a `GpuPipeline` / `RayPipeline`
+    (docs/ARCHITECTURE.md, GPU and distributed indexing).
 
     A root that is absent or empty (an unmounted drive) does not remove anything: its tracks go offline.
     """
@@ -344,7 +337,8 @@ def index_library(
             if compacted:
                 cache.notices.append(compacted)
             return _index(root_path, cache, workers=workers, model=model, muq=muq, progress=progress, cancel=cancel,
-                          batch_size=batch_size, time_limit=default_time_limit() if time_limit is None else time_limit)
+                          batch_size=batch_size, time_limit=default_time_limit() if time_limit is None else time_limit,
+                          pipeline=pipeline)
         except Exception as exc:
             if is_damage(exc):  # noticed mid-run: the next run moves the file aside and rebuilds
                 mark_damaged(cache.db_path, exc)
@@ -355,7 +349,7 @@ def index_library(
 
 def _index(root_path: Path, cache: LibraryCache, *, workers: int | None, model: Any, muq: Any,
            progress: ProgressCallback | None, cancel: CancelToken | None, batch_size: int,
-           time_limit: float) -> IndexSummary:
+           time_limit: float, pipeline: Any = "auto") -> IndexSummary:
     from core.features.track import EXTRACTOR_VERSION
 
     started = time.monotonic()
@@ -366,8 +360,13 @@ def _index(root_path: Path, cache: LibraryCache, *, workers: int | None, model: 
     summary = IndexSummary(model_version=getattr(model, "version", None), extractor_version=str(EXTRACTOR_VERSION),
                            notices=list(cache.notices))
     state = Progress(stage="scanning")
-    run = _Run(cache, model, muq, summary, state, progress, cancel, str(EXTRACTOR_VERSION), max(1, int(batch_size)),
-               time_limit, musicnn=gpu_musicnn(model))
+    from explorer.library.gpu_run import resolve_pipeline
+
+    run_args = (cache, model, muq, summary, state, progress, cancel, str(EXTRACTOR_VERSION), max(1, int(batch_size)),
+                time_limit)
+    other = resolve_pipeline(pipeline)  # GPU stages or a Ray cluster instead of the local worker pool
+    # GPU stages run MusiCNN themselves; on the local pool a CUDA MusiCNN batches it in this process
+    run = other.make_run(_Run, *run_args) if other is not None else _Run(*run_args, musicnn=gpu_musicnn(model))
     run.report()
     files = list(scan_audio_files(root_path)) if root_path.is_dir() else []  # absent root: everything offline
     run.check_cancel()

@@ -65,3 +65,16 @@ def torch_threads(model: Any, muq: Any, workers: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(saved)
+
+
+EXCERPT_SECONDS = 30.0  # core.features.track.extract_track_features' default excerpt
+TIME_LIMIT_PER_EXCERPT_SECOND = 2.0  # a file's time limit: 60 s for the 30 s excerpt, whatever the file's length
+
+
+def default_time_limit() -> float:
+    """Seconds one file may take in a worker: $QFX_FILE_TIME_LIMIT when set, else proportional to the excerpt."""
+    text = os.environ.get("QFX_FILE_TIME_LIMIT", "")
+    try:
+        return max(0.0, float(text)) if text else TIME_LIMIT_PER_EXCERPT_SECOND * EXCERPT_SECONDS
+    except ValueError:
+        return TIME_LIMIT_PER_EXCERPT_SECOND * EXCERPT_SECONDS

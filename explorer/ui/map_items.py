@@ -18,7 +18,7 @@ from explorer.analysis.display import axis_title, track_titles
 from explorer.analysis.filtering import TrackFilter
 from explorer.analysis.scene import MapScene, build_map_scene, refresh_axes
 from explorer.library.arrays import LibraryArrays
-from explorer.ui import theme
+from explorer.ui import density_layer, theme
 
 POINT_SIZE = 12
 STAR_SIZE = 24
@@ -179,8 +179,11 @@ def draw_scene(
     legend.setVisible(len(scene) > 0)
     drawn.legend = legend
     labels = np.asarray(scene.labels, dtype=np.int64)
+    big = density_layer.skip_points(scene)  # level of detail: the density layer fills the items per view
     for c in range(scene.k):
         members = np.flatnonzero(labels == c)
+        n_members = len(members)
+        members = members[:0] if big else members
         colour = _cluster_colour(scene.colours[c])
         item = pg.ScatterPlotItem(
             pos=coords[members],
@@ -199,7 +202,7 @@ def draw_scene(
         drawn.scatters.append(item)
         profile = scene.profiles[c] if c < len(scene.profiles) else None
         sentence = profile.sentence if profile is not None else ""
-        n = len(members)
+        n = n_members
         legend.addItem(
             item, f"<b style='color:{colour.name()}'>{c + 1}</b> · {n} track{'s' if n != 1 else ''} — {sentence}"
         )

@@ -32,7 +32,7 @@ def render_scene_png(
     _ensure_app()
     import pyqtgraph as pg
 
-    from explorer.ui import map_items, theme
+    from explorer.ui import density_layer, map_items, theme
 
     theme.configure_pyqtgraph()
     widget = pg.PlotWidget()
@@ -43,6 +43,7 @@ def render_scene_png(
         if title:
             plot.setTitle(title, color=theme.TEXT, size="13pt")
         drawn = map_items.draw_scene(plot, scene, titles=titles)
+        density_layer.attach(plot, drawn, scene)  # a big scene is drawn as a density image
         map_items.fit_view(plot, drawn)
         if len(scene) == 0:
             text = pg.TextItem("no tracks to show", color=theme.MUTED, anchor=(0.5, 0.5))

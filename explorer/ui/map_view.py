@@ -9,7 +9,7 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem, QLabel
 
-from explorer.ui import map_items, theme
+from explorer.ui import density_layer, map_items, theme
 
 VIEW_DEBOUNCE_MS = 300
 
@@ -164,7 +164,10 @@ class MapView(pg.PlotWidget):
             self.matches = None
         if self.drawn is not None:
             self.drawn.remove(plot)
+        if getattr(self, "density", None) is not None:
+            self.density.remove()
         self.drawn = map_items.draw_scene(plot, scene, titles=titles, tooltip=self._tooltip)
+        self.density = density_layer.attach(plot, self.drawn, scene)  # None unless the scene is big
         for item in [*self.drawn.scatters, *self.drawn.stars]:
             item.sigClicked.connect(self._on_click)
         if not keep_view or not self.user_zoomed:
@@ -343,5 +346,7 @@ class MapView(pg.PlotWidget):
         self.region_selected.emit(self.rows_in_polygon(polygon))
 
     def _emit_visible(self) -> None:
+        if getattr(self, "density", None) is not None:
+            self.density.update(self.visible_box())
         if not self._programmatic:
             self.visible_changed.emit(self.visible_box())

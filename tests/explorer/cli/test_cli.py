@@ -13,7 +13,7 @@ import pytest
 from explorer.cli.main import build_parser, main
 from explorer.version import app_version
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 
 
 def test_version_is_printed_and_exits_zero(capsys):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 RECORDED = ROOT / "results" / "demo_arousal_after.json"
 CLIPS = ("wesnoth_battle-epic", "wesnoth_sad", "warzone2100_legacy_track12")
 

@@ -517,7 +517,7 @@ def test_docs_list_every_action_with_its_shortcut(window):
 
     from explorer.ui.actions import ACTIONS
 
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "ui.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "ui.md").read_text(encoding="utf-8")
     rows = {}
     for line in doc.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]

@@ -16,7 +16,7 @@ import pytest
 
 import alsa_sink
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 ARTIFACTS = ROOT / "test-artifacts"
 TOOLS = ("Xvfb", "xdotool", "import")
 pytestmark = [

@@ -18,7 +18,7 @@ from explorer.library.cache import LibraryCache
 from explorer.library.teaching import (TEACH_KINDS, Correction, TeachingError, add_correction, list_corrections,
                                        remove_correction, reset_corrections)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 
 
 @pytest.fixture(scope="module")

@@ -15,27 +15,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from core.checkpoint import save_checkpoint
-from core.emotions import TAGS
 from core.features.genre import GENRES
-from core.model import ModelConfig, QuadFusionNet
 from core.progress import CancelToken, Cancelled, Progress
 from explorer.cli.main import main as qfx
+from tests.library_helpers import make_model
 from explorer.library.cache import LibraryCache
 from explorer.library.indexer import CRASH_REASON, index_library
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def make_model(directory: Path, seed: int = 0) -> Path:
-    """A random-init checkpoint (a short mel crop keeps CPU inference cheap in tests)."""
-    torch.manual_seed(seed)
-    config = ModelConfig(branches=("mel", "genre", "lowlevel"), mel_frames=64)
-    meta = {"tags": list(TAGS), "genres": list(GENRES), "extractor_version": "1",
-            "normalization": {"mel": {"mean": 0.0, "std": 1.0}, "lowlevel": {"mean": [0.0] * 8, "std": [1.0] * 8}}}
-    return save_checkpoint(directory, QuadFusionNet(config), config, meta)
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 
 
 @pytest.fixture()

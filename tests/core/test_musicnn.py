@@ -12,7 +12,7 @@ from core.audio import load_excerpt
 from core.features.musicnn import EMBED_DIM, MSD_TAGS, N_TAGS, load_musicnn
 from core.features.musicnn_mel import PATCH_FRAMES, SAMPLE_RATE, log_mel
 
-REFERENCE = Path(__file__).parent / "data" / "musicnn_reference.npz"
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "musicnn_reference.npz"
 
 
 @pytest.fixture(scope="module")

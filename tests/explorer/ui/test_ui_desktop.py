@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
+TESTS = Path(__file__).resolve().parents[2]
+ROOT = TESTS.parent
 pytestmark = pytest.mark.skipif(shutil.which("dbus-run-session") is None, reason="needs dbus-run-session")
 
 SCRIPT = textwrap.dedent("""
@@ -50,7 +50,7 @@ def _run(tmp_path: Path, target: Path, with_fm: bool) -> tuple[str, list[dict]]:
             str(target),
             str(out),
             "1" if with_fm else "0",
-            str(HERE / "fake_file_manager.py"),
+            str(TESTS / "fake_file_manager.py"),
         ],
         env=env,
         capture_output=True,

@@ -1,0 +1,89 @@
+"""The GPU pipeline's stages alone, on real excerpts: batched features and full-size MuQ, clips per second each.
+
+    python bench/gpu_stages.py --source DIR [--clips 256] [--batch 128] [--check 8]
+
+Decodes `--clips` excerpts (cycling over the files of DIR), then times `core.features.batched.batch_features`
+and full-size MuQ (random weights) per batch on the first CUDA device, after one warm-up batch. `--check N`
+also compares the GPU features of the first N clips with the numpy extractors (max abs difference, relative to
+each column's scale). Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    import numpy as np
+    import torch
+
+    from core.audio import load_excerpt
+    from core.features.batched import batch_features
+    from core.features.interpretive import all_descriptors
+    from core.features.muq_embed import MuQEmbedder, full_size_random_muq
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--source", type=Path, required=True)
+    ap.add_argument("--clips", type=int, default=256)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--check", type=int, default=8)
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    files = sorted(p for p in args.source.iterdir() if p.is_file())
+    decoded = [load_excerpt(f, rates=(16000, 24000)) for f in files[: args.clips]]
+    w16 = [e.audio[16000] for e in decoded]
+    w24 = [e.audio[24000] for e in decoded]
+    n16 = min(len(w) for w in w16)
+    n24 = min(len(w) for w in w24)
+    w16 = np.stack([w[:n16] for w in w16])
+    w24 = np.stack([w[:n24] for w in w24])
+    idx = np.arange(args.clips) % len(decoded)
+    out: dict = {"bench": "gpu_stages", "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
+                 "clips": args.clips, "batch": args.batch, "excerpt_s": round(n16 / 16000, 2)}
+
+    def timed(fn, batches) -> float:
+        fn(batches[0])  # warm-up (cuFFT plans, autotuning)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for b in batches:
+            fn(b)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter() - t0
+
+    starts = range(0, args.clips, args.batch)
+    feat_batches = [torch.from_numpy(w16[idx[s:s + args.batch]]) for s in starts]
+    secs = timed(lambda b: batch_features(b.to(device)), feat_batches)
+    out["features_clips_per_s"] = round(args.clips / secs, 1)
+    muq = MuQEmbedder(full_size_random_muq(), device=device)
+    muq_batches = [list(w24[idx[s:s + args.batch]]) for s in starts]
+    secs = timed(lambda b: muq.embed(b, batch_size=len(b)), muq_batches)
+    out["muq_full_clips_per_s"] = round(args.clips / secs, 1)
+    if args.check:
+        k = min(args.check, len(decoded))
+        got = batch_features(torch.from_numpy(w16[:k]).to(device))
+        ref = [all_descriptors(w) for w in w16[:k]]
+        for name, g, r in (("lowlevel", got.lowlevel, np.stack([x[0] for x in ref])),
+                           ("interpretive", got.interpretive, np.stack([x[1] for x in ref]))):
+            scale = np.maximum(np.abs(r).max(axis=0), 1e-6)
+            out[f"max_rel_diff_{name}"] = float((np.abs(g - r) / scale).max())
+    if device == "cuda":
+        out["gpu_peak_mem_gb"] = round(torch.cuda.max_memory_allocated() / 1e9, 1)
+    line = json.dumps(out)
+    print(line)
+    if args.out:
+        with open(args.out, "a") as fh:
+            fh.write(line + "\n")
+
+
+if __name__ == "__main__":
+    main()
