@@ -37,7 +37,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def _run(tmp_path: Path, target: Path, with_fm: bool) -> tuple[str, list[dict]]:
+def _run(tmp_path: Path, target: Path, with_fm: bool) -> tuple[str, list[dict], str]:
     out = tmp_path / "calls.jsonl"
     env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen")
     res = subprocess.run(
@@ -58,20 +58,20 @@ def _run(tmp_path: Path, target: Path, with_fm: bool) -> tuple[str, list[dict]]:
         timeout=60,
     )
     calls = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
-    return res.stdout.strip(), calls
+    return res.stdout.strip(), calls, res.stderr[-2000:]
 
 
 def test_show_in_file_manager_selects_the_file(tmp_path, demo_files):
     target = tmp_path / "my song.ogg"
     shutil.copy(demo_files[0], target)
-    stdout, calls = _run(tmp_path, target, with_fm=True)
-    assert stdout == "OK"
+    stdout, calls, stderr = _run(tmp_path, target, with_fm=True)
+    assert stdout == "OK", (stdout, stderr)
     assert calls == [{"method": "ShowItems", "uris": [target.as_uri()]}]
 
 
 def test_without_a_file_manager_the_error_says_where_the_file_is(tmp_path, demo_files):
     target = tmp_path / "song.ogg"
     shutil.copy(demo_files[0], target)
-    stdout, calls = _run(tmp_path, target, with_fm=False)
+    stdout, calls, _ = _run(tmp_path, target, with_fm=False)
     assert stdout.startswith("ERROR") and "FileManager1" in stdout and str(tmp_path) in stdout
     assert calls == []
