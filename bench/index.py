@@ -5,7 +5,11 @@
     python bench/index.py --tracks 2000 --source DIR --copy-source --muq full-random --pipeline gpu   # GPU pipeline
     python bench/index.py --model none            # decode + features only (no emotion model)
     python bench/index.py --load-arrays 100000    # synthetic 100k-track cache: time load_arrays() only
-    python bench/index.py --tracks 200 --source /data/4q/audio --model resources/models/default   # real clips
+    python bench/index.py --tracks 200 --source /data/4q/audio --model default   # real clips, the shipped model
+    python bench/index.py --stages 40 --source /data/4q/audio   # CPU ms per stage and track, one thread, in-process
+    QFX_BACKEND=torch python bench/index.py ...   # the torch runtime instead of ONNX Runtime (core/runtime.py)
+
+Runs without torch (the lean install): `--model random` then needs torch, use `--model default`.
 
 The machine may be shared: besides the wall-clock rate, the CPU seconds of every process of the run (main,
 forkserver, workers) are summed, and `cpu_bound_tracks_per_min_2_cores` = 2 x 60 / (CPU s per track) is the rate
@@ -39,7 +43,7 @@ AUDIO_EXT = {".ogg", ".mp3", ".opus", ".m4a", ".flac", ".wav"}
 
 
 def machine(device: str) -> str:
-    import torch
+    from core.runtime import onnxruntime_available, torch_available
 
     cpu = platform.machine()
     try:
@@ -47,10 +51,24 @@ def machine(device: str) -> str:
                    if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    desc = f"{cpu}, {os.cpu_count()} logical cores, torch {torch.__version__}"
-    if device == "cuda" and torch.cuda.is_available():
-        desc += f", GPU {torch.cuda.get_device_name(0)}"
+    desc = f"{cpu}, {os.cpu_count()} logical cores"
+    if onnxruntime_available():
+        import onnxruntime
+
+        desc += f", onnxruntime {onnxruntime.__version__}"
+    if torch_available():
+        import torch
+
+        desc += f", torch {torch.__version__}"
+        if device == "cuda" and torch.cuda.is_available():
+            desc += f", GPU {torch.cuda.get_device_name(0)}"
     return desc
+
+
+def _device() -> str:
+    from core.runtime import torch_cuda_available
+
+    return "cuda" if torch_cuda_available() else "cpu"
 
 
 class MemorySampler:
@@ -188,19 +206,17 @@ def build_muq(kind: str, device: str):
 
 
 def bench_indexing(args: argparse.Namespace) -> dict:
-    import torch
-
     from explorer.library.cache import LibraryCache
     from explorer.library.indexer import index_library
 
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = _device()
     with tempfile.TemporaryDirectory(prefix="qfx-bench-", dir=args.tmp) as tmp:
         tmp_path = Path(tmp)
         n = make_library(tmp_path / "lib", args.tracks, set(args.skip_ext), args.source, args.copy_source)
         from explorer.library.gpu_run import resolve_pipeline
 
         pipeline = resolve_pipeline(args.pipeline)
-        model = False if args.model == "none" else (
+        model = {"none": False, "default": None}.get(args.model) if args.model in ("none", "default") else (
             random_model(tmp_path / "model", args.muq != "none") if args.model == "random" else Path(args.model))
         t0 = time.monotonic()
         muq = build_muq(args.muq, device)
@@ -232,7 +248,8 @@ def bench_indexing(args: argparse.Namespace) -> dict:
     child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {
         "bench": "index", "machine": machine(device), "device": device, "tracks": n, "workers": args.workers or os.cpu_count(),
-        "muq": args.muq, "model": args.model, "batch": args.batch, "source": str(args.source or "demo copies"),
+        "muq": args.muq, "model": args.model, "runtime": os.environ.get("QFX_BACKEND") or "auto", "batch": args.batch,
+        "source": str(args.source or "demo copies"),
         "elapsed_s": round(summary.elapsed, 2), "tracks_per_min": round(60 * summary.analysed / summary.elapsed, 1),
         "cpu_s_per_track": round(cpu_s / max(summary.analysed, 1), 3),
         "cpu_bound_tracks_per_min_2_cores": round(2 * 60 * summary.analysed / max(cpu_s, 1e-9), 1),
@@ -249,6 +266,73 @@ def bench_indexing(args: argparse.Namespace) -> dict:
         "stages": pipeline.summary() if pipeline is not None else None,
         "gpu_peak_mem_gb": round(torch.cuda.max_memory_allocated() / 1e9, 1) if device == "cuda" else None,
     }
+
+
+def bench_stages(args: argparse.Namespace) -> dict:
+    """CPU milliseconds per track of each stage of one track's analysis, single-threaded in this process: where the
+    time goes. Stages call the same functions as core.features.track.extract_track_features, one at a time."""
+    import numpy as np
+
+    from core.audio import audio_duration, excerpt_window, _decode_native, _resample
+    from core.features.genre import genre_vector
+    from core.features.interpretive import all_descriptors
+    from core.features.mel_numpy import melon_mel
+    from core.metadata import read_tags
+    from core.runtime import load_emotion_model
+
+    with tempfile.TemporaryDirectory(prefix="qfx-bench-", dir=args.tmp) as tmp:
+        n = make_library(Path(tmp) / "lib", args.stages, set(args.skip_ext), args.source)
+        files = sorted(p for p in (Path(tmp) / "lib").rglob("*") if p.suffix in AUDIO_EXT)[:n]
+        model = None if args.model == "none" else load_emotion_model(
+            None if args.model in ("default", "random") else args.model, device="cpu")
+        if model is not None and hasattr(model, "set_threads"):
+            model.set_threads(1)
+        elif model is not None:
+            import torch
+
+            torch.set_num_threads(1)
+        stages = ("tags", "decode", "resample", "mel", "descriptors", "musicnn", "model")
+        spent = dict.fromkeys(stages, 0.0)
+        load_before = os.getloadavg()[0]
+
+        def timed(stage: str, fn, *a, **kw):
+            t = time.process_time()
+            out = fn(*a, **kw)
+            spent[stage] += time.process_time() - t
+            return out
+
+        musicnn = None
+        if model is None or getattr(model, "uses_musicnn", False):
+            from core.features.track import default_musicnn, musicnn_vectors
+
+            musicnn = default_musicnn()
+            if hasattr(musicnn, "set_threads"):
+                musicnn.set_threads(1)
+            musicnn_vectors(musicnn, [np.zeros(16000, np.float32) + 0.01])
+        if model is not None:  # warm-up (session creation, first-call allocations) is not per-track cost
+            model.predict(mel=[np.zeros((48, 1876), np.float32)], lowlevel=np.zeros((1, 8)),
+                          genre=genre_vector(None)[None], musicnn=np.zeros((1, 250), np.float32), muq=None)
+        for path in files:
+            tags = timed("tags", read_tags, path)
+            def decode():
+                start, win = excerpt_window(audio_duration(path))
+                return _decode_native(path, start, win)
+            audio, sr, _ = timed("decode", decode)
+            wave = timed("resample", _resample, audio, sr, 16000)
+            mel = timed("mel", melon_mel, wave)
+            low, _ = timed("descriptors", all_descriptors, wave)
+            vec = timed("musicnn", musicnn_vectors, musicnn, [wave]) if musicnn is not None else None
+            if model is not None:
+                timed("model", model.predict, mel=[mel], lowlevel=low[None],
+                      genre=genre_vector(tags.get("genre"))[None], musicnn=vec, muq=None)
+        per = {k: round(1000 * v / max(n, 1), 1) for k, v in spent.items()}
+    total = sum(spent.values()) / max(n, 1)
+    return {"bench": "stages", "machine": machine("cpu"), "tracks": n, "source": str(args.source or "demo copies"),
+            "runtime": type(model).__name__ if model is not None else None,
+            "musicnn_runtime": type(musicnn).__name__ if musicnn is not None else None,
+            "cpu_ms_per_track": per, "total_cpu_s_per_track": round(total, 3),
+            "cpu_bound_tracks_per_min_2_cores": round(2 * 60 / max(total, 1e-9), 1),
+            "load_avg_before_after": [round(load_before, 1), round(os.getloadavg()[0], 1)]}
 
 
 def bench_load_arrays(n: int, tmp: str | None, with_muq: bool = True) -> dict:
@@ -322,7 +406,10 @@ def main() -> None:
     ap.add_argument("--tracks", type=int, default=520)
     ap.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     ap.add_argument("--muq", choices=("none", "tiny", "full-random"), default="none")
-    ap.add_argument("--model", default="random", help="'random' (random-init, full size), 'none', or a checkpoint folder")
+    ap.add_argument("--model", default="random",
+                    help="'random' (random-init, full size; needs torch), 'default' (the shipped model), 'none', or a "
+                         "checkpoint folder")
+    ap.add_argument("--stages", type=int, default=0, metavar="N", help="only profile the stages on N tracks")
     ap.add_argument("--batch", type=int, default=32, help="files per model batch / transaction")
     ap.add_argument("--source", type=Path, default=None,
                     help="index links to the first N audio files of this folder instead of demo copies")
@@ -337,8 +424,12 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None, help="also append the JSON line to this file")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
-    result = (bench_load_arrays(args.load_arrays, args.tmp, not args.no_muq_column) if args.load_arrays
-              else bench_indexing(args))
+    if args.load_arrays:
+        result = bench_load_arrays(args.load_arrays, args.tmp, not args.no_muq_column)
+    elif args.stages:
+        result = bench_stages(args)
+    else:
+        result = bench_indexing(args)
     line = json.dumps(result)
     print(line)
     if args.out:

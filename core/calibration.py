@@ -2,8 +2,14 @@
 
 A person says a track is in quadrant Qn, or is more energetic / calmer than shown. Each correction becomes a target
 *shift of that track's quadrant logits* (log-probabilities). The shifts are spread to the rest of the library by
-kernel ridge regression over the tracks' 128-d embeddings, so similar tracks move with the corrected one and
-dissimilar ones keep their values. Why these choices (docs/teaching.md has the numbers):
+kernel ridge regression over how the tracks *sound* (the library-standardised interpretive descriptors,
+`teaching_space`), so tracks that sound like the corrected one move with it and the others keep their values. Why
+these choices (docs/teaching.md has the numbers):
+
+- **Descriptors, not the model's embedding.** A correction says the model is wrong about a kind of sound; spreading
+  it through the model's own embedding would spread it along the model's mistake. With the MusiCNN default, battle
+  music sits next to the slow sad themes in the embedding (cosine 0.49) and opposite the frantic one (-0.81), while
+  their loudness, onset density and spectral complexity put battle next to frantic (0.56) and far from sad (-0.37).
 
 - **Shifts on logits, not new labels.** The model's order inside a library is mostly right and its absolute level is
   what fails on unfamiliar music (orchestral battle music read as calm), so a shift keeps what the model knows.
@@ -42,7 +48,7 @@ class CalibrationError(ValueError):
 
 @dataclass(frozen=True)
 class CalibrationParams:
-    power: float = 2.0  # kernel sharpness: higher = more local
+    power: float = 3.0  # kernel sharpness: higher = more local
     ridge: float = 0.1  # regularisation of the kernel ridge fit
     quadrant_target: float = 0.9  # a taught quadrant is lifted to at least this probability (before ridge shrink)
     step: float = 0.5  # relative kinds move P(high arousal) this fraction of the way to 1 (or 0)
@@ -60,6 +66,18 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=-1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=-1, keepdims=True)
+
+
+def teaching_space(descriptors: np.ndarray) -> np.ndarray:
+    """Per-library z-scores of the descriptors (constant columns stay 0): the space corrections spread in.
+
+    Standardising within the library makes each descriptor count alike whatever its unit (BPM, dB, ratios).
+    """
+    d = np.asarray(descriptors, dtype=np.float64)
+    if d.ndim != 2:
+        raise CalibrationError(f"descriptors must be (N, D), got {d.shape}")
+    std = d.std(axis=0)
+    return ((d - d.mean(axis=0)) / np.where(std > 1e-9, std, 1.0)).astype(np.float32)
 
 
 def centred_directions(embeddings: np.ndarray) -> np.ndarray:

@@ -27,13 +27,12 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+if TYPE_CHECKING:  # torch is imported only to save or load weights: reading config.json works without it
+    import torch
 
-from core.model import ModelConfig, QuadFusionNet
+    from core.model import ModelConfig, QuadFusionNet
 
 FORMAT = "quadfusion-checkpoint"
 FORMAT_VERSION = 1
@@ -207,6 +206,8 @@ def save_checkpoint(directory: str | Path, model: QuadFusionNet, config: ModelCo
         raise CheckpointError(f"{len(meta['tags'])} tags in meta but the model has {config.n_tags} outputs")
     if len(meta["genres"]) != config.n_genres:
         raise CheckpointError(f"{len(meta['genres'])} genres in meta but the model expects {config.n_genres}")
+    from safetensors.torch import save_file
+
     norm = _jsonable_normalization(meta["normalization"])
     _check_normalization(norm, config)
     directory = Path(directory)
@@ -281,6 +282,11 @@ def load_checkpoint(
     By default the tag list, genre vocabulary and extractor version are compared with the running code;
     pass None to skip a check (e.g. tools that only inspect old checkpoints).
     """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from core.model import ModelConfig, QuadFusionNet
+
     directory = Path(directory)
     doc = read_checkpoint_config(directory)
     try:

@@ -19,10 +19,6 @@ the CPU, where most desktop users are). The profile is part of `.version`, since
 
 from __future__ import annotations
 
-import hashlib
-import math
-import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -30,117 +26,29 @@ import numpy as np
 import torch
 
 from core.checkpoint import CONFIG_FILE, WEIGHTS_FILE, CheckpointError, load_checkpoint
+# The numpy parts live in core.inference_base so the ONNX runtime shares them without torch; re-exported here.
+from core.inference_base import (  # noqa: F401
+    PROFILE_ENV,
+    PROFILES,
+    InferenceError,
+    Predictions,
+    default_model_dir,
+    fit_frames,
+    model_version,
+    norm_table,
+    pooled_length,
+    resolve_profile,
+    trunk_windows,
+    tta_starts,
+)
 from core.model import ModelConfig, QuadFusionNet
-from core.resources import resource_path
 from core.stacking import StackingError, apply_heads
-
-
-class InferenceError(ValueError):
-    """Inputs do not fit the loaded model (missing branch input, wrong shape, N mismatch) or an unknown profile."""
-
-
-PROFILES = ("full", "fast")
-PROFILE_ENV = "QFX_INFERENCE_PROFILE"
-# Part of every version: bump when the computation of crops changes, so cached predictions are redone.
-_CROP_METHOD = "shared-trunk-1"
-
-
-def resolve_profile(profile: str | None, device: torch.device) -> str:
-    """The argument, else $QFX_INFERENCE_PROFILE, else "full" on CUDA and "fast" elsewhere."""
-    source = "profile"
-    if profile is None:
-        profile = os.environ.get(PROFILE_ENV) or None
-        source = PROFILE_ENV
-    if profile is None:
-        return "full" if device.type == "cuda" else "fast"
-    name = str(profile).strip().lower()
-    if name not in PROFILES:
-        raise InferenceError(f"unknown inference {source} {profile!r}; choose one of {', '.join(PROFILES)}")
-    return name
-
-
-@dataclass
-class Predictions:
-    tag_scores: np.ndarray  # (N, n_tags) softmax over tags
-    quadrant_probs: np.ndarray  # (N, 4) softmax over quadrants
-    embeddings: np.ndarray  # (N, 128)
-
-
-def default_model_dir() -> Path:
-    return resource_path("models", "default")
-
-
-def _file_hash(*paths: Path, extra: str = "") -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.read_bytes())
-    digest.update(extra.encode("utf-8"))
-    return digest.hexdigest()[:16]
-
-
-def fit_frames(mel: np.ndarray, frames: int) -> np.ndarray:
-    """Centre-crop a longer mel, or right-pad a shorter one with zeros, to `frames` frames.
-
-    Zero padding is applied after normalisation (0 = the training mean) and on the right, exactly as
-    core.train pads clips of unequal length, so predictions match the validation run.
-    """
-    t = mel.shape[-1]
-    if t == frames:
-        return mel
-    if t > frames:
-        start = (t - frames) // 2
-        return mel[..., start : start + frames]
-    pad = np.zeros(mel.shape[:-1] + (frames - t,), dtype=mel.dtype)
-    return np.concatenate([mel, pad], axis=-1)
-
-
-def _norm_table(normalization: dict[str, Any]) -> dict[str, tuple[np.ndarray, np.ndarray, float | None]]:
-    """branch -> (mean, std, clip); per-band mel statistics are shaped (48, 1) to broadcast over frames."""
-    table = {}
-    for branch, entry in normalization.items():
-        mean = np.asarray(entry["mean"], dtype=np.float32)
-        std = np.asarray(entry["std"], dtype=np.float32)
-        if branch == "mel" and mean.ndim == 1:
-            mean, std = mean[:, None], std[:, None]
-        table[branch] = (mean, std, entry.get("clip"))
-    return table
 
 
 def _same_interface(a: ModelConfig, b: ModelConfig) -> bool:
     keys = ("branches", "heads", "n_genres", "n_lowlevel", "muq_dim", "n_mels", "n_tags", "n_quadrants", "mel_frames",
             "pretrained")
     return all(getattr(a, k) == getattr(b, k) for k in keys)
-
-
-def tta_starts(frames: int, crop: int, n_crops: int) -> list[int]:
-    """Start frames of `n_crops` evenly spaced `crop`-frame windows over `frames` frames (first and last included)."""
-    if n_crops < 1 or crop >= frames:
-        return [0]
-    if n_crops == 1:
-        return [(frames - crop) // 2]
-    return [round(i * (frames - crop) / (n_crops - 1)) for i in range(n_crops)]
-
-
-def pooled_length(frames: int, n_pools: int = 3) -> int:
-    """Frames left after `n_pools` MaxPool2d(2, ceil_mode=True) layers, as the mel CNN computes them."""
-    for _ in range(n_pools):
-        frames = math.ceil(frames / 2)
-    return frames
-
-
-def trunk_windows(frames: int, crop: int, starts: Sequence[int], n_pools: int = 3) -> list[tuple[int, int]]:
-    """Columns [a, b) of the whole mel's final feature map that stand in for each crop's own map.
-
-    Each window is exactly as wide as the crop's own pooled map (ceil at every pooling, like the model) and starts
-    at the crop's start divided by 2**n_pools, rounded, kept inside the map.
-    """
-    total = pooled_length(frames, n_pools)
-    width = min(pooled_length(crop, n_pools), total)
-    out = []
-    for s in starts:
-        a = min(max(0, round(s / 2**n_pools)), total - width)
-        out.append((a, a + width))
-    return out
 
 
 class EmotionModel:
@@ -154,8 +62,8 @@ class EmotionModel:
         self.device = device
         self.profile = profile
         # (model, normalisation) of every voter; the folder's own model first (it alone gives embeddings)
-        self._voters = [(model, _norm_table(meta["normalization"]))]
-        self._voters += [(m, _norm_table(member_meta["normalization"])) for m, member_meta in members]
+        self._voters = [(model, norm_table(meta["normalization"]))]
+        self._voters += [(m, norm_table(member_meta["normalization"])) for m, member_meta in members]
         spec = meta.get("inference") or {}
         self.tta_crops = int(spec.get("tta_crops") or 1)
         self.tta_frames = spec.get("tta_frames")
@@ -200,7 +108,7 @@ class EmotionModel:
                 raise CheckpointError(f"ensemble member {name} has other inputs or outputs than {directory}")
             members.append((member, member_meta))
             files += [member_dir / WEIGHTS_FILE, member_dir / CONFIG_FILE]
-        version = _file_hash(*files, extra=f"profile={chosen};crops={_CROP_METHOD}")
+        version = model_version(files, chosen)
         return cls(model, meta, version, dev, members, profile=chosen)
 
     @property

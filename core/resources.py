@@ -1,4 +1,9 @@
-"""Locate the project's `resources/` folder in a source checkout, an installed tree or a frozen bundle."""
+"""Locate the project's resources (tables, icons, default model, demo) in a checkout, an installed wheel or a bundle.
+
+A wheel installs `resources/` as the package `qfx_resources`, found through `importlib.resources`. A source
+checkout uses its own `resources/` folder first, so a work tree never reads the data of another install that
+happens to be on the path; a frozen bundle carries the folder beside its code.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,25 @@ import json
 import os
 import sys
 from functools import lru_cache
+from importlib import resources as importlib_resources
 from pathlib import Path
 from typing import Any
+
+PACKAGE = "qfx_resources"
+_MARKER = "genres.json"  # present in every complete resources folder
+
+
+class ResourcesMissing(FileNotFoundError):
+    """No resources folder could be found: the install is incomplete."""
+
+
+def _installed() -> Path | None:
+    try:
+        root = importlib_resources.files(PACKAGE)
+    except ModuleNotFoundError:
+        return None
+    path = Path(str(root))
+    return path if (path / _MARKER).is_file() else None
 
 
 def resources_dir() -> Path:
@@ -18,7 +40,13 @@ def resources_dir() -> Path:
     frozen = getattr(sys, "_MEIPASS", None)
     if frozen:
         return Path(frozen) / "resources"
-    return Path(__file__).resolve().parent.parent / "resources"
+    checkout = Path(__file__).resolve().parent.parent / "resources"
+    if (checkout / _MARKER).is_file():
+        return checkout
+    installed = _installed()
+    if installed is None:
+        raise ResourcesMissing(f"the {PACKAGE} package data is not installed (no {_MARKER}); reinstall the app")
+    return installed
 
 
 def resource_path(*parts: str) -> Path:

@@ -3,7 +3,9 @@
 #
 #   packaging/build_linux.sh [BUNDLE_DIR] [OUT_DIR]
 #
-# Env: DEB_COMPRESS=zstd|gzip|xz (default zstd: dpkg >= 1.21.18, Debian 12 / Ubuntu 21.10+; use gzip for older),
+# Env: PKG=quadfusion-explorer (lean cpu bundle, default) | quadfusion-explorer-gpu (the torch/CUDA flavour); the two
+#      conflict (same /opt folder and commands).
+#      DEB_COMPRESS=zstd|gzip|xz (default zstd: dpkg >= 1.21.18, Debian 12 / Ubuntu 21.10+; use gzip for older),
 #      DEB_LEVEL (default 1: the bundle is GBs of already-dense shared libraries, higher levels buy little),
 #      SKIP_TARBALL=1 to build only the .deb.
 set -euo pipefail
@@ -12,8 +14,14 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 BUNDLE="${1:-$ROOT/dist/quadfusion-explorer}"
 OUT="${2:-$ROOT/dist}"
-PKG=quadfusion-explorer
-PREFIX=/opt/$PKG
+PKG="${PKG:-quadfusion-explorer}"
+APP=quadfusion-explorer  # desktop entry, icons and install folder are shared by both flavours
+PREFIX=/opt/$APP
+case "$PKG" in
+    quadfusion-explorer) CONFLICTS=quadfusion-explorer-gpu ;;
+    quadfusion-explorer-gpu) CONFLICTS=quadfusion-explorer ;;
+    *) echo "PKG must be quadfusion-explorer or quadfusion-explorer-gpu" >&2; exit 2 ;;
+esac
 COMPRESS="${DEB_COMPRESS:-zstd}"
 LEVEL="${DEB_LEVEL:-1}"
 
@@ -36,27 +44,28 @@ for exe in qfx-explorer qfx; do
     chmod 0755 "$STAGE/usr/bin/$exe"
 done
 
-install -m 0644 "$HERE/linux/$PKG.desktop" "$STAGE/usr/share/applications/$PKG.desktop"
+install -m 0644 "$HERE/linux/$APP.desktop" "$STAGE/usr/share/applications/$APP.desktop"
 for size in 16 32 48 64 128 256 512; do
-    src="$ROOT/resources/icons/$PKG-$size.png"
+    src="$ROOT/resources/icons/$APP-$size.png"
     [[ -f "$src" ]] || continue
-    install -D -m 0644 "$src" "$STAGE/usr/share/icons/hicolor/${size}x${size}/apps/$PKG.png"
+    install -D -m 0644 "$src" "$STAGE/usr/share/icons/hicolor/${size}x${size}/apps/$APP.png"
 done
-install -m 0644 "$ROOT/resources/icons/$PKG.svg" "$STAGE/usr/share/icons/hicolor/scalable/apps/$PKG.svg"
+install -m 0644 "$ROOT/resources/icons/$APP.svg" "$STAGE/usr/share/icons/hicolor/scalable/apps/$APP.svg"
 
 cat > "$STAGE/usr/share/doc/$PKG/copyright" <<EOF
 QuadFusion Explorer $VERSION
 License: AGPL-3.0-or-later (it links Essentia, AGPL-3.0).
-Bundled: Essentia (AGPL-3.0), PyTorch (BSD-3-Clause), Qt 6/PySide6 (LGPL-3.0), pyqtgraph (MIT),
-NumPy/SciPy/scikit-learn (BSD-3-Clause), transformers/safetensors (Apache-2.0), MuQ code (MIT),
-libsndfile (LGPL-2.1+), libsoxr (LGPL-2.1+), mutagen (GPL-2.0+), NVIDIA CUDA runtime libraries
-(NVIDIA CUDA EULA, redistributable components) unless built CPU-only.
+Bundled: Essentia (AGPL-3.0), ONNX Runtime (MIT), Qt 6/PySide6 (LGPL-3.0), pyqtgraph (MIT),
+NumPy/SciPy/scikit-learn (BSD-3-Clause), libsndfile (LGPL-2.1+), libsoxr (LGPL-2.1+), mutagen (GPL-2.0+).
+The quadfusion-explorer-gpu package also bundles PyTorch (BSD-3-Clause), transformers/safetensors (Apache-2.0),
+MuQ code (MIT) and NVIDIA CUDA runtime libraries (NVIDIA CUDA EULA, redistributable components).
 MuQ pretrained weights (CC-BY-NC 4.0) are not shipped.
 Demo music: see $PREFIX/_internal/resources/demo/CREDITS.md (GPL-2+ and CC-BY-SA-3.0+/GPL-2+).
 EOF
 
 INSTALLED_KB="$(du -sk --exclude=DEBIAN "$STAGE" | cut -f1)"
 sed -e "s/@VERSION@/$VERSION/" -e "s/@ARCH@/$ARCH/" -e "s/@INSTALLED_KB@/$INSTALLED_KB/" \
+    -e "s/@PACKAGE@/$PKG/" -e "s/@CONFLICTS@/$CONFLICTS/" \
     "$HERE/linux/control.in" > "$STAGE/DEBIAN/control"
 
 cat > "$STAGE/DEBIAN/postinst" <<'EOF'

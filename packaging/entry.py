@@ -8,7 +8,8 @@ re-run the CLI/GUI argument parser. `qfx` (or `qfx.exe`) runs the command line; 
 and quits with 0 (1 if no main window appeared); with `QFX_SMOKE_TRACKS=N` it quits as soon as N tracks are loaded
 and fails if they never are. `make package-test` uses it to run the bundled GUI (and its background indexing).
 `QFX_SELF_TEST=1` runs `_self_test()` instead: proves the bundle carries what the analysis needs at run time
-(torch on CPU, Essentia and libsndfile decoding, MuQ with its x_clip data, the shipped model when installed).
+(Essentia and libsndfile decoding, the features, the shipped model on ONNX Runtime; torch and MuQ with its x_clip
+data in the gpu flavour).
 """
 
 from __future__ import annotations
@@ -61,34 +62,47 @@ def _install_smoke_test(seconds: float, want_tracks: int = 0) -> None:
 
 
 def _self_test() -> int:
-    """One line per check; exit status 0 only when all pass. Uses the demo library shipped in resources/."""
+    """One line per check; exit status 0 only when all pass. Uses the demo library shipped in resources/.
+
+    Both flavours: Essentia and libsndfile decoding, the features, the default model on the runtime this bundle
+    picks (ONNX Runtime in the lean bundle) giving valid probabilities. The gpu flavour also checks torch and MuQ."""
     import numpy as np
-    import torch
 
     from core.audio import load_audio
+    from core.features.track import extract_track_features
     from core.resources import resource_path
+    from core.runtime import load_emotion_model, torch_available
 
-    torch.set_num_threads(1)
     demo = resource_path("demo")
-    x = torch.randn(2, 1, 64, 64)
-    y = torch.nn.Conv2d(1, 4, 3)(x)
-    print(f"self-test: torch {torch.__version__} cpu conv {tuple(y.shape)} cuda_available={torch.cuda.is_available()}")
     mp3 = load_audio(demo / "wesnoth_frantic.mp3", 16000, duration=5.0)  # Essentia route
     opus = load_audio(demo / "wesnoth_knolls.opus", 24000, duration=5.0)  # libsndfile route
     print(f"self-test: decoded mp3 {mp3.shape} opus {opus.shape}")
-    from core.features.muq_embed import tiny_muq_embedder
+    ok = mp3.size > 0 and opus.size > 0
+    from core.features.track import default_musicnn
 
-    emb = tiny_muq_embedder().embed([opus.astype(np.float32)])
-    print(f"self-test: tiny MuQ embedding {emb.shape} finite={bool(np.isfinite(emb).all())}")
-    from core.checkpoint import CheckpointError
-    from core.inference import EmotionModel
+    print(f"self-test: MusiCNN on {type(default_musicnn()).__name__}")
+    feats = extract_track_features(demo / "wesnoth_sad.ogg")
+    model = load_emotion_model(device="cpu")
+    pred = model.predict(mel=[feats.mel], lowlevel=feats.lowlevel[None], genre=feats.genre[None],
+                         musicnn=None if feats.musicnn is None else feats.musicnn[None],
+                         interpretive=feats.interpretive[None])
+    valid = bool(np.isfinite(pred.embeddings).all()) and abs(float(pred.tag_scores.sum()) - 1.0) < 1e-4
+    print(f"self-test: default model on {type(model).__name__} ({model.profile}, {model.version[:12]}), "
+          f"top tag {model.tags[int(pred.tag_scores[0].argmax())]}, valid={valid}")
+    ok = ok and valid
+    if torch_available():
+        import torch
 
-    try:
-        model = EmotionModel.load(device="cpu")
-        print(f"self-test: default model {model.version[:12]} branches {'+'.join(model.branches)}")
-    except CheckpointError as exc:
-        print(f"self-test: no default model ({exc})")
-    ok = emb.shape == (1, 1024) and mp3.size > 0 and opus.size > 0
+        from core.features.muq_embed import tiny_muq_embedder
+
+        torch.set_num_threads(1)
+        y = torch.nn.Conv2d(1, 4, 3)(torch.randn(2, 1, 64, 64))
+        print(f"self-test: torch {torch.__version__} cpu conv {tuple(y.shape)} cuda={torch.cuda.is_available()}")
+        emb = tiny_muq_embedder().embed([opus.astype(np.float32)])
+        print(f"self-test: tiny MuQ embedding {emb.shape} finite={bool(np.isfinite(emb).all())}")
+        ok = ok and emb.shape == (1, 1024)
+    else:
+        print("self-test: torch not bundled (lean flavour)")
     print("self-test: ok" if ok else "self-test: FAILED")
     return 0 if ok else 1
 

@@ -2,19 +2,19 @@
 # End-to-end check of the built .deb: unpack it into a scratch root (no root rights, nothing installed) and run the
 # BUNDLED executables offscreen in a clean environment (no venv, no PYTHONPATH) on a copy of the demo library:
 #   1. package layout (launchers, .desktop entry, icons, bundle)
-#   2. qfx self-test: torch on CPU, Essentia + libsndfile decoding, tiny MuQ, default model
+#   2. qfx self-test: Essentia + libsndfile decoding, features, the default model on ONNX Runtime (lean: no torch)
 #   3. qfx index  (multi-process forkserver workers inside the frozen app)
 #   4. qfx map --out map.png
 #   5. qfx-explorer with QFX_SMOKE_TEST on a fresh cache: the GUI starts, indexes the library in the background
 #      (forkserver workers of the frozen GUI), shows its 20 tracks and quits by itself
-# Exits non-zero at the first failure. Takes minutes (the bundle is GBs), so it is not part of `make test`.
+# Exits non-zero at the first failure. Takes a few minutes, so it is not part of `make test`.
 #
 #   packaging/package_test.sh [DEB]
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
-DEB="${1:-$(ls -t "$ROOT"/dist/quadfusion-explorer_*.deb 2>/dev/null | head -1)}"
+DEB="${1:-$(ls -t "$ROOT"/dist/quadfusion-explorer_*.deb 2>/dev/null | head -1)}"  # the lean one by default
 [[ -f "$DEB" ]] || { echo "no .deb found: run make package first" >&2; exit 2; }
 
 SCRATCH="$ROOT/build/package-test"
@@ -36,7 +36,12 @@ for s in 48x48 128x128 256x256 scalable; do
     ls "$FS/usr/share/icons/hicolor/$s/apps/quadfusion-explorer."* >/dev/null || fail "no $s icon"
 done
 [[ -f "$APPDIR/_internal/resources/demo/CREDITS.md" ]] || fail "resources not bundled"
-echo "layout ok; bundle $(du -sh "$APPDIR" | cut -f1)"
+if [[ "$(basename "$DEB")" == quadfusion-explorer_* ]]; then  # the lean flavour must be lean
+    [[ ! -e "$APPDIR/_internal/torch" ]] || fail "the lean bundle carries torch"
+    ls "$APPDIR"/_internal/onnxruntime >/dev/null || fail "no onnxruntime in the bundle"
+    [[ -f "$APPDIR/_internal/resources/models/default/model.onnx" ]] || fail "no ONNX graph of the default model"
+fi
+echo "layout ok; bundle $(du -sh "$APPDIR" | cut -f1), .deb $(du -h "$DEB" | cut -f1)"
 
 # A clean environment: nothing from the build venv or the checkout can leak in.
 LIB="$SCRATCH/library"

@@ -59,10 +59,16 @@ def test_spec_ships_resources_and_excludes_test_and_unused_packages():
     excludes = _literal_list(tree, "excludes")
     for name in ("pytest", "_pytest", "pytestqt", "tkinter", "IPython", "matplotlib", "triton"):
         assert name in excludes, name
-    # never exclude what the app imports at run time
+    # never exclude what the app imports at run time (the gpu flavour also imports torch and MuQ)
     for needed in ("torch", "torchgen", "torch.testing._internal", "muq", "x_clip", "torchvision", "essentia",
-                   "PySide6", "pyqtgraph", "soundfile", "sklearn"):
+                   "PySide6", "pyqtgraph", "soundfile", "sklearn", "onnxruntime"):
         assert needed not in excludes, needed
+    # the lean cpu flavour leaves out torch and exactly the modules that import it
+    torch_only = _literal_list(tree, "TORCH_ONLY")
+    assert {"torch", "torchaudio", "torchvision", "muq", "transformers", "core.inference", "core.model"} <= set(torch_only)
+    for needed in ("onnxruntime", "core.onnx_runtime", "core.runtime", "core.inference_base", "core.checkpoint",
+                   "core.features.mel_numpy", "core.features.track", "essentia", "PySide6", "scipy"):
+        assert needed not in torch_only, needed
     # what the spec ships must exist in the tree
     for rel in ("resources/demo/CREDITS.md", "resources/genres.json", "resources/emotions.json",
                 "resources/descriptors.json", "resources/icons/quadfusion-explorer-256.png"):
@@ -110,7 +116,7 @@ def test_icons_are_square_pngs_of_the_declared_sizes():
 def test_deb_control_template_and_build_script():
     control = (PACKAGING / "linux" / "control.in").read_text(encoding="utf-8")
     fields = dict(re.findall(r"^([A-Za-z-]+):\s*(.*)$", control, flags=re.M))
-    assert fields["Package"] == "quadfusion-explorer"
+    assert fields["Package"] == "@PACKAGE@" and fields["Conflicts"] == "@CONFLICTS@"
     assert fields["Architecture"] == "@ARCH@" and fields["Version"] == "@VERSION@"
     for dep in ("libportaudio2", "libxcb-cursor0"):
         assert dep in fields["Depends"]

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from core.features.genre import GENRE_INDEX, GENRES, UNKNOWN, canonical_genres
-from core.features.musicnn import MSD_TAGS, N_TAGS
+from core.features.musicnn_tags import MSD_TAGS, N_TAGS
 from core.resources import load_json_resource
 
 __all__ = [

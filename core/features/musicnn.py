@@ -28,17 +28,9 @@ from core.resources import resource_path
 
 __all__ = ["EMBED_DIM", "MSD_TAGS", "N_TAGS", "MusicnnEmbedder", "MusicnnNet", "default_weights", "load_musicnn"]
 
-# The 50 Last.fm tags of the MSD tagging benchmark, in the network's output order (spelling as published).
-MSD_TAGS: tuple[str, ...] = (
-    "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s", "alternative rock",
-    "jazz", "beautiful", "metal", "chillout", "male vocalists", "classic rock", "soul", "indie rock", "Mellow",
-    "electronica", "80s", "folk", "90s", "chill", "instrumental", "punk", "oldies", "blues", "hard rock", "ambient",
-    "acoustic", "experimental", "female vocalist", "guitar", "Hip-Hop", "70s", "party", "country", "easy listening",
-    "sexy", "catchy", "funk", "electro", "heavy metal", "Progressive rock", "60s", "rnb", "indie pop", "sad",
-    "House", "happy",
-)
-N_TAGS = len(MSD_TAGS)
-EMBED_DIM = 200
+# The tag vocabulary and sizes live in a torch-free module (genre inference and ONNX Runtime use them).
+from core.features.musicnn_tags import EMBED_DIM, MSD_TAGS, N_TAGS  # noqa: E402
+
 BN_EPS = 1e-3  # TF's batch-normalisation default, which the checkpoint was trained with
 WEIGHTS_NAME = "musicnn_msd.safetensors"
 

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,11 +24,9 @@ from core.audio import AudioDecodeError, load_excerpt
 from core.features.genre import genre_vector
 from core.features.genre_infer import resolve_genres
 from core.features.interpretive import all_descriptors
-from core.features.mel import melon_mel
-from core.features.muq_embed import SAMPLE_RATE as MUQ_RATE
-from core.features.muq_embed import MuQEmbedder
-from core.features.musicnn import EMBED_DIM as MUSICNN_EMBED_DIM
-from core.features.musicnn import N_TAGS as MUSICNN_TAGS
+from core.features.mel_numpy import melon_mel
+from core.features.musicnn_tags import EMBED_DIM as MUSICNN_EMBED_DIM
+from core.features.musicnn_tags import N_TAGS as MUSICNN_TAGS
 from core.metadata import read_tags
 
 # Bump whenever any stored feature would change for the same file (cache entries are keyed on it). The major
@@ -38,6 +36,10 @@ EXTRACTOR_VERSION = "1.1"
 MUSICNN_DIM = MUSICNN_EMBED_DIM + MUSICNN_TAGS  # 250: the 200-d embedding, then the 50 tag activations
 
 ANALYSIS_RATE = 16000
+MUQ_RATE = 24000  # = core.features.muq_embed.SAMPLE_RATE; not imported from there, which would import torch
+
+if TYPE_CHECKING:
+    from core.features.muq_embed import MuQEmbedder
 _ARRAYS = ("mel", "lowlevel", "interpretive", "muq", "genre", "musicnn")
 _MUSICNN: list[Any] = []  # this process's CPU MusiCNN, loaded on first use
 
@@ -100,9 +102,9 @@ class TrackFeatures:
 def default_musicnn() -> Any:
     """This process's CPU MusiCNN-MSD (loaded once; indexing workers and the feature cache share this path)."""
     if not _MUSICNN:
-        from core.features.musicnn import load_musicnn
+        from core.runtime import load_musicnn_embedder
 
-        _MUSICNN.append(load_musicnn("cpu"))
+        _MUSICNN.append(load_musicnn_embedder("cpu"))
     return _MUSICNN[0]
 
 

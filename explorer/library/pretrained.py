@@ -16,12 +16,12 @@ import numpy as np
 def gpu_musicnn(model: Any) -> Any:
     """MusiCNN on the GPU when the model runs on CUDA, or there is no model and CUDA is present; None leaves it
     to the CPU workers."""
-    import torch
+    from core.runtime import torch_cuda_available
 
     device = getattr(model, "device", None)
     if device is not None and getattr(device, "type", "cpu") != "cuda":
         return None
-    if device is None and not torch.cuda.is_available():
+    if device is None and not torch_cuda_available():  # never imports torch on a torch-free install
         return None
     from core.features.musicnn import load_musicnn
 

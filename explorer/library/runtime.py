@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,20 +21,20 @@ class IndexingError(LibraryError, RuntimeError):
 
 def resolve_model(model: Any) -> Any:
     from core.checkpoint import CheckpointError
-    from core.inference import EmotionModel
+    from core.runtime import RuntimeUnavailable, load_emotion_model
 
     if model is False:  # features only, even when a shipped model is installed
         return None
     if model is None:
         try:
-            return EmotionModel.load()
-        except CheckpointError as exc:
+            return load_emotion_model()
+        except (CheckpointError, RuntimeUnavailable) as exc:
             log.warning("indexing without emotions: %s", exc)
             return None
     if isinstance(model, (str, os.PathLike)):
         try:
-            return EmotionModel.load(model)
-        except CheckpointError as exc:
+            return load_emotion_model(model)
+        except (CheckpointError, RuntimeUnavailable) as exc:
             raise IndexingError(f"cannot load the model: {exc}") from exc
     return model
 
@@ -54,8 +55,8 @@ def torch_threads(model: Any, muq: Any, workers: int) -> Iterator[None]:
     """While the workers hold the cores, a CPU model gets only the cores they leave (at least one thread): with two
     OpenMP threads next to two busy workers on two cores the main process burnt ~25 % more CPU for the same work."""
     device = getattr(model, "device", None) or getattr(muq, "device", None)
-    if (model is None and muq is None) or getattr(device, "type", "cpu") != "cpu":
-        yield
+    if (model is None and muq is None) or getattr(device, "type", "cpu") != "cpu" or "torch" not in sys.modules:
+        yield  # nothing runs on torch's CPU threads here (no model, a GPU, or the ONNX runtime without torch)
         return
     import torch
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.calibration import KINDS, calibrate, tag_quadrant_affinity
+from core.calibration import KINDS, calibrate, tag_quadrant_affinity, teaching_space
 from explorer.library.arrays import LibraryArrays
 from explorer.library.errors import LibraryError
 
@@ -171,7 +171,7 @@ def apply_teaching(con: sqlite3.Connection, arrays: LibraryArrays) -> None:
     arrays.corrections_applied = len(corrections)
     if not corrections:
         return
-    result = calibrate(arrays.embeddings, arrays.quadrant_probs, arrays.tag_scores, corrections,
+    result = calibrate(teaching_space(arrays.descriptors), arrays.quadrant_probs, arrays.tag_scores, corrections,
                        tag_quadrant_affinity(arrays.tag_names))
     arrays.quadrant_probs = result.quadrant_probs
     arrays.tag_scores = result.tag_scores

@@ -12,6 +12,7 @@ import os
 import pickle
 import signal
 import stat
+import sys
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -61,14 +62,15 @@ def init_worker(model_blob: Optional[bytes] = None, parent_pid: Optional[int] = 
     if parent_pid:
         watch_process(parent_pid)
     _TIME_LIMIT, _MARKER_DIR = float(time_limit or 0.0), marker_dir
-    try:
+    _MODEL = pickle.loads(model_blob) if model_blob else None
+    if hasattr(_MODEL, "set_threads"):  # the ONNX Runtime model: one session thread per worker
+        _MODEL.set_threads(1)
+    if "torch" in sys.modules:  # a torch model (or MuQ code) is loaded: one torch thread too; never import it here
         import torch
 
-        torch.set_num_threads(1)
-        torch.set_num_interop_threads(1)
-    except (ImportError, RuntimeError):
-        pass
-    _MODEL = pickle.loads(model_blob) if model_blob else None
+        with contextlib.suppress(RuntimeError):  # interop threads can only be set before torch's first parallel op
+            torch.set_num_threads(1)
+            torch.set_num_interop_threads(1)
 
 
 def _predict(feats: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

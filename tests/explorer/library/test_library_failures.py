@@ -103,7 +103,7 @@ def test_stuck_files_hit_the_time_limit(tmp_path: Path, demo_files: list[Path]) 
         if __name__ == "__main__":
             with LibraryCache.open({str(lib)!r}, {str(tmp_path / "cache")!r}) as cache:
                 t = time.monotonic()
-                s = index_library({str(lib)!r}, cache, workers=2, model=False, time_limit=3)
+                s = index_library({str(lib)!r}, cache, workers=2, model=False, time_limit=20)
                 kinds = dict(cache.con.execute("SELECT path, error_kind FROM tracks WHERE status = 'failed'"))
                 json.dump({{"failed": s.failed, "analysed": s.analysed, "seconds": time.monotonic() - t,
                            "kinds": sorted(kinds.values())}}, open({str(out)!r}, "w"))

@@ -1,0 +1,143 @@
+"""What every emotion-model runtime shares, with numpy only: outputs, profiles, normalisation, mel fitting and the
+shared-trunk crop geometry.
+
+`core.inference` (torch) and `core.onnx_runtime` (ONNX Runtime) both build on these, so the two runtimes cannot
+drift apart on how a mel is padded, where test-time crops sit or which profile a device gets; a torch-free
+install imports this module and never `core.inference`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from core.resources import resource_path
+
+
+class InferenceError(ValueError):
+    """Inputs do not fit the loaded model (missing branch input, wrong shape, N mismatch) or an unknown profile."""
+
+
+PROFILES = ("full", "fast")
+PROFILE_ENV = "QFX_INFERENCE_PROFILE"
+# Part of every version: bump when the computation of crops changes, so cached predictions are redone.
+CROP_METHOD = "shared-trunk-1"
+
+
+def resolve_profile(profile: str | None, device: Any) -> str:
+    """The argument, else $QFX_INFERENCE_PROFILE, else "full" on CUDA and "fast" elsewhere.
+
+    `device` is anything with a `.type` ("cuda", "cpu") or such a name as a string."""
+    source = "profile"
+    if profile is None:
+        profile = os.environ.get(PROFILE_ENV) or None
+        source = PROFILE_ENV
+    if profile is None:
+        kind = getattr(device, "type", device)
+        return "full" if str(kind).startswith("cuda") else "fast"
+    name = str(profile).strip().lower()
+    if name not in PROFILES:
+        raise InferenceError(f"unknown inference {source} {profile!r}; choose one of {', '.join(PROFILES)}")
+    return name
+
+
+@dataclass
+class Predictions:
+    tag_scores: np.ndarray  # (N, n_tags) softmax over tags
+    quadrant_probs: np.ndarray  # (N, 4) softmax over quadrants
+    embeddings: np.ndarray  # (N, 128)
+
+
+def default_model_dir() -> Path:
+    return resource_path("models", "default")
+
+
+def file_hash(*paths: Path, extra: str = "") -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.read_bytes())
+    digest.update(extra.encode("utf-8"))
+    return digest.hexdigest()[:16]
+
+
+def model_version(files: Sequence[Path], profile: str) -> str:
+    """A model's cache version: its checkpoint files (weights + config of every voter used) and the profile.
+
+    Both runtimes compute it from the same checkpoint files, so switching between torch and ONNX Runtime keeps
+    cached predictions (their outputs agree within 1e-4, tests/test_onnx_runtime.py)."""
+    return file_hash(*files, extra=f"profile={profile};crops={CROP_METHOD}")
+
+
+def fit_frames(mel: np.ndarray, frames: int) -> np.ndarray:
+    """Centre-crop a longer mel, or right-pad a shorter one with zeros, to `frames` frames.
+
+    Zero padding is applied after normalisation (0 = the training mean) and on the right, exactly as
+    core.train pads clips of unequal length, so predictions match the validation run.
+    """
+    t = mel.shape[-1]
+    if t == frames:
+        return mel
+    if t > frames:
+        start = (t - frames) // 2
+        return mel[..., start : start + frames]
+    pad = np.zeros(mel.shape[:-1] + (frames - t,), dtype=mel.dtype)
+    return np.concatenate([mel, pad], axis=-1)
+
+
+def norm_table(normalization: dict[str, Any]) -> dict[str, tuple[np.ndarray, np.ndarray, float | None]]:
+    """branch -> (mean, std, clip); per-band mel statistics are shaped (48, 1) to broadcast over frames."""
+    table = {}
+    for branch, entry in normalization.items():
+        mean = np.asarray(entry["mean"], dtype=np.float32)
+        std = np.asarray(entry["std"], dtype=np.float32)
+        if branch == "mel" and mean.ndim == 1:
+            mean, std = mean[:, None], std[:, None]
+        table[branch] = (mean, std, entry.get("clip"))
+    return table
+
+
+def normalise(x: np.ndarray, entry: tuple[np.ndarray, np.ndarray, float | None] | None) -> np.ndarray:
+    """(x - mean) / std, clipped to +-clip when the checkpoint asks; unchanged when the branch has no entry."""
+    x = np.asarray(x, dtype=np.float32)
+    if entry is None:
+        return x
+    mean, std, clip = entry
+    x = (x - mean) / std
+    return np.clip(x, -clip, clip) if clip else x
+
+
+def tta_starts(frames: int, crop: int, n_crops: int) -> list[int]:
+    """Start frames of `n_crops` evenly spaced `crop`-frame windows over `frames` frames (first and last included)."""
+    if n_crops < 1 or crop >= frames:
+        return [0]
+    if n_crops == 1:
+        return [(frames - crop) // 2]
+    return [round(i * (frames - crop) / (n_crops - 1)) for i in range(n_crops)]
+
+
+def pooled_length(frames: int, n_pools: int = 3) -> int:
+    """Frames left after `n_pools` MaxPool2d(2, ceil_mode=True) layers, as the mel CNN computes them."""
+    for _ in range(n_pools):
+        frames = math.ceil(frames / 2)
+    return frames
+
+
+def trunk_windows(frames: int, crop: int, starts: Sequence[int], n_pools: int = 3) -> list[tuple[int, int]]:
+    """Columns [a, b) of the whole mel's final feature map that stand in for each crop's own map.
+
+    Each window is exactly as wide as the crop's own pooled map (ceil at every pooling, like the model) and starts
+    at the crop's start divided by 2**n_pools, rounded, kept inside the map.
+    """
+    total = pooled_length(frames, n_pools)
+    width = min(pooled_length(crop, n_pools), total)
+    out = []
+    for s in starts:
+        a = min(max(0, round(s / 2**n_pools)), total - width)
+        out.append((a, a + width))
+    return out

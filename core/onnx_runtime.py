@@ -1,0 +1,377 @@
+"""The emotion model on ONNX Runtime: what a torch-free install runs (and the CPU default everywhere).
+
+`OnnxEmotionModel` mirrors `core.inference.EmotionModel` (same profiles, normalisation, mel fitting, ensemble
+vote, shared-trunk test-time crops and cache version) on the graphs written by core/onnx_export.py; the numpy
+parts are the very same functions (core.inference_base). Parity with torch is tested to 1e-4 on demo clips
+(tests/test_onnx_runtime.py). The CUDA provider is used when onnxruntime-gpu offers it.
+
+A pickled model carries its graphs' bytes and rebuilds its sessions in the receiving process (the indexer sends
+the model to its worker processes), where `set_threads(1)` keeps each worker on its own core.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from core.checkpoint import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    CheckpointError,
+    _running_extractor_version,
+    _running_genres,
+    _running_tags,
+    extractor_compatible,
+    read_checkpoint_config,
+)
+from core.inference_base import (
+    InferenceError,
+    Predictions,
+    file_hash,
+    fit_frames,
+    model_version,
+    norm_table,
+    normalise,
+    pooled_length,
+    resolve_profile,
+    trunk_windows,
+    tta_starts,
+)
+from core.runtime import ONNX_FILE, default_threads, onnx_cuda_available
+
+ONNX_FORMAT = "quadfusion-onnx"
+# "fp32": model.onnx, the exact export; "int8": model.int8.onnx, int8 convolutions (scripts/export_onnx.py --int8),
+# about twice as fast on a CPU with a small metric change (docs/benchmarks.md). Part of the cache version.
+PRECISIONS = {"fp32": ONNX_FILE, "int8": "model.int8.onnx"}
+PRECISION_ENV = "QFX_ONNX_PRECISION"
+_UNSET: Any = object()
+_PRETRAINED_DIMS = {"muq": 1024, "musicnn": 250}  # = core.model.PRETRAINED_DIMS (that module needs torch)
+
+
+@dataclass(frozen=True)
+class RuntimeDevice:
+    """Where the graphs run; `.type` is "cpu" or "cuda", like a torch.device, which is all callers look at."""
+
+    type: str
+
+    def __str__(self) -> str:
+        return self.type
+
+
+@dataclass(frozen=True)
+class ModelInterface:
+    """The parts of the checkpoint's ModelConfig the runtime needs (core.model needs torch, so not that class)."""
+
+    branches: tuple[str, ...]
+    heads: tuple[str, ...]
+    n_mels: int
+    n_tags: int
+    n_quadrants: int
+    mel_frames: int | None
+    widths: dict[str, int]
+    pretrained: str = "muq"  # which embedding feeds the "muq" branch (core.model.ModelConfig.pretrained)
+
+    @property
+    def pretrained_kind(self) -> str | None:
+        return self.pretrained if "muq" in self.branches else None
+
+
+class _Voter:
+    """One exported graph with its own normalisation; the session is built lazily (and again after unpickling)."""
+
+    def __init__(self, blob: bytes, normalization: dict[str, Any]) -> None:
+        self.blob = blob
+        self.norm = norm_table(normalization)
+        self.session: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"blob": self.blob, "norm": self.norm, "session": None}
+
+    def run(self, feeds: dict[str, np.ndarray], device: RuntimeDevice, threads: int) -> list[np.ndarray]:
+        if self.session is None:
+            import onnxruntime as ort
+
+            options = ort.SessionOptions()
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            if threads > 0:
+                options.intra_op_num_threads = threads
+                options.inter_op_num_threads = 1
+            providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device.type == "cuda" else [
+                "CPUExecutionProvider"]
+            self.session = ort.InferenceSession(self.blob, sess_options=options, providers=providers)
+        return self.session.run(None, feeds)
+
+
+def _read_graph(directory: Path, precision: str = "fp32") -> bytes:
+    """The folder's graph bytes, refused when it was exported from other weights than the ones beside it."""
+    path = directory / PRECISIONS[precision]
+    if not path.is_file():
+        flag = " --int8 --calibrate AUDIO_FOLDER" if precision == "int8" else ""
+        raise CheckpointError(f"{directory} has no {path.name}: run scripts/export_onnx.py{flag} {directory}")
+    blob = path.read_bytes()
+    import onnxruntime as ort
+
+    try:
+        meta = ort.InferenceSession(blob, providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
+    except Exception as exc:  # onnxruntime raises its own exception types for damaged files
+        raise CheckpointError(f"{path} is damaged: {exc}") from exc
+    if meta.get("format") != ONNX_FORMAT:
+        raise CheckpointError(f"{path} is not a QuadFusion ONNX export")
+    expected = file_hash(directory / WEIGHTS_FILE, directory / CONFIG_FILE)
+    if meta.get("source_hash") != expected:
+        raise CheckpointError(f"{path} was exported from other weights: re-run scripts/export_onnx.py {directory}")
+    return blob
+
+
+def _resolve_precision(precision: str | None, device: RuntimeDevice, folders: Sequence[Path]) -> str:
+    source = "precision"
+    if precision is None:
+        precision = os.environ.get(PRECISION_ENV) or None
+        source = PRECISION_ENV
+    if precision is None:
+        shipped = all((f / PRECISIONS["int8"]).is_file() for f in folders)
+        return "int8" if device.type == "cpu" and shipped else "fp32"
+    name = str(precision).strip().lower()
+    if name not in PRECISIONS:
+        raise InferenceError(f"unknown ONNX {source} {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    return name
+
+
+def _check_running_code(doc: dict[str, Any], directory: Path, checks: dict[str, Any]) -> None:
+    """The same compatibility checks as core.checkpoint.load_checkpoint (tags, genres, extractor version)."""
+    tags = checks.get("expected_tags", _UNSET)
+    genres = checks.get("expected_genres", _UNSET)
+    version = checks.get("expected_extractor_version", _UNSET)
+    tags = _running_tags() if tags is _UNSET else tags
+    genres = _running_genres() if genres is _UNSET else genres
+    version = _running_extractor_version() if version is _UNSET else version
+    if tags is not None and list(doc["tags"]) != list(tags):
+        raise CheckpointError(f"checkpoint tag list {doc['tags']} differs from this version's {list(tags)}")
+    if genres is not None and list(doc["genres"]) != list(genres):
+        raise CheckpointError("checkpoint genre vocabulary differs from this version's; "
+                              "retrain or use a matching release")
+    if version is not None and not extractor_compatible(doc["extractor_version"], version):
+        raise CheckpointError(
+            f"checkpoint {directory} was trained on features of extractor version {doc['extractor_version']}, "
+            f"this version computes {version}; re-extract features and retrain")
+
+
+def _interface(doc: dict[str, Any]) -> ModelInterface:
+    cfg = doc["model"]
+    pretrained = cfg.get("pretrained", "muq")
+    widths = {"genre": cfg.get("n_genres") or len(doc["genres"]), "lowlevel": cfg.get("n_lowlevel", 8),
+              "muq": cfg.get("muq_dim") or _PRETRAINED_DIMS.get(pretrained, 1024)}
+    for key, value in cfg.items():  # branches added later declare their width as "<branch>_dim"
+        if key.endswith("_dim") and key[:-4] in cfg.get("branches", []):
+            widths[key[:-4]] = int(value)
+    branches = tuple(cfg.get("branches", ()))
+    return ModelInterface(branches=branches, heads=tuple(cfg.get("heads", ("tags", "quadrant"))),
+                          n_mels=int(cfg.get("n_mels", 48)), n_tags=int(cfg.get("n_tags", 12)),
+                          n_quadrants=int(cfg.get("n_quadrants", 4)), mel_frames=cfg.get("mel_frames"),
+                          widths={b: int(widths[b]) for b in branches if b != "mel" and b in widths},
+                          pretrained=pretrained)
+
+
+class OnnxEmotionModel:
+    """A checkpoint (one model or an ensemble) on ONNX Runtime, with EmotionModel's interface."""
+
+    def __init__(self, meta: dict[str, Any], voters: Sequence[_Voter], version: str, device: RuntimeDevice,
+                 profile: str, threads: int = 0) -> None:
+        self.meta = meta
+        self.version = version
+        self.device = device
+        self.profile = profile
+        self.threads = threads  # 0 = ONNX Runtime's default (every core)
+        self.precision = "fp32"
+        self._voters = list(voters)
+        self.config = _interface(meta)
+        spec = meta.get("inference") or {}
+        self.tta_crops = int(spec.get("tta_crops") or 1)
+        self.tta_frames = spec.get("tta_frames")
+        # probe mix / arousal adjustment after the vote (core.stacking), as EmotionModel
+        self._heads = {k: spec[k] for k in ("probe", "arousal") if spec.get(k)}
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | None = None, profile: str | None = None,
+             threads: int | None = None, precision: str | None = None, **checks: Any) -> OnnxEmotionModel:
+        """Load the exported checkpoint folder `path`; raises CheckpointError (missing, stale or damaged graph,
+        incompatible checkpoint) or InferenceError (unknown profile or precision).
+
+        `precision` ("fp32" or "int8") defaults to $QFX_ONNX_PRECISION, else int8 on the CPU when the checkpoint
+        ships int8 graphs, else fp32."""
+        directory = Path(path)
+        doc = read_checkpoint_config(directory)
+        _check_running_code(doc, directory, checks)
+        want_cuda = device is None or str(device).startswith("cuda")
+        dev = RuntimeDevice("cuda" if want_cuda and onnx_cuda_available() else "cpu")
+        chosen = resolve_profile(profile, dev)
+        cheap = "mel" not in _interface(doc).branches  # members without a mel CNN cost microseconds: always vote
+        folders = [directory] + [directory / m for m in (doc.get("inference") or {}).get("members", [])
+                                 if chosen == "full" or cheap]
+        kind = _resolve_precision(precision, dev, folders)
+        voters = []
+        for folder in folders:
+            member = doc if folder == directory else read_checkpoint_config(folder)
+            if member["tags"] != doc["tags"] or member["model"] != doc["model"] and folder != directory:
+                if _interface(member) != _interface(doc):
+                    raise CheckpointError(f"ensemble member {folder} has other inputs or outputs than {directory}")
+            voters.append(_Voter(_read_graph(folder, kind), member["normalization"]))
+        files = [f for folder in folders for f in (folder / WEIGHTS_FILE, folder / CONFIG_FILE)]
+        meta = {k: v for k, v in doc.items() if k not in ("format", "format_version")}
+        # fp32 shares torch's version (same outputs within 1e-4); int8 scores differ, so they are cached apart
+        version = model_version(files, chosen if kind == "fp32" else f"{chosen};onnx-int8")
+        model = cls(meta, voters, version, dev, chosen, default_threads() if threads is None else threads)
+        model.precision = kind
+        return model
+
+    def set_threads(self, threads: int) -> None:
+        """Compute threads per session (1 in an indexing worker: the pool already uses every core)."""
+        self.threads = int(threads)
+        for voter in self._voters:
+            voter.session = None
+
+    @property
+    def n_members(self) -> int:
+        return len(self._voters)
+
+    @property
+    def branches(self) -> tuple[str, ...]:
+        return self.config.branches
+
+    @property
+    def pretrained_kind(self) -> str | None:
+        """Which pretrained embedding the indexer must compute for this model: "muq", "musicnn" or None."""
+        return self.config.pretrained_kind
+
+    @property
+    def uses_muq(self) -> bool:
+        return self.pretrained_kind == "muq"
+
+    @property
+    def uses_musicnn(self) -> bool:
+        return self.pretrained_kind == "musicnn"
+
+    @property
+    def needs_interpretive(self) -> bool:
+        return "arousal" in self._heads
+
+    @property
+    def tags(self) -> list[str]:
+        return list(self.meta["tags"])
+
+    # -- inputs ---------------------------------------------------------------------------------------------
+    def _validate(self, inputs: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        cfg = self.config
+        raw: dict[str, Any] = {}
+        for branch in cfg.branches:
+            value = inputs.get(branch)
+            if value is None:
+                name = self.pretrained_kind if branch == "muq" else branch
+                raise InferenceError(f"this model uses branches {cfg.branches}; {name!r} input is missing")
+            if branch == "mel":
+                mels = value if isinstance(value, np.ndarray) and value.ndim == 3 else [np.asarray(m) for m in value]
+                for m in mels:
+                    if m.ndim != 2 or m.shape[0] != cfg.n_mels or m.shape[1] < 1:
+                        raise InferenceError(f"each mel must be ({cfg.n_mels}, T) with T >= 1, got {m.shape}")
+                raw[branch] = mels
+                continue
+            arr = np.asarray(value)
+            if arr.ndim != 2 or arr.shape[1] != cfg.widths[branch]:
+                name = self.pretrained_kind if branch == "muq" else branch
+                raise InferenceError(f"{name} must be (N, {cfg.widths[branch]}), got {arr.shape}")
+            raw[branch] = arr
+        sizes = {b: len(v) for b, v in raw.items()}
+        if len(set(sizes.values())) != 1:
+            raise InferenceError(f"inputs disagree on N: {sizes}")
+        return next(iter(sizes.values())), raw
+
+    def _batches(self, raw: dict[str, Any], start: int, stop: int, voter: _Voter) -> list[dict[str, np.ndarray]]:
+        """Normalised inputs for rows start..stop; one sub-batch per clip when (fitted) mel lengths differ."""
+        batch = {b: normalise(v[start:stop], voter.norm.get(b)) for b, v in raw.items() if b != "mel"}
+        if "mel" not in raw:
+            return [batch]
+        mels = [normalise(m, voter.norm.get("mel")) for m in raw["mel"][start:stop]]
+        if self.config.mel_frames:
+            mels = [fit_frames(m, self.config.mel_frames) for m in mels]
+        if len({m.shape[1] for m in mels}) == 1:
+            return [{**batch, "mel": np.stack(mels)}]
+        return [{**{b: v[i : i + 1] for b, v in batch.items()}, "mel": m[None]} for i, m in enumerate(mels)]
+
+    def _pool(self, frames: int) -> np.ndarray:
+        """Row 0 averages every column (the embedding, and the output when there are no crops); rows 1.. average
+        the shared-trunk window of each test-time crop."""
+        width = pooled_length(frames)
+        rows = [np.full(width, 1.0 / width, dtype=np.float32)]
+        crop = int(self.tta_frames or 0)
+        if self.tta_crops > 1 and crop and crop < frames:
+            for a, b in trunk_windows(frames, crop, tta_starts(frames, crop, self.tta_crops)):
+                row = np.zeros(width, dtype=np.float32)
+                row[a:b] = 1.0 / (b - a)
+                rows.append(row)
+        return np.stack(rows)
+
+    # -- prediction -----------------------------------------------------------------------------------------
+    def _run(self, groups: Sequence[dict[str, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One sub-batch as each voter sees it: mean probabilities over voters and crops, first voter's embedding."""
+        cfg = self.config
+        n = len(next(iter(groups[0].values())))
+        tags = np.zeros((n, cfg.n_tags), np.float64)
+        quads = np.zeros((n, cfg.n_quadrants), np.float64)
+        embedding = None
+        votes = 0
+        for voter, batch in zip(self._voters, groups):
+            feeds = {b: np.ascontiguousarray(v, dtype=np.float32) for b, v in batch.items()}
+            if "mel" in feeds:
+                feeds["pool"] = self._pool(feeds["mel"].shape[-1])
+            outs = dict(zip(self._output_names(), voter.run(feeds, self.device, self.threads)))
+            k = outs["embedding"].shape[1]
+            voting = slice(1, k) if k > 1 else slice(0, 1)
+            if embedding is None:
+                embedding = outs["embedding"][:, 0]
+            if "tag_probs" in outs:
+                tags += outs["tag_probs"][:, voting].sum(axis=1)
+            if "quadrant_probs" in outs:
+                quads += outs["quadrant_probs"][:, voting].sum(axis=1)
+            votes += len(range(k)[voting])
+        tags = tags / votes if "tags" in cfg.heads else np.full_like(tags, np.nan)
+        quads = quads / votes if "quadrant" in cfg.heads else np.full_like(quads, np.nan)
+        assert embedding is not None
+        return tags.astype(np.float32), quads.astype(np.float32), embedding.astype(np.float32)
+
+    def _output_names(self) -> list[str]:
+        heads = self.config.heads
+        return (["tag_probs"] if "tags" in heads else []) + (["quadrant_probs"] if "quadrant" in heads else []) + [
+            "embedding"]
+
+    def predict(self, mel: np.ndarray | Sequence[np.ndarray] | None = None, lowlevel: np.ndarray | None = None,
+                genre: np.ndarray | None = None, muq: np.ndarray | None = None, batch_size: int = 64,
+                device: str | None = None, musicnn: np.ndarray | None = None,
+                interpretive: np.ndarray | None = None) -> Predictions:
+        """Predict for N clips; mel is (N, 48, T) or a list of (48, T_i). Inputs of unused branches are ignored.
+        The pretrained branch takes `muq` or `musicnn`, whichever `pretrained_kind` names; `interpretive` is needed
+        only with an arousal adjustment (`needs_interpretive`)."""
+        if self.uses_musicnn:
+            muq = musicnn
+        n, raw = self._validate({"mel": mel, "lowlevel": lowlevel, "genre": genre, "muq": muq})
+        step = max(1, int(batch_size))
+        results = []
+        for start in range(0, n, step):
+            per_voter = [self._batches(raw, start, min(n, start + step), voter) for voter in self._voters]
+            results += [self._run(group) for group in zip(*per_voter)]
+        if not results:
+            cfg = self.config
+            return Predictions(np.zeros((0, cfg.n_tags), np.float32), np.zeros((0, cfg.n_quadrants), np.float32),
+                               np.zeros((0, 128), np.float32))
+        tags, quads, emb = (np.concatenate(parts).astype(np.float32) for parts in zip(*results))
+        if self._heads:
+            from core.stacking import StackingError, apply_heads
+
+            try:
+                quads = apply_heads(quads, self._heads, raw.get("muq"), interpretive).astype(np.float32)
+            except StackingError as exc:
+                raise InferenceError(str(exc)) from exc
+        return Predictions(tags, quads, emb)
