@@ -260,7 +260,7 @@ POINT_RADIUS_PX = POINT_SIZE / 2 + 1
 def place_labels(plot: pg.PlotItem, drawn: DrawnScene | None) -> None:
     """Put each star's title label on the side of its star that covers the fewest other points (on screen pixels,
     so call it after the view range changed)."""
-    if drawn is None or not drawn.labels or not len(drawn.coords):
+    if plot is None or drawn is None or not drawn.labels or not len(drawn.coords):
         return
     vb = plot.getViewBox()
     px = np.array([[q.x(), q.y()] for q in (vb.mapViewToScene(QPointF(*map(float, xy))) for xy in drawn.coords)])

@@ -151,7 +151,7 @@ class MapView(pg.PlotWidget):
         self._label_timer = QTimer(self)
         self._label_timer.setSingleShot(True)
         self._label_timer.setInterval(60)
-        self._label_timer.timeout.connect(lambda: map_items.place_labels(self.getPlotItem(), self.drawn))
+        self._label_timer.timeout.connect(self._place_labels)
         self.viewbox.sigRangeChanged.connect(lambda *_: self._label_timer.start())
 
     # -- drawing --------------------------------------------------------------------------------
@@ -175,6 +175,11 @@ class MapView(pg.PlotWidget):
             self.user_zoomed = False
         map_items.place_labels(plot, self.drawn)
         self._programmatic = False
+
+    def _place_labels(self) -> None:
+        plot = self.getPlotItem()
+        if plot is not None:  # the timer may fire while the widget is being torn down
+            map_items.place_labels(plot, self.drawn)
 
     def set_message(self, text: str) -> None:
         """A centred hint on an empty map ('Indexing…', 'No track matches')."""
