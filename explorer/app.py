@@ -6,8 +6,8 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 
 def _setup_logging() -> Path:
@@ -20,12 +20,15 @@ def _setup_logging() -> Path:
         handlers.append(logging.FileHandler(folder / "explorer.log", encoding="utf-8"))
     except OSError:
         pass
-    logging.basicConfig(level=logging.DEBUG if os.environ.get("QFX_DEBUG") else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=handlers)
+    logging.basicConfig(
+        level=logging.DEBUG if os.environ.get("QFX_DEBUG") else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+    )
     return folder
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="qfx-explorer", description="Explore a music folder by emotion and genre.")
     parser.add_argument("folder", nargs="?", help="music folder to open (default: the last library)")
     parser.add_argument("--cache", metavar="DIR", help="cache folder (default: QFX_CACHE_DIR or the user cache)")
@@ -38,13 +41,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from explorer.ui import theme
     from explorer.ui.errors import install_excepthook, show_error
     from explorer.ui.main_window import MainWindow
+    from explorer.ui.mpris import MprisHost
+    from explorer.ui.settings import AppSettings
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("QuadFusion Explorer")
     app.setOrganizationName("QuadFusion")
-    theme.apply(app)
+    app.setDesktopFileName("quadfusion-explorer")  # the .desktop entry: icon and name in docks and task bars
+    app.setWindowIcon(theme.app_icon())
+    settings = AppSettings()
+    theme.apply(app, settings.theme())
+    theme.follow_system(app, settings.theme)
     install_excepthook()
     window = MainWindow(cache_dir=Path(args.cache) if args.cache else None)
+    window.mpris = MprisHost(window, window.playback)
+    window.mpris.register()
     window.show()
     folder = args.folder or window.settings.last_library()
     if folder:

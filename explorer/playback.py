@@ -11,9 +11,10 @@ import collections
 import logging
 import math
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -70,10 +71,10 @@ class _Source:
 
     samplerate: int
     duration: float
-    blocks: Callable[[float, Optional[float]], Iterator[np.ndarray]]
+    blocks: Callable[[float, float | None], Iterator[np.ndarray]]
 
 
-def _soundfile_source(path: str) -> Optional[_Source]:
+def _soundfile_source(path: str) -> _Source | None:
     import soundfile as sf
 
     try:
@@ -82,7 +83,7 @@ def _soundfile_source(path: str) -> Optional[_Source]:
         return None  # not a format libsndfile reads (m4a, ...)
     rate = int(info.samplerate)
 
-    def blocks(start: float, duration: Optional[float]) -> Iterator[np.ndarray]:
+    def blocks(start: float, duration: float | None) -> Iterator[np.ndarray]:
         with sf.SoundFile(path) as fh:
             fh.seek(min(int(start * rate), max(fh.frames - 1, 0)))
             left = int(duration * rate) if duration is not None else None
@@ -106,7 +107,7 @@ def _core_audio_source(path: str) -> _Source:
     total = float(audio_duration(path))
     chunk = 5.0
 
-    def blocks(start: float, duration: Optional[float]) -> Iterator[np.ndarray]:
+    def blocks(start: float, duration: float | None) -> Iterator[np.ndarray]:
         end = total if duration is None else min(total, start + duration)
         pos = start
         while pos < end - 1e-3:
@@ -149,10 +150,10 @@ class Player:
     def __init__(
         self,
         *,
-        device: Optional[str | int] = None,
-        on_finished: Optional[FinishedCallback] = None,
-        on_error: Optional[ErrorCallback] = None,
-        stream_factory: Optional[StreamFactory] = None,
+        device: str | int | None = None,
+        on_finished: FinishedCallback | None = None,
+        on_error: ErrorCallback | None = None,
+        stream_factory: StreamFactory | None = None,
     ) -> None:
         self.on_finished = on_finished
         self.on_error = on_error
@@ -165,12 +166,12 @@ class Player:
         self._head_offset = 0  # frames already consumed from _blocks[0]
         self._buffered = 0
         self._gen = 0
-        self._stream: Optional[OutputStreamLike] = None
+        self._stream: OutputStreamLike | None = None
         self._stream_rate = 0
-        self._source: Optional[_Source] = None
-        self._path: Optional[str] = None
+        self._source: _Source | None = None
+        self._path: str | None = None
         self._start = 0.0
-        self._limit: Optional[float] = None  # seconds to play from the first start (previews)
+        self._limit: float | None = None  # seconds to play from the first start (previews)
         self._origin = 0.0  # where the current play() began, to honour _limit across seeks
         self._played = 0  # frames output since _start
         self._paused = False
@@ -179,7 +180,7 @@ class Player:
 
     # -- public API -----------------------------------------------------------------------------
     @property
-    def path(self) -> Optional[str]:
+    def path(self) -> str | None:
         return self._path
 
     @property
@@ -207,12 +208,12 @@ class Player:
     def set_volume(self, volume: float) -> None:
         self._volume = float(min(max(volume, 0.0), 1.0))
 
-    def set_device(self, device: Optional[str | int]) -> None:
+    def set_device(self, device: str | int | None) -> None:
         """Switch output device; the next play() opens the stream on it."""
         self._device = device
         self._close_stream()
 
-    def play(self, path: str | Path, start: float = 0.0, duration: Optional[float] = None) -> None:
+    def play(self, path: str | Path, start: float = 0.0, duration: float | None = None) -> None:
         """Start `path` at `start` seconds; `duration` stops it early (10 s previews). Raises PlaybackError."""
         path = str(path)
         source = open_source(path)
@@ -272,7 +273,10 @@ class Player:
                     self._close_stream_locked()
                 if self._stream is None:
                     self._stream = self._factory(
-                        samplerate=rate, channels=OUTPUT_CHANNELS, dtype="float32", callback=self._callback,
+                        samplerate=rate,
+                        channels=OUTPUT_CHANNELS,
+                        dtype="float32",
+                        callback=self._callback,
                         device=self._device,
                     )
                     self._stream_rate = rate
@@ -281,7 +285,9 @@ class Player:
                     self._running = True
             except Exception as exc:
                 self._close_stream_locked()
-                raise PlaybackError(f"cannot open the audio output ({exc}); check the output device in Settings") from exc
+                raise PlaybackError(
+                    f"cannot open the audio output ({exc}); check the output device in Settings"
+                ) from exc
 
     def _idle_stream(self, gen: int) -> None:
         """Stop (not close) the stream when nothing plays any more, unless a newer play() already took over."""
@@ -325,7 +331,7 @@ class Player:
     def _current(self, gen: int) -> bool:
         return gen == self._gen
 
-    def _decode(self, gen: int, source: _Source, path: str, start: float, left: Optional[float]) -> None:
+    def _decode(self, gen: int, source: _Source, path: str, start: float, left: float | None) -> None:
         ahead = int(BUFFER_AHEAD_SECONDS * source.samplerate)
         try:
             for block in source.blocks(start, left):

@@ -3,7 +3,8 @@
 set -euo pipefail
 PKGS="libportaudio2 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 \
 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 \
-libxcb-xinerama0 libxcb-xkb1 libxcb-randr0 libasound2-plugins alsa-utils xvfb xdotool x11-apps imagemagick"
+libxcb-xinerama0 libxcb-xkb1 libxcb-randr0 libasound2-plugins alsa-utils xvfb xdotool x11-apps x11-utils imagemagick \
+dbus-daemon libglib2.0-bin desktop-file-utils"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -81,7 +81,7 @@ def main() -> int:
 
         app = QApplication(sys.argv[:1])
         app.setApplicationName("QuadFusion Explorer")
-        theme.apply(app)
+        theme.apply(app, "dark")
         w, h = (int(v) for v in args.size.split("x"))
         win = MainWindow(player=StillPlayer(), settings=QSettings(str(tmp / "s.ini"), QSettings.IniFormat),
                          cache_dir=tmp)
@@ -92,14 +92,16 @@ def main() -> int:
         if args.k is not None:
             win.filters.set_selection(k=args.k)
         QTest.qWait(300)
-        reps = [int(r) for r in win.scene.representatives if r >= 0]
+        reps = win.maps.representatives()
         playing = reps[-1]
         for row in [playing, *reps[: max(args.likes - 1, 0)]]:  # the playing track is one of the liked ones
-            win.select_row(row)
-            win.like_current(+1)
-        win.play_row(playing)
+            win.playback.select_row(row)
+            win.taste.like_current()
+        win.playback.play_row(playing)
+        win.playback.add_to_queue([r for r in reps if r != playing][:2])
         QTest.qWait(600)
-        win.index_status.finish(f"Library up to date: {len(win.arrays)} tracks")
+        win.index_status.finish(f"Library up to date: {len(win.library.arrays)} tracks")
+        win.statusBar().clearMessage()  # the map summary, not the last note
         QTest.qWait(200)
         # a hover tooltip on a non-representative point, as the mouse would show it
         def pixel(row: int) -> QPoint:
@@ -117,7 +119,7 @@ def main() -> int:
         if others:
             hover = max(others, key=room)
             pos = pixel(hover)
-            QToolTip.showText(win.map.mapToGlobal(pos) + QPoint(12, 8), win._tooltip(hover), win.map)
+            QToolTip.showText(win.map.mapToGlobal(pos) + QPoint(12, 8), win.maps.tooltip(hover), win.map)
             QTest.qWait(400)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         geo = win.frameGeometry()

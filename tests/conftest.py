@@ -154,3 +154,42 @@ def labelled_dir(request) -> Path:
     """A 4Q-style labelled folder: the demo-derived one everywhere, then the real 4Q data set as an extra layer
     (skipped where ../shared/data/4q is absent)."""
     return request.getfixturevalue("demo_fourq_dir" if request.param == "demo" else "fourq_dir")
+
+
+@pytest.fixture(scope="module")
+def indexed(indexed_demo):
+    """The indexed demo as the window tests name it: (library, cache_dir, model_dir)."""
+    return indexed_demo
+
+
+@pytest.fixture
+def window(qtbot, indexed, tmp_path):
+    """(MainWindow, RecordingPlayer): the explorer on a private copy of the indexed demo cache (likes and
+    corrections written by a test stay in that test), shown at 1400 x 900 with the whole map in view."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtTest import QTest
+
+    from explorer.ui.main_window import MainWindow
+    from ui_helpers import RecordingPlayer
+
+    library, cache_dir, model_dir = indexed
+    cache_copy = tmp_path / "cache"
+    shutil.copytree(cache_dir, cache_copy)
+    player = RecordingPlayer()
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    win = MainWindow(
+        player=player,
+        settings=settings,
+        cache_dir=cache_copy,
+        model_loader=lambda: (str(model_dir), None),
+        index_workers=1,
+    )
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    win.open_library(library, index=False)
+    win.map.reset_view()
+    QTest.qWait(50)
+    yield win, player
+    win.close()

@@ -7,7 +7,8 @@ sees is what the loaded model was actually trained on and scored, not prose that
 from __future__ import annotations
 
 import html
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QIcon, QPixmap
@@ -35,12 +36,20 @@ LICENCES: tuple[tuple[str, str, str], ...] = (
     ("Essentia", "audio decoding and reference descriptors (MTG, Universitat Pompeu Fabra)", "AGPL-3.0"),
     ("MuQ model code", "optional MuQ audio embeddings (muq package)", "MIT"),
     ("MuQ pretrained weights", "not shipped; used only if you install them", "CC-BY-NC 4.0 (non-commercial use only)"),
-    ("MusiCNN-MSD weights (musicnn 0.1.0, Jordi Pons, MTG, Universitat Pompeu Fabra)",
-     "shipped audio tagger: 50 MSD tags and a 200-d embedding, genre from audio", "ISC"),
-    ("PyTorch, torchaudio, torchvision", "neural network inference", "BSD-3-Clause"),
+    ("ONNX Runtime", "emotion model inference (the default runtime)", "MIT"),
+    (
+        "MusiCNN-MSD weights (musicnn 0.1.0, Jordi Pons, MTG, Universitat Pompeu Fabra)",
+        "shipped audio tagger: 50 MSD tags and a 200-d embedding, genre from audio",
+        "ISC",
+    ),
+    ("PyTorch, torchaudio, torchvision", "training, MuQ and GPU inference (optional extras)", "BSD-3-Clause"),
     ("Qt 6 / PySide6", "user interface", "LGPL-3.0"),
     ("pyqtgraph", "the map", "MIT"),
-    ("NumPy, SciPy, scikit-learn", "numerics, PCA, clustering", "BSD-3-Clause"),
+    (
+        "NumPy, SciPy, scikit-learn",
+        "numerics, PCA, clustering; scikit-learn only in the training tools",
+        "BSD-3-Clause",
+    ),
     ("Hugging Face transformers, safetensors, tokenizers", "MuQ building blocks, checkpoint format", "Apache-2.0"),
     ("soundfile / libsndfile", "decoding Opus, FLAC, Ogg, WAV", "BSD-3-Clause / LGPL-2.1-or-later"),
     ("sounddevice / PortAudio", "audio output", "MIT"),
@@ -75,13 +84,15 @@ def _table(rows: list[tuple[str, str]]) -> str:
     return f"<table cellspacing='2'>{body}</table>"
 
 
-def model_card_html(meta: Optional[Mapping[str, Any]], location: Optional[str] = None) -> str:
+def model_card_html(meta: Mapping[str, Any] | None, location: str | None = None) -> str:
     """The model card: training data and recipe, input branches, output heads and the stored metrics."""
     if not meta:
         where = f"<p>No readable checkpoint in <tt>{html.escape(location)}</tt>.</p>" if location else ""
-        return ("<p><b>No emotion model is installed.</b></p>" + where + "<p>The explorer stores features and shows "
-                "the map once a model is installed in <tt>resources/models/default</tt> (or chosen in "
-                "<i>Settings ▸ Emotion model…</i>, or named by <tt>QFX_MODEL</tt>) and the library is re-indexed.</p>")
+        return (
+            "<p><b>No emotion model is installed.</b></p>" + where + "<p>The explorer stores features and shows "
+            "the map once a model is installed in <tt>resources/models/default</tt> (or chosen in "
+            "<i>Settings ▸ Emotion model…</i>, or named by <tt>QFX_MODEL</tt>) and the library is re-indexed.</p>"
+        )
     model = meta.get("model") or {}
     training = dict(meta.get("training") or {})
     recipe = training.pop("config", None)
@@ -113,14 +124,16 @@ def licences_html() -> str:
         f"<tr><td><b>{html.escape(n)}</b></td><td>{html.escape(u)}</td><td>{html.escape(lic)}</td></tr>"
         for n, u, lic in LICENCES
     )
-    return (f"<p>{APP_NAME} is free software under the <b>GNU Affero General Public License v3.0 or later</b> "
-            f"({PROJECT_LICENCE}): you may redistribute and modify it under those terms; if you let others use a "
-            f"modified version over a network you must offer them its source. It is licensed this way because it "
-            f"links Essentia, which is AGPL-3.0.</p>"
-            f"<p><b>MuQ weights</b> are CC-BY-NC 4.0: if you install them, embeddings computed with them are for "
-            f"non-commercial use. The MuQ code is MIT.</p>"
-            f"<table cellspacing='4'><tr><th align='left'>Component</th><th align='left'>Used for</th>"
-            f"<th align='left'>Licence</th></tr>{rows}</table>")
+    return (
+        f"<p>{APP_NAME} is free software under the <b>GNU Affero General Public License v3.0 or later</b> "
+        f"({PROJECT_LICENCE}): you may redistribute and modify it under those terms; if you let others use a "
+        f"modified version over a network you must offer them its source. It is licensed this way because it "
+        f"links Essentia, which is AGPL-3.0.</p>"
+        f"<p><b>MuQ weights</b> are CC-BY-NC 4.0: if you install them, embeddings computed with them are for "
+        f"non-commercial use. The MuQ code is MIT.</p>"
+        f"<table cellspacing='4'><tr><th align='left'>Component</th><th align='left'>Used for</th>"
+        f"<th align='left'>Licence</th></tr>{rows}</table>"
+    )
 
 
 def credits_markdown() -> str:
@@ -143,8 +156,12 @@ def _browser(*, html_text: str = "", markdown: str = "") -> QTextBrowser:
 
 
 class AboutDialog(QDialog):
-    def __init__(self, parent: Optional[QWidget] = None, model_meta: Optional[Mapping[str, Any]] = None,
-                 model_location: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        model_meta: Mapping[str, Any] | None = None,
+        model_location: str | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"About {APP_NAME}")
         self.resize(720, 560)
@@ -185,8 +202,9 @@ class AboutDialog(QDialog):
         raise KeyError(title)
 
 
-def show_about(parent: Optional[QWidget] = None, model_meta: Optional[Mapping[str, Any]] = None,
-               model_location: Optional[str] = None) -> AboutDialog:
+def show_about(
+    parent: QWidget | None = None, model_meta: Mapping[str, Any] | None = None, model_location: str | None = None
+) -> AboutDialog:
     """Open the About dialog (window-modal, non-blocking). model_meta None = read the installed model's config;
     the window passes the active model's (Settings choice or QFX_MODEL) and its folder."""
     if model_meta is None:

@@ -9,7 +9,7 @@ into that subcategory's scatter item (so clicks, hover and the legend keep worki
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
@@ -34,7 +34,7 @@ class DensityLayer:
         plot.addItem(self.image)
         self.brushes = [pg.mkBrush(QColor(c).red(), QColor(c).green(), QColor(c).blue(), 225) for c in self.colours]
         self.pen = pg.mkPen(QColor(0, 0, 0, 140), width=1)
-        self.exact: Optional[bool] = None
+        self.exact: bool | None = None
 
     def remove(self) -> None:
         self.plot.removeItem(self.image)
@@ -63,8 +63,9 @@ class DensityLayer:
         return lod.exact
 
 
-def attach(plot: pg.PlotItem, drawn: Any, scene: Any, box: tuple[float, float, float, float] | None = None
-           ) -> Optional[DensityLayer]:
+def attach(
+    plot: pg.PlotItem, drawn: Any, scene: Any, box: tuple[float, float, float, float] | None = None
+) -> DensityLayer | None:
     """A DensityLayer for a big scene (drawn for `box`, None = everything), None for a scene drawn exactly."""
     if not skip_points(scene):
         return None

@@ -6,25 +6,24 @@ import logging
 import sys
 import traceback
 from types import TracebackType
-from typing import Optional
 
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 log = logging.getLogger("explorer")
 
 
-def show_error(parent: Optional[QWidget], title: str, message: str, details: str = "") -> None:
+def show_error(parent: QWidget | None, title: str, message: str, details: str = "") -> None:
     box = QMessageBox(QMessageBox.Critical, title, message, QMessageBox.Ok, parent)
     if details:
         box.setDetailedText(details)
     box.exec()
 
 
-def show_info(parent: Optional[QWidget], title: str, message: str) -> None:
+def show_info(parent: QWidget | None, title: str, message: str) -> None:
     QMessageBox(QMessageBox.Information, title, message, QMessageBox.Ok, parent).exec()
 
 
-def _hook(exc_type: type[BaseException], exc: BaseException, tb: Optional[TracebackType]) -> None:
+def _hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
     if issubclass(exc_type, KeyboardInterrupt):
         sys.__excepthook__(exc_type, exc, tb)
         return

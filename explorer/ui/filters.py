@@ -5,8 +5,6 @@ The panel only collects choices and shows the counts analysis computed (facet_co
 
 from __future__ import annotations
 
-from typing import Optional
-
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -35,7 +33,7 @@ NAME_ROLE = Qt.UserRole
 class _FacetList(QListWidget):
     """A checkable list whose entries read 'Name (count)'; entries with no track are hidden unless checked."""
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setUniformItemSizes(True)
         self.setAlternatingRowColors(False)
@@ -63,9 +61,7 @@ class _FacetList(QListWidget):
         self.setMaximumHeight(rows * max(row_h, 1) + 2 * self.frameWidth() + 4)
 
     def checked(self) -> list[str]:
-        return [
-            self.item(i).data(NAME_ROLE) for i in range(self.count()) if self.item(i).checkState() == Qt.Checked
-        ]
+        return [self.item(i).data(NAME_ROLE) for i in range(self.count()) if self.item(i).checkState() == Qt.Checked]
 
     def set_checked(self, names: list[str]) -> None:
         wanted = set(names)
@@ -84,7 +80,7 @@ class FilterPanel(QWidget):
 
     changed = Signal()
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.genres = _FacetList()
         self.emotions = _FacetList()
@@ -111,10 +107,12 @@ class FilterPanel(QWidget):
         self.k_info = QLabel("")
         self.k_info.setWordWrap(True)
         self.k_info.setObjectName("kInfo")
-        self.k_info.setToolTip("How well K subcategories separate the tracks in view: separation = distance between "
-                               "the two closest centres over the typical distance to a centre (auto picks the "
-                               "highest, avoiding K whose smallest subcategory is a single track); silhouette as a "
-                               "second opinion; min n = tracks in the smallest subcategory")
+        self.k_info.setToolTip(
+            "How well K subcategories separate the tracks in view: separation = distance between "
+            "the two closest centres over the typical distance to a centre (auto picks the "
+            "highest, avoiding K whose smallest subcategory is a single track); silhouette as a "
+            "second opinion; min n = tracks in the smallest subcategory"
+        )
         form.addRow(self.k_info)
 
         layout = QVBoxLayout(self)
@@ -165,8 +163,10 @@ class FilterPanel(QWidget):
             sil = "–" if sc.silhouette != sc.silhouette else f"{sc.silhouette:.2f}"  # NaN check
             smallest = getattr(sc, "min_size", None)
             small = "" if smallest is None else str(int(smallest))
-            rows.append(f"<tr><td nowrap>K&nbsp;=&nbsp;{sc.k}</td><td align='right'>{sc.separation:.2f}</td>"
-                        f"<td align='right'>{sil}</td><td align='right'>{small}</td><td>{mark}</td></tr>")
+            rows.append(
+                f"<tr><td nowrap>K&nbsp;=&nbsp;{sc.k}</td><td align='right'>{sc.separation:.2f}</td>"
+                f"<td align='right'>{sil}</td><td align='right'>{small}</td><td>{mark}</td></tr>"
+            )
         head = "<tr><td></td><td><i>separ.</i></td><td><i>silh.</i></td><td><i>min&nbsp;n</i></td><td></td></tr>"
         note = "auto choice" if auto else "your choice"
         self.k_info.setText(f"<table cellspacing='3'>{head}{''.join(rows)}</table><i>◀ {note}</i>")
@@ -175,7 +175,7 @@ class FilterPanel(QWidget):
         quads = [q for q, box in self.quadrant_boxes.items() if box.isChecked()]
         return TrackFilter.of(genres=self.genres.checked(), emotions=self.emotions.checked(), quadrants=quads)
 
-    def k(self) -> Optional[int]:
+    def k(self) -> int | None:
         """None means 'auto'."""
         text = self.k_combo.currentText()
         return None if text == "auto" else int(text)
@@ -185,7 +185,7 @@ class FilterPanel(QWidget):
         genres: list[str] = (),
         emotions: list[str] = (),
         quadrants: list[str] = (),
-        k: Optional[int] = None,
+        k: int | None = None,
     ) -> None:
         """Programmatic selection (restored settings, tests); emits one `changed`."""
         self.genres.set_checked(list(genres))

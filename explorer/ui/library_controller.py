@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from explorer.analysis import display
 from explorer.library.arrays import LibraryArrays
+from explorer.library.indexer import IndexSummary
 from explorer.ui.index_worker import IndexWorker
 
 log = logging.getLogger(__name__)
@@ -20,22 +22,6 @@ RELOAD_INTERVAL_S = 2.0  # while indexing, reload arrays and redraw at most this
 
 class LibraryError(Exception):
     """The folder or its cache cannot be used; the message is meant for the user."""
-
-
-def summary_text(summary) -> str:
-    """One short status-bar line from an IndexSummary."""
-    failed = len(getattr(summary, "failed", []) or [])
-    done = getattr(summary, "analysed", 0) + getattr(summary, "reanalysed", 0)
-    text = f"Library up to date: {done} analysed, {getattr(summary, 'unchanged', 0)} unchanged"
-    if failed:
-        text += f", {failed} could not be read (see the log)"
-    offline = len(getattr(summary, "went_offline", []) or [])
-    if offline:
-        text += f", {offline} went offline (kept until their folder is back or they are pruned)"
-    text += f" in {getattr(summary, 'elapsed', 0.0):.1f} s"
-    if getattr(summary, "model_version", "x") is None:
-        text += " — no emotion model installed, so no map yet"
-    return text
 
 
 class LibraryController(QObject):
@@ -48,17 +34,18 @@ class LibraryController(QObject):
 
     def __init__(
         self,
-        cache_dir: Optional[Path],
+        cache_dir: Path | None,
         model_loader: Callable[[], tuple],
-        workers: Optional[int] = None,
-        parent: Optional[QObject] = None,
+        workers: int | None = None,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.cache_dir, self.model_loader, self.workers = cache_dir, model_loader, workers
-        self.root: Optional[Path] = None
+        self.root: Path | None = None
         self.cache = None
-        self.arrays: Optional[LibraryArrays] = None
-        self.worker: Optional[IndexWorker] = None
+        self.arrays: LibraryArrays | None = None
+        self.worker: IndexWorker | None = None
+        self.last_summary: IndexSummary | None = None
         self.no_model = False  # the last index run had no emotion model: the empty map needs explaining
         self._last_reload = 0.0
         self._reloaded_at_done = 0
@@ -95,7 +82,7 @@ class LibraryController(QObject):
             raise LibraryError(f"The library cache could not be read:\n{exc}") from exc
         self.arrays_changed.emit(keep_view)
 
-    def _reload_quietly(self, keep_view: bool) -> None:
+    def reload_quietly(self, keep_view: bool) -> None:
         try:
             self.reload(keep_view)
         except LibraryError as exc:  # mid-indexing: try again at the next tick rather than interrupting
@@ -109,11 +96,13 @@ class LibraryController(QObject):
         if self.root is None or self.is_indexing():
             return
         worker = IndexWorker(self.root, self.cache_dir, model_loader=self.model_loader, workers=self.workers)
-        worker.progressed.connect(self._on_progress)
-        worker.succeeded.connect(self._on_done)
-        worker.failed.connect(self._on_failed)
-        worker.cancelled.connect(self._on_cancelled)
-        worker.finished.connect(self._on_worker_finished)
+        # a superseded job (the library was switched meanwhile) may still deliver: only the current one counts
+        current = lambda slot: lambda *a: slot(*a) if self.worker is worker else None  # noqa: E731
+        worker.progressed.connect(current(self._on_progress))
+        worker.succeeded.connect(current(self._on_done))
+        worker.failed.connect(current(self._on_failed))
+        worker.cancelled.connect(current(self._on_cancelled))
+        worker.finished.connect(current(self._on_worker_finished))
         self.worker = worker
         self._last_reload, self._reloaded_at_done = time.monotonic(), 0
         self.index_started.emit()
@@ -155,25 +144,52 @@ class LibraryController(QObject):
         interval = max(self.reload_interval, self.reload_cost_factor * self._reload_cost)
         if done > self._reloaded_at_done and now - self._last_reload >= interval:
             self._reloaded_at_done = done
-            self._reload_quietly(True)
+            self.reload_quietly(True)
             self._last_reload = time.monotonic()
             self._reload_cost = self._last_reload - now
 
-    def _on_done(self, summary) -> None:
-        self.no_model = getattr(summary, "model_version", "x") is None
-        self.index_finished.emit(summary_text(summary))
-        self._reload_quietly(False)
+    def _on_done(self, summary: IndexSummary) -> None:
+        self.no_model = summary.model_version is None
+        self.last_summary = summary
+        for path, reason in summary.failed:  # the log names them too, for bug reports
+            log.warning("could not read %s: %s", path, reason)
+        self.index_finished.emit(display.index_summary_status(summary))
+        self.reload_quietly(False)
 
     def _on_failed(self, message: str) -> None:
-        self._reload_quietly(True)
+        self.reload_quietly(True)
         self.index_failed.emit(message)
 
     def _on_cancelled(self) -> None:
         self.index_cancelled.emit()
-        self._reload_quietly(True)
+        self.reload_quietly(True)
+
+    def failures(self) -> list[tuple[str, str]]:
+        """(path, reason) of every file of the open library that could not be read (kept in the cache), and of the
+        tracks kept while their folder is missing, where the cache records those."""
+        if self.cache is None:
+            return []
+        try:
+            out = list(self.cache.failures())
+            offline = getattr(self.cache, "offline_tracks", None)  # caches that keep unmounted folders' tracks
+            if offline is not None:
+                out += [(path, f"offline: {why or 'folder missing'}") for path, why, _since in offline()]
+            return out
+        except Exception:
+            log.exception("reading the failures failed")
+            return []
+
+    def retry_failed(self) -> None:
+        """Index again, trying the files that failed once more (the library layer decides how, where it can)."""
+        if self.cache is None:
+            return
+        retry = getattr(self.cache, "retry_failures", None)  # offered by newer caches
+        if retry is not None:
+            retry()
+        self.reindex()
 
     # -- likes, closing -------------------------------------------------------------------------
-    def set_like(self, track_id: int, value: int) -> Optional[int]:
+    def set_like(self, track_id: int, value: int) -> int | None:
         """Persist a like (+1), dislike (-1) or neither (0); returns the arrays row it changed, if loaded."""
         if self.cache is None:
             return None

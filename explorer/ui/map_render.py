@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 
 def _ensure_app():
@@ -25,8 +25,8 @@ def render_scene_png(
     path: str | os.PathLike,
     size: tuple[int, int] = (1200, 900),
     *,
-    titles: Optional[Sequence[str]] = None,
-    title: Optional[str] = None,
+    titles: Sequence[str] | None = None,
+    title: str | None = None,
 ) -> Path:
     """Write `scene` as a PNG of `size` pixels; `titles` (LibraryArrays order) names the representatives."""
     _ensure_app()

@@ -3,11 +3,9 @@ the visible box. Drawing itself lives in map_items (shared with the offscreen `q
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem, QLabel
 
@@ -45,8 +43,8 @@ class _SelectViewBox(pg.ViewBox):
     def __init__(self) -> None:
         super().__init__()
         self.select_mode = False
-        self._band: Optional[QGraphicsRectItem] = None
-        self._lasso: Optional[QGraphicsPathItem] = None
+        self._band: QGraphicsRectItem | None = None
+        self._lasso: QGraphicsPathItem | None = None
         self._lasso_points: list[QPointF] = []
 
     def _add_overlay(self, item):
@@ -92,9 +90,7 @@ class _SelectViewBox(pg.ViewBox):
         if ev.button() == Qt.LeftButton and bool(ev.modifiers() & Qt.ControlModifier):
             self._lasso_drag(ev)
             return
-        selecting = ev.button() == Qt.LeftButton and (
-            self.select_mode or bool(ev.modifiers() & Qt.ShiftModifier)
-        )
+        selecting = ev.button() == Qt.LeftButton and (self.select_mode or bool(ev.modifiers() & Qt.ShiftModifier))
         if not selecting:
             super().mouseDragEvent(ev, axis)
             return
@@ -111,8 +107,13 @@ class _SelectViewBox(pg.ViewBox):
             band.show()
 
 
+ARROWS = {Qt.Key_Left: "left", Qt.Key_Right: "right", Qt.Key_Up: "up", Qt.Key_Down: "down"}
+
+
 class MapView(pg.PlotWidget):
     track_clicked = Signal(int)  # arrays row
+    context_requested = Signal(int, object)  # arrays row, global QPoint: right-click on a point
+    arrow_pressed = Signal(str, object)  # 'left'..'down', (x, y) pixels per map unit
     region_selected = Signal(object)  # np.ndarray of arrays rows inside the dragged box
     visible_changed = Signal(object)  # (x_min, x_max, y_min, y_max) after the user zoomed/panned
 
@@ -120,8 +121,15 @@ class MapView(pg.PlotWidget):
         self.viewbox = _SelectViewBox()
         super().__init__(parent=parent, viewBox=self.viewbox)
         self.setMenuEnabled(False)
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.setAccessibleName("Music map")
+        self.setToolTip("")
+        self.setAccessibleDescription(
+            "Each point is a track. Arrow keys move the selection to the nearest point in "
+            "that direction, Return plays it, the menu key opens its menu."
+        )
         self.showGrid(x=True, y=True, alpha=theme.GRID_ALPHA)
-        self.drawn: Optional[map_items.DrawnScene] = None
+        self.drawn: map_items.DrawnScene | None = None
         self.tooltip_fn = None  # row -> str, set by the window (titles, artists, top emotions)
         self._programmatic = False
         self._timer = QTimer(self)
@@ -139,12 +147,21 @@ class MapView(pg.PlotWidget):
         self.updating_label.setObjectName("mapUpdating")
         self.updating_label.setStyleSheet(f"color: {theme.MUTED}; background: transparent; padding: 4px 10px;")
         self.updating_label.hide()
+        self.matches: map_items.Overlay | None = None
+        self._label_timer = QTimer(self)
+        self._label_timer.setSingleShot(True)
+        self._label_timer.setInterval(60)
+        self._label_timer.timeout.connect(self._place_labels)
+        self.viewbox.sigRangeChanged.connect(lambda *_: self._label_timer.start())
 
     # -- drawing --------------------------------------------------------------------------------
     def show_scene(self, scene, *, titles=None, keep_view: bool = False) -> None:
         """Draw a MapScene; `keep_view` keeps the user's zoom (e.g. refreshes while indexing)."""
         self._programmatic = True
         plot = self.getPlotItem()
+        if self.matches is not None:
+            plot.removeItem(self.matches)
+            self.matches = None
         if self.drawn is not None:
             self.drawn.remove(plot)
         if getattr(self, "density", None) is not None:
@@ -156,7 +173,13 @@ class MapView(pg.PlotWidget):
         if not keep_view or not self.user_zoomed:
             map_items.fit_view(plot, self.drawn)
             self.user_zoomed = False
+        map_items.place_labels(plot, self.drawn)
         self._programmatic = False
+
+    def _place_labels(self) -> None:
+        plot = self.getPlotItem()
+        if plot is not None:  # the timer may fire while the widget is being torn down
+            map_items.place_labels(plot, self.drawn)
 
     def set_message(self, text: str) -> None:
         """A centred hint on an empty map ('Indexing…', 'No track matches')."""
@@ -202,7 +225,7 @@ class MapView(pg.PlotWidget):
         if self.drawn is not None:
             map_items.mark_likes(self.getPlotItem(), self.drawn, liked)
 
-    def highlight(self, row: Optional[int]) -> None:
+    def highlight(self, row: int | None) -> None:
         if self.drawn is not None:
             self.drawn.highlight(self.getPlotItem(), row)
 
@@ -221,7 +244,7 @@ class MapView(pg.PlotWidget):
         inside = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
         return rows[inside & self.drawn.shown()]
 
-    def point_of_row(self, row: int) -> Optional[tuple[float, float]]:
+    def point_of_row(self, row: int) -> tuple[float, float] | None:
         if self.drawn is None:
             return None
         hit = np.flatnonzero(self.drawn.rows == row)
@@ -234,8 +257,83 @@ class MapView(pg.PlotWidget):
         return self.tooltip_fn(int(data))
 
     def _on_click(self, item, points, ev=None) -> None:
-        if len(points):
-            self.track_clicked.emit(int(points[0].data()))
+        if not len(points):
+            return
+        self.track_clicked.emit(int(points[0].data()))
+
+    def pixels_per_unit(self) -> tuple[float, float]:
+        (x0, x1), (y0, y1) = self.viewbox.viewRange()
+        w, h = max(self.viewbox.width(), 1.0), max(self.viewbox.height(), 1.0)
+        return (w / max(x1 - x0, 1e-12), h / max(y1 - y0, 1e-12))
+
+    def point_at(self, pos: QPoint, radius: float = map_items.POINT_SIZE) -> int | None:
+        """The drawn row of the shown point nearest to widget pixel `pos`, within `radius` pixels."""
+        if self.drawn is None or not len(self.drawn.coords):
+            return None
+        scene_pos = self.mapToScene(pos)
+        px = np.array(
+            [
+                [q.x(), q.y()]
+                for q in (self.viewbox.mapViewToScene(QPointF(*map(float, xy))) for xy in self.drawn.coords)
+            ]
+        )
+        d = np.hypot(px[:, 0] - scene_pos.x(), px[:, 1] - scene_pos.y())
+        d[~self.drawn.shown()] = np.inf
+        i = int(np.argmin(d))
+        return int(self.drawn.rows[i]) if d[i] <= radius else None
+
+    def mousePressEvent(self, ev) -> None:
+        if ev.button() == Qt.RightButton:
+            row = self.point_at(ev.position().toPoint())
+            if row is not None:
+                self.context_requested.emit(row, ev.globalPosition().toPoint())
+                ev.accept()
+                return
+        super().mousePressEvent(ev)
+
+    def keyPressEvent(self, ev) -> None:
+        if ev.key() in ARROWS and not (ev.modifiers() & (Qt.ControlModifier | Qt.AltModifier)):
+            self.arrow_pressed.emit(ARROWS[ev.key()], self.pixels_per_unit())
+            ev.accept()
+            return
+        super().keyPressEvent(ev)
+
+    def mark_matches(self, rows, centre: bool = True) -> int:
+        """Highlight drawn `rows` (search hits, playlist tracks) and, when asked, pan so they are in view."""
+        if self.drawn is None:
+            return 0
+        plot = self.getPlotItem()
+        if self.matches is None:
+            self.matches = map_items.Overlay(
+                size=map_items.POINT_SIZE + 14,
+                symbol="o",
+                pen=pg.mkPen(theme.STAR, width=2, style=Qt.DotLine),
+                brush=pg.mkBrush(None),
+            )
+            self.matches.setZValue(28)
+            plot.addItem(self.matches)
+        idx = np.flatnonzero(np.isin(self.drawn.rows, np.asarray(list(rows), dtype=np.int64)))
+        xy = self.drawn.coords[idx].reshape(-1, 2)
+        self.matches.setData(pos=xy)
+        if centre and len(xy):
+            (x0, x1), (y0, y1) = self.viewbox.viewRange()
+            lo, hi = xy.min(axis=0), xy.max(axis=0)
+            if len(xy) == 1 or (hi[0] - lo[0] < x1 - x0 and hi[1] - lo[1] < y1 - y0):
+                cx, cy = (lo + hi) / 2
+                self._programmatic = True
+                self.viewbox.setRange(
+                    xRange=(cx - (x1 - x0) / 2, cx + (x1 - x0) / 2),
+                    yRange=(cy - (y1 - y0) / 2, cy + (y1 - y0) / 2),
+                    padding=0,
+                )
+                self._programmatic = False
+            else:
+                pad = 0.1 * np.maximum(hi - lo, 1e-6)
+                self.viewbox.setRange(
+                    xRange=(lo[0] - pad[0], hi[0] + pad[0]), yRange=(lo[1] - pad[1], hi[1] + pad[1]), padding=0
+                )
+            self.user_zoomed = True
+        return len(idx)
 
     def _on_region(self, x0: float, x1: float, y0: float, y1: float) -> None:
         self.region_selected.emit(self.rows_in_box(x0, x1, y0, y1))

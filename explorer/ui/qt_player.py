@@ -1,12 +1,18 @@
-"""Qt face of explorer.playback.Player: its plain callbacks (fired on the decoder thread) become queued signals,
-and a timer publishes the position, so widgets only ever touch the player from the GUI thread."""
+"""Qt face of explorer.playback.Player: its plain callbacks (fired on the decoder thread) are handed to the GUI
+thread (tasks.to_main), and a timer publishes the position, so widgets only ever touch the player from the GUI
+thread."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
-from typing import Optional, Protocol
+from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
+
+from explorer.ui.tasks import to_main
+
+log = logging.getLogger(__name__)
 
 
 class PlayerBackend(Protocol):
@@ -14,14 +20,14 @@ class PlayerBackend(Protocol):
 
     on_finished: object
     on_error: object
-    path: Optional[str]
+    path: str | None
     position: float
     duration: float
     is_playing: bool
     is_paused: bool
     volume: float
 
-    def play(self, path: str, start: float = 0.0, duration: Optional[float] = None) -> None: ...
+    def play(self, path: str, start: float = 0.0, duration: float | None = None) -> None: ...
     def pause(self) -> None: ...
     def resume(self) -> None: ...
     def seek(self, seconds: float) -> None: ...
@@ -37,29 +43,19 @@ class QtPlayer(QObject):
     failed = Signal(str)  # user-facing message
     position_changed = Signal(float, float)  # position, duration
     state_changed = Signal(bool)  # True while sound is coming out
-    _relay_finished = Signal(str)  # emitted on the decoder thread, delivered queued on the GUI thread
-    _relay_error = Signal(str)
 
-    def __init__(self, backend: PlayerBackend, parent: Optional[QObject] = None) -> None:
+    def __init__(self, backend: PlayerBackend, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.backend = backend
-        # Signals emitted from a foreign thread are queued to this object's (the GUI) thread by Qt.
-        backend.on_finished = self._from_thread_finished
-        backend.on_error = self._from_thread_error
-        self._relay_finished.connect(self._on_finished)
-        self._relay_error.connect(self.failed)
+        backend.on_finished = lambda path: to_main(self._on_finished, path)  # called on the decoder thread
+        backend.on_error = lambda path, message: to_main(self.failed.emit, message)
         self._timer = QTimer(self)
         self._timer.setInterval(200)
         self._timer.timeout.connect(self._tick)
         self._timer.start()
 
-    def _from_thread_finished(self, path: str) -> None:
-        self._relay_finished.emit(path)
-
-    def _from_thread_error(self, path: str, message: str) -> None:
-        self._relay_error.emit(message)
-
     def _on_finished(self, path: str) -> None:
+        log.info("finished %s at %.2f s", path, float(self.backend.position))
         self.state_changed.emit(False)
         self.finished.emit(path)
 
@@ -68,11 +64,12 @@ class QtPlayer(QObject):
             self.position_changed.emit(float(self.backend.position), float(self.backend.duration))
 
     # -- commands (GUI thread) ------------------------------------------------------------------
-    def play(self, path: str | Path, start: float = 0.0, duration: Optional[float] = None) -> bool:
+    def play(self, path: str | Path, start: float = 0.0, duration: float | None = None) -> bool:
         """Start a track; a failure becomes a `failed` signal instead of an exception."""
         try:
             self.backend.play(str(path), start=float(start), duration=duration)
         except Exception as exc:  # PlaybackError and anything a broken device throws
+            log.warning("cannot play %s: %s", path, exc)
             self.failed.emit(str(exc))
             self.state_changed.emit(False)
             return False

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
@@ -19,6 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.analysis.display import track_title
+from explorer.analysis.recommend import Recommendation
 from explorer.library.arrays import LibraryArrays
 from explorer.ui import theme
 
@@ -38,10 +39,6 @@ def _table(columns: list[str]) -> QTableWidget:
     return t
 
 
-def _title(arrays: LibraryArrays, row: int) -> str:
-    return arrays.titles[row] or Path(arrays.paths[row]).stem
-
-
 class AuditionPanel(QWidget):
     """The tracks inside a drag-selected map region, played one after another as short previews."""
 
@@ -49,7 +46,7 @@ class AuditionPanel(QWidget):
     save_requested = Signal()
     stop_requested = Signal()
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.rows: list[int] = []
         self.current = -1
@@ -59,10 +56,21 @@ class AuditionPanel(QWidget):
         self.header.setObjectName("panelTitle")
         self.table = _table(["Title", "Artist"])
         self.play_button = QPushButton("▶ Audition")
-        self.prev_button = QPushButton("◀ Prev")
-        self.next_button = QPushButton("Next ▶")
-        self.stop_button = QPushButton("■ Stop")
+        self.prev_button = QPushButton("◀")
+        self.next_button = QPushButton("▶")
+        self.stop_button = QPushButton("■")
         self.save_button = QPushButton("Save as playlist…")
+        for b, name, tip in (
+            (self.play_button, "Audition", "Play 10 s of each track of the region in turn"),
+            (self.prev_button, "Previous preview", "Previous track of the region"),
+            (self.next_button, "Next preview", "Next track of the region"),
+            (self.stop_button, "Stop audition", "Stop the audition"),
+            (self.save_button, "Save region as playlist", "Save these tracks as an M3U8 playlist"),
+        ):
+            b.setAccessibleName(name)
+            b.setToolTip(tip)
+        for b in (self.prev_button, self.next_button, self.stop_button):
+            b.setMaximumWidth(44)
         row = QHBoxLayout()
         for b in (self.play_button, self.prev_button, self.next_button, self.stop_button):
             row.addWidget(b)
@@ -85,10 +93,12 @@ class AuditionPanel(QWidget):
         self.current, self.active = -1, False
         self.table.setRowCount(len(self.rows))
         for i, r in enumerate(self.rows):
-            self.table.setItem(i, 0, QTableWidgetItem(_title(arrays, r)))
+            self.table.setItem(i, 0, QTableWidgetItem(track_title(arrays, r)))
             self.table.setItem(i, 1, QTableWidgetItem(arrays.artists[r]))
         n = len(self.rows)
-        self.header.setText(f"{n} track{'s' if n != 1 else ''} in the selected region — {PREVIEW_SECONDS:.0f} s previews")
+        self.header.setText(
+            f"{n} track{'s' if n != 1 else ''} in the selected region — {PREVIEW_SECONDS:.0f} s previews"
+        )
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -143,7 +153,7 @@ class RecommendPanel(QWidget):
 
     play_requested = Signal(int)  # row
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.rows: list[int] = []
         self.header = QLabel("Like a few tracks (L) to get recommendations")
@@ -156,14 +166,17 @@ class RecommendPanel(QWidget):
         layout.addWidget(self.table, 1)
         self.table.cellDoubleClicked.connect(lambda r, _c: self.play_requested.emit(self.rows[r]))
 
-    def set_recommendations(self, arrays: LibraryArrays, rows: Sequence[int], scores: Sequence[float], note: str) -> None:
-        self.rows = [int(r) for r in rows]
+    def show(self, arrays: LibraryArrays, recs: Sequence[Recommendation], note: str) -> None:
+        """List `recs` (best first) with their scores; each title's tooltip says why it was recommended."""
+        self.rows = [int(r.index) for r in recs]
         self.header.setText(note)
         self.table.setRowCount(len(self.rows))
-        for i, (r, s) in enumerate(zip(self.rows, scores)):
-            self.table.setItem(i, 0, QTableWidgetItem(_title(arrays, r)))
-            self.table.setItem(i, 1, QTableWidgetItem(arrays.artists[r]))
-            cell = QTableWidgetItem(f"{float(s):.2f}")
+        for i, r in enumerate(recs):
+            title = QTableWidgetItem(track_title(arrays, int(r.index)))
+            title.setToolTip(r.explanation)
+            self.table.setItem(i, 0, title)
+            self.table.setItem(i, 1, QTableWidgetItem(arrays.artists[int(r.index)]))
+            cell = QTableWidgetItem(f"{float(r.score):.2f}")
             cell.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
             cell.setForeground(QColor(theme.ACCENT))
             self.table.setItem(i, 2, cell)

@@ -11,10 +11,10 @@ import pytest
 pytest.importorskip("PySide6")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from explorer.analysis import build_map_scene  # noqa: E402
-from explorer.analysis.density import EXACT_POINTS_MAX  # noqa: E402
-from synthetic import synthetic_library  # noqa: E402
-from explorer.ui.map_view import MapView  # noqa: E402
+from explorer.analysis import build_map_scene
+from explorer.analysis.density import EXACT_POINTS_MAX
+from explorer.ui.map_view import MapView
+from synthetic import synthetic_library
 
 
 @pytest.fixture(scope="module")

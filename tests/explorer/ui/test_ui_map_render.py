@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 pytest.importorskip("PySide6")
-from PySide6.QtGui import QColor, QImage  # noqa: E402
+from PySide6.QtGui import QColor, QImage
 
-from explorer.analysis import TrackFilter, build_map_scene, facet_counts  # noqa: E402
-from explorer.cli.main import main as qfx  # noqa: E402
-from explorer.library.cache import LibraryCache  # noqa: E402
-from explorer.ui.map_items import _cluster_colour, axis_title  # noqa: E402
-from explorer.ui.map_render import render_scene_png  # noqa: E402
+from explorer.analysis import TrackFilter, build_map_scene, facet_counts
+from explorer.cli.main import main as qfx
+from explorer.library.cache import LibraryCache
+from explorer.ui.map_items import _cluster_colour, axis_title
+from explorer.ui.map_render import render_scene_png
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +30,12 @@ def arrays(indexed):
 def _image_array(path) -> np.ndarray:
     img = QImage(str(path)).convertToFormat(QImage.Format_RGB888)
     ptr = img.constBits()
-    return np.frombuffer(ptr, dtype=np.uint8, count=img.sizeInBytes()).reshape(img.height(), img.bytesPerLine())[
-        :, : img.width() * 3
-    ].reshape(img.height(), img.width(), 3).copy()
+    return (
+        np.frombuffer(ptr, dtype=np.uint8, count=img.sizeInBytes())
+        .reshape(img.height(), img.bytesPerLine())[:, : img.width() * 3]
+        .reshape(img.height(), img.width(), 3)
+        .copy()
+    )
 
 
 def _pixels_near(rgb: np.ndarray, colour: QColor, tol: int = 40) -> int:
@@ -54,8 +57,22 @@ def test_qfx_map_cli(indexed, arrays, tmp_path, capsys):
     library, cache_dir, _ = indexed
     genre = next(g for g, c in facet_counts(arrays).genres.items() if 1 < c < 20)
     out = tmp_path / "jazz.png"
-    rc = qfx(["map", str(library), "--genre", genre, "--k", "2", "--cache", str(cache_dir), "--out", str(out),
-              "--size", "640x480"])
+    rc = qfx(
+        [
+            "map",
+            str(library),
+            "--genre",
+            genre,
+            "--k",
+            "2",
+            "--cache",
+            str(cache_dir),
+            "--out",
+            str(out),
+            "--size",
+            "640x480",
+        ]
+    )
     printed = capsys.readouterr().out
     assert rc == 0 and out.exists()
     scene = build_map_scene(arrays, TrackFilter.of(genres=[genre]), k=2)
@@ -66,7 +83,9 @@ def test_qfx_map_cli(indexed, arrays, tmp_path, capsys):
 
 def test_qfx_map_errors_are_one_line(indexed, tmp_path, capsys):
     library, cache_dir, _ = indexed
-    rc = qfx(["map", str(library), "--genre", "NoSuchGenre", "--cache", str(cache_dir), "--out", str(tmp_path / "x.png")])
+    rc = qfx(
+        ["map", str(library), "--genre", "NoSuchGenre", "--cache", str(cache_dir), "--out", str(tmp_path / "x.png")]
+    )
     assert rc == 1 and "unknown genre" in capsys.readouterr().err
     rc = qfx(["map", str(tmp_path), "--cache", str(tmp_path / "c"), "--out", str(tmp_path / "y.png")])
     assert rc == 1 and "qfx index" in capsys.readouterr().err

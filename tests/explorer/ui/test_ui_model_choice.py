@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QSettings
 
-from explorer.ui import main_window as mw  # noqa: E402
-from explorer.ui.main_window import MainWindow  # noqa: E402
-from test_ui_window import RecordingPlayer  # noqa: E402
+from explorer.library.model_choice import active_model
+from explorer.ui import main_window as mw
+from explorer.ui.main_window import MainWindow
+from ui_helpers import RecordingPlayer
 
 
 def random_checkpoint(out: Path, seed: int, branches=("mel", "genre", "lowlevel"), dataset="random init") -> Path:
@@ -34,14 +35,14 @@ def random_checkpoint(out: Path, seed: int, branches=("mel", "genre", "lowlevel"
         norm["mel"] = {"mean": -3.5, "std": 2.0}
     if "muq" in branches:
         norm["muq"] = {"mean": np.zeros(config.muq_dim), "std": np.ones(config.muq_dim)}
-    meta = {"tags": list(TAGS), "genres": list(GENRES), "normalization": norm,
-            "extractor_version": str(EXTRACTOR_VERSION), "training": {"dataset": dataset}}
+    meta = {
+        "tags": list(TAGS),
+        "genres": list(GENRES),
+        "normalization": norm,
+        "extractor_version": str(EXTRACTOR_VERSION),
+        "training": {"dataset": dataset},
+    }
     return save_checkpoint(out, QuadFusionNet(config).eval(), config, meta)
-
-
-@pytest.fixture(scope="module")
-def indexed(indexed_demo):
-    return indexed_demo
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def window(qtbot, indexed, tmp_path, monkeypatch):
     cache_copy = tmp_path / "cache"
     shutil.copytree(cache_dir, cache_copy)
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    if Path(model_dir).resolve() != mw.active_model(None, None).directory.resolve():
+    if Path(model_dir).resolve() != active_model(None, None).directory.resolve():
         settings.setValue("model/dir", str(model_dir))  # the library was indexed with the stand-in model
     win = MainWindow(player=RecordingPlayer(), settings=settings, cache_dir=cache_copy, index_workers=1)
     qtbot.addWidget(win)
@@ -64,27 +65,29 @@ def window(qtbot, indexed, tmp_path, monkeypatch):
 
 def _wait_indexed(qtbot, win) -> list:
     done: list = []
-    win.worker.succeeded.connect(done.append)
-    qtbot.waitUntil(lambda: bool(done) and not win.worker.isRunning()
-                    and not win.index_status.cancel_button.isVisible(), timeout=120000)
+    win.library.worker.succeeded.connect(done.append)
+    qtbot.waitUntil(
+        lambda: bool(done) and not win.library.worker.isRunning() and not win.index_status.cancel_button.isVisible(),
+        timeout=120000,
+    )
     return done
 
 
 def test_choosing_a_model_checks_persists_and_reindexes(window, qtbot, tmp_path, monkeypatch):
     win = window
-    before = win.arrays.tag_scores.copy()
+    before = win.library.arrays.tag_scores.copy()
     first_label = win.model_label.text()
-    was_builtin = win.active.source == "built-in"
+    was_builtin = win.models.active.source == "built-in"
     ckpt = random_checkpoint(tmp_path / "my-model", seed=7, dataset="seed 7 for the model-choice test")
-    assert win.choose_model(str(ckpt))
+    assert win.models.choose_model(str(ckpt))
     assert win.settings.model_dir() == str(ckpt.resolve())
     assert win.model_label.text().startswith("Model: my-model") and "mel + genre + lowlevel" in win.model_label.text()
     assert "seed 7 for the model-choice test" in win.model_label.toolTip()
-    assert win.worker is not None
+    assert win.library.worker is not None
     summary = _wait_indexed(qtbot, win)[0]
     # The small cache keeps no mel (docs/indexing.md): the new model version decodes the files again.
     assert summary.analysed == 20 and summary.reanalysed == 0
-    assert not np.allclose(win.arrays.tag_scores, before)
+    assert not np.allclose(win.library.arrays.tag_scores, before)
 
     about = []
     monkeypatch.setattr("explorer.ui.about.AboutDialog.open", lambda self: about.append(self))
@@ -95,18 +98,22 @@ def test_choosing_a_model_checks_persists_and_reindexes(window, qtbot, tmp_path,
     # a new window reads the stored choice; QFX_MODEL still overrides it
     again = MainWindow(player=RecordingPlayer(), settings=win.settings.q, cache_dir=tmp_path / "c2")
     qtbot.addWidget(again)
-    assert again.active.path == str(ckpt.resolve()) and again.active.source == "settings"
+    assert again.models.active.path == str(ckpt.resolve()) and again.models.active.source == "settings"
     monkeypatch.setenv("QFX_MODEL", str(tmp_path / "elsewhere"))
     third = MainWindow(player=RecordingPlayer(), settings=win.settings.q, cache_dir=tmp_path / "c3")
     qtbot.addWidget(third)
-    assert third.active.source == "QFX_MODEL" and "unreadable" in third.model_label.text()
+    assert third.models.active.source == "QFX_MODEL" and "unreadable" in third.model_label.text()
     monkeypatch.delenv("QFX_MODEL")
 
     if was_builtin:  # back to the built-in model: the same scores as at the start
-        win.use_builtin_model()
-        assert win.settings.model_dir() is None and win.active.path is None and win.model_label.text() == first_label
+        win.models.use_builtin_model()
+        assert (
+            win.settings.model_dir() is None
+            and win.models.active.path is None
+            and win.model_label.text() == first_label
+        )
         _wait_indexed(qtbot, win)
-        np.testing.assert_allclose(win.arrays.tag_scores, before, atol=1e-4)
+        np.testing.assert_allclose(win.library.arrays.tag_scores, before, atol=1e-4)
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])
@@ -126,7 +133,7 @@ def test_a_corrupt_model_folder_is_a_dialog(window, tmp_path, monkeypatch, damag
     else:
         bad.mkdir()
     label = win.model_label.text()
-    assert not win.choose_model(str(bad))
+    assert not win.models.choose_model(str(bad))
     assert len(shown) == 1
     title, msg, details = shown[0]
     assert title == "Not a usable emotion model" and str(bad) in msg and "Traceback" not in msg + details
@@ -147,23 +154,26 @@ def test_muq_weights_folder_checked_in_the_background(window, qtbot, tmp_path, m
     corrupt.mkdir()
     (corrupt / "config.json").write_text("{}")
     (corrupt / "model.safetensors").write_bytes(b"not a safetensors file")
-    win.choose_muq_dir(str(corrupt))
-    assert win._muq_check.isRunning() or shown  # the GUI thread did not wait for the load
-    qtbot.waitUntil(lambda: bool(shown) and not win._muq_check.isRunning(), timeout=60000)
+    win.models.choose_muq_dir(str(corrupt))
+    assert win.models.checking and not shown  # the GUI thread did not wait for the load
+    assert not win.muq_action.isEnabled()  # one check at a time
+    # the error and the re-enabled action arrive in one GUI event: once the error is shown, the action is usable
+    qtbot.waitUntil(lambda: bool(shown), timeout=60000)
+    assert not win.models.checking
     assert shown[0][0] == "MuQ weights not usable" and "CC-BY-NC" in shown[0][1]
     assert win.settings.muq_dir() is None and win.muq_action.isEnabled()
 
     # a model with a MuQ branch but no weights yet: told what to do, nothing re-indexed
     muq_model = random_checkpoint(tmp_path / "muq-model", seed=3, branches=("muq", "genre", "lowlevel"))
-    assert win.choose_model(str(muq_model))
+    assert win.models.choose_model(str(muq_model))
     assert infos and "MuQ weights" in infos[0][0] and not win.library.is_indexing()
-    assert win.active.uses_muq and win.active.loader_args() == (str(muq_model.resolve()), None)
+    assert win.models.active.uses_muq and win.models.active.loader_args() == (str(muq_model.resolve()), None)
 
     good = tmp_path / "tiny-muq"
     tiny_muq_embedder().model.save_pretrained(good)
-    win.choose_muq_dir(str(good))
+    win.models.choose_muq_dir(str(good))
     qtbot.waitUntil(lambda: win.settings.muq_dir() is not None, timeout=60000)
     assert len(shown) == 1 and win.settings.muq_dir() == str(good.resolve())
-    assert win.active.loader_args() == (str(muq_model.resolve()), str(good.resolve()))
-    assert win.worker is not None  # re-indexing with MuQ started (it decodes every file: stop it here)
-    win.cancel_indexing(wait=True)
+    assert win.models.active.loader_args() == (str(muq_model.resolve()), str(good.resolve()))
+    assert win.library.worker is not None  # re-indexing with MuQ started (it decodes every file: stop it here)
+    win.library.cancel_indexing(wait=True)

@@ -9,10 +9,14 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from explorer.analysis import TrackFilter, build_map_scene, facet_counts  # noqa: E402
-from explorer.ui import map_items  # noqa: E402
-from explorer.ui.scene_builder import SceneBuilder  # noqa: E402
-from test_ui_window import indexed, window  # noqa: E402,F401  (fixtures)
+from explorer.analysis import (
+    TrackFilter,
+    build_map_scene,
+    display,
+    facet_counts,
+)
+from explorer.ui import map_items
+from explorer.ui.scene_builder import SceneBuilder
 
 
 def test_latest_request_wins_and_stale_results_are_dropped(qtbot):
@@ -28,6 +32,7 @@ def test_latest_request_wins_and_stale_results_are_dropped(qtbot):
             if i == 0:
                 assert gate.wait(10)
             return i * 10
+
         return build
 
     gens = [builder.request(job(i), 5000) for i in range(4)]
@@ -67,8 +72,8 @@ def test_a_failing_build_reports_only_when_it_is_the_newest(qtbot):
 
 def test_rapid_filter_changes_end_with_the_scene_of_the_last_request(window, qtbot, monkeypatch):
     win, _ = window
-    arrays = win.arrays
-    win.scenes.sync_max_rows = 0  # the demo library is small: force the background path
+    arrays = win.library.arrays
+    win.maps.scenes.sync_max_rows = 0  # the demo library is small: force the background path
     gate = threading.Event()
     built: list[TrackFilter] = []
     real = map_items.build_scene
@@ -81,7 +86,7 @@ def test_rapid_filter_changes_end_with_the_scene_of_the_last_request(window, qtb
 
     monkeypatch.setattr(map_items, "build_scene", gated)
     drawn: list[int] = []
-    win.scenes.ready.connect(lambda gen, result: drawn.append(gen))
+    win.maps.scenes.ready.connect(lambda gen, result: drawn.append(gen))
     counts = facet_counts(arrays)
     genres = [g for g, c in counts.genres.items() if 0 < c < 20]
     emotion = max(arrays.tag_names, key=lambda t: counts.emotions[t])
@@ -93,16 +98,16 @@ def test_rapid_filter_changes_end_with_the_scene_of_the_last_request(window, qtb
         win.filters.set_selection(genres=[g])
     last = dict(genres=[genres[0], genres[1]], emotions=[emotion], quadrants=[], k=2)
     win.filters.set_selection(**last)
-    newest = win.scenes.generation
-    assert win.scenes.busy and win.map.point_count() == before  # the old map stays until the new one is ready
+    newest = win.maps.scenes.generation
+    assert win.maps.scenes.busy and win.map.point_count() == before  # the old map stays until the new one is ready
     qtbot.waitUntil(lambda: win.map.updating_label.isVisible(), timeout=5000)  # the event loop keeps running
     gate.set()
-    qtbot.waitUntil(lambda: not win.scenes.busy and not win.map.updating_label.isVisible(), timeout=20000)
+    qtbot.waitUntil(lambda: not win.maps.scenes.busy and not win.map.updating_label.isVisible(), timeout=20000)
 
     assert drawn == [newest]  # no stale scene was ever drawn
     assert len(built) == 2  # the first build and the newest; requests queued in between were replaced
     filt = TrackFilter.of(genres=last["genres"], emotions=last["emotions"])
     expected = build_map_scene(arrays, filt, k=2)
-    assert list(win.scene.track_ids) == list(expected.track_ids) and win.scene.k == 2
+    assert list(win.maps.scene.track_ids) == list(expected.track_ids) and win.maps.scene.k == 2
     assert win.map.point_count() == len(expected) == facet_counts(arrays, filt).total
-    assert win.map.getPlotItem().getAxis("bottom").labelText == map_items.axis_title(expected, 0)
+    assert win.map.getPlotItem().getAxis("bottom").labelText == display.axis_title(expected, 0)

@@ -11,99 +11,31 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt  # noqa: E402
-from PySide6.QtGui import QMouseEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
-from explorer.analysis import build_map_scene, facet_counts, liked_rows, recommend, TrackFilter  # noqa: E402
-from explorer.library.cache import LibraryCache  # noqa: E402
-from explorer.ui import map_items  # noqa: E402
-from explorer.ui.main_window import MainWindow  # noqa: E402
-
-
-class RecordingPlayer:
-    """The PlayerBackend API, recording every call instead of making sound."""
-
-    def __init__(self) -> None:
-        self.on_finished = self.on_error = None
-        self.calls: list[tuple] = []
-        self.path = None
-        self.position = self.duration = 0.0
-        self.is_paused = False
-        self.volume = 1.0
-
-    @property
-    def is_playing(self) -> bool:
-        return self.path is not None and not self.is_paused
-
-    def play(self, path, start=0.0, duration=None):
-        self.calls.append(("play", str(path), float(start), duration))
-        self.path, self.position, self.duration, self.is_paused = str(path), float(start), 30.0, False
-
-    def pause(self):
-        self.is_paused = True
-
-    def resume(self):
-        self.is_paused = False
-
-    def seek(self, seconds):
-        self.calls.append(("seek", float(seconds)))
-
-    def set_volume(self, volume):
-        self.volume = volume
-
-    def set_device(self, device):
-        self.calls.append(("device", device))
-
-    def stop(self):
-        self.calls.append(("stop",))
-        self.path = None
-
-    def close(self):
-        self.path = None
-
-    def plays(self) -> list[tuple]:
-        return [c for c in self.calls if c[0] == "play"]
-
-
-@pytest.fixture(scope="module")
-def indexed(indexed_demo):
-    return indexed_demo
-
-
-@pytest.fixture
-def window(qtbot, indexed, tmp_path):
-    library, cache_dir, model_dir = indexed
-    cache_copy = tmp_path / "cache"
-    shutil.copytree(cache_dir, cache_copy)  # likes written by a test stay in that test
-    player = RecordingPlayer()
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    win = MainWindow(player=player, settings=settings, cache_dir=cache_copy,
-                     model_loader=lambda: (str(model_dir), None), index_workers=1)
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    win.open_library(library, index=False)
-    win.map.reset_view()
-    QTest.qWait(50)
-    yield win, player
-    win.close()
-
-
-def _widget_pos(win: MainWindow, x: float, y: float) -> QPoint:
-    scene_pos = win.map.viewbox.mapViewToScene(QPointF(x, y))
-    return win.map.mapFromScene(scene_pos)
+from explorer.analysis import (
+    TrackFilter,
+    build_map_scene,
+    display,
+    facet_counts,
+    liked_rows,
+    recommend,
+)
+from explorer.library.cache import LibraryCache
+from explorer.ui.main_window import MainWindow
+from ui_helpers import RecordingPlayer, isolated_point, widget_pos
 
 
 def test_map_shows_every_track_and_filters_change_it(window):
     win, _ = window
-    arrays = win.arrays
+    arrays = win.library.arrays
     assert len(arrays) == 20 and win.map.point_count() == 20
-    assert len(win.map.drawn.scatters) == win.scene.k  # one scatter item per subcategory
+    assert len(win.map.drawn.scatters) == win.maps.scene.k  # one scatter item per subcategory
     expected = build_map_scene(arrays, TrackFilter(), k="auto")
-    assert win.map.getPlotItem().getAxis("bottom").labelText == map_items.axis_title(expected, 0)
+    assert win.map.getPlotItem().getAxis("bottom").labelText == display.axis_title(expected, 0)
 
     counts = facet_counts(arrays)
     genre = max((g for g in arrays.genre_names if counts.genres[g] < 20), key=lambda g: counts.genres[g])
@@ -113,8 +45,8 @@ def test_map_shows_every_track_and_filters_change_it(window):
     want = facet_counts(arrays, filt).total
     assert 0 < want < 20 and win.map.point_count() == want
     scene = build_map_scene(arrays, filt, k=2)
-    assert win.scene.k == 2 and len(win.map.drawn.scatters) == 2
-    assert win.map.getPlotItem().getAxis("left").labelText == map_items.axis_title(scene, 1)
+    assert win.maps.scene.k == 2 and len(win.map.drawn.scatters) == 2
+    assert win.map.getPlotItem().getAxis("left").labelText == display.axis_title(scene, 1)
 
     win.filters.set_selection(genres=[genre], emotions=[emotion], quadrants=[])
     both = facet_counts(arrays, TrackFilter.of(genres=[genre], emotions=[emotion])).total
@@ -127,53 +59,39 @@ def test_map_shows_every_track_and_filters_change_it(window):
     assert win.map.point_count() == 20
 
 
-def _isolated_point(win: MainWindow) -> int:
-    """Index (within the drawn points) of a point with no neighbour or label within clicking distance."""
-    drawn = win.map.drawn
-    px = np.array([[p.x(), p.y()] for p in (_widget_pos(win, *xy) for xy in drawn.coords)], dtype=float)
-    legend = win.map.mapFromScene(drawn.legend.sceneBoundingRect()).boundingRect()
-    best, best_gap = -1, 0.0
-    for i, p in enumerate(px):
-        if legend.contains(QPoint(int(p[0]), int(p[1]))):
-            continue
-        gap = np.sort(np.hypot(*(px - p).T))[1]
-        if gap > best_gap:
-            best, best_gap = i, gap
-    assert best >= 0 and best_gap > 12, "no clickable point"
-    return best
-
-
 def test_click_on_a_point_plays_that_track_from_its_excerpt(window, qtbot):
     win, player = window
-    i = _isolated_point(win)
+    i = isolated_point(win)
     row = int(win.map.drawn.rows[i])
-    pos = _widget_pos(win, *win.map.drawn.coords[i])
+    pos = widget_pos(win, *win.map.drawn.coords[i])
     qtbot.mouseClick(win.map.viewport(), Qt.LeftButton, pos=pos)
     qtbot.waitUntil(lambda: bool(player.plays()), timeout=3000)
     _, path, start, duration = player.plays()[-1]
-    assert path == win.arrays.paths[row]
-    assert start == pytest.approx(float(win.arrays.excerpt_starts[row]))
+    assert path == win.library.arrays.paths[row]
+    assert start == pytest.approx(float(win.library.arrays.excerpt_starts[row]))
     assert duration is None
-    assert win.details.title.text() == (win.arrays.titles[row] or Path(path).stem)
+    assert win.details.title.text() == (win.library.arrays.titles[row] or Path(path).stem)
     assert win.details.bars is not None and len(win.details.bars.opts["width"]) == 12
     # the descriptor column shows the analysis percentiles of this track
     from explorer.analysis.ranks import descriptor_percentiles
 
-    want = descriptor_percentiles(win.arrays.descriptors, row)
+    want = descriptor_percentiles(win.library.arrays.descriptors, row)
     table = win.details.descriptors
-    assert table.rowCount() == len(want) == len(win.arrays.descriptor_names)
+    assert table.rowCount() == len(want) == len(win.library.arrays.descriptor_names)
     assert [float(table.item(i, 1).text()) for i in range(table.rowCount())] == [float(f"{p:.0f}") for p in want]
     # hover text: title, artist and the three strongest emotions
     tip = win.map._tooltip(0.0, 0.0, row)
-    top3 = [win.arrays.tag_names[j] for j in np.argsort(-win.arrays.tag_scores[row])[:3]]
-    assert tip.startswith(win.arrays.titles[row] or Path(path).stem) and all(t in tip for t in top3)
+    top3 = [win.library.arrays.tag_names[j] for j in np.argsort(-win.library.arrays.tag_scores[row])[:3]]
+    assert tip.startswith(win.library.arrays.titles[row] or Path(path).stem) and all(t in tip for t in top3)
 
 
 def test_uncaught_errors_become_a_dialog(window, monkeypatch):
     from explorer.ui import errors
 
     shown: list[tuple] = []
-    monkeypatch.setattr(errors, "show_error", lambda parent, title, msg, details="": shown.append((title, msg, details)))
+    monkeypatch.setattr(
+        errors, "show_error", lambda parent, title, msg, details="": shown.append((title, msg, details))
+    )
     try:
         raise RuntimeError("boom")
     except RuntimeError:
@@ -207,29 +125,36 @@ def test_shift_drag_auditions_exactly_the_tracks_inside(window, qtbot):
     inside = rows[(coords[:, 0] >= lo[0]) & (coords[:, 0] <= hi[0]) & (coords[:, 1] >= lo[1]) & (coords[:, 1] <= hi[1])]
     assert 0 < len(inside) < len(rows)
     view_before = win.map.viewbox.viewRange()
-    _drag(qtbot, win.map.viewport(), _widget_pos(win, lo[0], hi[1]), _widget_pos(win, hi[0], lo[1]))
+    _drag(qtbot, win.map.viewport(), widget_pos(win, lo[0], hi[1]), widget_pos(win, hi[0], lo[1]))
     qtbot.waitUntil(lambda: bool(win.audition.rows), timeout=3000)
     assert sorted(win.audition.rows) == sorted(int(r) for r in inside)
     assert win.map.viewbox.viewRange() == view_before  # selecting did not pan
     # previews: 10 s each, from the excerpt start, one after another
     first = win.audition.rows[0]
-    assert player.plays()[-1] == ("play", win.arrays.paths[first], pytest.approx(float(win.arrays.excerpt_starts[first])), 10.0)
+    assert player.plays()[-1] == (
+        "play",
+        win.library.arrays.paths[first],
+        pytest.approx(float(win.library.arrays.excerpt_starts[first])),
+        10.0,
+    )
     if len(win.audition.rows) > 1:
         # end-of-preview arrives on the decoder thread; the window must marshal it and move on
         threading.Thread(target=player.on_finished, args=(player.path,)).start()
         second = win.audition.rows[1]
-        qtbot.waitUntil(lambda: player.plays()[-1][1] == win.arrays.paths[second], timeout=3000)
-    out = win.write_playlist(win.root / "sel.m3u8", win.audition.rows)
-    lines = [l for l in out.read_text().splitlines() if l and not l.startswith("#")]
-    assert [str((out.parent / l).resolve()) for l in lines] == [str(Path(win.arrays.paths[r]).resolve()) for r in win.audition.rows]
+        qtbot.waitUntil(lambda: player.plays()[-1][1] == win.library.arrays.paths[second], timeout=3000)
+    out = win.browser.write_playlist(win.library.root / "sel.m3u8", win.audition.rows)
+    lines = [t for t in out.read_text().splitlines() if t and not t.startswith("#")]
+    assert [str((out.parent / t).resolve()) for t in lines] == [
+        str(Path(win.library.arrays.paths[r]).resolve()) for r in win.audition.rows
+    ]
     out.unlink()
 
 
 def test_likes_persist_and_change_recommendations(window, qtbot):
     win, player = window
-    arrays = win.arrays
+    arrays = win.library.arrays
     assert win.recommendations.rows == []
-    win.play_row(0)
+    win.playback.play_row(0)
     QTest.keyClick(win, Qt.Key_L)
     qtbot.waitUntil(lambda: bool(win.recommendations.rows), timeout=3000)
     first = list(win.recommendations.rows)
@@ -237,32 +162,37 @@ def test_likes_persist_and_change_recommendations(window, qtbot):
     assert 0 not in first and win.details.like_button.isChecked()
 
     far = first[-1]  # the least similar recommendation: liking it must move the taste vector
-    win.play_row(far)
+    win.playback.play_row(far)
     QTest.keyClick(win, Qt.Key_L)
     qtbot.waitUntil(lambda: win.recommendations.rows != first, timeout=3000)
-    liked, disliked = liked_rows(win.arrays.liked)
+    liked, disliked = liked_rows(win.library.arrays.liked)
     assert sorted(liked) == sorted([0, far])
     assert win.recommendations.rows == [r.index for r in recommend(arrays.embeddings, liked, disliked, n=10)]
 
-    with LibraryCache.open(win.root, win.cache_dir) as cache:
+    with LibraryCache.open(win.library.root, win.library.cache_dir) as cache:
         ids = arrays.track_ids
         assert cache.likes() == {int(ids[0]): 1, int(ids[far]): 1}
     ringed = {tuple(p) for p in np.asarray(win.map.drawn.likes.getData()).T.round(4)}
     assert ringed == {tuple(win.map.drawn.coords[list(win.map.drawn.rows).index(r)].round(4)) for r in (0, far)}
 
     QTest.keyClick(win, Qt.Key_D)  # dislike the current track (replaces its like)
-    with LibraryCache.open(win.root, win.cache_dir) as cache:
+    with LibraryCache.open(win.library.root, win.library.cache_dir) as cache:
         assert cache.likes()[int(arrays.track_ids[far])] == -1
 
 
 def test_keyboard_transport(window, qtbot):
+    """Ctrl+Right drifts to the nearest unplayed point, Ctrl+Left goes back, Space pauses and resumes."""
+    from explorer.analysis.navigation import nearest_unplayed
+
     win, player = window
-    order = [int(r) for r in win.map.drawn.rows]
-    win.play_row(order[0])
-    QTest.keyClick(win, Qt.Key_Right)
-    assert player.plays()[-1][1] == win.arrays.paths[order[1]]
-    QTest.keyClick(win, Qt.Key_Left)
-    assert player.plays()[-1][1] == win.arrays.paths[order[0]]
+    win.map.setFocus()
+    first = int(win.map.drawn.rows[0])
+    win.playback.play_row(first)
+    want = nearest_unplayed(win.maps.points(), first, [first])
+    QTest.keyClick(win, Qt.Key_Right, Qt.ControlModifier)
+    assert player.plays()[-1][1] == win.library.arrays.paths[want]
+    QTest.keyClick(win, Qt.Key_Left, Qt.ControlModifier)
+    assert player.plays()[-1][1] == win.library.arrays.paths[first]
     QTest.keyClick(win, Qt.Key_Space)
     assert player.is_paused
     QTest.keyClick(win, Qt.Key_Space)
@@ -271,18 +201,22 @@ def test_keyboard_transport(window, qtbot):
 
 def test_settings_restore_filters_and_recent_library(window, qtbot, tmp_path, indexed):
     win, _ = window
-    genre = next(g for g, c in facet_counts(win.arrays).genres.items() if 0 < c < 20)
+    genre = next(g for g, c in facet_counts(win.library.arrays).genres.items() if 0 < c < 20)
     win.filters.set_selection(genres=[genre], k=3)
     win.close()
     library, _, model_dir = indexed
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    again = MainWindow(player=RecordingPlayer(), settings=settings, cache_dir=win.cache_dir,
-                       model_loader=lambda: (str(model_dir), None))
+    again = MainWindow(
+        player=RecordingPlayer(),
+        settings=settings,
+        cache_dir=win.library.cache_dir,
+        model_loader=lambda: (str(model_dir), None),
+    )
     qtbot.addWidget(again)
     assert again.settings.recent_libraries()[0] == str(library.resolve())
     again.open_library(library, index=False)
     assert again.filters.current_filter().genres == (genre,) and again.filters.k() == 3
-    assert again.map.point_count() == facet_counts(again.arrays, TrackFilter.of(genres=[genre])).total
+    assert again.map.point_count() == facet_counts(again.library.arrays, TrackFilter.of(genres=[genre])).total
     again.close()
 
 
@@ -293,8 +227,13 @@ def _unindexed_window(qtbot, indexed, tmp_path: Path, files: list[Path]) -> tupl
     library.mkdir()
     for f in files:
         shutil.copy(f, library)
-    win = MainWindow(player=RecordingPlayer(), settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
-                     cache_dir=tmp_path / "cache", model_loader=lambda: (str(model_dir), None), index_workers=1)
+    win = MainWindow(
+        player=RecordingPlayer(),
+        settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
+        cache_dir=tmp_path / "cache",
+        model_loader=lambda: (str(model_dir), None),
+        index_workers=1,
+    )
     qtbot.addWidget(win)
     win.show()
     return win, library
@@ -308,12 +247,13 @@ def test_background_indexing_fills_the_map(qtbot, indexed, tmp_path, demo_files)
     win.library.arrays_changed.connect(lambda keep: drawn.append(win.map.point_count()))
     progress: list[tuple] = []
     win.open_library(library)
-    assert win.worker is not None and win.worker.isRunning()
-    win.worker.progressed.connect(lambda *a: progress.append(a))
+    assert win.library.worker is not None and win.library.worker.isRunning()
+    win.library.worker.progressed.connect(lambda *a: progress.append(a))
     assert win.map.point_count() == 0
     # done = the queued `succeeded` signal has been handled (the Cancel button goes away), not just the thread ended
-    qtbot.waitUntil(lambda: not win.worker.isRunning() and not win.index_status.cancel_button.isVisible(),
-                    timeout=120000)
+    qtbot.waitUntil(
+        lambda: not win.library.worker.isRunning() and not win.index_status.cancel_button.isVisible(), timeout=120000
+    )
     assert win.map.point_count() == 10
     assert any(0 < n < 10 for n in drawn), drawn  # the map filled in while indexing ran (8-file commits)
     assert any(total == 10 for _, total, *_ in progress)
@@ -325,10 +265,10 @@ def test_cancel_stops_indexing(qtbot, indexed, tmp_path, demo_files):
     win, library = _unindexed_window(qtbot, indexed, tmp_path, demo_files[:6])
     win.open_library(library)
     cancelled: list[bool] = []
-    win.worker.cancelled.connect(lambda: cancelled.append(True))
+    win.library.worker.cancelled.connect(lambda: cancelled.append(True))
     win.index_status.cancel_button.click()
     # the thread may end before its queued `cancelled` signal reaches the GUI thread: wait for the signal
-    qtbot.waitUntil(lambda: bool(cancelled) and not win.worker.isRunning(), timeout=60000)
+    qtbot.waitUntil(lambda: bool(cancelled) and not win.library.worker.isRunning(), timeout=60000)
     assert "cancelled" in win.index_status.label.text().lower()
     win.close()
 
@@ -351,7 +291,7 @@ def test_ctrl_drag_lasso_selects_the_tracks_inside(window, qtbot):
     widget = win.map.viewport()
 
     def send(kind, xy, button, buttons):
-        pos = _widget_pos(win, *xy)
+        pos = widget_pos(win, *xy)
         ev = QMouseEvent(kind, QPointF(pos), QPointF(widget.mapToGlobal(pos)), button, buttons, Qt.ControlModifier)
         QApplication.sendEvent(widget, ev)
         QTest.qWait(3)
@@ -364,8 +304,12 @@ def test_ctrl_drag_lasso_selects_the_tracks_inside(window, qtbot):
     send(QEvent.MouseButtonRelease, c, Qt.LeftButton, Qt.NoButton)
     qtbot.waitUntil(lambda: bool(win.audition.rows), timeout=3000)
     # the path passes through pixel-rounded positions: judge only points clearly inside or outside
-    inner = _in_triangle(coords, *[np.array(v) + 0.02 * (np.mean([a, b, c], axis=0) - v) for v in map(np.array, (a, b, c))])
-    outer = _in_triangle(coords, *[np.array(v) - 0.02 * (np.mean([a, b, c], axis=0) - v) for v in map(np.array, (a, b, c))])
+    inner = _in_triangle(
+        coords, *[np.array(v) + 0.02 * (np.mean([a, b, c], axis=0) - v) for v in map(np.array, (a, b, c))]
+    )
+    outer = _in_triangle(
+        coords, *[np.array(v) - 0.02 * (np.mean([a, b, c], axis=0) - v) for v in map(np.array, (a, b, c))]
+    )
     got = set(win.audition.rows)
     assert set(int(r) for r in rows[inner]) <= got <= set(int(r) for r in rows[outer])
     assert 0 < len(got) < len(rows)
@@ -386,7 +330,7 @@ def test_drop_a_folder_opens_it_and_recent_menu_lists_it(window, monkeypatch, tm
     from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
     win, _ = window
-    assert [a.text() for a in win.recent_menu.actions()] == [str(win.root)]
+    assert [a.text() for a in win.recent_menu.actions()] == [str(win.library.root)]
     opened: list[Path] = []
     monkeypatch.setattr(win, "open_library", lambda root, **kw: opened.append(Path(root)))
 
@@ -397,7 +341,7 @@ def test_drop_a_folder_opens_it_and_recent_menu_lists_it(window, monkeypatch, tm
 
     a_file = tmp_path / "song.mp3"
     a_file.write_bytes(b"x")
-    for target, accepted in ((a_file, False), (tmp_path, True)):
+    for target, accepted in ((a_file, True), (tmp_path, True)):  # a file is refused on drop, with the reason
         data = mime(target)
         enter = QDragEnterEvent(QPoint(5, 5), Qt.CopyAction, data, Qt.LeftButton, Qt.NoModifier)
         enter.ignore()
@@ -414,7 +358,7 @@ def test_audio_device_setting_reaches_the_player(window, monkeypatch):
     win, player = window
 
     class Accepting:
-        def __init__(self, current, parent):
+        def __init__(self, current, theme, parent):
             pass
 
         def exec(self):
@@ -423,9 +367,17 @@ def test_audio_device_setting_reaches_the_player(window, monkeypatch):
         def device(self):
             return "USB DAC"
 
+        def theme(self):
+            return "light"
+
     monkeypatch.setattr(mw, "SettingsDialog", Accepting)
     win.open_settings()
     assert ("device", "USB DAC") in player.calls and win.settings.audio_device() == "USB DAC"
+    from explorer.ui import theme
+
+    assert win.settings.theme() == "light" and theme.current == "light"
+    assert QApplication.instance().palette().base().color().name() == theme.LIGHT["BASE"]
+    theme.apply_choice("dark")
 
 
 def test_opening_a_missing_folder_is_a_dialog_not_a_crash(window, monkeypatch, tmp_path):
@@ -434,9 +386,9 @@ def test_opening_a_missing_folder_is_a_dialog_not_a_crash(window, monkeypatch, t
     win, _ = window
     shown: list[tuple] = []
     monkeypatch.setattr(mw, "show_error", lambda parent, title, msg, details="": shown.append((title, msg)))
-    before = win.root
+    before = win.library.root
     win.open_library(tmp_path / "nope")
-    assert shown and "not a folder" in shown[0][1] and win.root == before
+    assert shown and "not a folder" in shown[0][1] and win.library.root == before
 
 
 def test_hiding_a_subcategory_in_the_legend_excludes_it(window, qtbot):
@@ -451,15 +403,15 @@ def test_hiding_a_subcategory_in_the_legend_excludes_it(window, qtbot):
     lo, hi = drawn.coords.min(axis=0) - 1, drawn.coords.max(axis=0) + 1
     rows = win.map.rows_in_box(lo[0], hi[0], lo[1], hi[1])
     assert sorted(rows) == sorted(int(r) for r, c in zip(drawn.rows, drawn.clusters) if c != hidden)
-    win.play_row(int(rows[0]))
-    for _ in range(len(rows) + 2):  # → walks only through the subcategories still shown
-        QTest.keyClick(win, Qt.Key_Right)
-        assert win.current_row in set(int(r) for r in rows)
+    win.playback.play_row(int(rows[0]))
+    for _ in range(len(rows) + 2):  # Ctrl+→ walks only through the subcategories still shown
+        QTest.keyClick(win, Qt.Key_Right, Qt.ControlModifier)
+        assert win.playback.current_row in set(int(r) for r in rows)
 
 
 def test_seek_slider_and_volume_reach_the_player(window, qtbot):
     win, player = window
-    win.play_row(0)
+    win.playback.play_row(0)
     win.player._tick()  # publish position/duration (30 s) to the bar
     bar = win.player_bar
     bar.seek.setValue(500)  # a keyboard / groove step: half-way
