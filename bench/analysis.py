@@ -48,12 +48,28 @@ def main() -> int:
     from explorer.analysis.descriptors import pole_specs
     from explorer.analysis.profiles import cluster_profiles
     from explorer.analysis.scene import _single_threaded_blas, refresh_axes
+
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the tests' synthetic library
     from synthetic import synthetic_library
 
-    print(f"# analysis benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"numpy {np.__version__}, median of {args.repeat}, load average {os.getloadavg()[0]:.1f} at start")
-    header = ("N", "filter", "PCA", "K-means 2..6", "axes", "profiles", "refresh", "refresh CPU", "zoom", "K", "approx", "target")
+    print(
+        f"# analysis benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"numpy {np.__version__}, median of {args.repeat}, load average {os.getloadavg()[0]:.1f} at start"
+    )
+    header = (
+        "N",
+        "filter",
+        "PCA",
+        "K-means 2..6",
+        "axes",
+        "profiles",
+        "refresh",
+        "refresh CPU",
+        "zoom",
+        "K",
+        "approx",
+        "target",
+    )
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     failed = False
@@ -77,8 +93,20 @@ def main() -> int:
         target = TARGETS_MS.get(n)
         verdict = "" if target is None else (f"≤ {target:.0f} ms " + ("ok" if t_full <= target else "MISSED"))
         failed |= target is not None and t_full > target
-        cells = (f"{n:,}", f"{t_filter:.1f}", f"{t_pca:.1f}", f"{t_km:.1f}", f"{t_axes:.1f}", f"{t_prof:.1f}",
-                 f"**{t_full:.1f}**", f"{t_cpu:.1f}", f"{t_zoom:.1f}", str(scene.k), "yes" if scene.approximate else "no", verdict)
+        cells = (
+            f"{n:,}",
+            f"{t_filter:.1f}",
+            f"{t_pca:.1f}",
+            f"{t_km:.1f}",
+            f"{t_axes:.1f}",
+            f"{t_prof:.1f}",
+            f"**{t_full:.1f}**",
+            f"{t_cpu:.1f}",
+            f"{t_zoom:.1f}",
+            str(scene.k),
+            "yes" if scene.approximate else "no",
+            verdict,
+        )
         print("| " + " | ".join(cells) + " |", flush=True)
     import resource
 

@@ -54,7 +54,9 @@ def main() -> None:
     from core.audio import load_audio, load_excerpt
     from core.features.mel import essentia_reference_mel, melon_mel
 
-    files = sorted(p for p in Path(args.folder).iterdir() if p.suffix in {".ogg", ".mp3", ".opus", ".m4a", ".flac", ".wav"})
+    files = sorted(
+        p for p in Path(args.folder).iterdir() if p.suffix in {".ogg", ".mp3", ".opus", ".m4a", ".flac", ".wav"}
+    )
     load_excerpt(files[0])
     for p in files:  # warm Essentia/ffmpeg once so its start-up cost is not billed to one format
         if p.suffix == ".m4a":
@@ -78,8 +80,10 @@ def main() -> None:
         print(f"load_excerpt {suffix:6s} (16k+24k) median {ms(xs)}  (n={len(xs)})")
     if sf_mp3:
         print(f"whole MP3 decode: libsndfile {ms(sf_mp3['mp3'])}, Essentia AudioLoader {ms(es_mp3['mp3'])}")
-    print(f"mel of 30 s: torch {ms(mel_t['all'])}, Essentia extractor {ms(mel_e['all'])}, "
-          f"max abs diff {max(err['all']):.2e}")
+    print(
+        f"mel of 30 s: torch {ms(mel_t['all'])}, Essentia extractor {ms(mel_e['all'])}, "
+        f"max abs diff {max(err['all']):.2e}"
+    )
 
 
 if __name__ == "__main__":

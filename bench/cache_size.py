@@ -68,8 +68,9 @@ def main() -> None:
             shutil.copy2(f, lib / f.name)
         cache = LibraryCache.open(lib, Path(tmp) / "cache")
         started = time.monotonic()
-        summary = index_library(lib, cache, workers=args.workers, model=model if model is not None else False,
-                                keep_mels=True)
+        summary = index_library(
+            lib, cache, workers=args.workers, model=model if model is not None else False, keep_mels=True
+        )
         elapsed = time.monotonic() - started
         for (tid,) in cache.con.execute("SELECT id FROM tracks LIMIT 5").fetchall():
             cache.set_like(int(tid), 1)
@@ -81,11 +82,22 @@ def main() -> None:
         small = measure(cache)
         likes = len(cache.likes())
         cache.close()
-    print(json.dumps({
-        "date": time.strftime("%Y-%m-%d"), "source": str(args.source), "analysed": summary.analysed,
-        "index_seconds": round(elapsed, 1), "model": args.model, "with_mels": old, "small": small,
-        "migration_seconds": round(migrate_s, 2), "likes_after_migration": likes, "notice": notice,
-    }))
+    print(
+        json.dumps(
+            {
+                "date": time.strftime("%Y-%m-%d"),
+                "source": str(args.source),
+                "analysed": summary.analysed,
+                "index_seconds": round(elapsed, 1),
+                "model": args.model,
+                "with_mels": old,
+                "small": small,
+                "migration_seconds": round(migrate_s, 2),
+                "likes_after_migration": likes,
+                "notice": notice,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -125,9 +125,11 @@ def main() -> int:
     print(f"## {args.genre} × {args.emotion} on 4Q (ground-truth selection)\n")
     print(f"- model: {model.version} (branches: {', '.join(model.branches)})")
     print(f"- {args.genre} clips: {len(clips)}; of these {int(truth.sum())} carry {args.emotion} in their mood labels")
-    print(f"- the model's own filter ({args.emotion} in its top-3 tags) selects {int(predicted.sum())} {args.genre} "
-          f"clips, {hit} of them in the ground-truth selection (precision {hit / max(predicted.sum(), 1):.2f}, "
-          f"recall {hit / max(truth.sum(), 1):.2f})")
+    print(
+        f"- the model's own filter ({args.emotion} in its top-3 tags) selects {int(predicted.sum())} {args.genre} "
+        f"clips, {hit} of them in the ground-truth selection (precision {hit / max(predicted.sum(), 1):.2f}, "
+        f"recall {hit / max(truth.sum(), 1):.2f})"
+    )
     print(f"- PCA: PC1 {scene.explained_variance[0]:.0%}, PC2 {scene.explained_variance[1]:.0%} of the variance")
     print(f"- K = {scene.k} ({'chosen by the separation criterion' if scene.k_auto else 'user'})\n")
     print("| K | separation | silhouette | smallest |\n|---|---|---|---|")
@@ -143,8 +145,11 @@ def main() -> int:
     for c, profile in enumerate(scene.profiles):
         rep = int(scene.representatives[c])
         terms = ", ".join(f"{d} {z:+.1f} SD" for d, z in profile.terms)
-        print(f"- {c + 1} ({scene.colours[c]}, {profile.size} clips): {profile.sentence}"
-              + (f" ({terms})" if terms else "") + f"; representative: {titles[rep]}")
+        print(
+            f"- {c + 1} ({scene.colours[c]}, {profile.size} clips): {profile.sentence}"
+            + (f" ({terms})" if terms else "")
+            + f"; representative: {titles[rep]}"
+        )
     for note in scene.notes:
         print(f"- note: {note}")
     print("\n**Zoomed into one subcategory** (axes re-interpreted over its clips only, as when zooming the map)\n")

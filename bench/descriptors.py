@@ -13,7 +13,7 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -48,10 +48,14 @@ def main() -> None:
         errs["flux"].append((np.abs(frame_flux(an.mag)[1:] - ref["flux"][1:]) / max(ref["flux"].max(), 1e-12)).max())
         errs["energy"].append((np.abs(an.frame_energy - ref["energy"]) / np.maximum(ref["energy"], 1e-12)).max())
         errs["dissonance"].append(np.abs(an.dissonance - ref["dissonance"][an.active]).max())
-        print(f"{path.name:40s} {len(wave) / SR:5.1f}s  ours {best * 1000:6.1f} ms CPU   "
-              f"essentia frame chain {ess_cost * 1000:6.1f} ms CPU")
-    print(f"\nours: median {np.median(costs) * 1000:.1f} ms, max {np.max(costs) * 1000:.1f} ms CPU per clip "
-          f"(lowlevel + interpretive, one core)")
+        print(
+            f"{path.name:40s} {len(wave) / SR:5.1f}s  ours {best * 1000:6.1f} ms CPU   "
+            f"essentia frame chain {ess_cost * 1000:6.1f} ms CPU"
+        )
+    print(
+        f"\nours: median {np.median(costs) * 1000:.1f} ms, max {np.max(costs) * 1000:.1f} ms CPU per clip "
+        f"(lowlevel + interpretive, one core)"
+    )
     print(f"essentia centroid+flux+energy+peaks+dissonance loop alone: median {np.median(ess_costs) * 1000:.1f} ms")
     for k, v in errs.items():
         unit = "Hz" if k == "centroid" else ("abs" if k == "dissonance" else "rel")

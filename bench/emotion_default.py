@@ -51,7 +51,9 @@ def main() -> None:
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    files = sorted(p for p in (ROOT / "resources" / "demo").iterdir() if p.suffix in {".ogg", ".mp3", ".opus", ".m4a", ".flac"})
+    files = sorted(
+        p for p in (ROOT / "resources" / "demo").iterdir() if p.suffix in {".ogg", ".mp3", ".opus", ".m4a", ".flac"}
+    )
     waves = [load_excerpt(f, rates=(16000,)).audio[16000] for f in files[: args.clips]]
     descr = [all_descriptors(w) for w in waves]
     embedder = load_musicnn("cpu")
@@ -67,11 +69,15 @@ def main() -> None:
         model_t.append(_timed(lambda inputs=inputs: model.predict(**inputs), args.repeats))
     mnn, mdl = np.array(mnn_t), np.array(model_t)
     result = {
-        "machine": platform.processor() or platform.machine(), "threads": args.threads, "clips": len(waves),
-        "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"),
+        "machine": platform.processor() or platform.machine(),
+        "threads": args.threads,
+        "clips": len(waves),
+        "torch": torch.__version__,
+        "date": time.strftime("%Y-%m-%d"),
         "musicnn_ms": {"wall_best": float(np.median(mnn[:, 0]) * 1e3), "cpu": float(np.median(mnn[:, 1]) * 1e3)},
         "model_ms": {"wall_best": float(np.median(mdl[:, 0]) * 1e3), "cpu": float(np.median(mdl[:, 1]) * 1e3)},
-        "model_members": model.n_members, "profile": model.profile,
+        "model_members": model.n_members,
+        "profile": model.profile,
     }
     result["total_ms_wall"] = result["musicnn_ms"]["wall_best"] + result["model_ms"]["wall_best"]
     print(json.dumps(result, indent=2))

@@ -80,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     muq = _build_muq(args.muq, args.device)
     build_s = time.perf_counter() - t0
     print(f"machine: {_machine(args.device, args.threads)}")
-    print(f"MuQ: {args.muq} ({muq.device if muq else '-'}), built in {build_s:.2f} s; "
-          f"{len(files)} files, {args.excerpt:.0f} s excerpts")
+    print(
+        f"MuQ: {args.muq} ({muq.device if muq else '-'}), built in {build_s:.2f} s; "
+        f"{len(files)} files, {args.excerpt:.0f} s excerpts"
+    )
 
     extract_track_features(files[0], muq=muq, excerpt_length=args.excerpt)  # warm-up: imports, allocator, kernels
     if muq is not None and muq.device.type == "cuda":
@@ -115,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
             torch.cuda.synchronize()
         dt = time.perf_counter() - t
         assert out.shape == (len(files), muq.dim) and np.isfinite(out).all()
-        print(f"MuQ batched (batch {args.batch}): {dt:.2f} s for {len(files)} excerpts = {len(files) / dt:.1f} excerpts/s")
+        print(
+            f"MuQ batched (batch {args.batch}): {dt:.2f} s for {len(files)} excerpts = {len(files) / dt:.1f} excerpts/s"
+        )
         if muq.device.type == "cuda":
             print(f"peak GPU memory: {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB")
     return 0

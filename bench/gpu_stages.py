@@ -46,8 +46,13 @@ def main() -> None:
     w16 = np.stack([w[:n16] for w in w16])
     w24 = np.stack([w[:n24] for w in w24])
     idx = np.arange(args.clips) % len(decoded)
-    out: dict = {"bench": "gpu_stages", "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
-                 "clips": args.clips, "batch": args.batch, "excerpt_s": round(n16 / 16000, 2)}
+    out: dict = {
+        "bench": "gpu_stages",
+        "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
+        "clips": args.clips,
+        "batch": args.batch,
+        "excerpt_s": round(n16 / 16000, 2),
+    }
 
     def timed(fn, batches) -> float:
         fn(batches[0])  # warm-up (cuFFT plans, autotuning)
@@ -61,19 +66,21 @@ def main() -> None:
         return time.perf_counter() - t0
 
     starts = range(0, args.clips, args.batch)
-    feat_batches = [torch.from_numpy(w16[idx[s:s + args.batch]]) for s in starts]
+    feat_batches = [torch.from_numpy(w16[idx[s : s + args.batch]]) for s in starts]
     secs = timed(lambda b: batch_features(b.to(device)), feat_batches)
     out["features_clips_per_s"] = round(args.clips / secs, 1)
     muq = MuQEmbedder(full_size_random_muq(), device=device)
-    muq_batches = [list(w24[idx[s:s + args.batch]]) for s in starts]
+    muq_batches = [list(w24[idx[s : s + args.batch]]) for s in starts]
     secs = timed(lambda b: muq.embed(b, batch_size=len(b)), muq_batches)
     out["muq_full_clips_per_s"] = round(args.clips / secs, 1)
     if args.check:
         k = min(args.check, len(decoded))
         got = batch_features(torch.from_numpy(w16[:k]).to(device))
         ref = [all_descriptors(w) for w in w16[:k]]
-        for name, g, r in (("lowlevel", got.lowlevel, np.stack([x[0] for x in ref])),
-                           ("interpretive", got.interpretive, np.stack([x[1] for x in ref]))):
+        for name, g, r in (
+            ("lowlevel", got.lowlevel, np.stack([x[0] for x in ref])),
+            ("interpretive", got.interpretive, np.stack([x[1] for x in ref])),
+        ):
             scale = np.maximum(np.abs(r).max(axis=0), 1e-6)
             out[f"max_rel_diff_{name}"] = float((np.abs(g - r) / scale).max())
     if device == "cuda":

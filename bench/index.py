@@ -47,8 +47,11 @@ def machine(device: str) -> str:
 
     cpu = platform.machine()
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
     desc = f"{cpu}, {os.cpu_count()} logical cores"
@@ -146,7 +149,7 @@ class MemorySampler:
             workers = [v for pid, v in rss.items() if pid != os.getpid()]
             self.peak_worker_kb = max([self.peak_worker_kb] + workers)
 
-    def __enter__(self) -> "MemorySampler":
+    def __enter__(self) -> MemorySampler:
         if sys.platform.startswith("linux"):
             self._thread.start()
         return self
@@ -155,8 +158,9 @@ class MemorySampler:
         self._stop.set()
 
 
-def make_library(dest: Path, n_tracks: int, skip_ext: set[str], source: Path | None = None,
-                 copy_source: bool = False) -> int:
+def make_library(
+    dest: Path, n_tracks: int, skip_ext: set[str], source: Path | None = None, copy_source: bool = False
+) -> int:
     if source is not None and not copy_source:  # a real collection: links to its first n files (each analysed once)
         files = sorted(p for p in source.iterdir() if p.suffix in AUDIO_EXT)[:n_tracks]
         dest.mkdir(parents=True, exist_ok=True)
@@ -164,8 +168,7 @@ def make_library(dest: Path, n_tracks: int, skip_ext: set[str], source: Path | N
             (dest / src.name).symlink_to(src.resolve())
         return len(files)
     folder = source if source is not None else ROOT / "resources" / "demo"  # copies, cycled to n_tracks
-    sources = sorted(p for p in folder.iterdir()
-                     if p.suffix in AUDIO_EXT and p.suffix.lstrip(".") not in skip_ext)
+    sources = sorted(p for p in folder.iterdir() if p.suffix in AUDIO_EXT and p.suffix.lstrip(".") not in skip_ext)
     copies = 0
     while copies < n_tracks:
         folder = dest / f"copy{copies // len(sources):03d}"
@@ -222,8 +225,11 @@ def bench_indexing(args: argparse.Namespace) -> dict:
         from explorer.library.gpu_run import resolve_pipeline
 
         pipeline = resolve_pipeline(args.pipeline)
-        model = {"none": False, "default": None}.get(args.model) if args.model in ("none", "default") else (
-            random_model(tmp_path / "model", args.muq != "none") if args.model == "random" else Path(args.model))
+        model = (
+            {"none": False, "default": None}.get(args.model)
+            if args.model in ("none", "default")
+            else (random_model(tmp_path / "model", args.muq != "none") if args.model == "random" else Path(args.model))
+        )
         t0 = time.monotonic()
         muq = build_muq(args.muq, device)
         muq_build_s = time.monotonic() - t0
@@ -238,34 +244,56 @@ def bench_indexing(args: argparse.Namespace) -> dict:
         load_before = os.getloadavg()[0]
         with MemorySampler() as mem:
             self0 = sum(os.times()[:2])
-            summary = index_library(tmp_path / "lib", cache, workers=args.workers, model=model, muq=muq,
-                                    progress=progress, batch_size=args.batch, pipeline=pipeline or "cpu")
+            summary = index_library(
+                tmp_path / "lib",
+                cache,
+                workers=args.workers,
+                model=model,
+                muq=muq,
+                progress=progress,
+                batch_size=args.batch,
+                pipeline=pipeline or "cpu",
+            )
             main_cpu_s = sum(os.times()[:2]) - self0
         cpu_s = mem.cpu_s + main_cpu_s  # workers + forkserver (sampled) + this process (exact)
         load_after = os.getloadavg()[0]
         rows = len(cache.load_arrays(muq=False))
         t1 = time.monotonic()
-        again = index_library(tmp_path / "lib", cache, workers=args.workers, model=model, muq=muq,
-                              pipeline=pipeline or "cpu")
+        again = index_library(
+            tmp_path / "lib", cache, workers=args.workers, model=model, muq=muq, pipeline=pipeline or "cpu"
+        )
         rescan_s = time.monotonic() - t1
         db_mb = sum(f.stat().st_size for f in (tmp_path / "cache").iterdir()) / 1e6
         cache.close()
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {
-        "bench": "index", "machine": machine(device), "device": device, "tracks": n, "workers": args.workers or os.cpu_count(),
-        "muq": args.muq, "model": args.model, "runtime": os.environ.get("QFX_BACKEND") or "auto", "batch": args.batch,
+        "bench": "index",
+        "machine": machine(device),
+        "device": device,
+        "tracks": n,
+        "workers": args.workers or os.cpu_count(),
+        "muq": args.muq,
+        "model": args.model,
+        "runtime": os.environ.get("QFX_BACKEND") or "auto",
+        "batch": args.batch,
         "source": str(args.source or "demo copies"),
-        "elapsed_s": round(summary.elapsed, 2), "tracks_per_min": round(60 * summary.analysed / summary.elapsed, 1),
+        "elapsed_s": round(summary.elapsed, 2),
+        "tracks_per_min": round(60 * summary.analysed / summary.elapsed, 1),
         "cpu_s_per_track": round(cpu_s / max(summary.analysed, 1), 3),
         "cpu_bound_tracks_per_min_2_cores": round(2 * 60 * summary.analysed / max(cpu_s, 1e-9), 1),
         "main_cpu_s_per_track": round(main_cpu_s / max(summary.analysed, 1), 3),
         "load_avg_before_after": [round(load_before, 1), round(load_after, 1)],
-        "analysed": summary.analysed, "failed": len(summary.failed), "rows": rows,
+        "analysed": summary.analysed,
+        "failed": len(summary.failed),
+        "rows": rows,
         "failures": sorted({r for _, r in summary.failed})[:5],
-        "reindex_unchanged_s": round(rescan_s, 2), "reindex_analysed": again.analysed,
-        "cache_mb": round(db_mb, 1), "muq_build_s": round(muq_build_s, 1),
-        "peak_rss_main_mb": round(self_kb / 1024), "peak_rss_reaped_children_mb": round(child_kb / 1024),
+        "reindex_unchanged_s": round(rescan_s, 2),
+        "reindex_analysed": again.analysed,
+        "cache_mb": round(db_mb, 1),
+        "muq_build_s": round(muq_build_s, 1),
+        "peak_rss_main_mb": round(self_kb / 1024),
+        "peak_rss_reaped_children_mb": round(child_kb / 1024),
         "peak_rss_largest_worker_mb": round(mem.peak_worker_kb / 1024),
         "peak_pss_all_processes_mb": round(mem.peak_total_kb / 1024),
         "pipeline": "gpu" if pipeline is not None else "cpu",
@@ -279,7 +307,7 @@ def bench_stages(args: argparse.Namespace) -> dict:
     time goes. Stages call the same functions as core.features.track.extract_track_features, one at a time."""
     import numpy as np
 
-    from core.audio import audio_duration, excerpt_window, _decode_native, _resample
+    from core.audio import _decode_native, _resample, audio_duration, excerpt_window
     from core.features.genre import genre_vector
     from core.features.interpretive import all_descriptors
     from core.features.mel_numpy import melon_mel
@@ -289,8 +317,11 @@ def bench_stages(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory(prefix="qfx-bench-", dir=args.tmp) as tmp:
         n = make_library(Path(tmp) / "lib", args.stages, set(args.skip_ext), args.source)
         files = sorted(p for p in (Path(tmp) / "lib").rglob("*") if p.suffix in AUDIO_EXT)[:n]
-        model = None if args.model == "none" else load_emotion_model(
-            None if args.model in ("default", "random") else args.model, device="cpu")
+        model = (
+            None
+            if args.model == "none"
+            else load_emotion_model(None if args.model in ("default", "random") else args.model, device="cpu")
+        )
         if model is not None and hasattr(model, "set_threads"):
             model.set_threads(1)
         elif model is not None:
@@ -316,37 +347,57 @@ def bench_stages(args: argparse.Namespace) -> dict:
                 musicnn.set_threads(1)
             musicnn_vectors(musicnn, [np.zeros(16000, np.float32) + 0.01])
         if model is not None:  # warm-up (session creation, first-call allocations) is not per-track cost
-            model.predict(mel=[np.zeros((48, 1876), np.float32)], lowlevel=np.zeros((1, 8)),
-                          genre=genre_vector(None)[None], musicnn=np.zeros((1, 250), np.float32), muq=None)
+            model.predict(
+                mel=[np.zeros((48, 1876), np.float32)],
+                lowlevel=np.zeros((1, 8)),
+                genre=genre_vector(None)[None],
+                musicnn=np.zeros((1, 250), np.float32),
+                muq=None,
+            )
         for path in files:
             tags = timed("tags", read_tags, path)
+
             def decode():
                 start, win = excerpt_window(audio_duration(path))
                 return _decode_native(path, start, win)
+
             audio, sr, _ = timed("decode", decode)
             wave = timed("resample", _resample, audio, sr, 16000)
             mel = timed("mel", melon_mel, wave)
             low, _ = timed("descriptors", all_descriptors, wave)
             vec = timed("musicnn", musicnn_vectors, musicnn, [wave]) if musicnn is not None else None
             if model is not None:
-                timed("model", model.predict, mel=[mel], lowlevel=low[None],
-                      genre=genre_vector(tags.get("genre"))[None], musicnn=vec, muq=None)
+                timed(
+                    "model",
+                    model.predict,
+                    mel=[mel],
+                    lowlevel=low[None],
+                    genre=genre_vector(tags.get("genre"))[None],
+                    musicnn=vec,
+                    muq=None,
+                )
         per = {k: round(1000 * v / max(n, 1), 1) for k, v in spent.items()}
     total = sum(spent.values()) / max(n, 1)
-    return {"bench": "stages", "machine": machine("cpu"), "tracks": n, "source": str(args.source or "demo copies"),
-            "runtime": type(model).__name__ if model is not None else None,
-            "musicnn_runtime": type(musicnn).__name__ if musicnn is not None else None,
-            "cpu_ms_per_track": per, "total_cpu_s_per_track": round(total, 3),
-            "cpu_bound_tracks_per_min_2_cores": round(2 * 60 / max(total, 1e-9), 1),
-            "load_avg_before_after": [round(load_before, 1), round(os.getloadavg()[0], 1)]}
+    return {
+        "bench": "stages",
+        "machine": machine("cpu"),
+        "tracks": n,
+        "source": str(args.source or "demo copies"),
+        "runtime": type(model).__name__ if model is not None else None,
+        "musicnn_runtime": type(musicnn).__name__ if musicnn is not None else None,
+        "cpu_ms_per_track": per,
+        "total_cpu_s_per_track": round(total, 3),
+        "cpu_bound_tracks_per_min_2_cores": round(2 * 60 / max(total, 1e-9), 1),
+        "load_avg_before_after": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+    }
 
 
 def bench_load_arrays(n: int, tmp: str | None, with_muq: bool = True) -> dict:
     """Fill a cache with `n` synthetic analysed tracks (what an indexer writes) and time load_arrays()."""
     import numpy as np
 
-    from core.features.interpretive import DESCRIPTOR_NAMES
     from core.features.genre import GENRES
+    from core.features.interpretive import DESCRIPTOR_NAMES
     from explorer.library.cache import LibraryCache
 
     rng = np.random.default_rng(0)
@@ -361,28 +412,51 @@ def bench_load_arrays(n: int, tmp: str | None, with_muq: bool = True) -> dict:
             ids = range(start + 1, start + m + 1)
             genre = np.zeros((m, g), "<f4")
             genre[np.arange(m), rng.integers(0, g, m)] = 1
-            cols = {"low": rng.normal(size=(m, 8)), "desc": rng.normal(size=(m, d)), "emb": rng.normal(size=(m, 128)),
-                    "tags": rng.dirichlet(np.ones(12), m), "quad": rng.dirichlet(np.ones(4), m)}
+            cols = {
+                "low": rng.normal(size=(m, 8)),
+                "desc": rng.normal(size=(m, d)),
+                "emb": rng.normal(size=(m, 128)),
+                "tags": rng.dirichlet(np.ones(12), m),
+                "quad": rng.dirichlet(np.ones(4), m),
+            }
             cols = {k: np.ascontiguousarray(v, dtype="<f4") for k, v in cols.items()}  # one draw per chunk
             fps = rng.bytes(16 * m)
             with cache.transaction() as con:
                 con.executemany(
                     "INSERT INTO tracks (id, path, size, mtime_ns, fingerprint, title, artist, album, genre, genres,"
                     " status, added_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,'[]','done',0,0)",
-                    [(i, f"{root}/artist{i % 997}/album{i % 89}/{i:06d} - some title.mp3".encode(), 5_000_000, i,
-                      fps[16 * k:16 * k + 16], f"Title {i}", f"Artist {i % 997}", f"Album {i % 89}", "Rock")
-                     for k, i in enumerate(ids)])
+                    [
+                        (
+                            i,
+                            f"{root}/artist{i % 997}/album{i % 89}/{i:06d} - some title.mp3".encode(),
+                            5_000_000,
+                            i,
+                            fps[16 * k : 16 * k + 16],
+                            f"Title {i}",
+                            f"Artist {i % 997}",
+                            f"Album {i % 89}",
+                            "Rock",
+                        )
+                        for k, i in enumerate(ids)
+                    ],
+                )
                 con.executemany(
                     "INSERT INTO features VALUES (?,?,?,?,?,?,?)",
-                    [(i, "1", 200.0, 60.0, genre[k].tobytes(), cols["low"][k].tobytes(), cols["desc"][k].tobytes())
-                     for k, i in enumerate(ids)])
+                    [
+                        (i, "1", 200.0, 60.0, genre[k].tobytes(), cols["low"][k].tobytes(), cols["desc"][k].tobytes())
+                        for k, i in enumerate(ids)
+                    ],
+                )
                 if with_muq:  # 4 KiB a track: 4 GB at 10^6, which the map never reads
                     muq = rng.normal(size=(m, 1024)).astype("<f4")
                     con.executemany("INSERT INTO muq VALUES (?,?)", [(i, muq[k].tobytes()) for k, i in enumerate(ids)])
                 con.executemany(
                     "INSERT INTO analysis VALUES (?,?,?,?,?)",
-                    [(i, "m1", cols["tags"][k].tobytes(), cols["quad"][k].tobytes(), cols["emb"][k].tobytes())
-                     for k, i in enumerate(ids)])
+                    [
+                        (i, "m1", cols["tags"][k].tobytes(), cols["quad"][k].tobytes(), cols["emb"][k].tobytes())
+                        for k, i in enumerate(ids)
+                    ],
+                )
         cache.refresh_snapshot()  # what the indexer does at the end of a run
         fill_s = time.monotonic() - t0
         cache.close()
@@ -402,7 +476,8 @@ def bench_load_arrays(n: int, tmp: str | None, with_muq: bool = True) -> dict:
             assert len(arrays) == n
             out[f"load_arrays_{'with' if muq else 'without'}_muq_s"] = round(min(times), 3)
             out[f"rss_with_arrays_{'with' if muq else 'without'}_muq_mb"] = round(
-                MemorySampler._rss_kb(os.getpid()) / 1024)  # the whole process, holding the loaded arrays
+                MemorySampler._rss_kb(os.getpid()) / 1024
+            )  # the whole process, holding the loaded arrays
         out["machine"] = machine("cpu")
     return out
 
@@ -412,19 +487,35 @@ def main() -> None:
     ap.add_argument("--tracks", type=int, default=520)
     ap.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     ap.add_argument("--muq", choices=("none", "tiny", "full-random"), default="none")
-    ap.add_argument("--model", default="random",
-                    help="'random' (random-init, full size; needs torch), 'default' (the shipped model), 'none', or a "
-                         "checkpoint folder")
+    ap.add_argument(
+        "--model",
+        default="random",
+        help="'random' (random-init, full size; needs torch), 'default' (the shipped model), 'none', or a "
+        "checkpoint folder",
+    )
     ap.add_argument("--stages", type=int, default=0, metavar="N", help="only profile the stages on N tracks")
     ap.add_argument("--batch", type=int, default=32, help="files per model batch / transaction")
-    ap.add_argument("--source", type=Path, default=None,
-                    help="index links to the first N audio files of this folder instead of demo copies")
-    ap.add_argument("--copy-source", action="store_true",
-                    help="with --source: index --tracks copies of its files (cycled) instead of links to the first N")
-    ap.add_argument("--pipeline", choices=("auto", "cpu", "gpu"), default="auto",
-                    help="gpu: decode-only workers + batched GPU features/MuQ/model (auto: gpu when CUDA is present)")
+    ap.add_argument(
+        "--source",
+        type=Path,
+        default=None,
+        help="index links to the first N audio files of this folder instead of demo copies",
+    )
+    ap.add_argument(
+        "--copy-source",
+        action="store_true",
+        help="with --source: index --tracks copies of its files (cycled) instead of links to the first N",
+    )
+    ap.add_argument(
+        "--pipeline",
+        choices=("auto", "cpu", "gpu"),
+        default="auto",
+        help="gpu: decode-only workers + batched GPU features/MuQ/model (auto: gpu when CUDA is present)",
+    )
     ap.add_argument("--skip-ext", nargs="*", default=[], help="leave out demo files with these extensions (e.g. m4a)")
-    ap.add_argument("--load-arrays", type=int, default=0, metavar="N", help="only time load_arrays() on N synthetic tracks")
+    ap.add_argument(
+        "--load-arrays", type=int, default=0, metavar="N", help="only time load_arrays() on N synthetic tracks"
+    )
     ap.add_argument("--no-muq-column", action="store_true", help="--load-arrays without the MuQ column (10^6 runs)")
     ap.add_argument("--tmp", default=None, help="where the copied library and cache go")
     ap.add_argument("--out", type=Path, default=None, help="also append the JSON line to this file")

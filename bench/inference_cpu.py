@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 import torch
 
 
@@ -45,8 +44,11 @@ def main() -> None:
             model.predict(**x, batch_size=8)
             best = min(best, time.perf_counter() - t0)
         per_clip = best / len(mels)
-        print(f"{label:18s} {model.n_members} voter(s)  {per_clip * 1000:7.0f} ms/clip  "
-              f"{60 / per_clip:6.0f} clips/min/thread  (version {model.version})", flush=True)
+        print(
+            f"{label:18s} {model.n_members} voter(s)  {per_clip * 1000:7.0f} ms/clip  "
+            f"{60 / per_clip:6.0f} clips/min/thread  (version {model.version})",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -59,8 +59,10 @@ def main() -> None:
     files = sorted(p for p in (ROOT / "resources" / "demo").iterdir() if p.suffix in {".mp3", ".ogg", ".flac"})
     waves = [load_excerpt(p, rates=(16000,)).audio[16000] for p in files[: args.clips]]
     seconds = sum(w.size for w in waves) / 16000
-    print(f"{platform.processor() or platform.machine()}, torch {torch.__version__}, {args.threads} thread(s), "
-          f"{len(waves)} excerpts, {seconds / len(waves):.1f} s each; {_flops_per_patch() / 1e9:.2f} GFLOP per patch")
+    print(
+        f"{platform.processor() or platform.machine()}, torch {torch.__version__}, {args.threads} thread(s), "
+        f"{len(waves)} excerpts, {seconds / len(waves):.1f} s each; {_flops_per_patch() / 1e9:.2f} GFLOP per patch"
+    )
 
     model = load_musicnn("cpu")
     model.embed(waves[:1])
@@ -72,8 +74,11 @@ def main() -> None:
         best_wall = min(best_wall, time.perf_counter() - w0)
         best_cpu = min(best_cpu, time.process_time() - c0)
     n = len(waves)
-    print(f"cpu   {best_cpu / n * 1000:7.0f} ms CPU/excerpt  {best_wall / n * 1000:7.0f} ms wall/excerpt  "
-          f"{_flops_per_patch() * 10 / (best_cpu / n) / 1e9:5.1f} GFLOP/s", flush=True)
+    print(
+        f"cpu   {best_cpu / n * 1000:7.0f} ms CPU/excerpt  {best_wall / n * 1000:7.0f} ms wall/excerpt  "
+        f"{_flops_per_patch() * 10 / (best_cpu / n) / 1e9:5.1f} GFLOP/s",
+        flush=True,
+    )
 
     if args.onnx:
         _onnx(model, waves, args.threads, args.repeats)
@@ -88,12 +93,16 @@ def main() -> None:
             gpu.embed(batch)
             torch.cuda.synchronize()
             best = min(best, time.perf_counter() - t0)
-        print(f"cuda  {best / len(batch) * 1000:7.2f} ms wall/excerpt in batches of {len(batch)} "
-              f"({torch.cuda.get_device_name()})")
+        print(
+            f"cuda  {best / len(batch) * 1000:7.2f} ms wall/excerpt in batches of {len(batch)} "
+            f"({torch.cuda.get_device_name()})"
+        )
         e_cpu, t_cpu = model.embed(waves)
         e_gpu, t_gpu = gpu.embed(waves)
-        print(f"cuda vs cpu: max |d embedding| {np.abs(e_cpu - e_gpu).max():.2e}, "
-              f"max |d tags| {np.abs(t_cpu - t_gpu).max():.2e}")
+        print(
+            f"cuda vs cpu: max |d embedding| {np.abs(e_cpu - e_gpu).max():.2e}, "
+            f"max |d tags| {np.abs(t_cpu - t_gpu).max():.2e}"
+        )
     if args.index:
         _index(args.index)
 
@@ -106,15 +115,24 @@ def _onnx(model, waves: list, threads: int, repeats: int) -> None:
     patches = [model.patches(w).numpy() for w in waves]
     with tempfile.TemporaryDirectory() as tmp:
         path = f"{tmp}/musicnn.onnx"
-        torch.onnx.export(model.net, (torch.from_numpy(patches[0]),), path, input_names=["patches"],
-                          output_names=["embedding", "tags"], opset_version=17, dynamo=False,
-                          dynamic_axes={"patches": {0: "n"}, "embedding": {0: "n"}, "tags": {0: "n"}})
+        torch.onnx.export(
+            model.net,
+            (torch.from_numpy(patches[0]),),
+            path,
+            input_names=["patches"],
+            output_names=["embedding", "tags"],
+            opset_version=17,
+            dynamo=False,
+            dynamic_axes={"patches": {0: "n"}, "embedding": {0: "n"}, "tags": {0: "n"}},
+        )
         opts = ort.SessionOptions()
         opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
         session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
     timings = {}
-    for name, run in (("torch", lambda p: model.run_patches(torch.from_numpy(p))),
-                      ("onnxruntime", lambda p: session.run(None, {"patches": p}))):
+    for name, run in (
+        ("torch", lambda p: model.run_patches(torch.from_numpy(p))),
+        ("onnxruntime", lambda p: session.run(None, {"patches": p})),
+    ):
         run(patches[0])
         best = float("inf")
         for _ in range(repeats):
@@ -125,8 +143,10 @@ def _onnx(model, waves: list, threads: int, repeats: int) -> None:
         timings[name] = best / len(patches) * 1000
     ref = model.run_patches(torch.from_numpy(patches[0]))[0].numpy()
     diff = float(abs(session.run(None, {"patches": patches[0]})[0] - ref).max())
-    print(f"network only, ms CPU/excerpt: torch {timings['torch']:.0f}, onnxruntime {timings['onnxruntime']:.0f} "
-          f"(max |d embedding| {diff:.1e})")
+    print(
+        f"network only, ms CPU/excerpt: torch {timings['torch']:.0f}, onnxruntime {timings['onnxruntime']:.0f} "
+        f"(max |d embedding| {diff:.1e})"
+    )
 
 
 def _index(folder: str) -> None:
@@ -145,9 +165,11 @@ def _index(folder: str) -> None:
         stored = cache.con.execute("SELECT COUNT(*) FROM musicnn").fetchone()[0]
         inferred = cache.con.execute("SELECT COUNT(*) FROM features WHERE genre_inferred = 1").fetchone()[0]
     print("\n".join(index_summary_lines(summary)))
-    print(f"index {folder}: MusiCNN on the {where}; {summary.analysed} tracks in {elapsed:.1f} s "
-          f"({summary.analysed / elapsed * 60:.0f}/min); {stored} MusiCNN vectors stored; "
-          f"{inferred} tracks with genres inferred from audio")
+    print(
+        f"index {folder}: MusiCNN on the {where}; {summary.analysed} tracks in {elapsed:.1f} s "
+        f"({summary.analysed / elapsed * 60:.0f}/min); {stored} MusiCNN vectors stored; "
+        f"{inferred} tracks with genres inferred from audio"
+    )
 
 
 if __name__ == "__main__":

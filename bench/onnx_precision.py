@@ -43,8 +43,9 @@ def main() -> None:
     for profile in ("fast", "full"):
         preds = {}
         for precision in ("fp32", "int8"):
-            model = OnnxEmotionModel.load(default_model_dir(), device="cpu", profile=profile, precision=precision,
-                                          threads=1)
+            model = OnnxEmotionModel.load(
+                default_model_dir(), device="cpu", profile=profile, precision=precision, threads=1
+            )
             model.predict(mel=mels[:1], lowlevel=arrays.lowlevel[:1], genre=arrays.genre[:1])
             t = time.process_time()
             p = model.predict(mel=mels, lowlevel=arrays.lowlevel, genre=arrays.genre, batch_size=8)
@@ -52,17 +53,25 @@ def main() -> None:
             y = p.quadrant_probs.argmax(1)
             f1, _ = macro_f1(arrays.quadrant, y, len(QUADRANTS))
             result[f"{profile}_{precision}"] = {
-                "macro_f1": round(float(f1), 4), "accuracy": round(float((y == arrays.quadrant).mean()), 4),
+                "macro_f1": round(float(f1), 4),
+                "accuracy": round(float((y == arrays.quadrant).mean()), 4),
                 "ndcg@3": round(float(ndcg_at_k(arrays.relevance[has], p.tag_scores[has], k=3)), 4),
-                "model_cpu_ms_per_clip_1_thread": round(cpu_ms, 1), "version": model.version}
+                "model_cpu_ms_per_clip_1_thread": round(cpu_ms, 1),
+                "version": model.version,
+            }
             preds[precision] = p
         a, b = preds["fp32"], preds["int8"]
         result[f"{profile}_int8_vs_fp32"] = {
             "max_abs_tag_scores": float(np.abs(a.tag_scores - b.tag_scores).max()),
             "max_abs_quadrant_probs": float(np.abs(a.quadrant_probs - b.quadrant_probs).max()),
             "quadrant_argmax_agreement": float((a.quadrant_probs.argmax(1) == b.quadrant_probs.argmax(1)).mean()),
-            "embedding_cosine_min": float(np.min(np.sum(a.embeddings * b.embeddings, 1) / (
-                np.linalg.norm(a.embeddings, axis=1) * np.linalg.norm(b.embeddings, axis=1) + 1e-12)))}
+            "embedding_cosine_min": float(
+                np.min(
+                    np.sum(a.embeddings * b.embeddings, 1)
+                    / (np.linalg.norm(a.embeddings, axis=1) * np.linalg.norm(b.embeddings, axis=1) + 1e-12)
+                )
+            ),
+        }
     line = json.dumps(result, indent=1)
     print(line)
     if args.out:

@@ -35,20 +35,29 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("PYTHONPATH", str(ROOT))
     import ray
+    from index import make_library, random_model
 
     from explorer.library.cache import LibraryCache
     from explorer.library.indexer import index_library
     from explorer.library.ray_index import RayPipeline
-    from index import make_library, random_model
 
-    out: dict = {"bench": "ray_index", "tracks": args.tracks, "cpus": args.cpus, "ship_bytes": args.ship_bytes,
-                 "load_avg_before": round(os.getloadavg()[0], 1)}
+    out: dict = {
+        "bench": "ray_index",
+        "tracks": args.tracks,
+        "cpus": args.cpus,
+        "ship_bytes": args.ship_bytes,
+        "load_avg_before": round(os.getloadavg()[0], 1),
+    }
     with tempfile.TemporaryDirectory(prefix="qfx-bench-ray-") as tmp:
         tmp_path = Path(tmp)
         n = make_library(tmp_path / "lib", args.tracks, set())
         model = random_model(tmp_path / "model", with_muq=False)
-        ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"PYTHONPATH": os.environ["PYTHONPATH"]}})
+        ray.init(
+            num_cpus=args.cpus,
+            include_dashboard=False,
+            log_to_driver=False,
+            runtime_env={"env_vars": {"PYTHONPATH": os.environ["PYTHONPATH"]}},
+        )
         try:
             pipe = RayPipeline(address=None, ship_bytes=args.ship_bytes)
             with LibraryCache.open(tmp_path / "lib", tmp_path / "ray") as cache:
@@ -63,15 +72,24 @@ def main() -> None:
             local_s = time.monotonic() - t0
     task_s = pipe.times["task_s_sum"] / max(pipe.times["tasks"], 1)
     driver_s = (pipe.times["commit_s"] + pipe.times["actor_s"]) / max(s.analysed, 1)
-    out.update({
-        "analysed": s.analysed, "failed": len(s.failed), "transfer": pipe.transfer,
-        "ray_tracks_per_min": round(60 * s.analysed / ray_s, 1),
-        "local_tracks_per_min": round(60 * local.analysed / local_s, 1),
-        "task_compute_s": round(task_s, 3), "driver_s_per_track": round(driver_s, 4), **pipe.summary(),
-        "estimate_tracks_per_min": {f"{nodes}x{cores}": round(60 * min(nodes * cores / task_s, 1 / max(driver_s, 1e-9)))
-                                    for nodes, cores in ((1, 16), (4, 16), (16, 16), (64, 16))},
-        "load_avg_after": round(os.getloadavg()[0], 1), "n_files": n,
-    })
+    out.update(
+        {
+            "analysed": s.analysed,
+            "failed": len(s.failed),
+            "transfer": pipe.transfer,
+            "ray_tracks_per_min": round(60 * s.analysed / ray_s, 1),
+            "local_tracks_per_min": round(60 * local.analysed / local_s, 1),
+            "task_compute_s": round(task_s, 3),
+            "driver_s_per_track": round(driver_s, 4),
+            **pipe.summary(),
+            "estimate_tracks_per_min": {
+                f"{nodes}x{cores}": round(60 * min(nodes * cores / task_s, 1 / max(driver_s, 1e-9)))
+                for nodes, cores in ((1, 16), (4, 16), (16, 16), (64, 16))
+            },
+            "load_avg_after": round(os.getloadavg()[0], 1),
+            "n_files": n,
+        }
+    )
     line = json.dumps(out)
     print(line)
     if args.out:

@@ -33,8 +33,11 @@ def main() -> None:
 
     clips = read_fourq(args.data, "test")[: args.clips]
     arrays = build_arrays(clips, FeatureCache(), with_mel=True, show_bar=False)
-    x = {"mel": [m[:, : int(n)] for m, n in zip(arrays.mel, arrays.mel_lengths)],
-         "lowlevel": arrays.lowlevel, "genre": arrays.genre}
+    x = {
+        "mel": [m[:, : int(n)] for m, n in zip(arrays.mel, arrays.mel_lengths)],
+        "lowlevel": arrays.lowlevel,
+        "genre": arrays.genre,
+    }
     has = arrays.has_tags
     report = {}
     for profile in ("full", "fast"):
@@ -48,8 +51,14 @@ def main() -> None:
             "max_abs_quadrant_prob_diff": float(np.abs(true.quadrant_probs - approx.quadrant_probs).max()),
             "max_abs_tag_prob_diff": float(np.abs(true.tag_scores - approx.tag_scores).max()),
             "quadrant_agreement": float((true.quadrant_probs.argmax(1) == approx.quadrant_probs.argmax(1)).mean()),
-            "top3_set_agreement": float(np.mean([set(np.argsort(-a)[:3]) == set(np.argsort(-b)[:3])
-                                                 for a, b in zip(true.tag_scores, approx.tag_scores)])),
+            "top3_set_agreement": float(
+                np.mean(
+                    [
+                        set(np.argsort(-a)[:3]) == set(np.argsort(-b)[:3])
+                        for a, b in zip(true.tag_scores, approx.tag_scores)
+                    ]
+                )
+            ),
             "max_abs_embedding_diff": float(np.abs(true.embeddings - approx.embeddings).max()),
         }
         for name, p in (("true_crops", true), ("shared_trunk", approx)):

@@ -42,11 +42,14 @@ def main() -> int:
     import numpy as np
 
     from core.calibration import KINDS, calibrate, tag_quadrant_affinity
+
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the tests' synthetic library
     from synthetic import synthetic_library
 
-    print(f"# {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} logical cores, "
-          f"load {os.getloadavg()[0]:.1f}, numpy {np.__version__}, {time.strftime('%Y-%m-%d')}")
+    print(
+        f"# {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} logical cores, "
+        f"load {os.getloadavg()[0]:.1f}, numpy {np.__version__}, {time.strftime('%Y-%m-%d')}"
+    )
     print("| N | corrections | calibrate (wall, ms) | calibrate CPU (ms) |")
     print("|---|---|---|---|")
     for n in args.sizes:

@@ -70,8 +70,14 @@ def fit_adjustment(probs: np.ndarray, interpretive: np.ndarray, quadrant: np.nda
     theta0 = np.zeros(len(cols) + 1)
     bounds = [(0.0, None)] * len(cols) + [(None, None)]
     res = minimize(loss, theta0, jac=True, method="L-BFGS-B", bounds=bounds)
-    return {"features": list(FEATURES), "columns": cols, "mean": mean.tolist(), "std": std.tolist(),
-            "weights": res.x[:-1].tolist(), "bias": float(res.x[-1])}
+    return {
+        "features": list(FEATURES),
+        "columns": cols,
+        "mean": mean.tolist(),
+        "std": std.tolist(),
+        "weights": res.x[:-1].tolist(),
+        "bias": float(res.x[-1]),
+    }
 
 
 def nested_cv_gain(train: Any, oof_probs: np.ndarray, folds: int, seed: int) -> dict[str, Any]:
@@ -89,8 +95,13 @@ def nested_cv_gain(train: Any, oof_probs: np.ndarray, folds: int, seed: int) -> 
         weights.append(spec["weights"])
     before, per_before = macro_f1(train.quadrant, oof_probs.argmax(1), 4)
     after, per_after = macro_f1(train.quadrant, adjusted.argmax(1), 4)
-    return {"macro_f1_before": before, "macro_f1_after": after, "per_class_before": per_before.tolist(),
-            "per_class_after": per_after.tolist(), "weights": np.mean(weights, axis=0).tolist()}
+    return {
+        "macro_f1_before": before,
+        "macro_f1_after": after,
+        "per_class_before": per_before.tolist(),
+        "per_class_after": per_after.tolist(),
+        "weights": np.mean(weights, axis=0).tolist(),
+    }
 
 
 __all__ = ["FEATURES", "apply_adjustment", "feature_columns", "fit_adjustment", "nested_cv_gain"]

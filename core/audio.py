@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import numpy as np
 import soundfile as sf
@@ -145,7 +145,9 @@ def _check_mp4_boxes(path: str | os.PathLike) -> None:
             if box_size < 8:
                 raise AudioDecodeError(path, f"corrupt MP4 box {box_type!r}")
             if pos + box_size > size:
-                raise AudioDecodeError(path, f"truncated MP4 file (box {box_type.decode('latin-1')!r} runs past the end)")
+                raise AudioDecodeError(
+                    path, f"truncated MP4 file (box {box_type.decode('latin-1')!r} runs past the end)"
+                )
             seen.add(box_type)
             pos += box_size
     if b"moov" not in seen or b"mdat" not in seen:
@@ -219,8 +221,9 @@ def _essentia_decode(path: str, start: float, duration: float | None) -> tuple[n
             if info[0] > 0 and start >= info[0]:
                 raise AudioDecodeError(path, f"start {start:.2f}s is past the end ({info[0]:.2f}s)")
             end = 1e9 if duration is None else start + duration
-            mono = es.EasyLoader(filename=path, sampleRate=float(sr), startTime=float(start),
-                                 endTime=float(end), replayGain=-6.0)()
+            mono = es.EasyLoader(
+                filename=path, sampleRate=float(sr), startTime=float(start), endTime=float(end), replayGain=-6.0
+            )()
             total = int(round(info[0] * sr))
         else:
             audio, sr_f, *_ = es.AudioLoader(filename=path)()
@@ -260,8 +263,10 @@ def _decode_native(path: str | os.PathLike, start: float | None, duration: float
         expected = total - first if duration is None else min(int(round(duration * sr)), total - first)
         if expected > 0 and audio.size < _TRUNCATED_RATIO * expected:
             raise AudioDecodeError(
-                path, f"truncated or corrupt: decoded {audio.size / sr:.2f}s of the {expected / sr:.2f}s "
-                "declared by the header")
+                path,
+                f"truncated or corrupt: decoded {audio.size / sr:.2f}s of the {expected / sr:.2f}s "
+                "declared by the header",
+            )
     if not np.all(np.isfinite(audio)):
         raise AudioDecodeError(path, "decoded samples are not finite")
     return audio, sr, total
@@ -278,8 +283,9 @@ def _resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
 # --------------------------------------------------------------------------- public API
 
 
-def load_audio(path: str | os.PathLike, sr: int, *, start: float | None = None,
-               duration: float | None = None) -> np.ndarray:
+def load_audio(
+    path: str | os.PathLike, sr: int, *, start: float | None = None, duration: float | None = None
+) -> np.ndarray:
     """Mono float32 in [-1, 1] at `sr`, optionally only `duration` seconds from `start` (only that window
     is decoded where the format allows seeking)."""
     audio, native, _ = _decode_native(path, start, duration)
@@ -330,8 +336,9 @@ class Excerpt:
     audio: dict[int, np.ndarray] = field(default_factory=dict)
 
 
-def load_excerpt(path: str | os.PathLike, rates: Iterable[int] = (16000, 24000), length: float = 30.0,
-                 position: float = 0.3) -> Excerpt:
+def load_excerpt(
+    path: str | os.PathLike, rates: Iterable[int] = (16000, 24000), length: float = 30.0, position: float = 0.3
+) -> Excerpt:
     """Decode the excerpt window once at the native rate and resample it to every rate in `rates`."""
     rates = tuple(int(r) for r in rates)
     track = audio_duration(path)
@@ -350,4 +357,3 @@ def load_excerpt(path: str | os.PathLike, rates: Iterable[int] = (16000, 24000),
         track_duration=track,
         audio={r: _resample(audio, sr, r) for r in rates},
     )
-

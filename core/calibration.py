@@ -30,8 +30,8 @@ Corrections are replayed in the order they were made, so "calmer" means calmer t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -91,8 +91,9 @@ def centred_directions(embeddings: np.ndarray) -> np.ndarray:
     return np.divide(u, norms, out=np.zeros_like(u), where=norms > 1e-12)
 
 
-def similarity(directions: np.ndarray, rows: Sequence[int], power: float = 2.0,
-               query: Sequence[int] | None = None) -> np.ndarray:
+def similarity(
+    directions: np.ndarray, rows: Sequence[int], power: float = 2.0, query: Sequence[int] | None = None
+) -> np.ndarray:
     """Kernel between the tracks `query` (all when None) and the tracks `rows`: ((1 + cos) / 2) ** power.
 
     A track's similarity to itself is exactly 1, also for a track at the library mean (zero direction).
@@ -160,8 +161,12 @@ class _Fit:
         return similarity(self.directions, rows, self.params.power, query=query) @ self._alpha(rows)
 
 
-def fit_shifts(embeddings: np.ndarray, quadrant_probs: np.ndarray, corrections: Sequence[tuple[int, str]],
-               params: CalibrationParams | None = None) -> np.ndarray:
+def fit_shifts(
+    embeddings: np.ndarray,
+    quadrant_probs: np.ndarray,
+    corrections: Sequence[tuple[int, str]],
+    params: CalibrationParams | None = None,
+) -> np.ndarray:
     """(N, 4) logit shifts for every track from `corrections` = [(row, kind), ...] in the order they were made."""
     params = params or CalibrationParams()
     emb = np.asarray(embeddings)
@@ -188,8 +193,9 @@ def fit_shifts(embeddings: np.ndarray, quadrant_probs: np.ndarray, corrections: 
     return fit.predict()
 
 
-def apply_shifts(quadrant_probs: np.ndarray, tag_scores: np.ndarray, shifts: np.ndarray,
-                 affinity: np.ndarray, floor: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+def apply_shifts(
+    quadrant_probs: np.ndarray, tag_scores: np.ndarray, shifts: np.ndarray, affinity: np.ndarray, floor: float = 1e-6
+) -> tuple[np.ndarray, np.ndarray]:
     """Calibrated (quadrant_probs, tag_scores): softmax(log p + shift), and tags by Jeffrey's rule.
 
     `affinity` is (T, 4) P(quadrant | tag); a tag's new score is its old one times the affinity-weighted ratio of
@@ -221,9 +227,14 @@ def tag_quadrant_affinity(tag_names: Sequence[str]) -> np.ndarray:
     return counts / counts.sum(axis=1, keepdims=True)
 
 
-def calibrate(embeddings: np.ndarray, quadrant_probs: np.ndarray, tag_scores: np.ndarray,
-              corrections: Sequence[tuple[int, str]], affinity: np.ndarray,
-              params: CalibrationParams | None = None) -> Calibrated:
+def calibrate(
+    embeddings: np.ndarray,
+    quadrant_probs: np.ndarray,
+    tag_scores: np.ndarray,
+    corrections: Sequence[tuple[int, str]],
+    affinity: np.ndarray,
+    params: CalibrationParams | None = None,
+) -> Calibrated:
     """Fit the corrections and apply them to every track (one call for the cache's load path)."""
     params = params or CalibrationParams()
     shifts = fit_shifts(embeddings, quadrant_probs, corrections, params)

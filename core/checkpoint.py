@@ -43,8 +43,15 @@ _UNSET: Any = object()
 
 # Upper bounds for every size a config.json can ask for, checked before anything is allocated: a hostile or broken
 # config (n_quadrants = 2.5e7 took 7 GB before failing; tta_crops = 1e9 ran on at 8.8 GB) is refused at once.
-MODEL_SIZE_LIMITS = {"n_genres": 4096, "n_lowlevel": 4096, "muq_dim": 8192, "n_mels": 512, "n_tags": 1024,
-                     "n_quadrants": 64, "mel_frames": 65536}
+MODEL_SIZE_LIMITS = {
+    "n_genres": 4096,
+    "n_lowlevel": 4096,
+    "muq_dim": 8192,
+    "n_mels": 512,
+    "n_tags": 1024,
+    "n_quadrants": 64,
+    "mel_frames": 65536,
+}
 INFERENCE_SIZE_LIMITS = {"tta_crops": 64, "tta_frames": 65536}
 MAX_MEMBERS = 32
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
@@ -117,8 +124,10 @@ def _check_model_sizes(model: Any, where: Any) -> None:
         if value is None:
             continue
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= limit:
-            raise CheckpointError(f"{where}: model.{key} = {value!r} is out of range (a whole number 1..{limit}); "
-                                  "the checkpoint is damaged or not meant for this program")
+            raise CheckpointError(
+                f"{where}: model.{key} = {value!r} is out of range (a whole number 1..{limit}); "
+                "the checkpoint is damaged or not meant for this program"
+            )
 
 
 def _check_inference(spec: Any) -> None:
@@ -147,8 +156,10 @@ def _check_pretrained(doc: dict[str, Any], config: ModelConfig, directory: Path)
     if "pretrained" not in doc:
         return
     if doc["pretrained"] != config.pretrained_kind:
-        raise CheckpointError(f"{directory / CONFIG_FILE}: 'pretrained' is {doc['pretrained']!r} but the model's "
-                              f"fourth branch takes {config.pretrained_kind!r}")
+        raise CheckpointError(
+            f"{directory / CONFIG_FILE}: 'pretrained' is {doc['pretrained']!r} but the model's "
+            f"fourth branch takes {config.pretrained_kind!r}"
+        )
 
 
 def _check_heads(spec: dict[str, Any], config: ModelConfig) -> None:
@@ -163,8 +174,9 @@ def _check_heads(spec: dict[str, Any], config: ModelConfig) -> None:
         except StackingError as exc:
             raise CheckpointError(str(exc)) from exc
     arousal = spec.get("arousal")
-    if arousal is not None and (not isinstance(arousal, dict)
-                                or any(k not in arousal for k in ("mean", "std", "weights", "bias"))):
+    if arousal is not None and (
+        not isinstance(arousal, dict) or any(k not in arousal for k in ("mean", "std", "weights", "bias"))
+    ):
         raise CheckpointError("inference.arousal needs mean, std, weights and bias")
 
 
@@ -244,15 +256,18 @@ def read_checkpoint_config(directory: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint {directory} has no {CONFIG_FILE}")
     try:
         if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise CheckpointError(f"{path} is {path.stat().st_size} bytes; a checkpoint config is at most "
-                                  f"{MAX_CONFIG_BYTES} bytes")
+            raise CheckpointError(
+                f"{path} is {path.stat().st_size} bytes; a checkpoint config is at most {MAX_CONFIG_BYTES} bytes"
+            )
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CheckpointError(f"cannot read {path}: {exc}") from exc
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a QuadFusion checkpoint config")
     if doc.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{path} has format_version {doc.get('format_version')!r}; this code reads {FORMAT_VERSION}")
+        raise CheckpointError(
+            f"{path} has format_version {doc.get('format_version')!r}; this code reads {FORMAT_VERSION}"
+        )
     missing = [k for k in ("model", *REQUIRED_META) if k not in doc]
     if missing:
         raise CheckpointError(f"{path} lacks required keys {missing}")
@@ -304,7 +319,9 @@ def load_checkpoint(
     if tags is not None and list(doc["tags"]) != list(tags):
         raise CheckpointError(f"checkpoint tag list {doc['tags']} differs from this version's {list(tags)}")
     if genres is not None and list(doc["genres"]) != list(genres):
-        raise CheckpointError("checkpoint genre vocabulary differs from this version's; retrain or use a matching release")
+        raise CheckpointError(
+            "checkpoint genre vocabulary differs from this version's; retrain or use a matching release"
+        )
     if version is not None and not extractor_compatible(doc["extractor_version"], version):
         raise CheckpointError(
             f"checkpoint was trained on features of extractor version {doc['extractor_version']}, "
@@ -321,8 +338,10 @@ def load_checkpoint(
     expected = model.state_dict()
     most = sum(v.numel() * v.element_size() for v in expected.values()) * 2 + 1024 * 1024
     if weights.stat().st_size > most:  # never read a file far larger than the model it claims to hold
-        raise CheckpointError(f"{weights} is {weights.stat().st_size} bytes, far more than the {most} bytes "
-                              "this config's model can need; the checkpoint is damaged")
+        raise CheckpointError(
+            f"{weights} is {weights.stat().st_size} bytes, far more than the {most} bytes "
+            "this config's model can need; the checkpoint is damaged"
+        )
     try:
         state = load_file(str(weights), device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
@@ -332,7 +351,9 @@ def load_checkpoint(
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:
         raise CheckpointError(f"weights do not match the config: missing {missing[:5]}, unexpected {unexpected[:5]}")
-    wrong = [f"{k}: {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in expected.items() if state[k].shape != v.shape]
+    wrong = [
+        f"{k}: {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in expected.items() if state[k].shape != v.shape
+    ]
     if wrong:
         raise CheckpointError(f"weight shapes do not match the config: {wrong[:5]}")
     model.load_state_dict(state)

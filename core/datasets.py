@@ -6,9 +6,9 @@ packed into a single compact `.npz` (mel quantised to uint8) so a training run e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -68,11 +68,18 @@ class FeatureArrays:
         if protocol != "audio":
             raise ValueError(f"protocol must be 'metadata' or 'audio', got {protocol!r}")
         if self.genre_inferred is None:
-            raise ValueError("the audio-only protocol needs genres inferred from audio (MusiCNN tags); none are present")
+            raise ValueError(
+                "the audio-only protocol needs genres inferred from audio (MusiCNN tags); none are present"
+            )
         return replace(self, genre=self.genre_inferred)
 
     def branch_inputs(self, pretrained: str = "muq") -> dict[str, np.ndarray]:
-        items = (("mel", self.mel), ("muq", self.pretrained(pretrained)), ("genre", self.genre), ("lowlevel", self.lowlevel))
+        items = (
+            ("mel", self.mel),
+            ("muq", self.pretrained(pretrained)),
+            ("genre", self.genre),
+            ("lowlevel", self.lowlevel),
+        )
         return {k: v for k, v in items if v is not None}
 
 
@@ -92,16 +99,20 @@ def _stack_optional(values: list[np.ndarray | None]) -> np.ndarray | None:
     return np.stack(values).astype(np.float32) if values and all(v is not None for v in values) else None
 
 
-def build_arrays(clips, cache, *, with_mel: bool = True, show_bar: bool = True, progress=None,
-                 musicnn: bool = False) -> FeatureArrays:
+def build_arrays(
+    clips, cache, *, with_mel: bool = True, show_bar: bool = True, progress=None, musicnn: bool = False
+) -> FeatureArrays:
     """Features for 4Q clips (audio features from `cache`, genres from the labels).
 
     `musicnn=True` makes the cache compute MusiCNN-MSD features where missing; genres inferred from its tags fill
     `genre_inferred` (the audio-only protocol).
     """
     paths = [c.audio_path for c in clips]
-    feats = (cache.get_many(paths, show_bar=show_bar, progress=progress, musicnn=True) if musicnn
-             else cache.get_many(paths, show_bar=show_bar, progress=progress))
+    feats = (
+        cache.get_many(paths, show_bar=show_bar, progress=progress, musicnn=True)
+        if musicnn
+        else cache.get_many(paths, show_bar=show_bar, progress=progress)
+    )
     mel = lengths = None
     if with_mel:
         mel, lengths = stack_mels([f.mel for f in feats])
@@ -161,8 +172,14 @@ def stratified_folds(quadrant: np.ndarray, n_folds: int, seed: int) -> np.ndarra
     return fold
 
 
-def save_packed(arrays: FeatureArrays, path: str | Path, *, splits: dict[str, np.ndarray] | None = None,
-                levels: int = MEL_QUANT_LEVELS, xz: bool = False) -> Path:
+def save_packed(
+    arrays: FeatureArrays,
+    path: str | Path,
+    *,
+    splits: dict[str, np.ndarray] | None = None,
+    levels: int = MEL_QUANT_LEVELS,
+    xz: bool = False,
+) -> Path:
     """One compressed npz; mel quantised to `levels` steps over each clip's own [min, max].
 
     255 levels keep the error below 0.2 % of a clip's range; fewer levels plus `xz` (LZMA over the mel bytes)
@@ -189,8 +206,12 @@ def save_packed(arrays: FeatureArrays, path: str | Path, *, splits: dict[str, np
             payload["mel_shape"] = np.array(q.shape, dtype=np.int64)
         else:
             payload["mel_q"] = q
-        payload.update(mel_lo=lo.astype(np.float32), mel_scale=scale.astype(np.float32),
-                       mel_lengths=arrays.mel_lengths, mel_levels=np.int64(levels))
+        payload.update(
+            mel_lo=lo.astype(np.float32),
+            mel_scale=scale.astype(np.float32),
+            mel_lengths=arrays.mel_lengths,
+            mel_levels=np.int64(levels),
+        )
     if arrays.muq is not None:
         payload["muq"] = arrays.muq
     for name in ("interpretive", "musicnn", "genre_inferred"):
@@ -211,7 +232,9 @@ def load_packed(path: str | Path) -> tuple[FeatureArrays, dict[str, np.ndarray]]
             if "mel_q_xz" in data.files:
                 import lzma
 
-                q = np.frombuffer(lzma.decompress(data["mel_q_xz"].tobytes()), dtype=np.uint8).reshape(data["mel_shape"])
+                q = np.frombuffer(lzma.decompress(data["mel_q_xz"].tobytes()), dtype=np.uint8).reshape(
+                    data["mel_shape"]
+                )
             else:
                 q = data["mel_q"]
             levels = int(data["mel_levels"]) if "mel_levels" in data.files else MEL_QUANT_LEVELS
@@ -220,12 +243,30 @@ def load_packed(path: str | Path) -> tuple[FeatureArrays, dict[str, np.ndarray]]
             lengths = data["mel_lengths"]
         arrays = FeatureArrays(
             song_ids=[str(s) for s in data["song_ids"]],
-            lowlevel=data["lowlevel"], genre=data["genre"], relevance=data["relevance"], quadrant=data["quadrant"],
-            mel=mel, mel_lengths=lengths, muq=data["muq"] if "muq" in data.files else None,
-            **{name: data[name] if name in data.files else None for name in ("interpretive", "musicnn", "genre_inferred")},
+            lowlevel=data["lowlevel"],
+            genre=data["genre"],
+            relevance=data["relevance"],
+            quadrant=data["quadrant"],
+            mel=mel,
+            mel_lengths=lengths,
+            muq=data["muq"] if "muq" in data.files else None,
+            **{
+                name: data[name] if name in data.files else None
+                for name in ("interpretive", "musicnn", "genre_inferred")
+            },
         )
-        splits = {k[len("split_"):]: data[k] for k in data.files if k.startswith("split_")}
+        splits = {k[len("split_") :]: data[k] for k in data.files if k.startswith("split_")}
     return arrays, splits
 
 
-__all__ = ["FeatureArrays", "build_arrays", "inferred_genres", "stack_mels", "stratified_split", "stratified_folds", "save_packed", "load_packed", "replace"]
+__all__ = [
+    "FeatureArrays",
+    "build_arrays",
+    "inferred_genres",
+    "stack_mels",
+    "stratified_split",
+    "stratified_folds",
+    "save_packed",
+    "load_packed",
+    "replace",
+]

@@ -56,4 +56,3 @@ def quadrant_index(quadrant: str) -> int:
     if name not in QUADRANTS:
         raise ValueError(f"unknown quadrant {quadrant!r}; expected one of {', '.join(QUADRANTS)}")
     return QUADRANTS.index(name)
-

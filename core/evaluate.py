@@ -47,8 +47,13 @@ def protocol_metrics(model: Any, arrays: FeatureArrays, protocol: str) -> dict[s
         )
     if not np.isnan(pred.tag_scores).any():
         has = arrays.has_tags
-        result.update({"ndcg@3": ndcg_at_k(arrays.relevance[has], pred.tag_scores[has], k=3),
-                       "n_ranked": int(has.sum()), "n_without_tags": int((~has).sum())})
+        result.update(
+            {
+                "ndcg@3": ndcg_at_k(arrays.relevance[has], pred.tag_scores[has], k=3),
+                "n_ranked": int(has.sum()),
+                "n_without_tags": int((~has).sum()),
+            }
+        )
     return result
 
 
@@ -71,8 +76,9 @@ def evaluate_checkpoint(
     model = EmotionModel.load(checkpoint, device=device)
     use_split = split if split and has_split_column(data) else None
     clips = read_fourq(data, use_split)
-    arrays = build_arrays(clips, FeatureCache(cache_dir), with_mel="mel" in model.branches, show_bar=show_bar,
-                          musicnn=True)
+    arrays = build_arrays(
+        clips, FeatureCache(cache_dir), with_mel="mel" in model.branches, show_bar=show_bar, musicnn=True
+    )
     protocols = {p: protocol_metrics(model, arrays, p) for p in PROTOCOLS}
     result: dict[str, Any] = {
         "checkpoint": str(checkpoint) if checkpoint else "default",
@@ -91,17 +97,23 @@ def evaluate_checkpoint(
 
 def format_report(result: dict[str, Any]) -> str:
     """Human-readable summary printed by `qfx evaluate`: one block per protocol."""
-    lines = [f"checkpoint {result['checkpoint']} ({'+'.join(result['branches'])}, version {result['model_version']})",
-             f"data {result['data']} split={result['split']}: {result['n_clips']} clips"]
+    lines = [
+        f"checkpoint {result['checkpoint']} ({'+'.join(result['branches'])}, version {result['model_version']})",
+        f"data {result['data']} split={result['split']}: {result['n_clips']} clips",
+    ]
     for name, metrics in result.get("protocols", {"metadata": result}).items():
         lines.append(f"[{PROTOCOL_TITLES.get(name, name)}]")
         if "macro_f1" in metrics:
             per = "  ".join(f"{q} {v * 100:.1f}" for q, v in metrics["per_class_f1"].items())
-            lines.append(f"  4-class  macro-F1 {metrics['macro_f1'] * 100:.1f} %   per class F1: {per}   "
-                         f"accuracy {metrics['accuracy'] * 100:.1f} %")
+            lines.append(
+                f"  4-class  macro-F1 {metrics['macro_f1'] * 100:.1f} %   per class F1: {per}   "
+                f"accuracy {metrics['accuracy'] * 100:.1f} %"
+            )
         if "ndcg@3" in metrics:
-            lines.append(f"  ranking  nDCG@3 {metrics['ndcg@3']:.3f} over {metrics['n_ranked']} clips with tags "
-                         f"({metrics['n_without_tags']} clips without tags left out)")
+            lines.append(
+                f"  ranking  nDCG@3 {metrics['ndcg@3']:.3f} over {metrics['n_ranked']} clips with tags "
+                f"({metrics['n_without_tags']} clips without tags left out)"
+            )
     return "\n".join(lines)
 
 

@@ -69,8 +69,14 @@ def _default_extract(path: Path, muq) -> CachedFeatures:
 
     tf = extract_track_features(path, muq=muq)
     return CachedFeatures(
-        mel=tf.mel, lowlevel=tf.lowlevel, interpretive=tf.interpretive, muq=tf.muq, genre=tf.genre,
-        duration=float(tf.duration), excerpt_start=float(tf.excerpt_start), musicnn=getattr(tf, "musicnn", None),
+        mel=tf.mel,
+        lowlevel=tf.lowlevel,
+        interpretive=tf.interpretive,
+        muq=tf.muq,
+        genre=tf.genre,
+        duration=float(tf.duration),
+        excerpt_start=float(tf.excerpt_start),
+        musicnn=getattr(tf, "musicnn", None),
     )
 
 

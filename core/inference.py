@@ -19,13 +19,15 @@ the CPU, where most desktop users are). The profile is part of `.version`, since
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 from core.checkpoint import CONFIG_FILE, WEIGHTS_FILE, CheckpointError, load_checkpoint
+
 # The numpy parts live in core.inference_base so the ONNX runtime shares them without torch; re-exported here.
 from core.inference_base import (  # noqa: F401
     PROFILE_ENV,
@@ -46,16 +48,33 @@ from core.stacking import StackingError, apply_heads
 
 
 def _same_interface(a: ModelConfig, b: ModelConfig) -> bool:
-    keys = ("branches", "heads", "n_genres", "n_lowlevel", "muq_dim", "n_mels", "n_tags", "n_quadrants", "mel_frames",
-            "pretrained")
+    keys = (
+        "branches",
+        "heads",
+        "n_genres",
+        "n_lowlevel",
+        "muq_dim",
+        "n_mels",
+        "n_tags",
+        "n_quadrants",
+        "mel_frames",
+        "pretrained",
+    )
     return all(getattr(a, k) == getattr(b, k) for k in keys)
 
 
 class EmotionModel:
     """A loaded checkpoint (one model or an ensemble) ready for prediction (eval mode, on GPU when available)."""
 
-    def __init__(self, model: QuadFusionNet, meta: dict[str, Any], version: str, device: torch.device,
-                 members: Sequence[tuple[QuadFusionNet, dict[str, Any]]] = (), profile: str = "full") -> None:
+    def __init__(
+        self,
+        model: QuadFusionNet,
+        meta: dict[str, Any],
+        version: str,
+        device: torch.device,
+        members: Sequence[tuple[QuadFusionNet, dict[str, Any]]] = (),
+        profile: str = "full",
+    ) -> None:
         self.model = model
         self.meta = meta
         self.version = version
@@ -83,8 +102,13 @@ class EmotionModel:
             model.to(memory_format=fmt)
 
     @classmethod
-    def load(cls, path: str | Path | None = None, device: str | torch.device | None = None,
-             profile: str | None = None, **checks: Any) -> EmotionModel:
+    def load(
+        cls,
+        path: str | Path | None = None,
+        device: str | torch.device | None = None,
+        profile: str | None = None,
+        **checks: Any,
+    ) -> EmotionModel:
         """Load `path` (default: the shipped model in resources/models/default); raises CheckpointError.
 
         `profile` ("full" or "fast", see PROFILES) defaults to $QFX_INFERENCE_PROFILE, else "full" on CUDA and
@@ -95,7 +119,9 @@ class EmotionModel:
         if not (directory / CONFIG_FILE).is_file():
             where = "the shipped default model" if path is None else "the model"
             raise CheckpointError(f"{where} is not installed: no {CONFIG_FILE} in {directory}")
-        dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        dev = (
+            torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        )
         chosen = resolve_profile(profile, dev)
         model, meta = load_checkpoint(directory, map_location=dev, **checks)
         files = [directory / WEIGHTS_FILE, directory / CONFIG_FILE]
@@ -183,7 +209,9 @@ class EmotionModel:
             raise InferenceError(f"inputs disagree on N: {sizes}")
         return next(iter(sizes.values())), raw
 
-    def _batch(self, raw: dict[str, Any], start: int, stop: int, norm: dict[str, Any] | None = None) -> list[dict[str, np.ndarray]]:
+    def _batch(
+        self, raw: dict[str, Any], start: int, stop: int, norm: dict[str, Any] | None = None
+    ) -> list[dict[str, np.ndarray]]:
         """Normalised model inputs for rows start..stop; one sub-batch per clip when mel lengths differ."""
         batch = {b: self._normalise(b, v[start:stop], norm) for b, v in raw.items() if b != "mel"}
         if "mel" not in raw:
@@ -203,8 +231,9 @@ class EmotionModel:
             return None
         return tta_starts(frames, int(self.tta_frames), self.tta_crops)
 
-    def _voter_outputs(self, model: QuadFusionNet, tensors: dict[str, torch.Tensor],
-                       want_embedding: bool) -> tuple[list[dict[str, torch.Tensor]], torch.Tensor | None]:
+    def _voter_outputs(
+        self, model: QuadFusionNet, tensors: dict[str, torch.Tensor], want_embedding: bool
+    ) -> tuple[list[dict[str, torch.Tensor]], torch.Tensor | None]:
         """One voter's outputs (one per crop, or one for the whole input) and, if asked, its whole-mel embedding."""
         starts = self._crop_starts(int(tensors["mel"].shape[-1])) if "mel" in tensors else None
         if starts is None:

@@ -22,7 +22,9 @@ Distance = Literal["cosine", "euclidean"]
 
 def _check_pair(scores: torch.Tensor, relevance: torch.Tensor) -> None:
     if scores.dim() != 2 or scores.shape != relevance.shape:
-        raise ValueError(f"scores and relevance must both be (B, L), got {tuple(scores.shape)} and {tuple(relevance.shape)}")
+        raise ValueError(
+            f"scores and relevance must both be (B, L), got {tuple(scores.shape)} and {tuple(relevance.shape)}"
+        )
     if bool((relevance < 0).any()):
         raise ValueError("relevance must be non-negative")
 
@@ -122,7 +124,9 @@ def weighted_cross_entropy(
 ) -> torch.Tensor:
     """Class-weighted cross-entropy (weighted mean, as torch defines it) with optional label smoothing."""
     if logits.dim() != 2 or targets.shape != logits.shape[:1]:
-        raise ValueError(f"logits must be (B, C) and targets (B,), got {tuple(logits.shape)} and {tuple(targets.shape)}")
+        raise ValueError(
+            f"logits must be (B, C) and targets (B,), got {tuple(logits.shape)} and {tuple(targets.shape)}"
+        )
     if class_weights is not None:
         class_weights = class_weights.to(device=logits.device, dtype=logits.dtype)
         if class_weights.shape != logits.shape[1:]:

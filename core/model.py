@@ -221,13 +221,17 @@ class QuadFusionNet(nn.Module):
         return ready
 
     # -- forward ----------------------------------------------------------------------------------------------
-    def _embedding(self, inputs: dict[str, torch.Tensor | None], mel_vector: torch.Tensor | None = None) -> torch.Tensor:
+    def _embedding(
+        self, inputs: dict[str, torch.Tensor | None], mel_vector: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """`mel_vector` (B, 256), when given, replaces the mel branch's CNN output (already pooled elsewhere)."""
         if mel_vector is not None:  # a 1-frame stand-in passes the checks; only its batch size is used
             inputs = dict(inputs, mel=mel_vector.new_zeros((mel_vector.shape[0], 1, self.config.n_mels, 1)))
         ready = self._prepare(inputs)
         parts = [
-            self.branch_dropout(mel_vector if name == "mel" and mel_vector is not None else self.branch_modules[name](ready[name]))
+            self.branch_dropout(
+                mel_vector if name == "mel" and mel_vector is not None else self.branch_modules[name](ready[name])
+            )
             for name in self.config.branches
         ]
         return self.fusion1(torch.cat(parts, dim=1))

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -76,16 +77,20 @@ class VoterGraph(nn.Module):
         pooled = torch.matmul(pool, columns)  # (B, K, C)
         batch, k, channels = pooled.shape[0], pooled.shape[1], pooled.shape[2]
         flat = pooled.reshape(-1, channels)
-        vectors = {b: x.unsqueeze(1).expand(-1, k, -1).reshape(flat.shape[0], x.shape[1])
-                   for b, x in zip(self.vectors, rest)}
+        vectors = {
+            b: x.unsqueeze(1).expand(-1, k, -1).reshape(flat.shape[0], x.shape[1]) for b, x in zip(self.vectors, rest)
+        }
         return self._finish(self.model.forward_pooled(flat, **vectors), batch, k)
 
 
 def _names(model: QuadFusionNet) -> tuple[list[str], list[str]]:
     branches = model.config.branches
     inputs = (["mel", "pool"] if "mel" in branches else []) + [b for b in branches if b != "mel"]
-    outputs = (["tag_probs"] if "tags" in model.config.heads else []) + (
-        ["quadrant_probs"] if "quadrant" in model.config.heads else []) + ["embedding"]
+    outputs = (
+        (["tag_probs"] if "tags" in model.config.heads else [])
+        + (["quadrant_probs"] if "quadrant" in model.config.heads else [])
+        + ["embedding"]
+    )
     return inputs, outputs
 
 
@@ -122,8 +127,17 @@ def export_voter(directory: Path, frames: int | None = None, **checks: Any) -> P
         warnings.simplefilter("ignore", torch.jit.TracerWarning)  # shape checks traced as constants: intended
         # The TorchScript exporter on purpose: stable dynamic axes for this small static graph, no onnxscript.
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(graph, example, str(target), input_names=inputs, output_names=outputs,
-                          dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True, dynamo=False)
+        torch.onnx.export(
+            graph,
+            example,
+            str(target),
+            input_names=inputs,
+            output_names=outputs,
+            dynamic_axes=dynamic,
+            opset_version=OPSET,
+            do_constant_folding=True,
+            dynamo=False,
+        )
     proto = onnx.load(str(target))
     info = {
         "format": ONNX_FORMAT,
@@ -184,8 +198,11 @@ def calibration_feeds(directory: str | Path, audio_files: Sequence[str | Path], 
 
     model = OnnxEmotionModel.load(directory, device="cpu", profile="full", **checks)
     feats = [extract_track_features(p) for p in audio_files]
-    raw = {"mel": [f.mel for f in feats], "lowlevel": np.stack([f.lowlevel for f in feats]),
-           "genre": np.stack([f.genre for f in feats])}
+    raw = {
+        "mel": [f.mel for f in feats],
+        "lowlevel": np.stack([f.lowlevel for f in feats]),
+        "genre": np.stack([f.genre for f in feats]),
+    }
     per_voter = []
     for voter in model._voters:
         feeds = []
@@ -219,9 +236,16 @@ def quantize_voter(directory: Path, feeds: Sequence[dict[str, np.ndarray]]) -> P
     with tempfile.TemporaryDirectory() as tmp:
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(directory / ONNX_FILE), str(pre), skip_symbolic_shape=True)
-        quantize_static(str(pre), str(target), _Reader(), quant_format=QuantFormat.QDQ,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
-                        op_types_to_quantize=["Conv"])
+        quantize_static(
+            str(pre),
+            str(target),
+            _Reader(),
+            quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["Conv"],
+        )
     source = onnx.load(str(directory / ONNX_FILE))
     proto = onnx.load(str(target))
     del proto.metadata_props[:]
@@ -258,9 +282,17 @@ def export_musicnn(weights: str | Path | None = None) -> Path:
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(net, (example,), str(target), input_names=["patches"], output_names=["embedding", "tags"],
-                          dynamic_axes={"patches": {0: "patches"}, "embedding": {0: "patches"}, "tags": {0: "patches"}},
-                          opset_version=OPSET, do_constant_folding=True, dynamo=False)
+        torch.onnx.export(
+            net,
+            (example,),
+            str(target),
+            input_names=["patches"],
+            output_names=["embedding", "tags"],
+            dynamic_axes={"patches": {0: "patches"}, "embedding": {0: "patches"}, "tags": {0: "patches"}},
+            opset_version=OPSET,
+            do_constant_folding=True,
+            dynamo=False,
+        )
     proto = onnx.load(str(target))
     del proto.metadata_props[:]
     for key, value in {"format": "quadfusion-musicnn-onnx", "source_hash": weights_hash(path)}.items():
@@ -277,8 +309,10 @@ def musicnn_parity_error(weights: str | Path | None = None) -> float:
     from core.features.musicnn_onnx import load_onnx_musicnn
 
     rng = np.random.default_rng(1)
-    waves = [(0.2 * np.sin(np.arange(n) * 0.05) + 0.05 * rng.standard_normal(n)).astype(np.float32)
-             for n in (16000 * 7, 16000 * 2)]
+    waves = [
+        (0.2 * np.sin(np.arange(n) * 0.05) + 0.05 * rng.standard_normal(n)).astype(np.float32)
+        for n in (16000 * 7, 16000 * 2)
+    ]
     ref = load_musicnn("cpu", weights).embed(waves)
     got = load_onnx_musicnn(weights).embed(waves)
     return max(float(np.abs(a - b).max()) for a, b in zip(ref, got))

@@ -12,9 +12,10 @@ the model to its worker processes), where `set_threads(1)` keeps each worker on 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -100,8 +101,9 @@ class _Voter:
             if threads > 0:
                 options.intra_op_num_threads = threads
                 options.inter_op_num_threads = 1
-            providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device.type == "cuda" else [
-                "CPUExecutionProvider"]
+            providers = (
+                ["CUDAExecutionProvider", "CPUExecutionProvider"] if device.type == "cuda" else ["CPUExecutionProvider"]
+            )
             self.session = ort.InferenceSession(self.blob, sess_options=options, providers=providers)
         return self.session.run(None, feeds)
 
@@ -152,35 +154,52 @@ def _check_running_code(doc: dict[str, Any], directory: Path, checks: dict[str, 
     if tags is not None and list(doc["tags"]) != list(tags):
         raise CheckpointError(f"checkpoint tag list {doc['tags']} differs from this version's {list(tags)}")
     if genres is not None and list(doc["genres"]) != list(genres):
-        raise CheckpointError("checkpoint genre vocabulary differs from this version's; "
-                              "retrain or use a matching release")
+        raise CheckpointError(
+            "checkpoint genre vocabulary differs from this version's; retrain or use a matching release"
+        )
     if version is not None and not extractor_compatible(doc["extractor_version"], version):
         raise CheckpointError(
             f"checkpoint {directory} was trained on features of extractor version {doc['extractor_version']}, "
-            f"this version computes {version}; re-extract features and retrain")
+            f"this version computes {version}; re-extract features and retrain"
+        )
 
 
 def _interface(doc: dict[str, Any]) -> ModelInterface:
     cfg = doc["model"]
     pretrained = cfg.get("pretrained", "muq")
-    widths = {"genre": cfg.get("n_genres") or len(doc["genres"]), "lowlevel": cfg.get("n_lowlevel", 8),
-              "muq": cfg.get("muq_dim") or _PRETRAINED_DIMS.get(pretrained, 1024)}
+    widths = {
+        "genre": cfg.get("n_genres") or len(doc["genres"]),
+        "lowlevel": cfg.get("n_lowlevel", 8),
+        "muq": cfg.get("muq_dim") or _PRETRAINED_DIMS.get(pretrained, 1024),
+    }
     for key, value in cfg.items():  # branches added later declare their width as "<branch>_dim"
         if key.endswith("_dim") and key[:-4] in cfg.get("branches", []):
             widths[key[:-4]] = int(value)
     branches = tuple(cfg.get("branches", ()))
-    return ModelInterface(branches=branches, heads=tuple(cfg.get("heads", ("tags", "quadrant"))),
-                          n_mels=int(cfg.get("n_mels", 48)), n_tags=int(cfg.get("n_tags", 12)),
-                          n_quadrants=int(cfg.get("n_quadrants", 4)), mel_frames=cfg.get("mel_frames"),
-                          widths={b: int(widths[b]) for b in branches if b != "mel" and b in widths},
-                          pretrained=pretrained)
+    return ModelInterface(
+        branches=branches,
+        heads=tuple(cfg.get("heads", ("tags", "quadrant"))),
+        n_mels=int(cfg.get("n_mels", 48)),
+        n_tags=int(cfg.get("n_tags", 12)),
+        n_quadrants=int(cfg.get("n_quadrants", 4)),
+        mel_frames=cfg.get("mel_frames"),
+        widths={b: int(widths[b]) for b in branches if b != "mel" and b in widths},
+        pretrained=pretrained,
+    )
 
 
 class OnnxEmotionModel:
     """A checkpoint (one model or an ensemble) on ONNX Runtime, with EmotionModel's interface."""
 
-    def __init__(self, meta: dict[str, Any], voters: Sequence[_Voter], version: str, device: RuntimeDevice,
-                 profile: str, threads: int = 0) -> None:
+    def __init__(
+        self,
+        meta: dict[str, Any],
+        voters: Sequence[_Voter],
+        version: str,
+        device: RuntimeDevice,
+        profile: str,
+        threads: int = 0,
+    ) -> None:
         self.meta = meta
         self.version = version
         self.device = device
@@ -196,8 +215,15 @@ class OnnxEmotionModel:
         self._heads = {k: spec[k] for k in ("probe", "arousal") if spec.get(k)}
 
     @classmethod
-    def load(cls, path: str | Path, device: str | None = None, profile: str | None = None,
-             threads: int | None = None, precision: str | None = None, **checks: Any) -> OnnxEmotionModel:
+    def load(
+        cls,
+        path: str | Path,
+        device: str | None = None,
+        profile: str | None = None,
+        threads: int | None = None,
+        precision: str | None = None,
+        **checks: Any,
+    ) -> OnnxEmotionModel:
         """Load the exported checkpoint folder `path`; raises CheckpointError (missing, stale or damaged graph,
         incompatible checkpoint) or InferenceError (unknown profile or precision).
 
@@ -210,8 +236,9 @@ class OnnxEmotionModel:
         dev = RuntimeDevice("cuda" if want_cuda and onnx_cuda_available() else "cpu")
         chosen = resolve_profile(profile, dev)
         cheap = "mel" not in _interface(doc).branches  # members without a mel CNN cost microseconds: always vote
-        folders = [directory] + [directory / m for m in (doc.get("inference") or {}).get("members", [])
-                                 if chosen == "full" or cheap]
+        folders = [directory] + [
+            directory / m for m in (doc.get("inference") or {}).get("members", []) if chosen == "full" or cheap
+        ]
         kind = _resolve_precision(precision, dev, folders)
         voters = []
         for folder in folders:
@@ -344,13 +371,23 @@ class OnnxEmotionModel:
 
     def _output_names(self) -> list[str]:
         heads = self.config.heads
-        return (["tag_probs"] if "tags" in heads else []) + (["quadrant_probs"] if "quadrant" in heads else []) + [
-            "embedding"]
+        return (
+            (["tag_probs"] if "tags" in heads else [])
+            + (["quadrant_probs"] if "quadrant" in heads else [])
+            + ["embedding"]
+        )
 
-    def predict(self, mel: np.ndarray | Sequence[np.ndarray] | None = None, lowlevel: np.ndarray | None = None,
-                genre: np.ndarray | None = None, muq: np.ndarray | None = None, batch_size: int = 64,
-                device: str | None = None, musicnn: np.ndarray | None = None,
-                interpretive: np.ndarray | None = None) -> Predictions:
+    def predict(
+        self,
+        mel: np.ndarray | Sequence[np.ndarray] | None = None,
+        lowlevel: np.ndarray | None = None,
+        genre: np.ndarray | None = None,
+        muq: np.ndarray | None = None,
+        batch_size: int = 64,
+        device: str | None = None,
+        musicnn: np.ndarray | None = None,
+        interpretive: np.ndarray | None = None,
+    ) -> Predictions:
         """Predict for N clips; mel is (N, 48, T) or a list of (48, T_i). Inputs of unused branches are ignored.
         The pretrained branch takes `muq` or `musicnn`, whichever `pretrained_kind` names; `interpretive` is needed
         only with an arousal adjustment (`needs_interpretive`)."""
@@ -364,8 +401,11 @@ class OnnxEmotionModel:
             results += [self._run(group) for group in zip(*per_voter)]
         if not results:
             cfg = self.config
-            return Predictions(np.zeros((0, cfg.n_tags), np.float32), np.zeros((0, cfg.n_quadrants), np.float32),
-                               np.zeros((0, 128), np.float32))
+            return Predictions(
+                np.zeros((0, cfg.n_tags), np.float32),
+                np.zeros((0, cfg.n_quadrants), np.float32),
+                np.zeros((0, 128), np.float32),
+            )
         tags, quads, emb = (np.concatenate(parts).astype(np.float32) for parts in zip(*results))
         if self._heads:
             from core.stacking import StackingError, apply_heads

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Progress:
         return self.done / self.elapsed if self.elapsed > 0 and self.done else 0.0
 
     @property
-    def eta(self) -> Optional[float]:
+    def eta(self) -> float | None:
         """Seconds left, or None while the rate is unknown."""
         if not self.rate or self.total <= 0:
             return None

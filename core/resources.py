@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from functools import lru_cache
+from functools import cache
 from importlib import resources as importlib_resources
 from pathlib import Path
 from typing import Any
@@ -53,7 +53,7 @@ def resource_path(*parts: str) -> Path:
     return resources_dir().joinpath(*parts)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_json_resource(name: str) -> Any:
     """Tables (genres, emotions, descriptors) live as JSON in resources/ so code never duplicates them."""
     with open(resource_path(name), encoding="utf-8") as fh:

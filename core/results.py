@@ -29,8 +29,11 @@ ROWS: tuple[tuple[str, str, str | None, str, str], ...] = (
 
 
 def _collect(rows: list[dict], model: str, task: str, key: str) -> np.ndarray:
-    values = [r["test"][key] for r in rows if r.get("model") == model and r.get("task") == task
-              and "test" in r and key in r["test"]]
+    values = [
+        r["test"][key]
+        for r in rows
+        if r.get("model") == model and r.get("task") == task and "test" in r and key in r["test"]
+    ]
     return np.asarray(values, dtype=np.float64)
 
 
@@ -50,15 +53,24 @@ def summarize(rows: list[dict]) -> dict[str, Any]:
             entry["not_run"] = MUQ_MISSING
             out[key] = entry
             continue
-        f1 = np.stack([np.asarray(r["test"]["per_class_f1"]) for r in rows
-                       if r.get("model") == model and r.get("task") == t2 and "per_class_f1" in r.get("test", {})]) \
-            if t2 != "-" and _collect(rows, model, t2, "macro_f1").size else np.zeros((0, 4))
+        f1 = (
+            np.stack(
+                [
+                    np.asarray(r["test"]["per_class_f1"])
+                    for r in rows
+                    if r.get("model") == model and r.get("task") == t2 and "per_class_f1" in r.get("test", {})
+                ]
+            )
+            if t2 != "-" and _collect(rows, model, t2, "macro_f1").size
+            else np.zeros((0, 4))
+        )
         macro = _collect(rows, model, t2, "macro_f1") if t2 != "-" else np.zeros(0)
         ndcg = _collect(rows, model, t3, "ndcg@3") if t3 != "-" else np.zeros(0)
         if macro.size:
             entry["macro_f1"] = {"mean": float(macro.mean()), "std": float(macro.std()), "n": int(macro.size)}
-            entry["per_class_f1"] = {q: {"mean": float(f1[:, i].mean()), "std": float(f1[:, i].std())}
-                                     for i, q in enumerate(QUADRANTS)}
+            entry["per_class_f1"] = {
+                q: {"mean": float(f1[:, i].mean()), "std": float(f1[:, i].std())} for i, q in enumerate(QUADRANTS)
+            }
         if ndcg.size:
             entry["ndcg@3"] = {"mean": float(ndcg.mean()), "std": float(ndcg.std()), "n": int(ndcg.size)}
         skipped = [r for r in rows if r.get("model") == model and "skipped" in r]
@@ -84,11 +96,21 @@ def markdown_tables(rows: list[dict]) -> str:
             t2.append(f"| {label} | " + " | ".join(per) + f" | {_ms(_collect(rows, model, task2, 'macro_f1'), 100)} |")
         if task3 != "-":
             t3.append(f"| {label} | {_ms(_collect(rows, model, task3, 'ndcg@3'), 1, 3)} |")
-    return ("**4-class (Table 2 layout)**: F1 in %, mean ± std over seeds, 4Q test split.\n\n" + "\n".join(t2)
-            + "\n\n**Ranking (Table 3 layout)**: nDCG@3, mean ± std over seeds, 4Q test clips with at least one tag.\n\n"
-            + "\n".join(t3) + "\n")
+    return (
+        "**4-class (Table 2 layout)**: F1 in %, mean ± std over seeds, 4Q test split.\n\n"
+        + "\n".join(t2)
+        + "\n\n**Ranking (Table 3 layout)**: nDCG@3, mean ± std over seeds, 4Q test clips with at least one tag.\n\n"
+        + "\n".join(t3)
+        + "\n"
+    )
 
 
 def _per_class(rows: list[dict], model: str, task: str, i: int) -> np.ndarray:
-    return np.asarray([r["test"]["per_class_f1"][i] for r in rows if r.get("model") == model and r.get("task") == task
-                       and "per_class_f1" in r.get("test", {})], dtype=np.float64)
+    return np.asarray(
+        [
+            r["test"]["per_class_f1"][i]
+            for r in rows
+            if r.get("model") == model and r.get("task") == task and "per_class_f1" in r.get("test", {})
+        ],
+        dtype=np.float64,
+    )

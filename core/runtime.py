@@ -89,7 +89,7 @@ def has_onnx_export(model_dir: str | Path) -> bool:
 
 
 def choose_backend(model_dir: str | Path, device: str | None = None) -> str:
-    """"onnx" or "torch" for the checkpoint folder `model_dir` (see the module docstring); raises RuntimeUnavailable.
+    """ "onnx" or "torch" for the checkpoint folder `model_dir` (see the module docstring); raises RuntimeUnavailable.
 
     `device` ("cpu", "cuda") narrows the choice: "cpu" never imports torch to look for a GPU."""
     wanted = (os.environ.get(BACKEND_ENV) or "auto").strip().lower()
@@ -115,12 +115,15 @@ def choose_backend(model_dir: str | Path, device: str | None = None) -> str:
 def _missing_onnx(model_dir: str | Path) -> str:
     if not onnxruntime_available():
         return "onnxruntime is not installed (pip install onnxruntime) and neither is torch"
-    return (f"{model_dir} has no {ONNX_FILE}: export it with `python scripts/export_onnx.py {model_dir}` "
-            "(needs the training extras), or install torch to run the checkpoint directly")
+    return (
+        f"{model_dir} has no {ONNX_FILE}: export it with `python scripts/export_onnx.py {model_dir}` "
+        "(needs the training extras), or install torch to run the checkpoint directly"
+    )
 
 
-def load_emotion_model(path: str | Path | None = None, device: str | None = None, profile: str | None = None,
-                       **checks: Any) -> Any:
+def load_emotion_model(
+    path: str | Path | None = None, device: str | None = None, profile: str | None = None, **checks: Any
+) -> Any:
     """The emotion model of checkpoint folder `path` (default: the shipped one) on the chosen runtime.
 
     Both runtimes offer the same interface (predict, version, tags, uses_muq, device, ...) and raise

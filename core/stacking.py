@@ -58,12 +58,18 @@ def probe_probs(spec: dict[str, Any], features: np.ndarray) -> np.ndarray:
 def probe_from_sklearn(pipeline: Any, weight: float) -> dict[str, Any]:
     """The JSON block of a fitted `make_pipeline(StandardScaler(), LogisticRegression())`."""
     scaler, clf = pipeline[0], pipeline[-1]
-    return {"weight": float(weight), "mean": scaler.mean_.tolist(), "std": np.maximum(scaler.scale_, 1e-12).tolist(),
-            "coef": clf.coef_.tolist(), "intercept": clf.intercept_.tolist()}
+    return {
+        "weight": float(weight),
+        "mean": scaler.mean_.tolist(),
+        "std": np.maximum(scaler.scale_, 1e-12).tolist(),
+        "coef": clf.coef_.tolist(),
+        "intercept": clf.intercept_.tolist(),
+    }
 
 
-def apply_heads(quadrant_probs: np.ndarray, spec: dict[str, Any], pretrained: np.ndarray | None,
-                interpretive: np.ndarray | None) -> np.ndarray:
+def apply_heads(
+    quadrant_probs: np.ndarray, spec: dict[str, Any], pretrained: np.ndarray | None, interpretive: np.ndarray | None
+) -> np.ndarray:
     """The network's quadrant probabilities after the probe mix and the arousal adjustment named in `spec`."""
     out = np.asarray(quadrant_probs, np.float64)
     probe = spec.get("probe")

@@ -28,8 +28,19 @@ from core.model import ModelConfig, QuadFusionNet
 from core.train_data import DeviceData, compute_normalization
 from core.train_loop import train_loop
 
-__all__ = ["TrainConfig", "TrainResult", "fit", "DeviceData", "compute_normalization", "checkpoint_meta",
-           "evaluate_model", "predict_arrays", "predict_tensors", "score_predictions", "validation_arrays"]
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "fit",
+    "DeviceData",
+    "compute_normalization",
+    "checkpoint_meta",
+    "evaluate_model",
+    "predict_arrays",
+    "predict_tensors",
+    "score_predictions",
+    "validation_arrays",
+]
 
 TASKS = {"tags": ("tags",), "quadrant": ("quadrant",), "joint": ("tags", "quadrant")}
 
@@ -115,21 +126,28 @@ def seed_everything(seed: int) -> None:
         torch.cuda.manual_seed_all(seed)
 
 
-def _loss(out: dict[str, torch.Tensor], rel: torch.Tensor, quad: torch.Tensor, cfg: TrainConfig,
-          class_weights: torch.Tensor | None) -> torch.Tensor:
+def _loss(
+    out: dict[str, torch.Tensor],
+    rel: torch.Tensor,
+    quad: torch.Tensor,
+    cfg: TrainConfig,
+    class_weights: torch.Tensor | None,
+) -> torch.Tensor:
     total = torch.zeros((), device=rel.device)
     if "tag_logits" in out:
         fn = listnet_loss if cfg.tag_loss == "listnet" else listmle_loss
         total = total + cfg.tag_loss_weight * fn(out["tag_logits"].float(), rel)
     if "quadrant_logits" in out:
-        total = total + cfg.quadrant_loss_weight * weighted_cross_entropy(out["quadrant_logits"].float(), quad, class_weights,
-                                                                          label_smoothing=cfg.label_smoothing)
+        total = total + cfg.quadrant_loss_weight * weighted_cross_entropy(
+            out["quadrant_logits"].float(), quad, class_weights, label_smoothing=cfg.label_smoothing
+        )
     return total
 
 
 @torch.no_grad()
-def predict_tensors(model: QuadFusionNet, data: DeviceData, batch_size: int = 64, amp: bool = True,
-                    tta: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
+def predict_tensors(
+    model: QuadFusionNet, data: DeviceData, batch_size: int = 64, amp: bool = True, tta: tuple[int, int] | None = None
+) -> dict[str, np.ndarray]:
     """Softmax tag scores, quadrant probabilities and embeddings for every clip (eval mode, full-length mel).
 
     `tta=(crop_frames, n_crops)`: scores and probabilities are the mean softmax over `n_crops` evenly spaced crops
@@ -162,10 +180,15 @@ def predict_tensors(model: QuadFusionNet, data: DeviceData, batch_size: int = 64
                 parts.setdefault("tta_" + key, []).append(value)
     result = {k: torch.cat(v).cpu().numpy() for k, v in parts.items()}
     if "tag_logits" in result:
-        result["tag_scores"] = result.pop("tta_tag_logits") if "tta_tag_logits" in result else _softmax(result["tag_logits"])
+        result["tag_scores"] = (
+            result.pop("tta_tag_logits") if "tta_tag_logits" in result else _softmax(result["tag_logits"])
+        )
     if "quadrant_logits" in result:
-        result["quadrant_probs"] = (result.pop("tta_quadrant_logits") if "tta_quadrant_logits" in result
-                                    else _softmax(result["quadrant_logits"]))
+        result["quadrant_probs"] = (
+            result.pop("tta_quadrant_logits")
+            if "tta_quadrant_logits" in result
+            else _softmax(result["quadrant_logits"])
+        )
     return result
 
 
@@ -197,8 +220,14 @@ def _task_rows(arrays: FeatureArrays, task: str) -> np.ndarray:
     return np.arange(len(arrays))
 
 
-def fit(train: FeatureArrays, cfg: TrainConfig, *, val: FeatureArrays | None = None, show_bar: bool = True,
-        log: Callable[[str], None] | None = None) -> TrainResult:
+def fit(
+    train: FeatureArrays,
+    cfg: TrainConfig,
+    *,
+    val: FeatureArrays | None = None,
+    show_bar: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> TrainResult:
     """Train one model; `val` defaults to a stratified 20 % hold-out of `train`. Returns the best-val-loss weights."""
     started = time.monotonic()
     seed_everything(cfg.seed)
@@ -217,18 +246,26 @@ def fit(train: FeatureArrays, cfg: TrainConfig, *, val: FeatureArrays | None = N
     if len(train) < 2 or len(val) < 1:
         raise ValueError(f"too few clips to train: {len(train)} train, {len(val)} validation")
 
-    norm = compute_normalization(train, cfg.branches, mel_norm=cfg.mel_norm, lowlevel_clip=cfg.lowlevel_clip,
-                                 pretrained=cfg.pretrained)
+    norm = compute_normalization(
+        train, cfg.branches, mel_norm=cfg.mel_norm, lowlevel_clip=cfg.lowlevel_clip, pretrained=cfg.pretrained
+    )
     mel_frames = int(train.mel.shape[2]) if "mel" in cfg.branches and train.mel is not None else None
     pre = train.pretrained(cfg.pretrained) if "muq" in cfg.branches else None
-    model_cfg = ModelConfig(branches=cfg.branches, n_genres=int(train.genre.shape[1]), heads=TASKS[cfg.task],
-                            mel_frames=mel_frames, branch_dropout=cfg.branch_dropout, pretrained=cfg.pretrained,
-                            muq_dim=int(pre.shape[1]) if pre is not None else None)
+    model_cfg = ModelConfig(
+        branches=cfg.branches,
+        n_genres=int(train.genre.shape[1]),
+        heads=TASKS[cfg.task],
+        mel_frames=mel_frames,
+        branch_dropout=cfg.branch_dropout,
+        pretrained=cfg.pretrained,
+        muq_dim=int(pre.shape[1]) if pre is not None else None,
+    )
     model = QuadFusionNet(model_cfg).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    tr, va = (DeviceData(a, norm, cfg.branches, device, cfg.pretrained, cfg.genre_source, cfg.genre_mix)
-              for a in (train, val))
+    tr, va = (
+        DeviceData(a, norm, cfg.branches, device, cfg.pretrained, cfg.genre_source, cfg.genre_mix) for a in (train, val)
+    )
     counts = np.bincount(train.quadrant, minlength=4)
     class_weights = class_weights_from_counts(counts).to(device) if "quadrant" in model_cfg.heads else None
 
@@ -253,20 +290,37 @@ def fit(train: FeatureArrays, cfg: TrainConfig, *, val: FeatureArrays | None = N
             loss = lam * loss + (1.0 - lam) * mixed
         return loss
 
-    loop = train_loop(model, tr.n, cfg, batch_loss=batch_loss,
-                      val_loss=lambda: _val_loss(model, va, cfg, class_weights, use_amp), generator=gen,
-                      desc=f"{'+'.join(cfg.branches)} {cfg.task} s{cfg.seed}", show_bar=show_bar)
+    loop = train_loop(
+        model,
+        tr.n,
+        cfg,
+        batch_loss=batch_loss,
+        val_loss=lambda: _val_loss(model, va, cfg, class_weights, use_amp),
+        generator=gen,
+        desc=f"{'+'.join(cfg.branches)} {cfg.task} s{cfg.seed}",
+        show_bar=show_bar,
+    )
     best_loss, best_epoch = loop.best_val_loss, loop.best_epoch
     model = model.to(memory_format=torch.contiguous_format)
     model.eval()
     val_metrics = score_predictions(val.relevance, val.quadrant, predict_tensors(model, va, amp=cfg.amp))
     val_metrics["val_loss"] = best_loss
     if log:
-        log(f"{'+'.join(cfg.branches)} {cfg.task} seed {cfg.seed}: best epoch {best_epoch}, "
-            f"val loss {best_loss:.4f}, {val_metrics}")
-    return TrainResult(model=model, model_config=model_cfg, normalization=norm, config=cfg, best_epoch=best_epoch,
-                       best_val_loss=best_loss, history=loop.history, val_metrics=val_metrics,
-                       seconds=time.monotonic() - started)
+        log(
+            f"{'+'.join(cfg.branches)} {cfg.task} seed {cfg.seed}: best epoch {best_epoch}, "
+            f"val loss {best_loss:.4f}, {val_metrics}"
+        )
+    return TrainResult(
+        model=model,
+        model_config=model_cfg,
+        normalization=norm,
+        config=cfg,
+        best_epoch=best_epoch,
+        best_val_loss=best_loss,
+        history=loop.history,
+        val_metrics=val_metrics,
+        seconds=time.monotonic() - started,
+    )
 
 
 @torch.no_grad()
@@ -286,14 +340,16 @@ def _val_loss(model: QuadFusionNet, data: DeviceData, cfg: TrainConfig, class_we
     return total / max(weight, 1)
 
 
-def evaluate_model(result: TrainResult, test: FeatureArrays, device: str | None = None,
-                   tta: tuple[int, int] | None = None) -> dict[str, Any]:
+def evaluate_model(
+    result: TrainResult, test: FeatureArrays, device: str | None = None, tta: tuple[int, int] | None = None
+) -> dict[str, Any]:
     """Metrics of a trained model on another clip set (e.g. the 4Q test split), straight from arrays."""
     return score_predictions(test.relevance, test.quadrant, predict_arrays(result, test, device, tta))
 
 
-def predict_arrays(result: TrainResult, arrays: FeatureArrays, device: str | None = None,
-                   tta: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
+def predict_arrays(
+    result: TrainResult, arrays: FeatureArrays, device: str | None = None, tta: tuple[int, int] | None = None
+) -> dict[str, np.ndarray]:
     """predict_tensors on a FeatureArrays with the result's own normalisation."""
     dev = next(result.model.parameters()).device if device is None else torch.device(device)
     data = DeviceData(arrays, result.normalization, result.model_config.branches, dev, result.config.pretrained)
@@ -308,9 +364,15 @@ def validation_arrays(train: FeatureArrays, cfg: TrainConfig) -> FeatureArrays:
     return train.subset(stratified_split(train.quadrant, cfg.val_fraction, cfg.seed)[1])
 
 
-def checkpoint_meta(result: TrainResult, *, dataset: str, extra_training: dict[str, Any] | None = None,
-                    metrics: dict[str, Any] | None = None, genres: list[str] | None = None,
-                    extractor_version: str | None = None) -> dict[str, Any]:
+def checkpoint_meta(
+    result: TrainResult,
+    *,
+    dataset: str,
+    extra_training: dict[str, Any] | None = None,
+    metrics: dict[str, Any] | None = None,
+    genres: list[str] | None = None,
+    extractor_version: str | None = None,
+) -> dict[str, Any]:
     """The meta dict core.checkpoint.save_checkpoint wants, with the recipe recorded under 'training'.
 
     `genres`/`extractor_version` default to the running code's; pass them when training from a packed feature
@@ -323,10 +385,20 @@ def checkpoint_meta(result: TrainResult, *, dataset: str, extra_training: dict[s
     if extractor_version is None:
         from core.features.track import EXTRACTOR_VERSION as extractor_version
 
-    training = {"config": result.config.to_dict(), "dataset": dataset, "best_epoch": result.best_epoch,
-                "best_val_loss": result.best_val_loss, "epochs_run": len(result.history),
-                "seconds": round(result.seconds, 1)}
+    training = {
+        "config": result.config.to_dict(),
+        "dataset": dataset,
+        "best_epoch": result.best_epoch,
+        "best_val_loss": result.best_val_loss,
+        "epochs_run": len(result.history),
+        "seconds": round(result.seconds, 1),
+    }
     training.update(extra_training or {})
-    return {"tags": list(TAGS), "genres": list(genres), "normalization": result.normalization,
-            "extractor_version": str(extractor_version), "training": training,
-            "metrics": {"validation": result.val_metrics, **(metrics or {})}}
+    return {
+        "tags": list(TAGS),
+        "genres": list(genres),
+        "normalization": result.normalization,
+        "extractor_version": str(extractor_version),
+        "training": training,
+        "metrics": {"validation": result.val_metrics, **(metrics or {})},
+    }

@@ -14,8 +14,14 @@ import torch
 from core.datasets import FeatureArrays
 
 
-def compute_normalization(arrays: FeatureArrays, branches: tuple[str, ...], *, mel_norm: str = "global",
-                          lowlevel_clip: float | None = None, pretrained: str = "muq") -> dict[str, dict[str, Any]]:
+def compute_normalization(
+    arrays: FeatureArrays,
+    branches: tuple[str, ...],
+    *,
+    mel_norm: str = "global",
+    lowlevel_clip: float | None = None,
+    pretrained: str = "muq",
+) -> dict[str, dict[str, Any]]:
     """Mean/std from the training clips only (mel over the real frames: one global pair, or one pair per band).
 
     `lowlevel_clip` is stored as the entry's "clip" and applied after standardisation (train and inference).
@@ -44,9 +50,13 @@ def compute_normalization(arrays: FeatureArrays, branches: tuple[str, ...], *, m
         if name in branches:
             x = arrays.pretrained(pretrained) if name == "muq" else arrays.lowlevel
             if x is None:
-                raise ValueError(f"branch {name!r} requested but the arrays have no {pretrained if name == 'muq' else name} features")
-            norm[name] = {"mean": x.mean(axis=0).astype(np.float64).tolist(),
-                          "std": np.maximum(x.std(axis=0), 1e-6).astype(np.float64).tolist()}
+                raise ValueError(
+                    f"branch {name!r} requested but the arrays have no {pretrained if name == 'muq' else name} features"
+                )
+            norm[name] = {
+                "mean": x.mean(axis=0).astype(np.float64).tolist(),
+                "std": np.maximum(x.std(axis=0), 1e-6).astype(np.float64).tolist(),
+            }
     if lowlevel_clip is not None and "lowlevel" in norm:
         norm["lowlevel"]["clip"] = float(lowlevel_clip)
     return norm
@@ -62,9 +72,16 @@ def _mel_stats(entry: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
 class DeviceData:
     """Normalised tensors of one clip set on the training device (mel padding set to 0 = the training mean)."""
 
-    def __init__(self, arrays: FeatureArrays, norm: dict[str, dict[str, Any]], branches: tuple[str, ...],
-                 device: torch.device, pretrained: str = "muq", genre_source: str = "metadata",
-                 genre_mix: float = 0.5) -> None:
+    def __init__(
+        self,
+        arrays: FeatureArrays,
+        norm: dict[str, dict[str, Any]],
+        branches: tuple[str, ...],
+        device: torch.device,
+        pretrained: str = "muq",
+        genre_source: str = "metadata",
+        genre_mix: float = 0.5,
+    ) -> None:
         self.n = len(arrays)
         self.inputs: dict[str, torch.Tensor] = {}
         self.lengths = None
@@ -97,8 +114,14 @@ class DeviceData:
         self.relevance = torch.from_numpy(arrays.relevance.astype(np.float32)).to(device)
         self.quadrant = torch.from_numpy(arrays.quadrant.astype(np.int64)).to(device)
 
-    def batch(self, idx: torch.Tensor, crop: int | None = None, generator: torch.Generator | None = None,
-              spec_augment: bool = False, mix_genres: bool = False) -> dict[str, torch.Tensor]:
+    def batch(
+        self,
+        idx: torch.Tensor,
+        crop: int | None = None,
+        generator: torch.Generator | None = None,
+        spec_augment: bool = False,
+        mix_genres: bool = False,
+    ) -> dict[str, torch.Tensor]:
         out = {k: v[idx] for k, v in self.inputs.items()}
         if mix_genres and self.genre_alt is not None:
             pick = torch.rand(len(idx), device=idx.device, generator=generator) < self.genre_mix

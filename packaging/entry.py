@@ -51,8 +51,10 @@ def _install_smoke_test(seconds: float, want_tracks: int = 0) -> None:
         if win is None:
             print("smoke-test: no main window", flush=True)
         else:
-            print(f"smoke-test: main window up: {win.windowTitle()!r}, visible={win.isVisible()}, "
-                  f"tracks={n_tracks(win)}", flush=True)
+            print(
+                f"smoke-test: main window up: {win.windowTitle()!r}, visible={win.isVisible()}, tracks={n_tracks(win)}",
+                flush=True,
+            )
             win.close()  # runs the window's own shutdown (cancels indexing, stops playback)
         app.exit(0 if ok else 1)
 
@@ -83,12 +85,18 @@ def _self_test() -> int:
     print(f"self-test: MusiCNN on {type(default_musicnn()).__name__}")
     feats = extract_track_features(demo / "wesnoth_sad.ogg")
     model = load_emotion_model(device="cpu")
-    pred = model.predict(mel=[feats.mel], lowlevel=feats.lowlevel[None], genre=feats.genre[None],
-                         musicnn=None if feats.musicnn is None else feats.musicnn[None],
-                         interpretive=feats.interpretive[None])
+    pred = model.predict(
+        mel=[feats.mel],
+        lowlevel=feats.lowlevel[None],
+        genre=feats.genre[None],
+        musicnn=None if feats.musicnn is None else feats.musicnn[None],
+        interpretive=feats.interpretive[None],
+    )
     valid = bool(np.isfinite(pred.embeddings).all()) and abs(float(pred.tag_scores.sum()) - 1.0) < 1e-4
-    print(f"self-test: default model on {type(model).__name__} ({model.profile}, {model.version[:12]}), "
-          f"top tag {model.tags[int(pred.tag_scores[0].argmax())]}, valid={valid}")
+    print(
+        f"self-test: default model on {type(model).__name__} ({model.profile}, {model.version[:12]}), "
+        f"top tag {model.tags[int(pred.tag_scores[0].argmax())]}, valid={valid}"
+    )
     ok = ok and valid
     if torch_available():
         import torch

@@ -37,14 +37,23 @@ def main() -> None:
     args = ap.parse_args()
     clips = read_fourq(args.data)
     if args.limit:
-        clips = [c for c in clips if c.split == "train"][: args.limit] + [c for c in clips if c.split == "test"][: args.limit]
+        clips = [c for c in clips if c.split == "train"][: args.limit] + [c for c in clips if c.split == "test"][
+            : args.limit
+        ]
     arrays = build_arrays(clips, FeatureCache(args.cache_dir), show_bar=True, musicnn=True)
     n_train = sum(1 for c in clips if c.split == "train")
     splits = {
         "train": np.array([i for i, c in enumerate(clips) if c.split == "train"]),
         "test": np.array([i for i, c in enumerate(clips) if c.split == "test"]),
-        "info": np.array(json.dumps({"dataset": f"4Q split=train ({n_train} clips)",
-                                     "genres": list(GENRES), "extractor_version": str(EXTRACTOR_VERSION)})),
+        "info": np.array(
+            json.dumps(
+                {
+                    "dataset": f"4Q split=train ({n_train} clips)",
+                    "genres": list(GENRES),
+                    "extractor_version": str(EXTRACTOR_VERSION),
+                }
+            )
+        ),
     }
     path = save_packed(arrays, args.out, splits=splits, levels=127, xz=True)
     print(f"{path}: {path.stat().st_size / 2**20:.1f} MiB, {len(arrays)} clips, mel {arrays.mel.shape}")

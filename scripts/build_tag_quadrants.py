@@ -39,9 +39,11 @@ def main() -> int:
     args = ap.parse_args()
     counts = tag_quadrant_counts(args.data)
     table = {
-        "doc": ("Graded emotion-tag relevance (moods -> tags via emotions.json) summed per quadrant label over the"
-                " 4Q dataset's split=train clips; written by scripts/build_tag_quadrants.py. Teaching uses the"
-                " add-one smoothed rows as P(quadrant | tag) to carry a quadrant correction over to the tags."),
+        "doc": (
+            "Graded emotion-tag relevance (moods -> tags via emotions.json) summed per quadrant label over the"
+            " 4Q dataset's split=train clips; written by scripts/build_tag_quadrants.py. Teaching uses the"
+            " add-one smoothed rows as P(quadrant | tag) to carry a quadrant correction over to the tags."
+        ),
         "source": "4Q (Panda et al. 2018) labels.csv, split=train",
         "quadrants": list(QUADRANTS),
         "counts": {tag: [int(v) for v in row] for tag, row in zip(TAGS, counts)},

@@ -81,8 +81,9 @@ def _prf(pred: np.ndarray, true: np.ndarray) -> tuple[float, float, float]:
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
-def choose(table: dict, scores: np.ndarray, truth: np.ndarray, min_f1: float, min_pos: int,
-           min_precision: float) -> dict:
+def choose(
+    table: dict, scores: np.ndarray, truth: np.ndarray, min_f1: float, min_pos: int, min_precision: float
+) -> dict:
     """Per genre: the grid threshold with the best training F1 among those precise enough (ties: the higher)."""
     thresholds, stats = {}, {}
     for genre in table["tags"]:
@@ -93,8 +94,14 @@ def choose(table: dict, scores: np.ndarray, truth: np.ndarray, min_f1: float, mi
         (p, r, f1), t = max(precise, key=lambda x: (x[0][2], x[1]))
         keep = pos >= min_pos and f1 >= min_f1 and p >= min_precision
         thresholds[genre] = float(t) if keep else None
-        stats[genre] = {"positives": pos, "threshold": float(t), "precision": round(p, 3), "recall": round(r, 3),
-                        "f1": round(f1, 3), "used": keep}
+        stats[genre] = {
+            "positives": pos,
+            "threshold": float(t),
+            "precision": round(p, 3),
+            "recall": round(r, 3),
+            "f1": round(f1, 3),
+            "used": keep,
+        }
     return {"thresholds": thresholds, "train": stats}
 
 
@@ -102,22 +109,35 @@ def report(table: dict, tags: np.ndarray, truth: np.ndarray, title: str) -> list
     """Markdown rows: per inferable genre, then micro-averaged over them and clip-level coverage."""
     pred = genre_vectors_from_tags(tags, table).astype(bool)
     used = [g for g, t in table["thresholds"].items() if t is not None]
-    lines = [f"### {title} ({len(tags)} clips)", "", "| genre | clips | threshold | precision | recall | F1 |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        f"### {title} ({len(tags)} clips)",
+        "",
+        "| genre | clips | threshold | precision | recall | F1 |",
+        "|---|---|---|---|---|---|",
+    ]
     for genre in used:
         g = GENRE_INDEX[genre]
         p, r, f1 = _prf(pred[:, g], truth[:, g])
-        lines.append(f"| {genre} | {int(truth[:, g].sum())} | {table['thresholds'][genre]:.2f} | {p:.2f} | {r:.2f} "
-                     f"| {f1:.2f} |")
+        lines.append(
+            f"| {genre} | {int(truth[:, g].sum())} | {table['thresholds'][genre]:.2f} | {p:.2f} | {r:.2f} | {f1:.2f} |"
+        )
     cols = [GENRE_INDEX[g] for g in used]
     p, r, f1 = _prf(pred[:, cols], truth[:, cols])
     lines.append(f"| **micro, these genres** | | | **{p:.2f}** | **{r:.2f}** | **{f1:.2f}** |")
     any_pred = pred[:, cols].any(axis=1)
     hit = (pred[:, cols] & truth[:, cols]).any(axis=1)
-    lines += ["", (f"- clips given at least one genre: {any_pred.mean():.0%}; of those, at least one genre right: "
-              f"{hit[any_pred].mean() if any_pred.any() else 0:.0%}"),
-              (f"- recall over all of the clips' genres (including those the tags cannot name): "
-              f"{(pred[:, cols] & truth[:, cols]).sum() / max(1, truth[:, :-1].sum()):.2f}"), ""]
+    lines += [
+        "",
+        (
+            f"- clips given at least one genre: {any_pred.mean():.0%}; of those, at least one genre right: "
+            f"{hit[any_pred].mean() if any_pred.any() else 0:.0%}"
+        ),
+        (
+            f"- recall over all of the clips' genres (including those the tags cannot name): "
+            f"{(pred[:, cols] & truth[:, cols]).sum() / max(1, truth[:, :-1].sum()):.2f}"
+        ),
+        "",
+    ]
     return lines
 
 
@@ -141,15 +161,18 @@ def main() -> None:
     table = json.loads(path.read_text(encoding="utf-8"))
     evidence, _ = rules(table)
     train = split == "train"
-    chosen = choose(table, genre_scores(tags[train], evidence), truth[train], args.min_f1, args.min_positives,
-                    args.min_precision)
+    chosen = choose(
+        table, genre_scores(tags[train], evidence), truth[train], args.min_f1, args.min_positives, args.min_precision
+    )
     table["thresholds"] = chosen["thresholds"]
     table["chosen_on"] = {
-        "data": "4Q emotion dataset, split=train, column genres (AllMusic)", "clips": int(train.sum()),
+        "data": "4Q emotion dataset, split=train, column genres (AllMusic)",
+        "clips": int(train.sum()),
         "rule": f"per genre, the threshold in {GRID[0]}..{GRID[-1]} (step 0.01) with the best F1 among those with "
-                f"precision >= {args.min_precision}; null when there is none, its F1 < {args.min_f1}, or fewer than "
-                f"{args.min_positives} positive clips",
-        "date": dt.date.today().isoformat(), "train": chosen["train"],
+        f"precision >= {args.min_precision}; null when there is none, its F1 < {args.min_f1}, or fewer than "
+        f"{args.min_positives} positive clips",
+        "date": dt.date.today().isoformat(),
+        "train": chosen["train"],
     }
     print("\n".join(report(table, tags[train], truth[train], "4Q split=train (thresholds chosen here)")))
     print("\n".join(report(table, tags[~train], truth[~train], "4Q split=test")))

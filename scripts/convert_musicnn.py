@@ -33,16 +33,34 @@ ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT = "musicnn/MSD_musicnn/"
 
 # TF variable scope -> our module name (tf.compat.v1.layers names them in creation order).
-CONVS = {"conv2d": "timbral74", "conv2d_1": "timbral77", "conv2d_2": "temporal128", "conv2d_3": "temporal64",
-         "conv2d_4": "temporal32", "conv2d_5": "mid1", "conv2d_6": "mid2", "conv2d_7": "mid3"}
-BNS = {"batch_normalization": "bn_in", "batch_normalization_1": "timbral74", "batch_normalization_2": "timbral77",
-       "batch_normalization_3": "temporal128", "batch_normalization_4": "temporal64",
-       "batch_normalization_5": "temporal32", "batch_normalization_6": "mid1", "batch_normalization_7": "mid2",
-       "batch_normalization_8": "mid3", "batch_normalization_9": "pool_bn", "batch_normalization_10": "dense_bn"}
+CONVS = {
+    "conv2d": "timbral74",
+    "conv2d_1": "timbral77",
+    "conv2d_2": "temporal128",
+    "conv2d_3": "temporal64",
+    "conv2d_4": "temporal32",
+    "conv2d_5": "mid1",
+    "conv2d_6": "mid2",
+    "conv2d_7": "mid3",
+}
+BNS = {
+    "batch_normalization": "bn_in",
+    "batch_normalization_1": "timbral74",
+    "batch_normalization_2": "timbral77",
+    "batch_normalization_3": "temporal128",
+    "batch_normalization_4": "temporal64",
+    "batch_normalization_5": "temporal32",
+    "batch_normalization_6": "mid1",
+    "batch_normalization_7": "mid2",
+    "batch_normalization_8": "mid3",
+    "batch_normalization_9": "pool_bn",
+    "batch_normalization_10": "dense_bn",
+}
 BN_FIELDS = {"gamma": "weight", "beta": "bias", "moving_mean": "running_mean", "moving_variance": "running_var"}
 
 
 # --------------------------------------------------------------------------- TF side (runs in --tf-python)
+
 
 def _tf_dump(ckpt: str, out: str) -> None:
     import tensorflow as tf
@@ -77,6 +95,7 @@ def _tf_run(pkg_dir: str, patches_npz: str, out: str) -> None:
 
 
 # --------------------------------------------------------------------------- project side
+
 
 def _unpack(wheel: Path, dest: Path) -> Path:
     with zipfile.ZipFile(wheel) as zf:
@@ -124,9 +143,13 @@ def convert(args: argparse.Namespace) -> None:
     state["mel_basis"] = _mel_basis()
     state = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in state.items()}
     args.out.mkdir(parents=True, exist_ok=True)
-    meta = {"source": "musicnn 0.1.0 (PyPI wheel), musicnn/MSD_musicnn checkpoint", "licence": "ISC",
-            "copyright": "Music Technology Group, Universitat Pompeu Fabra 2019",
-            "checkpoint_data_sha256": data_sha, "wheel_sha256": hashlib.sha256(args.wheel.read_bytes()).hexdigest()}
+    meta = {
+        "source": "musicnn 0.1.0 (PyPI wheel), musicnn/MSD_musicnn checkpoint",
+        "licence": "ISC",
+        "copyright": "Music Technology Group, Universitat Pompeu Fabra 2019",
+        "checkpoint_data_sha256": data_sha,
+        "wheel_sha256": hashlib.sha256(args.wheel.read_bytes()).hexdigest(),
+    }
     save_file(state, str(args.out / "musicnn_msd.safetensors"), metadata=meta)
     print(json.dumps(meta, indent=1))
     print(f"wrote {len(state)} tensors, {sum(v.size for v in state.values())} values to {args.out}")
@@ -157,7 +180,8 @@ def reference(args: argparse.Namespace) -> None:
         out = dict(np.load(Path(tmp) / "out.npz"))
     names = list(patches)
     fixture = {
-        "clips": np.array(names), "excerpt_length": np.float32(args.length),
+        "clips": np.array(names),
+        "excerpt_length": np.float32(args.length),
         "n_patches": np.array([patches[n].shape[0] for n in names]),
         "tags": np.stack([out[n + "|tags"].mean(0) for n in names]).astype(np.float32),
         "emb": np.stack([out[n + "|emb"].mean(0) for n in names]).astype(np.float32),

@@ -35,14 +35,21 @@ def main() -> None:
     feats = FeatureCache(args.cache_dir).get_many(files, musicnn=True)
     model = EmotionModel.load(args.model, device="cpu", expected_extractor_version=None)
     mnn = np.stack([f.musicnn for f in feats])
-    inputs = {"mel": [f.mel for f in feats], "lowlevel": np.stack([f.lowlevel for f in feats]),
-              "musicnn": mnn, "interpretive": np.stack([f.interpretive for f in feats])}
+    inputs = {
+        "mel": [f.mel for f in feats],
+        "lowlevel": np.stack([f.lowlevel for f in feats]),
+        "musicnn": mnn,
+        "interpretive": np.stack([f.interpretive for f in feats]),
+    }
     genres = {"metadata": np.stack([f.genre for f in feats]), "audio": inferred_genres(mnn)}
     rows = {}
     for protocol, g in genres.items():
         probs = model.predict(genre=g, **inputs).quadrant_probs
         for f, p in zip(files, probs, strict=True):
-            rows.setdefault(f.stem, {})[protocol] = {"arousal": float(p[0] + p[1]), "quadrant": f"Q{int(p.argmax()) + 1}"}
+            rows.setdefault(f.stem, {})[protocol] = {
+                "arousal": float(p[0] + p[1]),
+                "quadrant": f"Q{int(p.argmax()) + 1}",
+            }
     for name, r in rows.items():
         print(f"{name:36s} " + "  ".join(f"{k}: {v['arousal']:.2f} {v['quadrant']}" for k, v in r.items()))
     if args.json:

@@ -28,8 +28,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("checkpoints", nargs="*", type=Path, help="checkpoint folders (default: the shipped model)")
     ap.add_argument("--tolerance", type=float, default=1e-4)
     ap.add_argument("--int8", action="store_true", help="also write model.int8.onnx (int8 convolutions)")
-    ap.add_argument("--calibrate", type=Path, default=None,
-                    help="4Q-style folder (its train split) or a folder of audio files for the int8 calibration")
+    ap.add_argument(
+        "--calibrate",
+        type=Path,
+        default=None,
+        help="4Q-style folder (its train split) or a folder of audio files for the int8 calibration",
+    )
     ap.add_argument("--calibration-clips", type=int, default=64)
     args = ap.parse_args(argv)
     if args.int8 and args.calibrate is None:
@@ -44,15 +48,19 @@ def main(argv: list[str] | None = None) -> int:
             err = musicnn_parity_error()
             ok = err <= args.tolerance
             status |= not ok
-            print(f"{graph}: {graph.stat().st_size / 1e6:.2f} MB, max |onnx - torch| = {err:.2e}"
-                  f"{'' if ok else '  FAILED'}")
+            print(
+                f"{graph}: {graph.stat().st_size / 1e6:.2f} MB, max |onnx - torch| = {err:.2e}"
+                f"{'' if ok else '  FAILED'}"
+            )
     for folder in args.checkpoints or [default_model_dir()]:
         for graph in export_checkpoint(folder):
             err = parity_error(graph.parent)
             ok = err <= args.tolerance
             status |= not ok
-            print(f"{graph}: {graph.stat().st_size / 1e6:.2f} MB, max |onnx - torch| = {err:.2e}"
-                  f"{'' if ok else '  FAILED'}")
+            print(
+                f"{graph}: {graph.stat().st_size / 1e6:.2f} MB, max |onnx - torch| = {err:.2e}"
+                f"{'' if ok else '  FAILED'}"
+            )
         if args.int8:
             from core.onnx_export import quantize_checkpoint
 

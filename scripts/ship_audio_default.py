@@ -103,14 +103,18 @@ def main() -> None:
         arousal = None
         if args.arousal:  # fitted on the OOF predictions of both protocols together
             both = np.concatenate([oof[p] for p in PROTOCOLS])
-            arousal = fit_adjustment(both, np.concatenate([train.interpretive] * 2), np.concatenate([train.quadrant] * 2))
+            arousal = fit_adjustment(
+                both, np.concatenate([train.interpretive] * 2), np.concatenate([train.quadrant] * 2)
+            )
         row = {"seed": s}
         for p in PROTOCOLS:
             row[p] = metrics(test, ensemble_predict(models, probe, weight, arousal, test.with_genres(p)))
         rows.append(row)
-        log(f"seed {s}: test audio {row['audio']['macro_f1'] * 100:.1f} {np.round(row['audio']['per_class_f1'], 3)} "
+        log(
+            f"seed {s}: test audio {row['audio']['macro_f1'] * 100:.1f} {np.round(row['audio']['per_class_f1'], 3)} "
             f"nDCG {row['audio']['ndcg@3']:.3f} | metadata {row['metadata']['macro_f1'] * 100:.1f} "
-            f"nDCG {row['metadata']['ndcg@3']:.3f}")
+            f"nDCG {row['metadata']['ndcg@3']:.3f}"
+        )
         if s == 0:
             shipped = (models, probe, arousal)
     models, probe, arousal = shipped
@@ -123,26 +127,40 @@ def main() -> None:
         inference["probe"] = probe_from_sklearn(probe, weight)
     if arousal:
         inference["arousal"] = arousal
-    extra = {"recipe": args.recipe, "recipe_fields": {k: list(v) if isinstance(v, tuple) else v for k, v in recipe.items()},
-             "selection": "scripts/train_audio_cv.py (5-fold CV on split=train, 3 split seeds)", "split_seed": 0}
-    summary = {p: {"macro_f1": float(np.mean([r[p]["macro_f1"] for r in rows])),
-                   "macro_f1_std": float(np.std([r[p]["macro_f1"] for r in rows])),
-                   "ndcg@3": float(np.mean([r[p]["ndcg@3"] for r in rows])),
-                   "ndcg@3_std": float(np.std([r[p]["ndcg@3"] for r in rows])),
-                   "per_class_f1": np.mean([r[p]["per_class_f1"] for r in rows], axis=0).tolist()} for p in PROTOCOLS}
+    extra = {
+        "recipe": args.recipe,
+        "recipe_fields": {k: list(v) if isinstance(v, tuple) else v for k, v in recipe.items()},
+        "selection": "scripts/train_audio_cv.py (5-fold CV on split=train, 3 split seeds)",
+        "split_seed": 0,
+    }
+    summary = {
+        p: {
+            "macro_f1": float(np.mean([r[p]["macro_f1"] for r in rows])),
+            "macro_f1_std": float(np.std([r[p]["macro_f1"] for r in rows])),
+            "ndcg@3": float(np.mean([r[p]["ndcg@3"] for r in rows])),
+            "ndcg@3_std": float(np.std([r[p]["ndcg@3"] for r in rows])),
+            "per_class_f1": np.mean([r[p]["per_class_f1"] for r in rows], axis=0).tolist(),
+        }
+        for p in PROTOCOLS
+    }
     for rank, k in enumerate(order):
         res = models[k]
-        meta = checkpoint_meta(res, dataset=info.get("dataset", "4Q split=train"), genres=info.get("genres"),
-                               extractor_version=info.get("extractor_version"),
-                               extra_training={**extra, "fold": k},
-                               metrics={"test_3_seeds_info_only": summary} if rank == 0 else None)
+        meta = checkpoint_meta(
+            res,
+            dataset=info.get("dataset", "4Q split=train"),
+            genres=info.get("genres"),
+            extractor_version=info.get("extractor_version"),
+            extra_training={**extra, "fold": k},
+            metrics={"test_3_seeds_info_only": summary} if rank == 0 else None,
+        )
         if rank == 0:
             meta["inference"] = inference
         save_checkpoint(out if rank == 0 else out / "members" / f"fold{k}", res.model, res.model_config, meta)
     log(f"wrote {out} (own model fold {order[0]}, members {order[1:]})")
     if args.results:
-        Path(args.results).write_text(json.dumps({"recipe": args.recipe, "info": info, "rows": rows,
-                                                  "summary": summary}, indent=2) + "\n")
+        Path(args.results).write_text(
+            json.dumps({"recipe": args.recipe, "info": info, "rows": rows, "summary": summary}, indent=2) + "\n"
+        )
 
 
 if __name__ == "__main__":

@@ -36,14 +36,26 @@ RECIPES: dict[str, dict] = {
     "E_mix_oc_qw2": {**BASE, **OC, "genre_source": "mix", "quadrant_loss_weight": 2.0, "label_smoothing": 0.1},
     "F_mix_oc_bd3": {**BASE, **OC, "genre_source": "mix", "branch_dropout": 0.3},
     "G_mix_oc_probe": {**BASE, **OC, "genre_source": "mix", "probe": 0.5},
-    "H_mix_oc_qw2_probe": {**BASE, **OC, "genre_source": "mix", "quadrant_loss_weight": 2.0, "label_smoothing": 0.1,
-                           "probe": 0.5},
+    "H_mix_oc_qw2_probe": {
+        **BASE,
+        **OC,
+        "genre_source": "mix",
+        "quadrant_loss_weight": 2.0,
+        "label_smoothing": 0.1,
+        "probe": 0.5,
+    },
     "I_mix_oc_probe3": {**BASE, **OC, "genre_source": "mix", "probe": 0.3},
     "J_mix_oc_probe7": {**BASE, **OC, "genre_source": "mix", "probe": 0.7},
     "K_mix7_oc_probe": {**BASE, **OC, "genre_source": "mix", "genre_mix": 0.7, "probe": 0.5},
     "L_mix_oc_wd_probe": {**BASE, **OC, "genre_source": "mix", "weight_decay": 1e-2, "probe": 0.5},
-    "M_mix_oc1e3_ep100_probe": {**BASE, "schedule": "onecycle", "lr": 1e-3, "max_epochs": 100, "genre_source": "mix",
-                                "probe": 0.5},
+    "M_mix_oc1e3_ep100_probe": {
+        **BASE,
+        "schedule": "onecycle",
+        "lr": 1e-3,
+        "max_epochs": 100,
+        "genre_source": "mix",
+        "probe": 0.5,
+    },
     "N_mix_oc_ls_probe": {**BASE, **OC, "genre_source": "mix", "label_smoothing": 0.1, "probe": 0.5},
     "O_mix_oc_probe_c02": {**BASE, **OC, "genre_source": "mix", "probe": 0.5, "probe_c": 0.02},
     "P_probe_only": {**BASE, "probe": 1.0},
@@ -82,11 +94,19 @@ def run_recipe(name: str, recipe: dict, train, test, folds: int, split_seed: int
     for k in range(folds):
         held = np.flatnonzero(fold_id == k)
         epochs = min(max_epochs, fields.get("max_epochs", 50)) if max_epochs else fields.get("max_epochs", 50)
-        cfg = TrainConfig(**{**fields, "max_epochs": epochs},
-                          folds=folds, fold=k, split_seed=split_seed, seed=k + 100 * split_seed, device="cpu")
+        cfg = TrainConfig(
+            **{**fields, "max_epochs": epochs},
+            folds=folds,
+            fold=k,
+            split_seed=split_seed,
+            seed=k + 100 * split_seed,
+            device="cpu",
+        )
         res = fit(train, cfg, show_bar=False) if probe_w < 1.0 else None
         va = train.subset(held)
-        pr_va, pr_te = probe_probs(train.subset(np.flatnonzero(fold_id != k)), [va, test], probe_c) if probe_w else (0, 0)
+        pr_va, pr_te = (
+            probe_probs(train.subset(np.flatnonzero(fold_id != k)), [va, test], probe_c) if probe_w else (0, 0)
+        )
         for p in PROTOCOLS:
             for arrays, dest, rows, pr in ((va, oof, held, pr_va), (test, tst, slice(None), pr_te)):
                 if res is not None:
@@ -117,8 +137,12 @@ def summarise(rows: list[dict]) -> dict:
         ms = [r[p] for r in rows]
         f1 = np.array([m["macro_f1"] for m in ms])
         per = np.array([m["per_class_f1"] for m in ms])
-        entry = {"macro_f1": float(f1.mean()), "macro_f1_std": float(f1.std()),
-                 "per_class_f1": per.mean(0).tolist(), "min_class_f1": float(per.mean(0).min())}
+        entry = {
+            "macro_f1": float(f1.mean()),
+            "macro_f1_std": float(f1.std()),
+            "per_class_f1": per.mean(0).tolist(),
+            "min_class_f1": float(per.mean(0).min()),
+        }
         if all("ndcg@3" in m for m in ms):
             nd = np.array([m["ndcg@3"] for m in ms])
             entry.update({"ndcg@3": float(nd.mean()), "ndcg@3_std": float(nd.std())})
@@ -168,22 +192,30 @@ def main() -> None:
             if args.arousal:
                 from core.arousal import nested_cv_gain
 
-                arousal_rows.append({p: nested_cv_gain(train, oof[p]["quadrant_probs"], args.folds, s)
-                                     for p in PROTOCOLS})
-        table[name] = {"recipe": {k: list(v) if isinstance(v, tuple) else v for k, v in RECIPES[name].items()},
-                       "cv": summarise(cv_rows), "test_info_only": summarise(test_rows),
-                       "seconds": round(time.monotonic() - started, 1)}
+                arousal_rows.append(
+                    {p: nested_cv_gain(train, oof[p]["quadrant_probs"], args.folds, s) for p in PROTOCOLS}
+                )
+        table[name] = {
+            "recipe": {k: list(v) if isinstance(v, tuple) else v for k, v in RECIPES[name].items()},
+            "cv": summarise(cv_rows),
+            "test_info_only": summarise(test_rows),
+            "seconds": round(time.monotonic() - started, 1),
+        }
         if arousal_rows:
             table[name]["arousal_nested_cv"] = arousal_rows
         cv = table[name]["cv"]
-        log(f"{name}: CV audio {cv['audio']['macro_f1'] * 100:.1f}±{cv['audio']['macro_f1_std'] * 100:.1f} "
+        log(
+            f"{name}: CV audio {cv['audio']['macro_f1'] * 100:.1f}±{cv['audio']['macro_f1_std'] * 100:.1f} "
             f"(min class {cv['audio']['min_class_f1'] * 100:.1f}, nDCG {cv['audio'].get('ndcg@3', float('nan')):.3f}) "
             f"metadata {cv['metadata']['macro_f1'] * 100:.1f}±{cv['metadata']['macro_f1_std'] * 100:.1f}  "
-            f"[{table[name]['seconds']} s]")
+            f"[{table[name]['seconds']} s]"
+        )
         (out / "audio_cv_results.json").write_text(json.dumps({"info": info, "rows": table}, indent=2) + "\n")
     chosen = pick(table)
     log(f"chosen by CV: {chosen}")
-    (out / "audio_cv_results.json").write_text(json.dumps({"info": info, "rows": table, "chosen": chosen}, indent=2) + "\n")
+    (out / "audio_cv_results.json").write_text(
+        json.dumps({"info": info, "rows": table, "chosen": chosen}, indent=2) + "\n"
+    )
 
 
 if __name__ == "__main__":

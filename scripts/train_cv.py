@@ -70,8 +70,15 @@ def worker(args: argparse.Namespace) -> None:
             log(f"skip {recipe} fold {fold}: time budget")
             continue
         t0 = time.monotonic()
-        cfg = TrainConfig(branches=V2, task="joint", seed=fold, folds=args.folds, fold=fold,
-                          max_epochs=args.max_epochs, **RECIPES[recipe])
+        cfg = TrainConfig(
+            branches=V2,
+            task="joint",
+            seed=fold,
+            folds=args.folds,
+            fold=fold,
+            max_epochs=args.max_epochs,
+            **RECIPES[recipe],
+        )
         result = fit(train, cfg, show_bar=False)
         val = validation_arrays(train, cfg)
         out: dict[str, np.ndarray] = {"val_ids": np.array(val.song_ids)}
@@ -81,18 +88,36 @@ def worker(args: argparse.Namespace) -> None:
                 out[f"{split_name}_{mode}_tags"] = pred["tag_scores"]
                 out[f"{split_name}_{mode}_quad"] = pred["quadrant_probs"]
         np.savez(work / f"pred_{recipe}_f{fold}.npz", **out)
-        meta = checkpoint_meta(result, dataset=info["dataset"], genres=info["genres"],
-                               extractor_version=info["extractor_version"],
-                               extra_training={"seed": fold, "fold": f"{fold} of {args.folds}", "recipe": recipe,
-                                               "provisional": False, "weights": "float16"})
+        meta = checkpoint_meta(
+            result,
+            dataset=info["dataset"],
+            genres=info["genres"],
+            extractor_version=info["extractor_version"],
+            extra_training={
+                "seed": fold,
+                "fold": f"{fold} of {args.folds}",
+                "recipe": recipe,
+                "provisional": False,
+                "weights": "float16",
+            },
+        )
         half = copy.deepcopy(result.model).half()
         save_checkpoint(work / f"ckpt_{recipe}_f{fold}", half, result.model_config, meta)
-        row = {"recipe": recipe, "fold": fold, "val_loss": result.best_val_loss, "best_epoch": result.best_epoch,
-               "epochs_run": len(result.history), "validation": result.val_metrics, "seconds": time.monotonic() - t0}
+        row = {
+            "recipe": recipe,
+            "fold": fold,
+            "val_loss": result.best_val_loss,
+            "best_epoch": result.best_epoch,
+            "epochs_run": len(result.history),
+            "validation": result.val_metrics,
+            "seconds": time.monotonic() - t0,
+        }
         (work / f"row_{recipe}_f{fold}.json").write_text(json.dumps(row))
-        log(f"{recipe} fold {fold}: val loss {result.best_val_loss:.4f} epoch {result.best_epoch} "
+        log(
+            f"{recipe} fold {fold}: val loss {result.best_val_loss:.4f} epoch {result.best_epoch} "
             f"F1 {result.val_metrics.get('macro_f1', 0):.3f} nDCG {result.val_metrics.get('ndcg@3', 0):.3f} "
-            f"({time.monotonic() - t0:.0f}s)")
+            f"({time.monotonic() - t0:.0f}s)"
+        )
 
 
 def _metrics(relevance, quadrant, tags, quad) -> dict:
@@ -114,8 +139,11 @@ def summarise(args, train, test) -> dict:
         if not all(p.exists() for p in preds):
             continue
         rows = [json.loads((work / f"row_{recipe}_f{k}.json").read_text()) for k in range(args.folds)]
-        entry = {"val_loss": [r["val_loss"] for r in rows], "best_epoch": [r["best_epoch"] for r in rows],
-                 "seconds": [round(r["seconds"], 1) for r in rows]}
+        entry = {
+            "val_loss": [r["val_loss"] for r in rows],
+            "best_epoch": [r["best_epoch"] for r in rows],
+            "seconds": [round(r["seconds"], 1) for r in rows],
+        }
         loaded = [dict(np.load(p)) for p in preds]
         idx = np.concatenate([[pos[str(s)] for s in d["val_ids"]] for d in loaded])
         for mode in ("full", "tta"):
@@ -125,13 +153,18 @@ def summarise(args, train, test) -> dict:
             ens_tags = np.mean([d[f"test_{mode}_tags"] for d in loaded], axis=0)
             ens_quad = np.mean([d[f"test_{mode}_quad"] for d in loaded], axis=0)
             entry[f"test_info_ensemble_{mode}"] = _metrics(test.relevance, test.quadrant, ens_tags, ens_quad)
-            singles = [_metrics(test.relevance, test.quadrant, d[f"test_{mode}_tags"], d[f"test_{mode}_quad"])
-                       for d in loaded]
-            entry[f"test_info_single_{mode}"] = {k: float(np.mean([s[k] for s in singles])) for k in ("macro_f1", "ndcg@3")}
+            singles = [
+                _metrics(test.relevance, test.quadrant, d[f"test_{mode}_tags"], d[f"test_{mode}_quad"]) for d in loaded
+            ]
+            entry[f"test_info_single_{mode}"] = {
+                k: float(np.mean([s[k] for s in singles])) for k in ("macro_f1", "ndcg@3")
+            }
         table[recipe] = entry
-        log(f"{recipe}: OOF full F1 {entry['oof_full']['macro_f1']:.4f} nDCG {entry['oof_full']['ndcg@3']:.4f} | "
+        log(
+            f"{recipe}: OOF full F1 {entry['oof_full']['macro_f1']:.4f} nDCG {entry['oof_full']['ndcg@3']:.4f} | "
             f"tta F1 {entry['oof_tta']['macro_f1']:.4f} nDCG {entry['oof_tta']['ndcg@3']:.4f} | "
-            f"mean val loss {np.mean(entry['val_loss']):.4f}")
+            f"mean val loss {np.mean(entry['val_loss']):.4f}"
+        )
     return table
 
 
@@ -163,19 +196,26 @@ def assemble(args, table: dict, recipe: str, mode: str, out: Path) -> Path:
         shutil.copytree(work / f"ckpt_{recipe}_f{k}", dest / "members" / f"fold{k}")
         members.append(f"members/fold{k}")
     doc = read_checkpoint_config(dest)
-    doc["inference"] = {"members": members, "tta_crops": TTA[1] if mode == "tta" else 1,
-                        "tta_frames": TTA[0] if mode == "tta" else None}
+    doc["inference"] = {
+        "members": members,
+        "tta_crops": TTA[1] if mode == "tta" else 1,
+        "tta_frames": TTA[0] if mode == "tta" else None,
+    }
     if doc["inference"]["tta_frames"] is None:
         del doc["inference"]["tta_frames"]
-    doc["training"].update({
-        "selection": (f"5-fold CV on split=train: recipe {recipe}, inference '{mode}' had the highest out-of-fold "
-                      f"macro-F1 among recipes whose out-of-fold nDCG@3 was within {NDCG_SLACK} of the baseline "
-                      f"recipe's (scripts/train_cv.py); test split never used for the choice"),
-        "ensemble": f"{args.folds} fold models, mean softmax; "
-                    f"embedding from fold {order[0]} (lowest validation loss)",
-        "command": "python scripts/train_cv.py --data pack/4q_features.npz --out out/ "
-                   f"--recipes {' '.join(args.recipes)}",
-    })
+    doc["training"].update(
+        {
+            "selection": (
+                f"5-fold CV on split=train: recipe {recipe}, inference '{mode}' had the highest out-of-fold "
+                f"macro-F1 among recipes whose out-of-fold nDCG@3 was within {NDCG_SLACK} of the baseline "
+                f"recipe's (scripts/train_cv.py); test split never used for the choice"
+            ),
+            "ensemble": f"{args.folds} fold models, mean softmax; "
+            f"embedding from fold {order[0]} (lowest validation loss)",
+            "command": "python scripts/train_cv.py --data pack/4q_features.npz --out out/ "
+            f"--recipes {' '.join(args.recipes)}",
+        }
+    )
     doc["metrics"] = {"validation_out_of_fold": table[recipe][f"oof_{mode}"]}
     (dest / "config.json").write_text(json.dumps(doc, indent=2) + "\n")
     tar_path = out / "default.tar"
@@ -200,10 +240,32 @@ def main() -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     procs = []
     for w in range(min(args.workers, len(jobs(args)))):
-        cmd = [sys.executable, __file__, "--data", args.data, "--out", args.out, "--work", args.work,
-               "--folds", str(args.folds), "--workers", str(args.workers), "--max-epochs", str(args.max_epochs),
-               "--limit", str(args.limit), "--tta-frames", str(args.tta_frames), "--time-budget",
-               str(args.time_budget), "--worker-id", str(w), "--recipes", *args.recipes]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--data",
+            args.data,
+            "--out",
+            args.out,
+            "--work",
+            args.work,
+            "--folds",
+            str(args.folds),
+            "--workers",
+            str(args.workers),
+            "--max-epochs",
+            str(args.max_epochs),
+            "--limit",
+            str(args.limit),
+            "--tta-frames",
+            str(args.tta_frames),
+            "--time-budget",
+            str(args.time_budget),
+            "--worker-id",
+            str(w),
+            "--recipes",
+            *args.recipes,
+        ]
         procs.append(subprocess.Popen(cmd, env=env))
     log(f"started {len(procs)} workers for {len(jobs(args))} jobs")
     codes = [p.wait() for p in procs]
@@ -211,13 +273,18 @@ def main() -> None:
     train, test, _ = load_train_test(args.data, args.limit)
     table = summarise(args, train, test)
     choice = pick(table)
-    doc = {"recipes": {r: RECIPES[r] for r in args.recipes}, "table": table, "tta": list(TTA),
-           "choice": list(choice) if choice else None, "seconds": time.monotonic() - started}
+    doc = {
+        "recipes": {r: RECIPES[r] for r in args.recipes},
+        "table": table,
+        "tta": list(TTA),
+        "choice": list(choice) if choice else None,
+        "seconds": time.monotonic() - started,
+    }
     try:
         import torch
 
         doc["device"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
-    except Exception:  # noqa: BLE001 - informational only
+    except Exception:
         pass
     if choice:
         tar_path = assemble(args, table, *choice, out)

@@ -66,10 +66,17 @@ def worker(args: argparse.Namespace) -> None:
             flush()
             continue
         crop = None if variant == "V2nocrop" else (args.crop or None)
-        cfg = TrainConfig(branches=VARIANTS.get(variant.replace("nocrop", ""), ("mel",)), task=task, seed=seed,
-                          max_epochs=args.max_epochs, crop_frames=crop)
+        cfg = TrainConfig(
+            branches=VARIANTS.get(variant.replace("nocrop", ""), ("mel",)),
+            task=task,
+            seed=seed,
+            max_epochs=args.max_epochs,
+            crop_frames=crop,
+        )
         if variant in TUNE:
-            cfg = TrainConfig(branches=VARIANTS["V2"], task=task, seed=seed, max_epochs=args.max_epochs, **TUNE[variant])
+            cfg = TrainConfig(
+                branches=VARIANTS["V2"], task=task, seed=seed, max_epochs=args.max_epochs, **TUNE[variant]
+            )
         t0 = time.monotonic()
         if variant == "triplet":
             res = train_triplet(train, test, task, cfg)
@@ -77,16 +84,31 @@ def worker(args: argparse.Namespace) -> None:
         else:
             result = fit(train, cfg, show_bar=False)
             metrics = evaluate_model(result, test)
-            rows.append({"model": variant, "branches": list(cfg.branches), "task": task, "seed": seed, "test": metrics,
-                         "validation": result.val_metrics, "best_epoch": result.best_epoch,
-                         "epochs_run": len(result.history), "seconds": time.monotonic() - t0})
+            rows.append(
+                {
+                    "model": variant,
+                    "branches": list(cfg.branches),
+                    "task": task,
+                    "seed": seed,
+                    "test": metrics,
+                    "validation": result.val_metrics,
+                    "best_epoch": result.best_epoch,
+                    "epochs_run": len(result.history),
+                    "seconds": time.monotonic() - t0,
+                }
+            )
             if (variant in ("V2", "V2nocrop") or variant in TUNE) and task == "joint":
-                meta = checkpoint_meta(result, dataset=info["dataset"], genres=info["genres"],
-                                       extractor_version=info["extractor_version"],
-                                       extra_training={"command": info.get("command", ""), "seed": seed,
-                                                       "provisional": False},
-                                       metrics={"test_during_training": metrics})
-                save_checkpoint(Path(args.work) / f"ckpt_{variant}_seed_{seed}", result.model, result.model_config, meta)
+                meta = checkpoint_meta(
+                    result,
+                    dataset=info["dataset"],
+                    genres=info["genres"],
+                    extractor_version=info["extractor_version"],
+                    extra_training={"command": info.get("command", ""), "seed": seed, "provisional": False},
+                    metrics={"test_during_training": metrics},
+                )
+                save_checkpoint(
+                    Path(args.work) / f"ckpt_{variant}_seed_{seed}", result.model, result.model_config, meta
+                )
         log(f"seed {seed} {variant} {task}: {rows[-1].get('test')} ({time.monotonic() - t0:.0f}s)")
         flush()
 
@@ -101,7 +123,14 @@ def cpu_baselines(args: argparse.Namespace) -> list[dict]:
         rows.append({"model": "prior", "task": "both", "seed": seed, "test": popularity_prior(train, test)})
         if not args.skip_mlp:
             try:
-                rows.append({"model": "mlp_smotetomek", "task": "quadrant", "seed": seed, "test": mlp_smotetomek(train, test, seed)})
+                rows.append(
+                    {
+                        "model": "mlp_smotetomek",
+                        "task": "quadrant",
+                        "seed": seed,
+                        "test": mlp_smotetomek(train, test, seed),
+                    }
+                )
             except Exception as exc:  # keep the GPU grid's results even if this CPU baseline fails
                 rows.append({"model": "mlp_smotetomek", "task": "quadrant", "seed": seed, "skipped": repr(exc)})
     return rows
@@ -109,16 +138,25 @@ def cpu_baselines(args: argparse.Namespace) -> list[dict]:
 
 def pick_shipped(rows: list[dict]) -> dict | None:
     """The recipe with the lowest mean validation loss over seeds, then its seed with the lowest validation loss."""
-    cands = [r for r in rows if (r.get("model") in ("V2", "V2nocrop") or r.get("model") in TUNE)
-             and r.get("task") == "joint" and "validation" in r]
+    cands = [
+        r
+        for r in rows
+        if (r.get("model") in ("V2", "V2nocrop") or r.get("model") in TUNE)
+        and r.get("task") == "joint"
+        and "validation" in r
+    ]
     if not cands:
         return None
     by_recipe: dict[str, list[dict]] = {}
     for r in cands:
         by_recipe.setdefault(r["model"], []).append(r)
     recipe = min(by_recipe, key=lambda k: sum(r["validation"]["val_loss"] for r in by_recipe[k]) / len(by_recipe[k]))
-    log("mean validation loss per recipe: " + ", ".join(
-        f"{k} {sum(r['validation']['val_loss'] for r in v) / len(v):.4f}" for k, v in sorted(by_recipe.items())))
+    log(
+        "mean validation loss per recipe: "
+        + ", ".join(
+            f"{k} {sum(r['validation']['val_loss'] for r in v) / len(v):.4f}" for k, v in sorted(by_recipe.items())
+        )
+    )
     return min(by_recipe[recipe], key=lambda r: r["validation"]["val_loss"])
 
 
@@ -138,9 +176,26 @@ def main() -> None:
     started = time.monotonic()
     procs = []
     for seed in args.seeds:
-        cmd = [sys.executable, __file__, "--data", args.data, "--out", args.out, "--work", args.work,
-               "--max-epochs", str(args.max_epochs), "--crop", str(args.crop), "--limit", str(args.limit),
-               "--time-budget", str(args.time_budget), "--worker-seed", str(seed)] + (["--tune"] if args.tune else [])
+        cmd = [
+            sys.executable,
+            __file__,
+            "--data",
+            args.data,
+            "--out",
+            args.out,
+            "--work",
+            args.work,
+            "--max-epochs",
+            str(args.max_epochs),
+            "--crop",
+            str(args.crop),
+            "--limit",
+            str(args.limit),
+            "--time-budget",
+            str(args.time_budget),
+            "--worker-seed",
+            str(seed),
+        ] + (["--tune"] if args.tune else [])
         procs.append(subprocess.Popen(cmd))
     log(f"started {len(procs)} workers")
     rows = [] if args.tune else cpu_baselines(args)
@@ -160,8 +215,13 @@ def main() -> None:
         src = Path(args.work) / f"ckpt_{best['model']}_seed_{best['seed']}"
         shutil.copytree(src, out / "default", dirs_exist_ok=True)
         log(f"shipped model: {best['model']} joint seed {best['seed']} (val loss {best['validation']['val_loss']:.4f})")
-    doc = {"rows": rows, "device": device, "seconds": time.monotonic() - started,
-           "shipped": {"model": best["model"], "seed": best["seed"]} if best else None, "args": {k: v for k, v in vars(args).items() if k != "work"}}
+    doc = {
+        "rows": rows,
+        "device": device,
+        "seconds": time.monotonic() - started,
+        "shipped": {"model": best["model"], "seed": best["seed"]} if best else None,
+        "args": {k: v for k, v in vars(args).items() if k != "work"},
+    }
     (out / "grid_results.json").write_text(json.dumps(doc, indent=1))
     log(f"done in {time.monotonic() - started:.0f}s")
 

@@ -83,8 +83,9 @@ def main() -> int:
         app.setApplicationName("QuadFusion Explorer")
         theme.apply(app, "dark")
         w, h = (int(v) for v in args.size.split("x"))
-        win = MainWindow(player=StillPlayer(), settings=QSettings(str(tmp / "s.ini"), QSettings.IniFormat),
-                         cache_dir=tmp)
+        win = MainWindow(
+            player=StillPlayer(), settings=QSettings(str(tmp / "s.ini"), QSettings.IniFormat), cache_dir=tmp
+        )
         win.resize(w, h)
         win.show()
         QTest.qWait(300)
@@ -103,6 +104,7 @@ def main() -> int:
         win.index_status.finish(f"Library up to date: {len(win.library.arrays)} tracks")
         win.statusBar().clearMessage()  # the map summary, not the last note
         QTest.qWait(200)
+
         # a hover tooltip on a non-representative point, as the mouse would show it
         def pixel(row: int) -> QPoint:
             x, y = win.map.point_of_row(row)

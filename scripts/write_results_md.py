@@ -25,10 +25,13 @@ def tag_table(fourq: str) -> str:
     for tag, n in stats["tag_counts"].items():
         lines.append(f"| {tag} | {n} | {n / stats['clips'] * 100:.1f} % |")
     empty = ", ".join(f"{q} {n}" for q, n in stats["clips_without_tag_by_quadrant"].items())
-    lines += ["", f"Tags per clip: **{stats['tags_per_clip']:.2f}** over all {stats['clips']} clips "
-              f"({stats['tags_per_tagged_clip']:.2f} over the {stats['clips'] - stats['clips_without_tag']} tagged clips); "
-              f"ME-14k in the paper's Table 1: 2.32 tags per song. Clips without any tag: "
-              f"**{stats['clips_without_tag']}** ({empty})."]
+    lines += [
+        "",
+        f"Tags per clip: **{stats['tags_per_clip']:.2f}** over all {stats['clips']} clips "
+        f"({stats['tags_per_tagged_clip']:.2f} over the {stats['clips'] - stats['clips_without_tag']} tagged clips); "
+        f"ME-14k in the paper's Table 1: 2.32 tags per song. Clips without any tag: "
+        f"**{stats['clips_without_tag']}** ({empty}).",
+    ]
     return "\n".join(lines)
 
 
@@ -37,13 +40,18 @@ def tune_table(rows: list[dict]) -> str:
     for r in rows:
         if r.get("task") == "joint" and "validation" in r:
             by.setdefault(r["model"], []).append(r)
-    lines = ["| Recipe (V2 joint) | mean val loss | test macro-F1 % | test nDCG@3 | epochs (best) |", "|---|---|---|---|---|"]
+    lines = [
+        "| Recipe (V2 joint) | mean val loss | test macro-F1 % | test nDCG@3 | epochs (best) |",
+        "|---|---|---|---|---|",
+    ]
     for name, rs in sorted(by.items(), key=lambda kv: np.mean([r["validation"]["val_loss"] for r in kv[1]])):
         f1 = np.array([r["test"]["macro_f1"] for r in rs]) * 100
         nd = np.array([r["test"]["ndcg@3"] for r in rs])
         ep = ", ".join(str(r["best_epoch"]) for r in rs)
-        lines.append(f"| {name} | {np.mean([r['validation']['val_loss'] for r in rs]):.4f} | {f1.mean():.1f} ± {f1.std():.1f} "
-                     f"| {nd.mean():.3f} ± {nd.std():.3f} | {ep} |")
+        lines.append(
+            f"| {name} | {np.mean([r['validation']['val_loss'] for r in rs]):.4f} | {f1.mean():.1f} ± {f1.std():.1f} "
+            f"| {nd.mean():.3f} ± {nd.std():.3f} | {ep} |"
+        )
     return "\n".join(lines)
 
 

@@ -23,15 +23,23 @@ def make_model(directory: Path, seed: int = 0) -> Path:
     """A random-init checkpoint (a short mel crop keeps CPU inference cheap in tests)."""
     torch.manual_seed(seed)
     config = ModelConfig(branches=("mel", "genre", "lowlevel"), mel_frames=64)
-    meta = {"tags": list(TAGS), "genres": list(GENRES), "extractor_version": "1",
-            "normalization": {"mel": {"mean": 0.0, "std": 1.0}, "lowlevel": {"mean": [0.0] * 8, "std": [1.0] * 8}}}
+    meta = {
+        "tags": list(TAGS),
+        "genres": list(GENRES),
+        "extractor_version": "1",
+        "normalization": {"mel": {"mean": 0.0, "std": 1.0}, "lowlevel": {"mean": [0.0] * 8, "std": [1.0] * 8}},
+    }
     return save_checkpoint(directory, QuadFusionNet(config), config, meta)
 
 
 def can_mount(probe_dir: Path) -> bool:
     probe_dir.mkdir(parents=True, exist_ok=True)
-    ok = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(probe_dir)],
-                        capture_output=True).returncode == 0
+    ok = (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(probe_dir)], capture_output=True
+        ).returncode
+        == 0
+    )
     if ok:
         subprocess.run(["umount", str(probe_dir)], check=True)
     return ok
@@ -81,7 +89,7 @@ def session_processes(sid: int) -> list[tuple[int, str]]:
             continue
         try:
             stat = Path(f"/proc/{entry}/stat").read_text()
-            fields = stat[stat.rindex(")") + 2:].split()
+            fields = stat[stat.rindex(")") + 2 :].split()
             if int(fields[3]) == sid and fields[0] != "Z":
                 cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
                 out.append((int(entry), cmd[:120]))

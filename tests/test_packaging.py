@@ -10,7 +10,6 @@ import configparser
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ ICONS = ROOT / "resources" / "icons"
 
 
 # --- pyinstaller.spec --------------------------------------------------------------------------------------------
+
 
 def _spec_tree() -> ast.Module:
     return ast.parse(SPEC.read_text(encoding="utf-8"), filename=str(SPEC))
@@ -60,18 +60,47 @@ def test_spec_ships_resources_and_excludes_test_and_unused_packages():
     for name in ("pytest", "_pytest", "pytestqt", "tkinter", "IPython", "matplotlib", "triton"):
         assert name in excludes, name
     # never exclude what the app imports at run time (the gpu flavour also imports torch and MuQ)
-    for needed in ("torch", "torchgen", "torch.testing._internal", "muq", "x_clip", "torchvision", "essentia",
-                   "PySide6", "pyqtgraph", "soundfile", "sklearn", "onnxruntime"):
+    for needed in (
+        "torch",
+        "torchgen",
+        "torch.testing._internal",
+        "muq",
+        "x_clip",
+        "torchvision",
+        "essentia",
+        "PySide6",
+        "pyqtgraph",
+        "soundfile",
+        "sklearn",
+        "onnxruntime",
+    ):
         assert needed not in excludes, needed
     # the lean cpu flavour leaves out torch and exactly the modules that import it
     torch_only = _literal_list(tree, "TORCH_ONLY")
-    assert {"torch", "torchaudio", "torchvision", "muq", "transformers", "core.inference", "core.model"} <= set(torch_only)
-    for needed in ("onnxruntime", "core.onnx_runtime", "core.runtime", "core.inference_base", "core.checkpoint",
-                   "core.features.mel_numpy", "core.features.track", "essentia", "PySide6", "scipy"):
+    assert {"torch", "torchaudio", "torchvision", "muq", "transformers", "core.inference", "core.model"} <= set(
+        torch_only
+    )
+    for needed in (
+        "onnxruntime",
+        "core.onnx_runtime",
+        "core.runtime",
+        "core.inference_base",
+        "core.checkpoint",
+        "core.features.mel_numpy",
+        "core.features.track",
+        "essentia",
+        "PySide6",
+        "scipy",
+    ):
         assert needed not in torch_only, needed
     # what the spec ships must exist in the tree
-    for rel in ("resources/demo/CREDITS.md", "resources/genres.json", "resources/emotions.json",
-                "resources/descriptors.json", "resources/icons/quadfusion-explorer-256.png"):
+    for rel in (
+        "resources/demo/CREDITS.md",
+        "resources/genres.json",
+        "resources/emotions.json",
+        "resources/descriptors.json",
+        "resources/icons/quadfusion-explorer-256.png",
+    ):
         assert (ROOT / rel).is_file(), rel
 
 
@@ -86,6 +115,7 @@ def test_frozen_launcher_dispatches_on_executable_name():
 
 
 # --- Linux packaging files ---------------------------------------------------------------------------------------
+
 
 def test_desktop_entry_is_valid():
     entry = PACKAGING / "linux" / "quadfusion-explorer.desktop"
@@ -136,6 +166,7 @@ def test_other_platform_recipes_exist():
 
 # --- About dialog ------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture()
 def trained_checkpoint(tmp_path: Path) -> Path:
     """A real checkpoint written by core.checkpoint, with a training record and metrics like core.train stores."""
@@ -149,12 +180,19 @@ def trained_checkpoint(tmp_path: Path) -> Path:
 
     config = ModelConfig(branches=("genre", "lowlevel"))
     meta = {
-        "tags": list(TAGS), "genres": list(GENRES), "extractor_version": str(EXTRACTOR_VERSION),
+        "tags": list(TAGS),
+        "genres": list(GENRES),
+        "extractor_version": str(EXTRACTOR_VERSION),
         "normalization": {"lowlevel": {"mean": np.zeros(8), "std": np.ones(8)}},
-        "training": {"dataset": "4Q audio emotion dataset (train split, 640 clips)", "best_epoch": 17,
-                     "config": {"seed": 3, "epochs": 40, "task": "both"}},
-        "metrics": {"validation": {"ndcg@3": 0.7134, "macro_f1": 0.5021},
-                    "test": {"ndcg@3": 0.6987, "per_class_f1": [0.6, 0.5, 0.4, 0.55]}},
+        "training": {
+            "dataset": "4Q audio emotion dataset (train split, 640 clips)",
+            "best_epoch": 17,
+            "config": {"seed": 3, "epochs": 40, "task": "both"},
+        },
+        "metrics": {
+            "validation": {"ndcg@3": 0.7134, "macro_f1": 0.5021},
+            "test": {"ndcg@3": 0.6987, "per_class_f1": [0.6, 0.5, 0.4, 0.55]},
+        },
     }
     return save_checkpoint(tmp_path / "ckpt", QuadFusionNet(config), config, meta)
 
@@ -208,8 +246,12 @@ def test_main_window_help_menu_opens_about(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("QFX_MODEL", str(tmp_path / "missing"))
     window = MainWindow(cache_dir=tmp_path / "cache")
     qtbot.addWidget(window)
-    actions = {a.text().replace("&", ""): a for menu in window.menuBar().actions() if menu.menu()
-               for a in menu.menu().actions()}
+    actions = {
+        a.text().replace("&", ""): a
+        for menu in window.menuBar().actions()
+        if menu.menu()
+        for a in menu.menu().actions()
+    }
     about = next((a for text, a in actions.items() if text.startswith("About")), None)
     assert about is not None, f"no Help > About action among {sorted(actions)}"
     about.trigger()

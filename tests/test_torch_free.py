@@ -22,23 +22,30 @@ HIDER = ROOT / "tests" / "no_torch"
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HIDER), str(ROOT)]), QT_QPA_PLATFORM="offscreen",
-               OMP_NUM_THREADS="1")
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(HIDER), str(ROOT)]),
+        QT_QPA_PLATFORM="offscreen",
+        OMP_NUM_THREADS="1",
+    )
     env.pop("QFX_BACKEND", None)
     env.update(extra)
     return env
 
 
 def _python(code: str, timeout: float = 300, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(**env), capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=_env(**env), capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_torch_is_really_hidden() -> None:
-    out = _python("import importlib.util, sys\n"
-                  "from core.runtime import torch_available, onnxruntime_available\n"
-                  "try:\n    import torch\nexcept ImportError:\n    print('hidden')\n"
-                  "print(torch_available(), onnxruntime_available())")
+    out = _python(
+        "import importlib.util, sys\n"
+        "from core.runtime import torch_available, onnxruntime_available\n"
+        "try:\n    import torch\nexcept ImportError:\n    print('hidden')\n"
+        "print(torch_available(), onnxruntime_available())"
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["hidden", "False", "True"]
 
@@ -52,7 +59,7 @@ def test_index_map_recommend_without_torch_match_the_torch_path(tmp_path: Path, 
 import json, sys
 from explorer.cli.main import main
 assert main(["index", {str(library)!r}, "--cache", {str(cache)!r}, "--workers", "2", "--quiet"]) == 0
-assert main(["map", {str(library)!r}, "--cache", {str(cache)!r}, "--out", {str(tmp_path / 'map.png')!r},
+assert main(["map", {str(library)!r}, "--cache", {str(cache)!r}, "--out", {str(tmp_path / "map.png")!r},
              "--size", "640x480"]) == 0
 first = sorted(p for p in __import__("pathlib").Path({str(library)!r}).iterdir() if p.suffix == ".ogg")[0]
 assert main(["recommend", {str(library)!r}, "--cache", {str(cache)!r}, "--like", str(first), "--n", "5"]) == 0
@@ -79,9 +86,13 @@ print("RESULT", json.dumps({{"model": type(model).__name__, "torch": "torch" in 
     model = EmotionModel.load(device="cpu")
     rows = [0, 7, 13]
     feats = [extract_track_features(arrays.paths[i]) for i in rows]
-    pred = model.predict(mel=[f.mel for f in feats], lowlevel=np.stack([f.lowlevel for f in feats]),
-                         genre=np.stack([f.genre for f in feats]), musicnn=np.stack([f.musicnn for f in feats]),
-                         interpretive=np.stack([f.interpretive for f in feats]))
+    pred = model.predict(
+        mel=[f.mel for f in feats],
+        lowlevel=np.stack([f.lowlevel for f in feats]),
+        genre=np.stack([f.genre for f in feats]),
+        musicnn=np.stack([f.musicnn for f in feats]),
+        interpretive=np.stack([f.interpretive for f in feats]),
+    )
     assert np.abs(pred.tag_scores - arrays.tag_scores[rows]).max() <= 1e-4
     assert np.abs(pred.quadrant_probs - arrays.quadrant_probs[rows]).max() <= 1e-4
     assert np.abs(pred.embeddings - arrays.embeddings[rows]).max() <= 1e-4
@@ -102,8 +113,13 @@ def test_window_opens_and_indexes_without_torch(tmp_path: Path, demo_dir: Path) 
     """The desktop app (frozen-bundle launcher, offscreen) indexes the demo in the background and shows it."""
     library = tmp_path / "library"
     shutil.copytree(demo_dir, library)
-    out = subprocess.run([sys.executable, str(ROOT / "packaging" / "entry.py"), str(library), "--cache",
-                          str(tmp_path / "cache")], cwd=tmp_path, capture_output=True, text=True, timeout=240,
-                         env=_env(QFX_SMOKE_TEST="200", QFX_SMOKE_TRACKS="20", QFX_LOG_DIR=str(tmp_path / "logs")))
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "packaging" / "entry.py"), str(library), "--cache", str(tmp_path / "cache")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=_env(QFX_SMOKE_TEST="200", QFX_SMOKE_TRACKS="20", QFX_LOG_DIR=str(tmp_path / "logs")),
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "tracks=20" in out.stdout and "Traceback" not in out.stderr

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Literal
 
 Boundary = Literal["none", "high", "low"]
 MIDPOINT = 5.0
@@ -140,6 +141,5 @@ def read_deam(
         ratings.update(read_static_annotations(f))
     audio = _audio_index(Path(audio_dir) if audio_dir is not None else _find_audio_dir(root))
     return [
-        DeamItem(sid, v, a, va_to_quadrant(v, a, boundary), audio.get(sid))
-        for sid, (v, a) in sorted(ratings.items())
+        DeamItem(sid, v, a, va_to_quadrant(v, a, boundary), audio.get(sid)) for sid, (v, a) in sorted(ratings.items())
     ]

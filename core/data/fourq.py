@@ -8,9 +8,9 @@ their own labelled music the same way the shipped model was trained on 4Q.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -154,4 +154,12 @@ def tag_statistics(clips: Iterable[FourQClip]) -> dict:
     }
 
 
-__all__ = ["AUDIO_EXTENSIONS", "FourQClip", "FourQError", "read_fourq", "has_split_column", "tag_statistics", "split_moods"]
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "FourQClip",
+    "FourQError",
+    "read_fourq",
+    "has_split_column",
+    "tag_statistics",
+    "split_moods",
+]

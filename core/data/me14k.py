@@ -24,9 +24,10 @@ import json
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -138,7 +139,11 @@ def read_tag_csv(
     path: str | Path, columns: Me14kColumns = Me14kColumns(), tag_map: Mapping[str, Iterable[str]] | None = None
 ) -> tuple[dict[tuple[str, str], dict[str, float]], dict[tuple[str, str], tuple[str, str]], int]:
     """Per (title, artist) display pair: model-tag relevance; also the original names and the row count."""
-    mapping = {_alnum(k): tuple(v) if not isinstance(v, str) else (v,) for k, v in tag_map.items()} if tag_map else _default_tag_map()
+    mapping = (
+        {_alnum(k): tuple(v) if not isinstance(v, str) else (v,) for k, v in tag_map.items()}
+        if tag_map
+        else _default_tag_map()
+    )
     bad = sorted({t for v in mapping.values() for t in v if t not in TAGS})
     if bad:
         raise Me14kError(f"tag_map targets unknown tags {bad}; model tags are {list(TAGS)}")
@@ -170,10 +175,16 @@ def read_tag_csv(
         names.setdefault(key, (title, artist))
         parsed = parse_tag_cell(row.get(columns.tags) or "")
         for i, (raw, own_weight) in enumerate(parsed):
-            weight = own_weight if own_weight is not None else row_weight if row_weight is not None else float(len(parsed) - i)
+            weight = (
+                own_weight
+                if own_weight is not None
+                else row_weight
+                if row_weight is not None
+                else float(len(parsed) - i)
+            )
             for tag in _resolve_tag(raw, mapping):
                 relevance[key][tag] += weight
-        relevance[key]  # noqa: B018 - registers songs whose tags all failed to map
+        relevance[key]
     return {k: dict(v) for k, v in relevance.items()}, names, len(rows)
 
 
@@ -241,8 +252,16 @@ def build_me14k(
                     index[(t_key, a_key)].append(sid)
     relevance, names, n_rows = read_tag_csv(tag_csv, columns, tag_map)
     mapper = genre_mapper or _default_genre_mapper
-    stats = {"csv_rows": n_rows, "csv_songs": len(relevance), "matched": 0, "ambiguous": 0,
-             "unmatched": 0, "untagged": 0, "no_mel": 0, "duplicates": 0}
+    stats = {
+        "csv_rows": n_rows,
+        "csv_songs": len(relevance),
+        "matched": 0,
+        "ambiguous": 0,
+        "unmatched": 0,
+        "untagged": 0,
+        "no_mel": 0,
+        "duplicates": 0,
+    }
     merged: dict[int, dict[str, float]] = {}
     unmatched: list[tuple[str, str]] = []
     for key, rel in relevance.items():
@@ -270,7 +289,9 @@ def build_me14k(
             target[tag] = target.get(tag, 0.0) + weight
     items: list[Me14kItem] = []
     for sid, rel in sorted(merged.items()):
-        ranked = tuple(sorted(((t, float(w)) for t, w in rel.items() if w > 0), key=lambda tw: (-tw[1], TAGS.index(tw[0]))))
+        ranked = tuple(
+            sorted(((t, float(w)) for t, w in rel.items() if w > 0), key=lambda tw: (-tw[1], TAGS.index(tw[0])))
+        )
         if not ranked and require_tags:
             stats["untagged"] += 1
             continue
@@ -282,8 +303,16 @@ def build_me14k(
             continue
         song = by_id[sid]
         codes = list(song.get("song_gn_gnr_basket") or []) or list(song.get("song_gn_dtl_gnr_basket") or [])
-        items.append(Me14kItem(sid, str(song["song_name"]), ", ".join(song.get("artist_name_basket") or []),
-                               ranked, tuple(mapper(codes)), mel_path))
+        items.append(
+            Me14kItem(
+                sid,
+                str(song["song_name"]),
+                ", ".join(song.get("artist_name_basket") or []),
+                ranked,
+                tuple(mapper(codes)),
+                mel_path,
+            )
+        )
     stats["items"] = len(items)
     return Me14kDataset(items, stats, unmatched)
 
@@ -291,10 +320,21 @@ def build_me14k(
 # -- built index on disk -----------------------------------------------------------------------------------------
 def write_me14k_index(dataset: Me14kDataset, path: str | Path) -> None:
     """Save the aligned dataset as JSON so training does not re-read the large song_meta.json."""
-    doc = {"tags": list(TAGS), "stats": dataset.stats, "items": [
-        {"melon_id": it.melon_id, "title": it.title, "artist": it.artist, "tags": [list(t) for t in it.tags],
-         "genres": list(it.genres), "mel_path": str(it.mel_path) if it.mel_path else None}
-        for it in dataset.items]}
+    doc = {
+        "tags": list(TAGS),
+        "stats": dataset.stats,
+        "items": [
+            {
+                "melon_id": it.melon_id,
+                "title": it.title,
+                "artist": it.artist,
+                "tags": [list(t) for t in it.tags],
+                "genres": list(it.genres),
+                "mel_path": str(it.mel_path) if it.mel_path else None,
+            }
+            for it in dataset.items
+        ],
+    }
     Path(path).write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
@@ -305,6 +345,15 @@ def read_me14k_index(path: str | Path) -> Me14kDataset:
         raise Me14kError(f"cannot read ME-14k index {path}: {exc}") from exc
     if doc.get("tags") != list(TAGS):
         raise Me14kError(f"{path} was built for tags {doc.get('tags')}, this version uses {list(TAGS)}")
-    items = [Me14kItem(int(d["melon_id"]), d["title"], d["artist"], tuple((t, float(w)) for t, w in d["tags"]),
-                       tuple(d["genres"]), Path(d["mel_path"]) if d["mel_path"] else None) for d in doc["items"]]
+    items = [
+        Me14kItem(
+            int(d["melon_id"]),
+            d["title"],
+            d["artist"],
+            tuple((t, float(w)) for t, w in d["tags"]),
+            tuple(d["genres"]),
+            Path(d["mel_path"]) if d["mel_path"] else None,
+        )
+        for d in doc["items"]
+    ]
     return Me14kDataset(items, dict(doc.get("stats", {})))

@@ -19,7 +19,7 @@ import torch
 from core.features import interpretive as np_interp
 from core.features import rhythm as np_rhythm
 from core.features import tonal as np_tonal
-from core.features.batched_spectral import (F64, BatchAnalysis, masked_mean, masked_quantile, power_db, safe_div)
+from core.features.batched_spectral import F64, BatchAnalysis, masked_mean, masked_quantile, power_db, safe_div
 from core.features.lowlevel import HIGH_BAND_HZ, LOW_BAND_HZ
 from core.features.mel import MelonMel
 from core.features.spectral import SALIENT_PEAK_DB
@@ -54,8 +54,16 @@ def lowlevel_batch(an: BatchAnalysis, diss: torch.Tensor) -> torch.Tensor:
     total = per_bin.sum(dim=1)
     low = safe_div(per_bin[:, an.freqs < LOW_BAND_HZ].sum(dim=1), total)
     high = safe_div(per_bin[:, an.freqs >= HIGH_BAND_HZ].sum(dim=1), total)
-    cols = (slope, masked_mean(diss, an.active), masked_quantile(an.centroid, an.active, 0.9),
-            masked_quantile(an.centroid, an.active, 0.1), high, low, db.std(dim=1, unbiased=False), flux)
+    cols = (
+        slope,
+        masked_mean(diss, an.active),
+        masked_quantile(an.centroid, an.active, 0.9),
+        masked_quantile(an.centroid, an.active, 0.1),
+        high,
+        low,
+        db.std(dim=1, unbiased=False),
+        flux,
+    )
     return torch.stack([c.to(F64) for c in cols], dim=1)
 
 
@@ -98,7 +106,7 @@ def _acf_tempo(x: torch.Tensor, rate: float) -> tuple[torch.Tensor, torch.Tensor
     if lag_max <= lag_min + 2:
         return torch.zeros(b, dtype=torch.bool, device=x.device), zeros, zeros
     spec = torch.fft.rfft(x, 2 * n, dim=1)
-    acf = torch.fft.irfft(spec.real ** 2 + spec.imag ** 2, 2 * n, dim=1)[:, :n]
+    acf = torch.fft.irfft(spec.real**2 + spec.imag**2, 2 * n, dim=1)[:, :n]
     ok = acf[:, 0] > 1e-12
     acf = acf / torch.where(ok, acf[:, 0], torch.ones_like(acf[:, 0]))[:, None]
     lags = torch.arange(lag_min, lag_max + 1, device=x.device)
@@ -135,8 +143,11 @@ def _rhythm(an: BatchAnalysis) -> dict[str, torch.Tensor]:
     tempo = torch.where(found1, bpm1, torch.where(found2, bpm2, zero))
     clarity = torch.where(found1, clar1, torch.where(found2, clar2, zero))
     pulse = onsets >= np_rhythm.MIN_ONSETS_FOR_TEMPO
-    return {"tempo": torch.where(pulse, tempo, zero), "pulse_clarity": torch.where(pulse, clarity, zero),
-            "onset_density": onsets / max(an.duration, 1e-9)}
+    return {
+        "tempo": torch.where(pulse, tempo, zero),
+        "pulse_clarity": torch.where(pulse, clarity, zero),
+        "onset_density": onsets / max(an.duration, 1e-9),
+    }
 
 
 @lru_cache(maxsize=4)
@@ -148,8 +159,9 @@ def _chroma_matrix(n_bins: int, sr: int) -> np.ndarray:
 def _zscore_rows(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     std = x.std(dim=-1, unbiased=False, keepdim=True)
     ok = std > 1e-12
-    z = torch.where(ok, (x - x.mean(dim=-1, keepdim=True)) / torch.where(ok, std, torch.ones_like(std)),
-                    torch.zeros_like(x))
+    z = torch.where(
+        ok, (x - x.mean(dim=-1, keepdim=True)) / torch.where(ok, std, torch.ones_like(std)), torch.zeros_like(x)
+    )
     return z, ok[..., 0]
 
 
@@ -172,14 +184,17 @@ def _tonality(an: BatchAnalysis) -> dict[str, torch.Tensor]:
     use = frame_ok & an.active
     mode = torch.where(use.any(dim=1), masked_mean(diff, use), torch.zeros_like(total))
     zero = torch.zeros_like(total)
-    return {"key_strength": torch.where(degenerate, zero, key), "mode": torch.where(degenerate, zero, mode),
-            "chroma_entropy": torch.where(degenerate, (total > 0).to(F64), entropy)}
+    return {
+        "key_strength": torch.where(degenerate, zero, key),
+        "mode": torch.where(degenerate, zero, mode),
+        "chroma_entropy": torch.where(degenerate, (total > 0).to(F64), entropy),
+    }
 
 
 @lru_cache(maxsize=4)
 def _dct_matrix(n: int) -> np.ndarray:
     """(n, N_MFCC) orthonormal DCT-II columns 1..N_MFCC (scipy's `dct(type=2, norm="ortho")` rows)."""
-    return scipy.fft.dct(np.eye(n), type=2, norm="ortho", axis=1)[:, 1: np_interp.N_MFCC + 1]
+    return scipy.fft.dct(np.eye(n), type=2, norm="ortho", axis=1)[:, 1 : np_interp.N_MFCC + 1]
 
 
 def _timbre(an: BatchAnalysis) -> dict[str, torch.Tensor]:
@@ -238,4 +253,4 @@ def batch_features(wave16k: torch.Tensor, *, compute_mel: bool = True) -> BatchF
         mel = _mel_module(str(wave16k.device))(an.wave) if compute_mel else None
         out = torch.cat([low, interp], dim=1).to(torch.float32).cpu().numpy()
         mel_np = mel.cpu().numpy() if mel is not None else np.zeros((wave16k.shape[0], 0, 0), np.float32)
-    return BatchFeatures(mel=mel_np, lowlevel=out[:, :low.shape[1]], interpretive=out[:, low.shape[1]:])
+    return BatchFeatures(mel=mel_np, lowlevel=out[:, : low.shape[1]], interpretive=out[:, low.shape[1] :])

@@ -15,8 +15,17 @@ import numpy as np
 import torch
 
 from core.features import dissonance as np_diss
-from core.features.spectral import (ACTIVE_FLOOR_DB, ACTIVE_RANGE_DB, LONG_FRAME, LONG_HOP, SAMPLE_RATE,
-                                    SHORT_FRAME, SHORT_HOP, SILENCE_DB, hann)
+from core.features.spectral import (
+    ACTIVE_FLOOR_DB,
+    ACTIVE_RANGE_DB,
+    LONG_FRAME,
+    LONG_HOP,
+    SAMPLE_RATE,
+    SHORT_FRAME,
+    SHORT_HOP,
+    SILENCE_DB,
+    hann,
+)
 
 F64 = torch.float64
 
@@ -108,13 +117,16 @@ class BatchAnalysis:
         """(B, T) per-frame sensory dissonance of every frame (mask with `.active` for the clip statistics)."""
         b, t, _ = self.mag.shape
         flat = self.mag.reshape(b * t, -1)
-        out = [frame_dissonance(flat[s:s + frame_chunk], self.sr / LONG_FRAME, min_rel_db)
-               for s in range(0, b * t, frame_chunk)]
+        out = [
+            frame_dissonance(flat[s : s + frame_chunk], self.sr / LONG_FRAME, min_rel_db)
+            for s in range(0, b * t, frame_chunk)
+        ]
         return torch.cat(out).reshape(b, t)
 
 
-def _peaks(mag: torch.Tensor, bin_hz: float,
-           min_rel_db: float | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _peaks(
+    mag: torch.Tensor, bin_hz: float, min_rel_db: float | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Padded per-frame peaks (freqs (F, P), mags (F, P), valid (F, P)), sorted by frequency: the same candidates,
     cap and parabolic refinement as `dissonance._peak_candidates` + `_refine`."""
     kmax = int(np_diss.PEAK_MAX_FREQ / bin_hz)
@@ -134,8 +146,9 @@ def _peaks(mag: torch.Tensor, bin_hz: float,
     interior = torch.isfinite(a) & torch.isfinite(c)
     a, c = torch.where(interior, a, sub), torch.where(interior, c, sub)
     den = a - 2.0 * sub + c
-    shift = torch.where(den != 0, 0.5 * (a - c) / torch.where(den != 0, den, torch.ones_like(den)),
-                        torch.zeros_like(den))
+    shift = torch.where(
+        den != 0, 0.5 * (a - c) / torch.where(den != 0, den, torch.ones_like(den)), torch.zeros_like(den)
+    )
     cols = torch.arange(kmax + 1, device=mag.device, dtype=F64)
     f_all = (cols + shift) * bin_hz
     m_all = sub - 0.25 * (a - c) * shift
@@ -146,7 +159,6 @@ def _peaks(mag: torch.Tensor, bin_hz: float,
     counts = is_peak.sum(dim=1, keepdim=True)
     valid = torch.arange(p, device=mag.device)[None, :] < counts
     return freqs[:, :p], mags[:, :p], valid
-
 
 
 def hz_to_bark(f: torch.Tensor) -> torch.Tensor:
@@ -163,8 +175,13 @@ def bark_to_hz(z: torch.Tensor) -> torch.Tensor:
 
 def a_weighting_gain(f: torch.Tensor) -> torch.Tensor:
     f2 = f * f
-    return 1.25893 * 12200.0**2 * f2 * f2 / (
-        (f2 + 20.6**2) * (f2 + 12200.0**2) * torch.sqrt(f2 + 107.7**2) * torch.sqrt(f2 + 737.9**2))
+    return (
+        1.25893
+        * 12200.0**2
+        * f2
+        * f2
+        / ((f2 + 20.6**2) * (f2 + 12200.0**2) * torch.sqrt(f2 + 107.7**2) * torch.sqrt(f2 + 737.9**2))
+    )
 
 
 def plomp_levelt(df: torch.Tensor) -> torch.Tensor:

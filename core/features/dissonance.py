@@ -20,8 +20,9 @@ MAX_PEAKS = 100
 _PL_COEFFS = (-6.58977878, 28.58224226, -47.36739986, 35.70679761, -10.36526344, 1.00026609)  # Plomp-Levelt fit
 
 
-def _peak_candidates(mag: np.ndarray, bin_hz: float, max_freq: float, max_peaks: int,
-                     min_rel_db: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _peak_candidates(
+    mag: np.ndarray, bin_hz: float, max_freq: float, max_peaks: int, min_rel_db: float | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Kept peaks as flat arrays in (frame, frequency) order: rows, bins, and the (T, K) float64 spectrum with its
     left/right neighbour views (-inf outside the spectrum) for the parabolic refinement."""
     kmax = int(max_freq / bin_hz)
@@ -38,8 +39,9 @@ def _peak_candidates(mag: np.ndarray, bin_hz: float, max_freq: float, max_peaks:
     return rows, cols, sub, left, right
 
 
-def _refine(rows: np.ndarray, cols: np.ndarray, sub: np.ndarray, left: np.ndarray, right: np.ndarray,
-            bin_hz: float) -> tuple[np.ndarray, np.ndarray]:
+def _refine(
+    rows: np.ndarray, cols: np.ndarray, sub: np.ndarray, left: np.ndarray, right: np.ndarray, bin_hz: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Parabolic interpolation of each peak: (frequency Hz, magnitude); edge bins keep their own value."""
     a, b, c = left[rows, cols], sub[rows, cols], right[rows, cols]
     interior = np.isfinite(a) & np.isfinite(c)
@@ -70,8 +72,13 @@ def critical_bandwidth(z: np.ndarray) -> np.ndarray:
 def a_weighting_gain(f: np.ndarray) -> np.ndarray:
     """Linear A-weighting amplitude gain (+2 dB offset as in Essentia)."""
     f2 = f * f
-    return 1.25893 * 12200.0**2 * f2 * f2 / (
-        (f2 + 20.6**2) * (f2 + 12200.0**2) * np.sqrt(f2 + 107.7**2) * np.sqrt(f2 + 737.9**2))
+    return (
+        1.25893
+        * 12200.0**2
+        * f2
+        * f2
+        / ((f2 + 20.6**2) * (f2 + 12200.0**2) * np.sqrt(f2 + 107.7**2) * np.sqrt(f2 + 737.9**2))
+    )
 
 
 def plomp_levelt(df: np.ndarray) -> np.ndarray:

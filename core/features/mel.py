@@ -72,7 +72,7 @@ def _mel_to_hz(m: np.ndarray) -> np.ndarray:
     return np.where(m >= _MIN_LOG_MEL, _MIN_LOG_HZ * np.exp(_LOG_STEP * (m - _MIN_LOG_MEL)), m * _F_SP)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mel_filterbank() -> np.ndarray:
     """(48, 257) weights: Slaney-mel triangles, linear in Hz, unit area (Essentia MelBands unit_tri/linear)."""
     edges = _mel_to_hz(np.linspace(_hz_to_mel(F_MIN), _hz_to_mel(F_MAX), N_MELS + 2))
@@ -90,10 +90,12 @@ class MelonMel(torch.nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.register_buffer("window", torch.hann_window(FRAME_SIZE, periodic=False, dtype=torch.float32),
-                             persistent=False)
-        self.register_buffer("filterbank", torch.from_numpy(np.array(mel_filterbank(), dtype=np.float32)),
-                             persistent=False)
+        self.register_buffer(
+            "window", torch.hann_window(FRAME_SIZE, periodic=False, dtype=torch.float32), persistent=False
+        )
+        self.register_buffer(
+            "filterbank", torch.from_numpy(np.array(mel_filterbank(), dtype=np.float32)), persistent=False
+        )
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         if wave.ndim == 1:
@@ -107,8 +109,15 @@ class MelonMel(torch.nn.Module):
             return wave.new_zeros((batch, N_MELS, 0))
         right = (frames - 1) * HOP_SIZE + FRAME_SIZE - FRAME_SIZE // 2 - n
         padded = torch.nn.functional.pad(wave, (FRAME_SIZE // 2, right))
-        spec = torch.stft(padded, n_fft=FRAME_SIZE, hop_length=HOP_SIZE, win_length=FRAME_SIZE,
-                          window=self.window, center=False, return_complex=True)
+        spec = torch.stft(
+            padded,
+            n_fft=FRAME_SIZE,
+            hop_length=HOP_SIZE,
+            win_length=FRAME_SIZE,
+            window=self.window,
+            center=False,
+            return_complex=True,
+        )
         power = spec.real.square() + spec.imag.square()  # (B, 257, T)
         mel = torch.matmul(self.filterbank, power)  # (B, 48, T)
         return torch.log10(1.0 + LOG_SCALE * mel)
@@ -148,9 +157,19 @@ def essentia_reference_mel(wave16k: np.ndarray) -> np.ndarray:
     try:
         sf.write(path, x, SAMPLE_RATE, subtype="FLOAT")
         bands = melspectrogram(
-            path, sample_rate=SAMPLE_RATE, frame_size=FRAME_SIZE, hop_size=HOP_SIZE, window_type="hann",
-            zero_padding=0, low_frequency_bound=F_MIN, high_frequency_bound=F_MAX, number_bands=N_MELS,
-            warping_formula="slaneyMel", weighting="linear", normalize="unit_tri", bands_type="power",
+            path,
+            sample_rate=SAMPLE_RATE,
+            frame_size=FRAME_SIZE,
+            hop_size=HOP_SIZE,
+            window_type="hann",
+            zero_padding=0,
+            low_frequency_bound=F_MIN,
+            high_frequency_bound=F_MAX,
+            number_bands=N_MELS,
+            warping_formula="slaneyMel",
+            weighting="linear",
+            normalize="unit_tri",
+            bands_type="power",
             compression_type="shift_scale_log",
         )
     finally:

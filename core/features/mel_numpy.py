@@ -46,7 +46,7 @@ def _mel_to_hz(m: np.ndarray) -> np.ndarray:
     return np.where(m >= _MIN_LOG_MEL, _MIN_LOG_HZ * np.exp(_LOG_STEP * (m - _MIN_LOG_MEL)), m * _F_SP)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mel_filterbank() -> np.ndarray:
     """(48, 257) weights: Slaney-mel triangles, linear in Hz, unit area (Essentia MelBands unit_tri/linear)."""
     edges = _mel_to_hz(np.linspace(_hz_to_mel(F_MIN), _hz_to_mel(F_MAX), N_MELS + 2))

@@ -25,7 +25,11 @@ MIN_SAMPLES = SAMPLE_RATE  # shorter inputs are zero-padded to 1 s; only their r
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 # Mel statistics MuQ normalises its input with (from the published MuQ-large configuration).
-_MEL_STAT = {"melspec_2048_cnt": 14282760192, "melspec_2048_mean": 6.768444971712967, "melspec_2048_std": 18.417922652295623}
+_MEL_STAT = {
+    "melspec_2048_cnt": 14282760192,
+    "melspec_2048_mean": 6.768444971712967,
+    "melspec_2048_std": 18.417922652295623,
+}
 
 
 class MuQUnavailable(Exception):
@@ -45,15 +49,42 @@ def _conformer_config(**overrides: Any) -> dict[str, Any]:
 def muq_large_config() -> dict[str, Any]:
     """Architecture of MuQ-large-msd-iter: 12 conformer layers, width 1024, 16 heads, rotary positions."""
     w2v2 = _conformer_config(
-        hidden_size=1024, intermediate_size=4096, num_attention_heads=16, hidden_act="swish",
-        conv_depthwise_kernel_size=31, position_embeddings_type="rotary", rotary_embedding_base=10000,
-        num_conv_pos_embeddings=128, num_conv_pos_embedding_groups=16, layer_norm_eps=1e-5,
-        max_source_positions=5000, do_stable_layer_norm=True, hidden_dropout=0.1, attention_dropout=0.1,
-        activation_dropout=0.1, conformer_conv_dropout=0.1, feat_proj_dropout=0.1, layerdrop=0.0,
+        hidden_size=1024,
+        intermediate_size=4096,
+        num_attention_heads=16,
+        hidden_act="swish",
+        conv_depthwise_kernel_size=31,
+        position_embeddings_type="rotary",
+        rotary_embedding_base=10000,
+        num_conv_pos_embeddings=128,
+        num_conv_pos_embedding_groups=16,
+        layer_norm_eps=1e-5,
+        max_source_positions=5000,
+        do_stable_layer_norm=True,
+        hidden_dropout=0.1,
+        attention_dropout=0.1,
+        activation_dropout=0.1,
+        conformer_conv_dropout=0.1,
+        feat_proj_dropout=0.1,
+        layerdrop=0.0,
     )
-    return dict(label_rate=25, num_codebooks=1, codebook_dim=16, codebook_size=4096, features=["melspec_2048"],
-                hop_length=240, n_mels=128, conv_dim=512, encoder_dim=1024, encoder_depth=12, mask_hop=0.4,
-                mask_prob=0.6, is_flash=False, stat=dict(_MEL_STAT), w2v2_config=w2v2)
+    return dict(
+        label_rate=25,
+        num_codebooks=1,
+        codebook_dim=16,
+        codebook_size=4096,
+        features=["melspec_2048"],
+        hop_length=240,
+        n_mels=128,
+        conv_dim=512,
+        encoder_dim=1024,
+        encoder_depth=12,
+        mask_hop=0.4,
+        mask_prob=0.6,
+        is_flash=False,
+        stat=dict(_MEL_STAT),
+        w2v2_config=w2v2,
+    )
 
 
 def tiny_muq_config(dim: int = MUQ_DIM, depth: int = 1) -> dict[str, Any]:
@@ -63,10 +94,19 @@ def tiny_muq_config(dim: int = MUQ_DIM, depth: int = 1) -> dict[str, Any]:
     cfg = muq_large_config()
     cfg.update(conv_dim=8, encoder_dim=dim, encoder_depth=depth, codebook_size=16)
     cfg["w2v2_config"] = _conformer_config(
-        hidden_size=dim, intermediate_size=256, num_attention_heads=4, hidden_act="swish",
-        conv_depthwise_kernel_size=7, position_embeddings_type="rotary", rotary_embedding_base=10000,
-        num_conv_pos_embeddings=2, num_conv_pos_embedding_groups=2, layer_norm_eps=1e-5,
-        max_source_positions=5000, do_stable_layer_norm=True, layerdrop=0.0,
+        hidden_size=dim,
+        intermediate_size=256,
+        num_attention_heads=4,
+        hidden_act="swish",
+        conv_depthwise_kernel_size=7,
+        position_embeddings_type="rotary",
+        rotary_embedding_base=10000,
+        num_conv_pos_embeddings=2,
+        num_conv_pos_embedding_groups=2,
+        layer_norm_eps=1e-5,
+        max_source_positions=5000,
+        do_stable_layer_norm=True,
+        layerdrop=0.0,
     )
     return cfg
 
@@ -98,8 +138,14 @@ class MuQEmbedder:
     length) and the chunk means are averaged, weighted by their token counts.
     """
 
-    def __init__(self, model: torch.nn.Module, device: str | torch.device | None = None, layer: int = -1,
-                 chunk_seconds: float = 30.0, source: str = "") -> None:
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        device: str | torch.device | None = None,
+        layer: int = -1,
+        chunk_seconds: float = 30.0,
+        source: str = "",
+    ) -> None:
         self.device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = model.to(self.device).eval()
         for p in self.model.parameters():
@@ -177,14 +223,22 @@ def _cached_snapshot(repo_id: str, cache_dir: str | Path | None) -> Path | None:
 
 
 def _how_to_get(repo_id: str) -> str:
-    return (f"Download the weights once (about 1.3 GB, licence CC-BY-NC 4.0, non-commercial use only) with "
-            f"`huggingface-cli download {repo_id}`, or put config.json + model.safetensors in a folder and pass it "
-            f"as model_dir (in the explorer: --muq-dir, or Settings ▸ MuQ weights folder…).")
+    return (
+        f"Download the weights once (about 1.3 GB, licence CC-BY-NC 4.0, non-commercial use only) with "
+        f"`huggingface-cli download {repo_id}`, or put config.json + model.safetensors in a folder and pass it "
+        f"as model_dir (in the explorer: --muq-dir, or Settings ▸ MuQ weights folder…)."
+    )
 
 
-def load_muq_embedder(model_dir: str | Path | None = None, device: str | torch.device | None = None, layer: int = -1,
-                      *, allow_download: bool = False, cache_dir: str | Path | None = None,
-                      repo_id: str = MUQ_REPO_ID) -> MuQEmbedder:
+def load_muq_embedder(
+    model_dir: str | Path | None = None,
+    device: str | torch.device | None = None,
+    layer: int = -1,
+    *,
+    allow_download: bool = False,
+    cache_dir: str | Path | None = None,
+    repo_id: str = MUQ_REPO_ID,
+) -> MuQEmbedder:
     """Load pretrained MuQ from `model_dir`, else from the Hugging Face cache, offline unless allowed. Which
     folder (command line, environment, settings) is the application's decision, made before this is called."""
     from huggingface_hub import constants
@@ -194,8 +248,10 @@ def load_muq_embedder(model_dir: str | Path | None = None, device: str | torch.d
     if model_dir is not None:
         directory = Path(model_dir).expanduser()
         if not _has_weights(directory):
-            raise MuQUnavailable(f"No MuQ weights in {directory} (need config.json and one of {', '.join(WEIGHT_FILES)}). "
-                                 + _how_to_get(repo_id))
+            raise MuQUnavailable(
+                f"No MuQ weights in {directory} (need config.json and one of {', '.join(WEIGHT_FILES)}). "
+                + _how_to_get(repo_id)
+            )
     else:
         directory = _cached_snapshot(repo_id, cache_dir)
         looked.append(f"the Hugging Face cache ({cache_dir or constants.HF_HUB_CACHE}) for {repo_id}")
@@ -203,8 +259,13 @@ def load_muq_embedder(model_dir: str | Path | None = None, device: str | torch.d
             try:
                 from huggingface_hub import snapshot_download
 
-                directory = Path(snapshot_download(repo_id, cache_dir=str(cache_dir) if cache_dir else None,
-                                                   allow_patterns=["config.json", *WEIGHT_FILES]))
+                directory = Path(
+                    snapshot_download(
+                        repo_id,
+                        cache_dir=str(cache_dir) if cache_dir else None,
+                        allow_patterns=["config.json", *WEIGHT_FILES],
+                    )
+                )
             except Exception as exc:
                 raise MuQUnavailable(f"Downloading {repo_id} failed: {exc}") from exc
         if directory is None:
@@ -219,7 +280,8 @@ def load_muq_embedder(model_dir: str | Path | None = None, device: str | torch.d
     return MuQEmbedder(model, device=device, layer=layer, source=str(directory))
 
 
-def tiny_muq_embedder(dim: int = MUQ_DIM, device: str | torch.device | None = "cpu", layer: int = -1,
-                      seed: int = 0) -> MuQEmbedder:
+def tiny_muq_embedder(
+    dim: int = MUQ_DIM, device: str | torch.device | None = "cpu", layer: int = -1, seed: int = 0
+) -> MuQEmbedder:
     """A real MuQ forward pass with random weights and a 1-layer config: (B, dim) outputs in well under 1 s/clip."""
     return MuQEmbedder(_build_random(tiny_muq_config(dim), seed), device=device, layer=layer, source="tiny-random")

@@ -29,7 +29,7 @@ from core.resources import resource_path
 __all__ = ["EMBED_DIM", "MSD_TAGS", "N_TAGS", "MusicnnEmbedder", "MusicnnNet", "default_weights", "load_musicnn"]
 
 # The tag vocabulary and sizes live in a torch-free module (genre inference and ONNX Runtime use them).
-from core.features.musicnn_tags import EMBED_DIM, MSD_TAGS, N_TAGS  # noqa: E402
+from core.features.musicnn_tags import EMBED_DIM, MSD_TAGS, N_TAGS
 
 BN_EPS = 1e-3  # TF's batch-normalisation default, which the checkpoint was trained with
 WEIGHTS_NAME = "musicnn_msd.safetensors"
@@ -57,8 +57,16 @@ class _FreqPooledConv(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 1, T, F) -> (N, C, T)
         y = self.conv(F.pad(x, (0, 0, *self.time_pad)))
         pooled = torch.where(_bn_scale_positive(self.bn)[None, :, None], y.amax(dim=3), y.amin(dim=3))
-        return F.batch_norm(torch.relu(pooled), self.bn.running_mean, self.bn.running_var, self.bn.weight,
-                            self.bn.bias, False, 0.0, self.bn.eps)
+        return F.batch_norm(
+            torch.relu(pooled),
+            self.bn.running_mean,
+            self.bn.running_var,
+            self.bn.weight,
+            self.bn.bias,
+            False,
+            0.0,
+            self.bn.eps,
+        )
 
 
 class _MidConv(nn.Module):
@@ -103,8 +111,9 @@ class MusicnnNet(nn.Module):
 
     def forward(self, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.bn_in(patches.unsqueeze(1))  # (N, 1, 187, 96)
-        front = torch.cat([self.timbral74(x), self.timbral77(x), self.temporal128(x), self.temporal64(x),
-                           self.temporal32(x)], dim=1)  # (N, 561, T)
+        front = torch.cat(
+            [self.timbral74(x), self.timbral77(x), self.temporal128(x), self.temporal64(x), self.temporal32(x)], dim=1
+        )  # (N, 561, T)
         c1 = self.mid1(front)
         c2 = self.mid2(c1) + c1
         c3 = self.mid3(c2) + c2
@@ -122,8 +131,9 @@ def default_weights() -> Path:
 class MusicnnEmbedder:
     """Runs `MusicnnNet` on whole excerpts: log-mel, patches from all inputs in shared batches, mean per excerpt."""
 
-    def __init__(self, net: MusicnnNet, device: torch.device, patch_batch: int | None = None,
-                 max_patches: int | None = None) -> None:
+    def __init__(
+        self, net: MusicnnNet, device: torch.device, patch_batch: int | None = None, max_patches: int | None = None
+    ) -> None:
         self.net = net.eval().to(device)
         self.device = device
         # A CPU budget knob: at most this many evenly spaced patches per excerpt (None: all). 3 of a 30 s excerpt's
@@ -155,8 +165,9 @@ class MusicnnEmbedder:
         On CUDA the convolutions run in full float32 (no TF32), so GPU and CPU give the same numbers to ~1e-6.
         """
         cudnn = torch.backends.cudnn
-        with cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic,
-                         allow_tf32=False):
+        with cudnn.flags(
+            enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic, allow_tf32=False
+        ):
             outs = [self.net(chunk) for chunk in patches.split(self.patch_batch)]
         return torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
 
@@ -177,8 +188,12 @@ class MusicnnEmbedder:
         return emb_mean.float().cpu().numpy(), tag_mean.float().cpu().numpy()
 
 
-def load_musicnn(device: str | torch.device | None = None, weights: str | Path | None = None,
-                 patch_batch: int | None = None, max_patches: int | None = None) -> MusicnnEmbedder:
+def load_musicnn(
+    device: str | torch.device | None = None,
+    weights: str | Path | None = None,
+    patch_batch: int | None = None,
+    max_patches: int | None = None,
+) -> MusicnnEmbedder:
     """The shipped MSD MusiCNN, on CUDA when available unless `device` says otherwise."""
     from safetensors.torch import load_file
 
@@ -193,4 +208,3 @@ def load_musicnn(device: str | torch.device | None = None, weights: str | Path |
     if real_missing or unexpected:
         raise ValueError(f"{path}: not MusiCNN-MSD weights (missing {real_missing[:5]}, unexpected {unexpected[:5]})")
     return MusicnnEmbedder(net, dev, patch_batch, max_patches)
-

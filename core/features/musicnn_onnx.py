@@ -10,9 +10,10 @@ Parity with torch is tested (tests/test_onnx_runtime.py).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.fft
@@ -101,8 +102,10 @@ class OnnxMusicnnEmbedder:
                 options.intra_op_num_threads = self.threads
                 options.inter_op_num_threads = 1
             self._session = ort.InferenceSession(self.graph, sess_options=options, providers=["CPUExecutionProvider"])
-        outs = [self._session.run(None, {"patches": chunk}) for chunk in np.array_split(
-            patches, max(1, math.ceil(len(patches) / self.patch_batch)))]
+        outs = [
+            self._session.run(None, {"patches": chunk})
+            for chunk in np.array_split(patches, max(1, math.ceil(len(patches) / self.patch_batch)))
+        ]
         return np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
 
     def embed(self, waves16k: Sequence[np.ndarray] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -112,8 +115,10 @@ class OnnxMusicnnEmbedder:
         per_wave = [to_patches(log_mel(check_wave(w, i), self.mel_basis)) for i, w in enumerate(waves)]
         emb, tags = self._run(np.ascontiguousarray(np.concatenate(per_wave), dtype=np.float32))
         counts = np.cumsum([len(p) for p in per_wave])[:-1]
-        return (np.stack([e.mean(axis=0) for e in np.split(emb, counts)]).astype(np.float32),
-                np.stack([t.mean(axis=0) for t in np.split(tags, counts)]).astype(np.float32))
+        return (
+            np.stack([e.mean(axis=0) for e in np.split(emb, counts)]).astype(np.float32),
+            np.stack([t.mean(axis=0) for t in np.split(tags, counts)]).astype(np.float32),
+        )
 
 
 def weights_hash(weights: Path) -> str:

@@ -56,7 +56,7 @@ def _acf_tempo(x: np.ndarray, rate: float) -> tuple[float, float] | None:
     if lag_max <= lag_min + 2:
         return None
     spec = scipy.fft.rfft(x, 2 * n, workers=1)
-    acf = scipy.fft.irfft(spec.real ** 2 + spec.imag ** 2, 2 * n, workers=1)[:n]
+    acf = scipy.fft.irfft(spec.real**2 + spec.imag**2, 2 * n, workers=1)[:n]
     if acf[0] <= 1e-12:
         return None
     acf = acf / acf[0]

@@ -60,12 +60,20 @@ class TrackFeatures:
     musicnn: np.ndarray | None = None  # (250,) float32 MusiCNN-MSD: 200-d embedding mean, then 50 tag activations
     genre_inferred: bool = False  # True when `genre` came from the audio (the tags named no genre)
     timings: dict[str, float] = field(default_factory=dict, compare=False, repr=False)  # seconds per stage
-    audio24k: np.ndarray | None = field(default=None, compare=False, repr=False)  # only with keep_audio24k; never stored
-    audio16k: np.ndarray | None = field(default=None, compare=False, repr=False)  # only with keep_audio16k; never stored
+    audio24k: np.ndarray | None = field(
+        default=None, compare=False, repr=False
+    )  # only with keep_audio24k; never stored
+    audio16k: np.ndarray | None = field(
+        default=None, compare=False, repr=False
+    )  # only with keep_audio16k; never stored
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Plain arrays (no pickling needed): absent optional features are simply left out."""
-        out = {name: np.asarray(getattr(self, name), dtype=np.float32) for name in _ARRAYS if getattr(self, name) is not None}
+        out = {
+            name: np.asarray(getattr(self, name), dtype=np.float32)
+            for name in _ARRAYS
+            if getattr(self, name) is not None
+        }
         out["path"] = np.array(self.path)
         out["duration"] = np.float64(self.duration)
         out["excerpt_start"] = np.float64(self.excerpt_start)
@@ -75,7 +83,7 @@ class TrackFeatures:
         return out
 
     @classmethod
-    def from_arrays(cls, data: Any) -> "TrackFeatures":
+    def from_arrays(cls, data: Any) -> TrackFeatures:
         keys = set(data.keys()) if hasattr(data, "keys") else set(data.files)
 
         def arr(name: str) -> np.ndarray | None:
@@ -85,16 +93,21 @@ class TrackFeatures:
             path=str(data["path"][()]) if "path" in keys else "",
             duration=float(data["duration"]),
             excerpt_start=float(data["excerpt_start"]),
-            mel=arr("mel"), lowlevel=arr("lowlevel"), interpretive=arr("interpretive"), muq=arr("muq"), genre=arr("genre"),
+            mel=arr("mel"),
+            lowlevel=arr("lowlevel"),
+            interpretive=arr("interpretive"),
+            muq=arr("muq"),
+            genre=arr("genre"),
             tags=json.loads(str(data["tags_json"][()])) if "tags_json" in keys else {},
-            musicnn=arr("musicnn"), genre_inferred=bool(data["genre_inferred"]) if "genre_inferred" in keys else False,
+            musicnn=arr("musicnn"),
+            genre_inferred=bool(data["genre_inferred"]) if "genre_inferred" in keys else False,
         )
 
     def to_npz(self, path: str | PathLike[str]) -> None:
         np.savez(path, **self.to_arrays())
 
     @classmethod
-    def from_npz(cls, path: str | PathLike[str]) -> "TrackFeatures":
+    def from_npz(cls, path: str | PathLike[str]) -> TrackFeatures:
         with np.load(path, allow_pickle=False) as data:
             return cls.from_arrays(data)
 
@@ -124,10 +137,18 @@ def apply_musicnn(feats: TrackFeatures, vector: np.ndarray) -> None:
     feats.genre = genre_vector(genres)
 
 
-def extract_track_features(path: str | PathLike[str], *, muq: MuQEmbedder | None = None, tags: dict | None = None,
-                           compute_mel: bool = True, excerpt_length: float = 30.0,
-                           keep_audio24k: bool = False, musicnn: Any = None, compute_musicnn: bool = True,
-                           keep_audio16k: bool = False) -> TrackFeatures:
+def extract_track_features(
+    path: str | PathLike[str],
+    *,
+    muq: MuQEmbedder | None = None,
+    tags: dict | None = None,
+    compute_mel: bool = True,
+    excerpt_length: float = 30.0,
+    keep_audio24k: bool = False,
+    musicnn: Any = None,
+    compute_musicnn: bool = True,
+    keep_audio16k: bool = False,
+) -> TrackFeatures:
     """Decode the excerpt once (16 kHz, plus 24 kHz for MuQ) and compute every feature from it.
 
     `tags` (from `core.metadata.read_tags` or the library's own tag reader) are read here when not given; the

@@ -12,8 +12,8 @@ The axis is drawn with its low pole at the negative end: r > 0 reads "low ↔ hi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
 
 import numpy as np
 from scipy.special import stdtr
@@ -38,11 +38,11 @@ class AxisLabel:
     negative_end: str  # word at the low end of the axis ("" when unclear)
     positive_end: str
     clear: bool
-    descriptor: Optional[str] = None  # best descriptor's name (reported even when unclear)
+    descriptor: str | None = None  # best descriptor's name (reported even when unclear)
     r: float = float("nan")
     p_value: float = float("nan")
     n: int = 0  # tracks the correlation was computed on
-    secondary: Optional[tuple[str, float]] = None  # (name, r) when two descriptors are combined
+    secondary: tuple[str, float] | None = None  # (name, r) when two descriptors are combined
     ranking: list[tuple[str, float]] = field(default_factory=list)  # top descriptors by |r|, for tooltips
 
 
@@ -58,8 +58,12 @@ def visible_mask(coords: np.ndarray, visible: Visible) -> np.ndarray:
         return arr
     if arr.shape == (4,):
         x0, x1, y0, y1 = (float(v) for v in arr)
-        return (coords[:, 0] >= min(x0, x1)) & (coords[:, 0] <= max(x0, x1)) & (
-            coords[:, 1] >= min(y0, y1)) & (coords[:, 1] <= max(y0, y1))
+        return (
+            (coords[:, 0] >= min(x0, x1))
+            & (coords[:, 0] <= max(x0, x1))
+            & (coords[:, 1] >= min(y0, y1))
+            & (coords[:, 1] <= max(y0, y1))
+        )
     raise AnalysisError("visible must be a boolean mask over the map's tracks or (x_min, x_max, y_min, y_max)")
 
 
@@ -112,8 +116,9 @@ def _poles(spec: PoleSpec, r: float) -> tuple[str, str]:
     return (spec.low_pole, spec.high_pole) if r >= 0 else (spec.high_pole, spec.low_pole)
 
 
-def _unclear(axis: int, n: int, reason: str, best: Optional[tuple[str, float, float]] = None,
-             ranking: Optional[list] = None) -> AxisLabel:
+def _unclear(
+    axis: int, n: int, reason: str, best: tuple[str, float, float] | None = None, ranking: list | None = None
+) -> AxisLabel:
     text = f"{NO_MEANING} ({reason})"
     label = AxisLabel(axis, text, NO_MEANING, "", "", False, n=n, ranking=ranking or [])
     if best is not None:
@@ -166,8 +171,11 @@ def interpret_axes(
             labels.append(_unclear(a, n, f"best: {specs[best].label}, r = {r_best:+.2f}", best_info, ranking))
             continue
         if p_best * n_desc >= alpha:
-            labels.append(_unclear(a, n, f"{specs[best].label}, r = {r_best:+.2f}, not significant with {n} tracks",
-                                   best_info, ranking))
+            labels.append(
+                _unclear(
+                    a, n, f"{specs[best].label}, r = {r_best:+.2f}, not significant with {n} tracks", best_info, ranking
+                )
+            )
             continue
         neg, pos = _poles(specs[best], r_best)
         detail = f"r = {r_best:+.2f}, {specs[best].label}"
@@ -175,13 +183,16 @@ def interpret_axes(
         if n_desc > 1:
             second = int(order[1])
             r_second = float(r[second])
-            if (abs(r_best) >= combine_r and abs(r_second) >= combine_r and p_all[a, second] * n_desc < alpha):
+            if abs(r_best) >= combine_r and abs(r_second) >= combine_r and p_all[a, second] * n_desc < alpha:
                 neg2, pos2 = _poles(specs[second], r_second)
                 if neg2 != neg and pos2 != pos:
                     neg, pos = f"{neg} / {neg2}", f"{pos} / {pos2}"
                     detail = f"r = {r_best:+.2f} {specs[best].label}, {r_second:+.2f} {specs[second].label}"
                     secondary = (specs[second].name, r_second)
         short = f"{neg} ↔ {pos}"
-        labels.append(AxisLabel(a, f"{short} ({detail})", short, neg, pos, True, specs[best].name, r_best, p_best,
-                                n, secondary, ranking))
+        labels.append(
+            AxisLabel(
+                a, f"{short} ({detail})", short, neg, pos, True, specs[best].name, r_best, p_best, n, secondary, ranking
+            )
+        )
     return labels

@@ -9,8 +9,8 @@ dense cores and sparse fringes both stay visible. Pure numpy, no Qt: the UI laye
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -49,12 +49,17 @@ def _rgb(colours: Sequence[str]) -> np.ndarray:
     out = np.zeros((max(len(colours), 1), 3), dtype=np.float32)
     for i, c in enumerate(colours):
         c = c.lstrip("#")
-        out[i] = [int(c[j:j + 2], 16) for j in (0, 2, 4)]
+        out[i] = [int(c[j : j + 2], 16) for j in (0, 2, 4)]
     return out
 
 
-def density_image(coords: np.ndarray, labels: np.ndarray, colours: Sequence[str],
-                  bounds: tuple[float, float, float, float], grid: tuple[int, int] = GRID) -> DensityImage:
+def density_image(
+    coords: np.ndarray,
+    labels: np.ndarray,
+    colours: Sequence[str],
+    bounds: tuple[float, float, float, float],
+    grid: tuple[int, int] = GRID,
+) -> DensityImage:
     """Bin the points inside `bounds` on a (W, H) grid; each cell takes its dominant label's colour."""
     w, h = grid
     x0, x1, y0, y1 = (float(b) for b in bounds)
@@ -64,7 +69,7 @@ def density_image(coords: np.ndarray, labels: np.ndarray, colours: Sequence[str]
     ix = np.floor((coords[:, 0] - x0) * (w / (x1 - x0))).astype(np.int64)
     iy = np.floor((coords[:, 1] - y0) * (h / (y1 - y0))).astype(np.int64)
     inside = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
-    cell = (iy[inside] * w + ix[inside])
+    cell = iy[inside] * w + ix[inside]
     lab = np.clip(np.asarray(labels, dtype=np.int64)[inside], 0, k - 1)
     per_label = np.bincount(cell * k + lab, minlength=w * h * k).reshape(h * w, k)
     counts = per_label.sum(axis=1)
@@ -77,9 +82,14 @@ def density_image(coords: np.ndarray, labels: np.ndarray, colours: Sequence[str]
     return DensityImage(rgba=rgba.reshape(h, w, 4), counts=counts.reshape(h, w), bounds=(x0, x1, y0, y1))
 
 
-def level_of_detail(coords: np.ndarray, labels: np.ndarray, colours: Sequence[str],
-                    box: tuple[float, float, float, float] | None, max_points: int = EXACT_POINTS_MAX,
-                    grid: tuple[int, int] = GRID) -> LevelOfDetail:
+def level_of_detail(
+    coords: np.ndarray,
+    labels: np.ndarray,
+    colours: Sequence[str],
+    box: tuple[float, float, float, float] | None,
+    max_points: int = EXACT_POINTS_MAX,
+    grid: tuple[int, int] = GRID,
+) -> LevelOfDetail:
     """Exact points when at most `max_points` are inside `box` (None: the whole map), else a density image of it."""
     coords = np.asarray(coords, dtype=np.float32).reshape(-1, 2)
     rows = rows_in_box(coords, box)

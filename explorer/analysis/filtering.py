@@ -7,8 +7,8 @@ carries a tag when the tag is among its top-k predicted tags, or when its score 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -28,18 +28,18 @@ class TrackFilter:
     emotions: tuple[str, ...] = ()
     quadrants: tuple[str, ...] = ()
     emotion_top_k: int = DEFAULT_TOP_K  # 0 disables the top-k rule
-    emotion_threshold: Optional[float] = None  # softmax score at or above which a tag counts, None disables
+    emotion_threshold: float | None = None  # softmax score at or above which a tag counts, None disables
 
     @classmethod
     def of(
         cls,
-        genres: Optional[Iterable[str]] = None,
-        emotions: Optional[Iterable[str]] = None,
-        quadrants: Optional[Iterable[str | int]] = None,
+        genres: Iterable[str] | None = None,
+        emotions: Iterable[str] | None = None,
+        quadrants: Iterable[str | int] | None = None,
         *,
         emotion_top_k: int = DEFAULT_TOP_K,
-        emotion_threshold: Optional[float] = None,
-    ) -> "TrackFilter":
+        emotion_threshold: float | None = None,
+    ) -> TrackFilter:
         """Build from loose input (a single string counts as one name; quadrants may be 1..4 or "Q1".."Q4")."""
         return cls(
             genres=_as_names(genres),
@@ -102,8 +102,8 @@ def _column_indices(wanted: Sequence[str], vocabulary: Sequence[str], what: str)
 def emotion_membership(
     tag_scores: np.ndarray,
     top_k: int = DEFAULT_TOP_K,
-    threshold: Optional[float] = None,
-    columns: Optional[Sequence[int]] = None,
+    threshold: float | None = None,
+    columns: Sequence[int] | None = None,
 ) -> np.ndarray:
     """(N, C) bool: track i carries tag columns[c] (top-k rule OR threshold rule); all tags when columns is None.
 
@@ -155,8 +155,12 @@ def _facet_masks(arrays: LibraryArrays, filt: TrackFilter) -> dict[str, np.ndarr
         masks["genres"] = (_table(arrays.genres, n, len(arrays.genre_names))[:, cols] > 0.5).any(axis=1)
     if filt.emotions:
         cols = _column_indices(filt.emotions, arrays.tag_names, "emotion")
-        member = emotion_membership(_table(arrays.tag_scores, n, len(arrays.tag_names)), filt.emotion_top_k,
-                                    filt.emotion_threshold, columns=cols)
+        member = emotion_membership(
+            _table(arrays.tag_scores, n, len(arrays.tag_names)),
+            filt.emotion_top_k,
+            filt.emotion_threshold,
+            columns=cols,
+        )
         masks["emotions"] = member.any(axis=1)
     if filt.quadrants:
         wanted = [QUADRANT_NAMES.index(q) for q in filt.quadrants]
@@ -164,7 +168,7 @@ def _facet_masks(arrays: LibraryArrays, filt: TrackFilter) -> dict[str, np.ndarr
     return masks
 
 
-def filter_mask(arrays: LibraryArrays, filt: Optional[TrackFilter] = None) -> np.ndarray:
+def filter_mask(arrays: LibraryArrays, filt: TrackFilter | None = None) -> np.ndarray:
     """(N,) bool: tracks passing every facet of `filt`."""
     mask = np.ones(len(arrays), dtype=bool)
     if filt is None:
@@ -174,7 +178,7 @@ def filter_mask(arrays: LibraryArrays, filt: Optional[TrackFilter] = None) -> np
     return mask
 
 
-def filter_tracks(arrays: LibraryArrays, filt: Optional[TrackFilter] = None, **facets) -> np.ndarray:
+def filter_tracks(arrays: LibraryArrays, filt: TrackFilter | None = None, **facets) -> np.ndarray:
     """Sorted int64 row indices of the tracks in view. `facets` are TrackFilter.of keywords, for brevity."""
     if facets:
         if filt is not None:
@@ -193,7 +197,7 @@ class FacetCounts:
     total: int = 0  # tracks passing the whole filter
 
 
-def facet_counts(arrays: LibraryArrays, filt: Optional[TrackFilter] = None) -> FacetCounts:
+def facet_counts(arrays: LibraryArrays, filt: TrackFilter | None = None) -> FacetCounts:
     """Per-entry counts, each facet counted under the other facets' selections (the usual faceted-search rule:
     ticking a genre does not zero the other genres' counts)."""
     filt = filt or TrackFilter()

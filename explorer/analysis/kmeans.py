@@ -108,7 +108,12 @@ def _tolerance(x: np.ndarray, tol: float, mean_var: float | None) -> float:
 
 
 def lloyd(
-    x: np.ndarray, centroids: np.ndarray, *, max_iter: int = 100, tol: float = 1e-4, x_sq: np.ndarray | None = None,
+    x: np.ndarray,
+    centroids: np.ndarray,
+    *,
+    max_iter: int = 100,
+    tol: float = 1e-4,
+    x_sq: np.ndarray | None = None,
     mean_var: float | None = None,
 ) -> KMeansResult:
     """Lloyd iterations from given (K, D) centroids until the centroids move less than tol x mean variance."""
@@ -118,8 +123,9 @@ def lloyd(
     return _lloyd_batch(x, x_sq, centroids[None], max_iter, _tolerance(x, tol, mean_var))[0]
 
 
-def kmeans(x: np.ndarray, k: int, *, seed: int = 0, n_init: int = 3, max_iter: int = 100,
-           mean_var: float | None = None) -> KMeansResult:
+def kmeans(
+    x: np.ndarray, k: int, *, seed: int = 0, n_init: int = 3, max_iter: int = 100, mean_var: float | None = None
+) -> KMeansResult:
     """Best of `n_init` k-means++ restarts (lowest inertia; ties: the earliest); restart r draws from seed (seed, r).
     `mean_var` (mean per-dimension variance, sets the convergence tolerance) may be passed to save a pass."""
     x = np.asarray(x, dtype=np.float32)

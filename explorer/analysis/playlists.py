@@ -14,9 +14,9 @@ import logging
 import math
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class PlaylistEntry:
     path: Path  # absolute
-    title: Optional[str] = None
-    duration: Optional[float] = None  # seconds; None when the playlist says -1 or nothing
+    title: str | None = None
+    duration: float | None = None  # seconds; None when the playlist says -1 or nothing
 
 
 def _clean(text: str) -> str:
@@ -45,7 +45,7 @@ class SavedPlaylist:
     skipped: list[str] = field(default_factory=list)  # paths (as text) that M3U8 cannot carry, with why
 
 
-def _unwritable(text: str) -> Optional[str]:
+def _unwritable(text: str) -> str | None:
     """Why `text` cannot be one M3U8 line, or None."""
     if "\n" in text or "\r" in text:
         return "holds a line break"
@@ -60,8 +60,8 @@ def save_m3u8(
     paths: Sequence[PathLike],
     out: PathLike,
     relative: bool = True,
-    titles: Optional[Sequence[Optional[str]]] = None,
-    durations: Optional[Sequence[Optional[float]]] = None,
+    titles: Sequence[str | None] | None = None,
+    durations: Sequence[float | None] | None = None,
 ) -> SavedPlaylist:
     """Write `paths` to `out` atomically (parent folders are created); says what was written and skipped."""
     out_path = Path(out).expanduser().absolute()
@@ -103,8 +103,9 @@ def _write_atomically(out_path: Path, data: bytes) -> None:
     try:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         mode = out_path.stat().st_mode & 0o777 if out_path.exists() else 0o644
-        with tempfile.NamedTemporaryFile("wb", dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp",
-                                         delete=False) as fh:
+        with tempfile.NamedTemporaryFile(
+            "wb", dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp", delete=False
+        ) as fh:
             tmp_name = fh.name
             fh.write(data)
             fh.flush()
@@ -113,8 +114,9 @@ def _write_atomically(out_path: Path, data: bytes) -> None:
         os.replace(tmp_name, out_path)
         tmp_name = None
     except OSError as exc:
-        raise AnalysisError(f"cannot write playlist {out_path}: {exc.strerror or exc}; "
-                            "an existing playlist there is unchanged") from exc
+        raise AnalysisError(
+            f"cannot write playlist {out_path}: {exc.strerror or exc}; an existing playlist there is unchanged"
+        ) from exc
     finally:
         if tmp_name is not None:
             try:
@@ -127,8 +129,8 @@ def write_m3u8(
     paths: Sequence[PathLike],
     out: PathLike,
     relative: bool = True,
-    titles: Optional[Sequence[Optional[str]]] = None,
-    durations: Optional[Sequence[Optional[float]]] = None,
+    titles: Sequence[str | None] | None = None,
+    durations: Sequence[float | None] | None = None,
 ) -> Path:
     """Write `paths` to `out` (see `save_m3u8`, which also says what was skipped). Returns the playlist path."""
     return save_m3u8(paths, out, relative, titles, durations).path
@@ -150,13 +152,13 @@ def read_m3u8(path: PathLike) -> list[PlaylistEntry]:
     except (OSError, UnicodeDecodeError) as exc:
         raise AnalysisError(f"cannot read playlist {src}: {exc}") from exc
     entries: list[PlaylistEntry] = []
-    pending: tuple[Optional[float], Optional[str]] = (None, None)
+    pending: tuple[float | None, str | None] = (None, None)
     for raw in text.splitlines():
         line = raw.strip()
         if not line:
             continue
         if line.startswith("#EXTINF:"):
-            info = line[len("#EXTINF:"):]
+            info = line[len("#EXTINF:") :]
             secs_text, _, title = info.partition(",")
             try:
                 secs = float(secs_text.split()[0]) if secs_text.strip() else -1.0

@@ -7,8 +7,8 @@ effect size in standard deviations. The largest |z| >= `min_z` (0.5 SD) are name
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 

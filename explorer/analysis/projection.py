@@ -48,12 +48,12 @@ def _mean_and_covariance(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n, d = data.shape
     total = np.zeros(d)
     for start in range(0, n, CHUNK):
-        total += data[start:start + CHUNK].sum(axis=0)
+        total += data[start : start + CHUNK].sum(axis=0)
     mean = total / n
     mean32 = mean.astype(np.float32)
     cov = np.zeros((d, d))
     for start in range(0, n, CHUNK):
-        block = data[start:start + CHUNK] - mean32
+        block = data[start : start + CHUNK] - mean32
         cov += block.T @ block
     return mean, cov / max(n - 1, 1)
 
@@ -99,5 +99,5 @@ def project_pca(x: np.ndarray, n_components: int = 2) -> Projection:
     mean32 = mean.astype(np.float32)
     coords = np.empty((n, n_components), dtype=np.float32)
     for start in range(0, n, CHUNK):
-        coords[start:start + CHUNK] = (data[start:start + CHUNK] - mean32) @ comps.T
+        coords[start : start + CHUNK] = (data[start : start + CHUNK] - mean32) @ comps.T
     return Projection(coords, ratios, comps, mean32)

@@ -7,8 +7,8 @@ track nearest to the recommendation ("near <title>, which you liked"), so the us
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from explorer.analysis.errors import AnalysisError
 class Recommendation:
     index: int  # row in the arrays
     score: float  # cosine similarity to the taste vector, -1..1
-    nearest_liked: Optional[int]  # row of the most similar liked track (None without likes)
+    nearest_liked: int | None  # row of the most similar liked track (None without likes)
     nearest_similarity: float  # cosine similarity to that liked track (nan without likes)
     explanation: str
 
@@ -37,7 +37,7 @@ def _rows(values: Sequence[int], n: int, what: str) -> np.ndarray:
     return rows
 
 
-def _name(i: int, titles: Optional[Sequence[str]]) -> str:
+def _name(i: int, titles: Sequence[str] | None) -> str:
     if titles is not None and titles[i]:
         return f"“{titles[i]}”"
     return f"track #{i}"
@@ -49,8 +49,8 @@ def recommend(
     disliked: Sequence[int] = (),
     *,
     n: int = 10,
-    titles: Optional[Sequence[str]] = None,
-    candidates: Optional[np.ndarray] = None,
+    titles: Sequence[str] | None = None,
+    candidates: np.ndarray | None = None,
 ) -> list[Recommendation]:
     """Top-`n` rows by cosine similarity to the taste vector. `candidates` (mask or row indices) restricts the pool,
     e.g. to the tracks passing the current filter."""
@@ -109,8 +109,10 @@ def recommend(
             out.append(Recommendation(int(row), float(score), int(near[i]), float(near_sim[i]), why))
         else:
             closest = int(far_sims[i].argmax())
-            why = (f"far from what you disliked (closest: {_name(int(dislikes[closest]), titles)}, "
-                   f"similarity {far_sims[i, closest]:.2f})")
+            why = (
+                f"far from what you disliked (closest: {_name(int(dislikes[closest]), titles)}, "
+                f"similarity {far_sims[i, closest]:.2f})"
+            )
             out.append(Recommendation(int(row), float(score), None, float("nan"), why))
     return out
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional, Sequence, Union
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,7 @@ class MapScene:
     axis_labels: list[AxisLabel]  # [x, y]
     profiles: list[ClusterProfile]  # (k,) one sentence per subcategory
     filter: TrackFilter = field(default_factory=TrackFilter)
-    visible: Optional[np.ndarray] = None  # (n,) bool tracks the axis labels were computed on
+    visible: np.ndarray | None = None  # (n,) bool tracks the axis labels were computed on
     approximate: bool = False  # clustering used a sample (say so in the UI)
     notes: list[str] = field(default_factory=list)
 
@@ -97,11 +98,10 @@ def _as_filter(filters: Any, genres, emotions, quadrants, emotion_top_k, emotion
         if genres is not None:
             raise AnalysisError("genres given twice")
         genres = filters
-    return TrackFilter.of(genres, emotions, quadrants, emotion_top_k=emotion_top_k,
-                          emotion_threshold=emotion_threshold)
+    return TrackFilter.of(genres, emotions, quadrants, emotion_top_k=emotion_top_k, emotion_threshold=emotion_threshold)
 
 
-def _rows_mask(subset: Union[np.ndarray, Iterable[int]], n: int) -> np.ndarray:
+def _rows_mask(subset: np.ndarray | Iterable[int], n: int) -> np.ndarray:
     arr = np.asarray(list(subset) if not isinstance(subset, np.ndarray) else subset)
     if arr.dtype == bool:
         if arr.shape != (n,):
@@ -138,8 +138,9 @@ def _matrix(values: Any, n_all: int, rows: np.ndarray, what: str) -> np.ndarray:
     return arr[rows]
 
 
-def _axes(arrays: LibraryArrays, rows: np.ndarray, coords: np.ndarray, visible: Visible,
-          specs: Sequence[PoleSpec]) -> tuple[list[AxisLabel], np.ndarray]:
+def _axes(
+    arrays: LibraryArrays, rows: np.ndarray, coords: np.ndarray, visible: Visible, specs: Sequence[PoleSpec]
+) -> tuple[list[AxisLabel], np.ndarray]:
     from explorer.analysis.axes import visible_mask
 
     mask = visible_mask(coords, _scene_visible(rows, len(arrays), coords, visible))
@@ -150,17 +151,17 @@ def _axes(arrays: LibraryArrays, rows: np.ndarray, coords: np.ndarray, visible: 
 def build_map_scene(
     arrays: LibraryArrays,
     filters: Any = None,
-    k: Union[str, int] = "auto",
+    k: str | int = "auto",
     visible: Visible = None,
     *,
-    genres: Optional[Iterable[str]] = None,
-    emotions: Optional[Iterable[str]] = None,
-    quadrants: Optional[Iterable[Any]] = None,
+    genres: Iterable[str] | None = None,
+    emotions: Iterable[str] | None = None,
+    quadrants: Iterable[Any] | None = None,
     seed: int = 0,
-    subset: Optional[Union[np.ndarray, Iterable[int]]] = None,
+    subset: np.ndarray | Iterable[int] | None = None,
     emotion_top_k: int = 3,
-    emotion_threshold: Optional[float] = None,
-    descriptor_specs: Optional[Sequence[Any]] = None,
+    emotion_threshold: float | None = None,
+    descriptor_specs: Sequence[Any] | None = None,
 ) -> MapScene:
     """The map for the tracks passing `filters` (a TrackFilter, or genres/emotions/quadrants keywords) and, when
     given, `subset` (extra row mask or indices, e.g. a ground-truth selection). `visible` (bounding box or mask)
@@ -173,8 +174,11 @@ def build_map_scene(
     rows = np.flatnonzero(mask).astype(np.int64)
     notes: list[str] = []
     if not len(rows):
-        notes.append(f"no tracks match {filt.describe()}" if not filt.is_empty or subset is not None
-                     else "the library has no analysed tracks")
+        notes.append(
+            f"no tracks match {filt.describe()}"
+            if not filt.is_empty or subset is not None
+            else "the library has no analysed tracks"
+        )
 
     with _single_threaded_blas():
         emb = _matrix(arrays.embeddings, n_all, rows, "embeddings")
@@ -207,8 +211,9 @@ def build_map_scene(
     )
 
 
-def refresh_axes(scene: MapScene, arrays: LibraryArrays, visible: Visible,
-                 descriptor_specs: Optional[Sequence[Any]] = None) -> MapScene:
+def refresh_axes(
+    scene: MapScene, arrays: LibraryArrays, visible: Visible, descriptor_specs: Sequence[Any] | None = None
+) -> MapScene:
     """The same scene with axis labels recomputed for the `visible` tracks (after a zoom or pan)."""
     specs = pole_specs(list(arrays.descriptor_names), descriptor_specs)
     with _single_threaded_blas():

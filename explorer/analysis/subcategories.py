@@ -22,7 +22,6 @@ sample and the result is flagged `approximate`; every track is then assigned to 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 
@@ -65,8 +64,14 @@ class Subcategories:
         return next((s for s in self.scores if s.k == self.k), None)
 
 
-def separation_score(x: np.ndarray, labels: np.ndarray, centroids: np.ndarray, *, x_sq: np.ndarray | None = None,
-                     spread: float | None = None) -> float:
+def separation_score(
+    x: np.ndarray,
+    labels: np.ndarray,
+    centroids: np.ndarray,
+    *,
+    x_sq: np.ndarray | None = None,
+    spread: float | None = None,
+) -> float:
     """min pairwise centroid distance / mean distance of each point to its own centroid (see module doc)."""
     k = centroids.shape[0]
     if k < 2 or len(x) == 0:
@@ -151,7 +156,7 @@ def _distinct_count(x: np.ndarray, cap: int) -> int:
 
 def find_subcategories(
     x: np.ndarray,
-    k: Union[str, int] = "auto",
+    k: str | int = "auto",
     *,
     k_range: tuple[int, int] = K_RANGE,
     seed: int = 0,
@@ -175,8 +180,15 @@ def find_subcategories(
     n = data.shape[0]
     notes: list[str] = []
     if n == 0:
-        return Subcategories(np.zeros(0, np.int64), 0, np.zeros((0, data.shape[1]), np.float32),
-                             np.zeros(0, np.int64), np.zeros(0, np.int64), auto=auto, notes=["no tracks in view"])
+        return Subcategories(
+            np.zeros(0, np.int64),
+            0,
+            np.zeros((0, data.shape[1]), np.float32),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int64),
+            auto=auto,
+            notes=["no tracks in view"],
+        )
     space = data
     if standardize:
         std = data.std(axis=0)
@@ -207,9 +219,15 @@ def find_subcategories(
         for kk in range(k_lo, k_hi + 1):
             fit = kmeans(xs, kk, seed=seed, n_init=n_init, mean_var=mean_var)
             fits[kk] = fit
-            scores.append(KScore(kk, separation_score(xs, fit.labels, fit.centroids, x_sq=xs_sq, spread=rms),
-                                 silhouette_from_distances(dist, fit.labels[score_idx]), fit.inertia,
-                                 int(np.bincount(fit.labels, minlength=kk).min())))
+            scores.append(
+                KScore(
+                    kk,
+                    separation_score(xs, fit.labels, fit.centroids, x_sq=xs_sq, spread=rms),
+                    silhouette_from_distances(dist, fit.labels[score_idx]),
+                    fit.inertia,
+                    int(np.bincount(fit.labels, minlength=kk).min()),
+                )
+            )
 
     if auto:
         if scores:
@@ -221,8 +239,10 @@ def find_subcategories(
                 chosen = 1
                 notes.append("the tracks in view are indistinguishable in embedding space: one subcategory")
             elif best < WEAK_SEPARATION:
-                notes.append(f"no clearly separated groups: even for K = {chosen} the closest subcategory centres "
-                             f"are nearer than a typical track is to its own centre")
+                notes.append(
+                    f"no clearly separated groups: even for K = {chosen} the closest subcategory centres "
+                    f"are nearer than a typical track is to its own centre"
+                )
         else:
             chosen = 1
             notes.append(f"too few distinct tracks ({distinct}) to split into subcategories")
@@ -250,5 +270,15 @@ def find_subcategories(
     if standardize:  # report centres in the input space so callers can compare them with embeddings
         centroids = np.stack([data[labels == j].mean(axis=0) for j in range(centroids.shape[0])])
     sizes = np.bincount(labels, minlength=centroids.shape[0]).astype(np.int64)
-    return Subcategories(labels, int(centroids.shape[0]), centroids.astype(np.float32), reps, sizes, scores,
-                         auto, approximate, int(len(sample)), notes)
+    return Subcategories(
+        labels,
+        int(centroids.shape[0]),
+        centroids.astype(np.float32),
+        reps,
+        sizes,
+        scores,
+        auto,
+        approximate,
+        int(len(sample)),
+        notes,
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 import numpy as np
 
@@ -27,8 +26,8 @@ class LibraryArrays:
     descriptors: np.ndarray  # (N, D) float32
     durations: np.ndarray  # (N,) float32 seconds
     excerpt_starts: np.ndarray  # (N,) float32 seconds: where the analysed excerpt starts
-    muq: Optional[np.ndarray] = None  # (N, 1024) float32 when MuQ ran
-    musicnn: Optional[np.ndarray] = None  # (N, 250) float32 MusiCNN-MSD (embedding + tags), on request
+    muq: np.ndarray | None = None  # (N, 1024) float32 when MuQ ran
+    musicnn: np.ndarray | None = None  # (N, 250) float32 MusiCNN-MSD (embedding + tags), on request
     genre_inferred: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # (N,) genre from audio
     liked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))  # (N,) +1 like, -1 dislike, 0
     # Teaching (explorer/library/teaching.py): quadrant_probs / tag_scores above are calibrated by the library's

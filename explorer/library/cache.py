@@ -13,18 +13,29 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
 from explorer.library.arrays import LibraryArrays
 from explorer.library.opening import (  # noqa: F401  (errors re-exported for callers)
-    CacheDamaged, CacheError, LibraryNotIndexed, open_readonly, open_readwrite,
+    CacheDamaged,
+    CacheError,
+    LibraryNotIndexed,
+    open_readonly,
+    open_readwrite,
 )
 from explorer.library.snapshot import (
-    apply_likes, generation, load_muq, load_musicnn, query_arrays, read_snapshot, write_snapshot,
+    apply_likes,
+    generation,
+    load_muq,
+    load_musicnn,
+    query_arrays,
+    read_snapshot,
+    write_snapshot,
 )
 
 APP_NAME = "quadfusion-explorer"
@@ -58,11 +69,11 @@ class KnownTrack:
     mtime_ns: int
     fingerprint: bytes
     status: str
-    extractor_version: Optional[str]
-    model_version: Optional[str]
+    extractor_version: str | None
+    model_version: str | None
     has_mel: bool = False
     has_muq: bool = False
-    error_kind: Optional[str] = None
+    error_kind: str | None = None
     offline: bool = False
 
 
@@ -80,8 +91,7 @@ class LibraryCache:
 
     # ---- opening -------------------------------------------------------------------------------------------
     @classmethod
-    def open(cls, library_root: PathLike, cache_dir: Optional[PathLike] = None, *,
-             readonly: bool = False) -> "LibraryCache":
+    def open(cls, library_root: PathLike, cache_dir: PathLike | None = None, *, readonly: bool = False) -> LibraryCache:
         """The library's cache. `readonly=True` (for commands that only read) never creates or changes a file and
         raises `LibraryNotIndexed` when there is no cache; a read-write open repairs a damaged cache (moved aside,
         likes carried over; see `notices`)."""
@@ -105,7 +115,7 @@ class LibraryCache:
         with contextlib.suppress(sqlite3.Error):
             self.con.close()
 
-    def __enter__(self) -> "LibraryCache":
+    def __enter__(self) -> LibraryCache:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -132,8 +142,9 @@ class LibraryCache:
             " FROM tracks t LEFT JOIN features f ON f.track_id = t.id LEFT JOIN analysis a ON a.track_id = t.id"
         ).fetchall()
         return {
-            bytes(r[1]): KnownTrack(r[0], bytes(r[1]), r[2], r[3], bytes(r[4]), r[5], r[6], r[7], bool(r[8]),
-                                    bool(r[9]), r[10], bool(r[11]))
+            bytes(r[1]): KnownTrack(
+                r[0], bytes(r[1]), r[2], r[3], bytes(r[4]), r[5], r[6], r[7], bool(r[8]), bool(r[9]), r[10], bool(r[11])
+            )
             for r in rows
         }
 
@@ -150,11 +161,12 @@ class LibraryCache:
 
     def offline_tracks(self) -> list[tuple[str, str, float]]:
         """(path, why, since) of the tracks kept while their folder is absent, empty or unreadable."""
-        rows = self.con.execute("SELECT path, offline_reason, offline_since FROM tracks"
-                                " WHERE offline_since IS NOT NULL ORDER BY path").fetchall()
+        rows = self.con.execute(
+            "SELECT path, offline_reason, offline_since FROM tracks WHERE offline_since IS NOT NULL ORDER BY path"
+        ).fetchall()
         return [(os.fsdecode(bytes(p)), r or "", float(t)) for p, r, t in rows]
 
-    def track(self, track_id: int) -> Optional[dict[str, Any]]:
+    def track(self, track_id: int) -> dict[str, Any] | None:
         """Everything stored about one track (tags, status, versions), or None."""
         row = self.con.execute(
             "SELECT t.id, t.path, t.size, t.mtime_ns, t.title, t.artist, t.album, t.genre, t.genres, t.year,"
@@ -166,16 +178,36 @@ class LibraryCache:
         ).fetchone()
         if row is None:
             return None
-        keys = ("id", "path", "size", "mtime_ns", "title", "artist", "album", "genre", "genres", "year",
-                "tag_duration", "status", "error", "extractor_version", "duration", "excerpt_start",
-                "model_version", "liked", "error_kind", "offline_since", "offline_reason")
+        keys = (
+            "id",
+            "path",
+            "size",
+            "mtime_ns",
+            "title",
+            "artist",
+            "album",
+            "genre",
+            "genres",
+            "year",
+            "tag_duration",
+            "status",
+            "error",
+            "extractor_version",
+            "duration",
+            "excerpt_start",
+            "model_version",
+            "liked",
+            "error_kind",
+            "offline_since",
+            "offline_reason",
+        )
         out = dict(zip(keys, row))
         out["path"] = os.fsdecode(bytes(out["path"]))
         out["genres"] = json.loads(out["genres"]) if out["genres"] else []
         out["liked"] = int(out["liked"] or 0)
         return out
 
-    def track_id(self, path: PathLike) -> Optional[int]:
+    def track_id(self, path: PathLike) -> int | None:
         row = self.con.execute("SELECT id FROM tracks WHERE path = ?", (_path_key(path),)).fetchone()
         return None if row is None else int(row[0])
 
@@ -192,14 +224,16 @@ class LibraryCache:
             if row is None:
                 continue
             genre, lowlevel, n_mels, frames, mel, muq, musicnn = row
-            out.append({
-                "track_id": int(tid),
-                "genre": np.frombuffer(genre, "<f4").copy(),
-                "lowlevel": np.frombuffer(lowlevel, "<f4").copy(),
-                "mel": np.frombuffer(mel, "<f2").reshape(n_mels, frames).astype(np.float32),
-                "muq": None if muq is None else np.frombuffer(muq, "<f4").copy(),
-                "musicnn": None if musicnn is None else np.frombuffer(musicnn, "<f4").copy(),
-            })
+            out.append(
+                {
+                    "track_id": int(tid),
+                    "genre": np.frombuffer(genre, "<f4").copy(),
+                    "lowlevel": np.frombuffer(lowlevel, "<f4").copy(),
+                    "mel": np.frombuffer(mel, "<f2").reshape(n_mels, frames).astype(np.float32),
+                    "muq": None if muq is None else np.frombuffer(muq, "<f4").copy(),
+                    "musicnn": None if musicnn is None else np.frombuffer(musicnn, "<f4").copy(),
+                }
+            )
         return out
 
     def load_arrays(self, *, muq: bool = False, musicnn: bool = False) -> LibraryArrays:
@@ -226,7 +260,7 @@ class LibraryCache:
             load_musicnn(self.con, arrays)
         return arrays
 
-    def refresh_snapshot(self, names: Optional[dict[str, list[str]]] = None) -> LibraryArrays:
+    def refresh_snapshot(self, names: dict[str, list[str]] | None = None) -> LibraryArrays:
         """Rebuild the load_arrays snapshot from the tables (the indexer calls this at the end of a run)."""
         names = names or _names()
         if self.readonly:  # read-only use never writes, not even the snapshot
@@ -311,8 +345,10 @@ class LibraryCache:
 
     def record_failure(self, track_id: int, reason: str, kind: str = "transient") -> None:
         """A file that could not be analysed; `kind` (explorer.library.failures) decides when it is retried."""
-        self.con.execute("UPDATE tracks SET status='failed', error=?, error_kind=?, updated_at=? WHERE id=?",
-                         (reason, kind, time.time(), int(track_id)))
+        self.con.execute(
+            "UPDATE tracks SET status='failed', error=?, error_kind=?, updated_at=? WHERE id=?",
+            (reason, kind, time.time(), int(track_id)),
+        )
         for table in ("features", "mels", "muq", "musicnn", "analysis"):
             self.con.execute(f"DELETE FROM {table} WHERE track_id = ?", (int(track_id),))
 
@@ -323,39 +359,52 @@ class LibraryCache:
         self.con.execute(
             "INSERT OR REPLACE INTO features (track_id, extractor_version, duration, excerpt_start, genre, lowlevel,"
             " interpretive, genre_inferred) VALUES (?,?,?,?,?,?,?,?)",
-            (tid, extractor_version, float(feats.duration), float(feats.excerpt_start), f32(feats.genre),
-             f32(feats.lowlevel), f32(feats.interpretive), int(bool(getattr(feats, "genre_inferred", False)))),
+            (
+                tid,
+                extractor_version,
+                float(feats.duration),
+                float(feats.excerpt_start),
+                f32(feats.genre),
+                f32(feats.lowlevel),
+                f32(feats.interpretive),
+                int(bool(getattr(feats, "genre_inferred", False))),
+            ),
         )
         if feats.mel is not None and self.keep_mels:  # ~180 KB a track: only for people who train (setting)
             mel = np.ascontiguousarray(feats.mel, dtype="<f2")
-            self.con.execute("INSERT OR REPLACE INTO mels (track_id, n_mels, frames, data) VALUES (?,?,?,?)",
-                             (tid, mel.shape[0], mel.shape[1], mel.tobytes()))
+            self.con.execute(
+                "INSERT OR REPLACE INTO mels (track_id, n_mels, frames, data) VALUES (?,?,?,?)",
+                (tid, mel.shape[0], mel.shape[1], mel.tobytes()),
+            )
         if feats.muq is not None:
             self.con.execute("INSERT OR REPLACE INTO muq (track_id, data) VALUES (?,?)", (tid, f32(feats.muq)))
         if getattr(feats, "musicnn", None) is not None:
             self.con.execute("INSERT OR REPLACE INTO musicnn (track_id, data) VALUES (?,?)", (tid, f32(feats.musicnn)))
-        self.con.execute("UPDATE tracks SET status='done', error=NULL, error_kind=NULL, updated_at=? WHERE id=?",
-                         (time.time(), tid))
+        self.con.execute(
+            "UPDATE tracks SET status='done', error=NULL, error_kind=NULL, updated_at=? WHERE id=?", (time.time(), tid)
+        )
 
-    def store_analysis(self, track_id: int, model_version: str, tag_scores: Any, quadrant_probs: Any,
-                       embedding: Any) -> None:
+    def store_analysis(
+        self, track_id: int, model_version: str, tag_scores: Any, quadrant_probs: Any, embedding: Any
+    ) -> None:
         self.con.execute(
             "INSERT OR REPLACE INTO analysis (track_id, model_version, tag_scores, quadrant_probs, embedding)"
             " VALUES (?,?,?,?,?)",
             (int(track_id), model_version, f32(tag_scores), f32(quadrant_probs), f32(embedding)),
         )
-        self.con.execute("UPDATE tracks SET error = NULL, error_kind = NULL WHERE id = ? AND error_kind = 'model'",
-                         (int(track_id),))  # an earlier model error is resolved
+        self.con.execute(
+            "UPDATE tracks SET error = NULL, error_kind = NULL WHERE id = ? AND error_kind = 'model'", (int(track_id),)
+        )  # an earlier model error is resolved
 
 
-def cache_path(library_root: PathLike, cache_dir: Optional[PathLike] = None) -> Path:
+def cache_path(library_root: PathLike, cache_dir: PathLike | None = None) -> Path:
     """Where the library's cache DB lives (whether or not it exists)."""
     root = Path(os.path.abspath(os.fsdecode(os.fspath(library_root))))
     folder = Path(os.fsdecode(os.fspath(cache_dir))) if cache_dir is not None else default_cache_dir()
     return folder / library_db_name(root)
 
 
-def open_indexed(library_root: PathLike, cache_dir: Optional[PathLike] = None) -> LibraryCache:
+def open_indexed(library_root: PathLike, cache_dir: PathLike | None = None) -> LibraryCache:
     """The cache of an indexed library, opened read-only: what commands and views that only read call.
 
     Creates nothing. Raises `LibraryNotIndexed` (a `CacheError`) with a message that says what to run when the
@@ -388,11 +437,17 @@ def _path_key(path: PathLike) -> bytes:
 
 
 def _tag_values(tags: dict[str, Any]) -> tuple:
-    def text(key: str) -> Optional[str]:
+    def text(key: str) -> str | None:
         v = tags.get(key)
         return None if v in (None, "") else str(v).encode("utf-8", "replace").decode("utf-8")
 
     duration = tags.get("duration")
-    return (text("title"), text("artist"), text("album"), text("genre"),
-            json.dumps(list(tags.get("genres") or [])), text("year"),
-            float(duration) if isinstance(duration, (int, float)) else None)
+    return (
+        text("title"),
+        text("artist"),
+        text("album"),
+        text("genre"),
+        json.dumps(list(tags.get("genres") or [])),
+        text("year"),
+        float(duration) if isinstance(duration, (int, float)) else None,
+    )

@@ -20,8 +20,11 @@ from explorer.library.cache import LibraryCache
 def set_keep_mels(cache: LibraryCache, keep: bool) -> None:
     """Remember the library's mel setting; from now on features are stored with (True) or without mels."""
     with cache.transaction() as con:
-        con.execute("INSERT INTO meta (key, value) VALUES ('keep_mels', ?) ON CONFLICT (key) DO UPDATE SET"
-                    " value = excluded.value", ("1" if keep else "0",))
+        con.execute(
+            "INSERT INTO meta (key, value) VALUES ('keep_mels', ?) ON CONFLICT (key) DO UPDATE SET"
+            " value = excluded.value",
+            ("1" if keep else "0",),
+        )
     cache.keep_mels = keep
 
 
@@ -47,9 +50,11 @@ def drop_mels(cache: LibraryCache) -> str | None:
         pass
     cache.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     after = _file_bytes(cache)
-    return (f"cache made small: dropped the stored mels of {n} track(s) ({before / 1e6:.1f} MB -> "
-            f"{after / 1e6:.1f} MB); likes and results are kept; a new model version decodes the files again "
-            "(keep mels for training with --keep-mels)")
+    return (
+        f"cache made small: dropped the stored mels of {n} track(s) ({before / 1e6:.1f} MB -> "
+        f"{after / 1e6:.1f} MB); likes and results are kept; a new model version decodes the files again "
+        "(keep mels for training with --keep-mels)"
+    )
 
 
 def _file_bytes(cache: LibraryCache) -> int:

@@ -124,8 +124,13 @@ def to_csv(arrays: LibraryArrays) -> str:
     return buf.getvalue()
 
 
-def export_library(arrays: LibraryArrays, library_root: str | os.PathLike, *,
-                   json_path: str | os.PathLike | None = None, csv_path: str | os.PathLike | None = None) -> list[Path]:
+def export_library(
+    arrays: LibraryArrays,
+    library_root: str | os.PathLike,
+    *,
+    json_path: str | os.PathLike | None = None,
+    csv_path: str | os.PathLike | None = None,
+) -> list[Path]:
     """Write the requested files (each atomically); returns their paths."""
     written = []
     if json_path is not None:

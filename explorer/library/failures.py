@@ -49,9 +49,24 @@ def classify(exc: BaseException) -> tuple[str, str]:
 
 def _transient_os_error(exc: OSError) -> bool:
     """Missing, no permission, I/O trouble, busy: the file system's state, not the file's content."""
-    return exc.errno in {errno.ENOENT, errno.EACCES, errno.EPERM, errno.EIO, errno.EAGAIN, errno.EBUSY,
-                         errno.ENOTDIR, errno.ESTALE, errno.ETIMEDOUT, errno.EINTR, errno.ENOMEM, errno.ENXIO,
-                         errno.ENODEV, errno.EMFILE, errno.ENFILE, None}
+    return exc.errno in {
+        errno.ENOENT,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EIO,
+        errno.EAGAIN,
+        errno.EBUSY,
+        errno.ENOTDIR,
+        errno.ESTALE,
+        errno.ETIMEDOUT,
+        errno.EINTR,
+        errno.ENOMEM,
+        errno.ENXIO,
+        errno.ENODEV,
+        errno.EMFILE,
+        errno.ENFILE,
+        None,
+    }
 
 
 def should_retry(kind: str | None) -> bool:

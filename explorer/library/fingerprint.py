@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Union
 
 CHUNK = 64 * 1024
 
 
-def file_fingerprint(path: Union[str, bytes, os.PathLike], size: int | None = None) -> bytes:
+def file_fingerprint(path: str | bytes | os.PathLike, size: int | None = None) -> bytes:
     """blake2b-128 of the size plus the first, middle and last 64 KiB (three reads, whatever the file size)."""
     h = hashlib.blake2b(digest_size=16)
     with open(path, "rb") as fh:

@@ -23,7 +23,7 @@ import time
 from collections import defaultdict, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -68,11 +68,11 @@ class Decoded(WorkResult):
     through the result pipe: 4.8 MB a track pickled through a pipe at 100 tracks/s kept the main process's
     threads fighting over the GIL, while a file in /dev/shm is written and read with one system call each."""
 
-    audio16k: Optional[np.ndarray] = None
+    audio16k: np.ndarray | None = None
     duration: float = 0.0
     excerpt_start: float = 0.0
     decode_s: float = 0.0
-    spool: Optional[str] = None  # raw float32 file holding audio16k then audio24k
+    spool: str | None = None  # raw float32 file holding audio16k then audio24k
     n16: int = 0
     n24: int = 0
 
@@ -158,11 +158,18 @@ def decode(track_id: int, path: bytes, want_audio24k: bool, spool: str | None = 
         return Decoded(track_id, tags, error=reason, error_kind=kind)
 
 
-def _decoded(track_id: int, tags: dict[str, Any], excerpt: Any, wave16: np.ndarray, spool: str | None,
-             t0: float) -> Decoded:
+def _decoded(
+    track_id: int, tags: dict[str, Any], excerpt: Any, wave16: np.ndarray, spool: str | None, t0: float
+) -> Decoded:
     wave24 = excerpt.audio.get(MUQ_RATE)
-    res = Decoded(track_id, tags, duration=float(excerpt.track_duration), excerpt_start=float(excerpt.start),
-                  n16=int(wave16.size), n24=0 if wave24 is None else int(wave24.size))
+    res = Decoded(
+        track_id,
+        tags,
+        duration=float(excerpt.track_duration),
+        excerpt_start=float(excerpt.start),
+        n16=int(wave16.size),
+        n24=0 if wave24 is None else int(wave24.size),
+    )
     if spool is None:
         res.audio16k, res.audio24k = wave16, wave24
     else:
@@ -224,12 +231,12 @@ class GpuStage:
         is retried clip by clip, so one unusable clip costs itself (recorded as its error), not its batch."""
         try:
             return self._on_stream(batch)
-        except Exception:  # noqa: BLE001 - narrowed down below
+        except Exception:
             pass
         for r in batch:
             try:
                 self._on_stream([r])
-            except Exception as exc:  # noqa: BLE001 - stored with the track, the run goes on
+            except Exception as exc:
                 r.features, r.prediction = None, None
                 r.error = f"feature extraction failed: {type(exc).__name__}: {exc}"
                 r.error_kind = TRANSIENT  # the GPU's trouble (memory, driver), not the file's: retried next run
@@ -261,9 +268,16 @@ class GpuStage:
             out = batch_features(host.to(self.device, non_blocking=True))
             for i, r in enumerate(items):
                 r.features = TrackFeatures(
-                    path="", duration=r.duration, excerpt_start=r.excerpt_start, mel=out.mel[i],
-                    lowlevel=out.lowlevel[i], interpretive=out.interpretive[i], muq=None,
-                    genre=genre_vector(r.tags.get("genre")), tags=dict(r.tags))
+                    path="",
+                    duration=r.duration,
+                    excerpt_start=r.excerpt_start,
+                    mel=out.mel[i],
+                    lowlevel=out.lowlevel[i],
+                    interpretive=out.interpretive[i],
+                    muq=None,
+                    genre=genre_vector(r.tags.get("genre")),
+                    tags=dict(r.tags),
+                )
         if self.musicnn is not None:  # MusiCNN (and the genre it infers for untagged files) before the model
             from explorer.library.pretrained import embed_batch
 
@@ -278,10 +292,13 @@ class GpuStage:
         if self.model is not None:
             feats = [r.features for r in batch]
             p = self.model.predict(
-                mel=[f.mel for f in feats], lowlevel=np.stack([f.lowlevel for f in feats]),
+                mel=[f.mel for f in feats],
+                lowlevel=np.stack([f.lowlevel for f in feats]),
                 genre=np.stack([f.genre for f in feats]),
                 muq=np.stack([f.muq for f in feats]) if self.muq is not None else None,
-                batch_size=len(feats), **_musicnn_input(self.model, feats))
+                batch_size=len(feats),
+                **_musicnn_input(self.model, feats),
+            )
             for i, r in enumerate(batch):
                 r.prediction = (p.tag_scores[i], p.quadrant_probs[i], p.embeddings[i])
         t3 = time.perf_counter()
@@ -345,8 +362,14 @@ def _muq_on(muq: Any, device: str) -> Any:
 class GpuScheduler:
     """Round-robin batches over one `GpuStage` per device, each on its own thread, at most a few queued each."""
 
-    def __init__(self, devices: list[str], model: Any, muq: Any, stages_per_device: int = STAGES_PER_DEVICE,
-                 muq_step: int = MUQ_STEP) -> None:
+    def __init__(
+        self,
+        devices: list[str],
+        model: Any,
+        muq: Any,
+        stages_per_device: int = STAGES_PER_DEVICE,
+        muq_step: int = MUQ_STEP,
+    ) -> None:
         if not devices:
             raise ValueError("the GPU pipeline needs at least one device")
         self.per_device = max(1, int(stages_per_device))
@@ -354,8 +377,9 @@ class GpuScheduler:
         self.stages = []
         for d in devices:
             first = GpuStage(d, model, muq, self.times)  # one copy of the models per device, shared by its stages
-            self.stages += [first] + [GpuStage(d, first.model, first.muq, self.times)
-                                      for _ in range(self.per_device - 1)]
+            self.stages += [first] + [
+                GpuStage(d, first.model, first.muq, self.times) for _ in range(self.per_device - 1)
+            ]
         for stage in self.stages:
             stage.muq_step = muq_step
         self.pools = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"qfx-{s.device}") for s in self.stages]

@@ -12,8 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from explorer.library.gpu_pipeline import (Decoded, GpuScheduler, StageTimes, cuda_devices, decode, sizing,
-                                          spool_dir)
+from explorer.library.gpu_pipeline import Decoded, GpuScheduler, StageTimes, cuda_devices, decode, sizing, spool_dir
 
 
 @dataclass
@@ -35,10 +34,17 @@ class GpuPipeline:
 
     def summary(self) -> dict[str, float]:
         t = self.times
-        return {"devices": len(self.devices), "gpu_batches": t.batches, "gpu_clips": t.clips,
-                "decode_s_sum": round(self.decode_s, 2), "gpu_features_s": round(t.features, 2),
-                "gpu_muq_s": round(t.muq, 2), "gpu_model_s": round(t.model, 2), "sqlite_s": round(self.sqlite_s, 2),
-                "main_wait_gpu_s": round(self.wait_gpu_s, 2)}
+        return {
+            "devices": len(self.devices),
+            "gpu_batches": t.batches,
+            "gpu_clips": t.clips,
+            "decode_s_sum": round(self.decode_s, 2),
+            "gpu_features_s": round(t.features, 2),
+            "gpu_muq_s": round(t.muq, 2),
+            "gpu_model_s": round(t.model, 2),
+            "sqlite_s": round(self.sqlite_s, 2),
+            "main_wait_gpu_s": round(self.wait_gpu_s, 2),
+        }
 
 
 def _gpu_run_class(base: type) -> type:
@@ -105,7 +111,7 @@ def _gpu_run_class(base: type) -> type:
 
 
 def resolve_pipeline(pipeline: Any) -> Any:
-    """"cpu" -> None (features in the workers); "gpu" -> every CUDA device; "auto" -> "gpu" when CUDA is there."""
+    """ "cpu" -> None (features in the workers); "gpu" -> every CUDA device; "auto" -> "gpu" when CUDA is there."""
     if pipeline is None or hasattr(pipeline, "make_run"):  # a GpuPipeline, a RayPipeline ...
         return pipeline
     if pipeline == "cpu":

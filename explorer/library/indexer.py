@@ -30,8 +30,8 @@ from explorer.library.failures import CRASH_REASON, MODEL, PERMANENT, TRANSIENT
 from explorer.library.lock import LibraryBusy, library_lock
 from explorer.library.opening import is_damage, mark_damaged
 from explorer.library.plan import plan_run
-from explorer.library.pretrained import embed_batch, gpu_musicnn, musicnn_input
 from explorer.library.pool import WorkerSetup, kill_pool, new_pool, worker_model_blob
+from explorer.library.pretrained import embed_batch, gpu_musicnn, musicnn_input
 from explorer.library.runtime import IndexingError, default_time_limit, resolve_model, resolve_muq, torch_threads
 from explorer.library.scanner import scan_audio_files
 from explorer.library.summary import IndexSummary
@@ -52,9 +52,20 @@ class _Run:
         """Extra keyword arguments of `worker_fn`: MusiCNN runs in the workers unless this process batches it."""
         return {"musicnn_here": self.musicnn is None}
 
-    def __init__(self, cache: LibraryCache, model: Any, muq: Any, summary: IndexSummary, progress: Progress,
-                 callback: ProgressCallback | None, cancel: CancelToken | None, extractor_version: str,
-                 batch_size: int = BATCH_SIZE, time_limit: float = 0.0, musicnn: Any = None) -> None:
+    def __init__(
+        self,
+        cache: LibraryCache,
+        model: Any,
+        muq: Any,
+        summary: IndexSummary,
+        progress: Progress,
+        callback: ProgressCallback | None,
+        cancel: CancelToken | None,
+        extractor_version: str,
+        batch_size: int = BATCH_SIZE,
+        time_limit: float = 0.0,
+        musicnn: Any = None,
+    ) -> None:
         self.batch_size = batch_size
         self.cache, self.model, self.muq = cache, model, muq
         self.musicnn = musicnn  # a GPU MusiCNN here in the main process; None: the workers run it on their CPU
@@ -98,7 +109,7 @@ class _Run:
         if self.muq is not None:
             for start in range(0, len(batch), step):
                 self.check_cancel()
-                part = [r for r in batch[start:start + step] if r.audio24k is not None]
+                part = [r for r in batch[start : start + step] if r.audio24k is not None]
                 try:
                     embedded = self.muq.embed([r.audio24k for r in part], batch_size=len(part)) if part else []
                 except Exception as exc:
@@ -113,7 +124,7 @@ class _Run:
         todo = [r for r in batch if r.prediction is None and r.model_error is None]  # the rest: done by a worker
         for start in range(0, len(todo), step):
             self.check_cancel()
-            part = todo[start:start + step]
+            part = todo[start : start + step]
             feats = [r.features for r in part]
             try:
                 p = self.model.predict(
@@ -169,15 +180,20 @@ class _Run:
                 if self.model is not None and r.prediction is not None:
                     self.cache.store_analysis(r.track_id, self.model.version, *r.prediction)
                 elif r.model_error is not None:
-                    con.execute("UPDATE tracks SET error = ?, error_kind = ? WHERE id = ?",
-                                (f"model error: {r.model_error}", MODEL, r.track_id))
+                    con.execute(
+                        "UPDATE tracks SET error = ?, error_kind = ? WHERE id = ?",
+                        (f"model error: {r.model_error}", MODEL, r.track_id),
+                    )
             for r in failures:
                 if r.tags:
                     self.cache.update_tags(r.track_id, r.tags)
                 self.cache.record_failure(r.track_id, r.error or "unknown error", r.error_kind or TRANSIENT)
         self.summary.analysed += len(batch)
-        self.summary.model_errors += [(os.fsdecode(self.paths[r.track_id]), r.model_error or "")
-                                      for r in batch if r.model_error is not None and r.prediction is None]
+        self.summary.model_errors += [
+            (os.fsdecode(self.paths[r.track_id]), r.model_error or "")
+            for r in batch
+            if r.model_error is not None and r.prediction is None
+        ]
         self.summary.failed += [(os.fsdecode(self.paths[r.track_id]), r.error or "") for r in failures]
         for r in failures:
             kind = r.error_kind or TRANSIENT
@@ -189,7 +205,7 @@ class _Run:
         step = 256 if self._inference_step() > 2 else 2
         for start in range(0, len(track_ids), step):
             self.check_cancel()
-            inputs = self.cache.stored_inputs(track_ids[start:start + step])
+            inputs = self.cache.stored_inputs(track_ids[start : start + step])
             if not inputs:
                 continue
             muq = [x["muq"] for x in inputs]
@@ -202,16 +218,25 @@ class _Run:
                     **musicnn_input(self.model, [x["musicnn"] for x in inputs]),
                 )
             except Exception as exc:
-                paths = dict(self.cache.con.execute(
-                    f"SELECT id, path FROM tracks WHERE id IN ({','.join('?' * len(inputs))})",
-                    [x["track_id"] for x in inputs]).fetchall())
-                self.summary.model_errors += [(os.fsdecode(bytes(paths[x["track_id"]])), f"{type(exc).__name__}: {exc}")
-                                              for x in inputs]
+                paths = dict(
+                    self.cache.con.execute(
+                        f"SELECT id, path FROM tracks WHERE id IN ({','.join('?' * len(inputs))})",
+                        [x["track_id"] for x in inputs],
+                    ).fetchall()
+                )
+                self.summary.model_errors += [
+                    (os.fsdecode(bytes(paths[x["track_id"]])), f"{type(exc).__name__}: {exc}") for x in inputs
+                ]
                 continue
             with self.cache.transaction():
                 for i, x in enumerate(inputs):
-                    self.cache.store_analysis(x["track_id"], self.model.version, preds.tag_scores[i],
-                                              preds.quadrant_probs[i], preds.embeddings[i])
+                    self.cache.store_analysis(
+                        x["track_id"],
+                        self.model.version,
+                        preds.tag_scores[i],
+                        preds.quadrant_probs[i],
+                        preds.embeddings[i],
+                    )
             self.summary.reanalysed += len(inputs)
             self.progress.done += len(inputs)
             self.report()
@@ -224,8 +249,14 @@ class _Run:
             marker = os.path.join(marker_dir, str(item[0]))
             if os.path.exists(marker):
                 os.unlink(marker)
-                self.accept(WorkResult(item[0], {}, error=f"time limit: stuck for more than {self.time_limit:.0f} s",
-                                       error_kind=TRANSIENT))
+                self.accept(
+                    WorkResult(
+                        item[0],
+                        {},
+                        error=f"time limit: stuck for more than {self.time_limit:.0f} s",
+                        error_kind=TRANSIENT,
+                    )
+                )
             else:
                 rest.append(item)
         return rest
@@ -336,20 +367,41 @@ def index_library(
             compacted = drop_mels(cache)  # an old cache with mels becomes small, in place (likes kept)
             if compacted:
                 cache.notices.append(compacted)
-            return _index(root_path, cache, workers=workers, model=model, muq=muq, progress=progress, cancel=cancel,
-                          batch_size=batch_size, time_limit=default_time_limit() if time_limit is None else time_limit,
-                          pipeline=pipeline)
+            return _index(
+                root_path,
+                cache,
+                workers=workers,
+                model=model,
+                muq=muq,
+                progress=progress,
+                cancel=cancel,
+                batch_size=batch_size,
+                time_limit=default_time_limit() if time_limit is None else time_limit,
+                pipeline=pipeline,
+            )
         except Exception as exc:
             if is_damage(exc):  # noticed mid-run: the next run moves the file aside and rebuilds
                 mark_damaged(cache.db_path, exc)
-                raise IndexingError(f"the cache {cache.db_path} is damaged ({exc}); run again to move it aside "
-                                    "and rebuild it (likes that can still be read are carried over)") from exc
+                raise IndexingError(
+                    f"the cache {cache.db_path} is damaged ({exc}); run again to move it aside "
+                    "and rebuild it (likes that can still be read are carried over)"
+                ) from exc
             raise
 
 
-def _index(root_path: Path, cache: LibraryCache, *, workers: int | None, model: Any, muq: Any,
-           progress: ProgressCallback | None, cancel: CancelToken | None, batch_size: int,
-           time_limit: float, pipeline: Any = "auto") -> IndexSummary:
+def _index(
+    root_path: Path,
+    cache: LibraryCache,
+    *,
+    workers: int | None,
+    model: Any,
+    muq: Any,
+    progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+    batch_size: int,
+    time_limit: float,
+    pipeline: Any = "auto",
+) -> IndexSummary:
     from core.features.track import EXTRACTOR_VERSION
 
     started = time.monotonic()
@@ -357,23 +409,53 @@ def _index(root_path: Path, cache: LibraryCache, *, workers: int | None, model: 
     if model is not None and getattr(model, "uses_muq", False) and muq is None:
         raise IndexingError("this emotion model needs MuQ embeddings: give the MuQ weights folder (--muq-dir)")
     workers = max(1, int(workers or os.cpu_count() or 1))
-    summary = IndexSummary(model_version=getattr(model, "version", None), extractor_version=str(EXTRACTOR_VERSION),
-                           notices=list(cache.notices))
+    summary = IndexSummary(
+        model_version=getattr(model, "version", None),
+        extractor_version=str(EXTRACTOR_VERSION),
+        notices=list(cache.notices),
+    )
     state = Progress(stage="scanning")
     from explorer.library.gpu_run import resolve_pipeline
 
-    run_args = (cache, model, muq, summary, state, progress, cancel, str(EXTRACTOR_VERSION), max(1, int(batch_size)),
-                time_limit)
+    run_args = (
+        cache,
+        model,
+        muq,
+        summary,
+        state,
+        progress,
+        cancel,
+        str(EXTRACTOR_VERSION),
+        max(1, int(batch_size)),
+        time_limit,
+    )
     other = resolve_pipeline(pipeline)  # GPU stages or a Ray cluster instead of the local worker pool
     # GPU stages run MusiCNN themselves; on the local pool a CUDA MusiCNN batches it in this process
     run = other.make_run(_Run, *run_args) if other is not None else _Run(*run_args, musicnn=gpu_musicnn(model))
     run.report()
     files = list(scan_audio_files(root_path)) if root_path.is_dir() else []  # absent root: everything offline
     run.check_cancel()
-    plan = plan_run(cache, files, extractor_version=str(EXTRACTOR_VERSION), model_version=summary.model_version,
-                    need_muq=muq is not None, cancel=cancel)
-    for name in ("added", "updated", "moved", "removed", "unchanged", "resumed", "retried", "went_offline",
-                 "still_offline", "back_online", "restored_likes"):
+    plan = plan_run(
+        cache,
+        files,
+        extractor_version=str(EXTRACTOR_VERSION),
+        model_version=summary.model_version,
+        need_muq=muq is not None,
+        cancel=cancel,
+    )
+    for name in (
+        "added",
+        "updated",
+        "moved",
+        "removed",
+        "unchanged",
+        "resumed",
+        "retried",
+        "went_offline",
+        "still_offline",
+        "back_online",
+        "restored_likes",
+    ):
         setattr(summary, name, getattr(plan, name))
     state.total = len(plan.extract) + (len(plan.model_only) if model is not None else 0)
     run.report()

@@ -58,8 +58,10 @@ def library_lock(db_path: Path, *, wait: float | None = 0.0, what: str = "indexi
         deadline = None if wait is None else time.monotonic() + max(0.0, wait)
         while not _try_lock(fd):
             if deadline is not None and time.monotonic() >= deadline:
-                raise LibraryBusy(f"{_holder(path)} is already working on this library (lock {path}); "
-                                  "wait for it to finish or stop it, or run again with --wait")
+                raise LibraryBusy(
+                    f"{_holder(path)} is already working on this library (lock {path}); "
+                    "wait for it to finish or stop it, or run again with --wait"
+                )
             time.sleep(0.2)
         os.ftruncate(fd, 0)
         os.write(fd, f"pid {os.getpid()}, {what}, since {time.strftime('%H:%M:%S')}".encode())

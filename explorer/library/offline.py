@@ -71,8 +71,10 @@ def mark_offline(cache: LibraryCache, tracks: Iterable[tuple[KnownTrack, str]]) 
     newly = 0
     for k, why in tracks:
         newly += not k.offline
-        cache.con.execute("UPDATE tracks SET offline_since = COALESCE(offline_since, ?), offline_reason = ?"
-                          " WHERE id = ?", (now, why, k.id))
+        cache.con.execute(
+            "UPDATE tracks SET offline_since = COALESCE(offline_since, ?), offline_reason = ? WHERE id = ?",
+            (now, why, k.id),
+        )
     return newly
 
 

@@ -97,8 +97,10 @@ def open_readonly(db_path: Path, library_root: Path) -> sqlite3.Connection:
     """A read-only connection to an existing cache, brought to the current schema without writing to the file
     when it is older (migrated in memory)."""
     if not db_path.is_file():
-        raise LibraryNotIndexed(f"{os.fsdecode(library_root)} is not indexed yet (no cache at {db_path}): "
-                                f"run `qfx index {os.fsdecode(library_root)}` first")
+        raise LibraryNotIndexed(
+            f"{os.fsdecode(library_root)} is not indexed yet (no cache at {db_path}): "
+            f"run `qfx index {os.fsdecode(library_root)}` first"
+        )
     con = None
     try:
         try:
@@ -113,12 +115,15 @@ def open_readonly(db_path: Path, library_root: Path) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         if con is not None:
             con.close()
-        raise CacheDamaged(f"the cache {db_path} for {os.fsdecode(library_root)} cannot be read ({exc}); "
-                           f"run `qfx index {os.fsdecode(library_root)}` to move it aside and rebuild it") from exc
+        raise CacheDamaged(
+            f"the cache {db_path} for {os.fsdecode(library_root)} cannot be read ({exc}); "
+            f"run `qfx index {os.fsdecode(library_root)}` to move it aside and rebuild it"
+        ) from exc
     if version > SCHEMA_VERSION:
         con.close()
-        raise CacheSchemaError(f"cache schema version {version} of {db_path} is newer than this program's "
-                               f"({SCHEMA_VERSION})")
+        raise CacheSchemaError(
+            f"cache schema version {version} of {db_path} is newer than this program's ({SCHEMA_VERSION})"
+        )
     if version < SCHEMA_VERSION:
         con.close()
         con = _read_older(db_path, library_root)
@@ -137,8 +142,10 @@ def _read_older(db_path: Path, library_root: Path) -> sqlite3.Connection:
             rw.close()
         return _connect_ro(db_path, immutable=False)
     if db_path.stat().st_size > MAX_IN_MEMORY_UPGRADE:
-        raise CacheError(f"the cache {db_path} was written by an older version and sits on read-only media; "
-                         f"run `qfx index {os.fsdecode(library_root)}` once where it can be written to upgrade it")
+        raise CacheError(
+            f"the cache {db_path} was written by an older version and sits on read-only media; "
+            f"run `qfx index {os.fsdecode(library_root)}` once where it can be written to upgrade it"
+        )
     ro = _connect_ro(db_path, immutable=True)
     mem = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     try:
@@ -186,8 +193,10 @@ def readable_likes(old: Path) -> list[tuple[bytes, int, float, bytes | None]]:
                 if row is not None and value in (-1, 1):
                     out.append((bytes(row[0]), int(value), float(when), bytes(row[1])))
             try:
-                out += [(bytes(f), int(v), float(t), None if p is None else bytes(p))
-                        for f, v, t, p in con.execute("SELECT fingerprint, value, time, path FROM kept_likes")]
+                out += [
+                    (bytes(f), int(v), float(t), None if p is None else bytes(p))
+                    for f, v, t, p in con.execute("SELECT fingerprint, value, time, path FROM kept_likes")
+                ]
             except sqlite3.Error:
                 pass
             return out
@@ -214,8 +223,9 @@ def open_readwrite(db_path: Path) -> tuple[sqlite3.Connection, list[str]]:
                 raise
         except sqlite3.DatabaseError as exc:
             cant_open = (getattr(exc, "sqlite_errorcode", 0) & 0xFF) == _CANTOPEN
-            unusable = db_path.exists() and (not db_path.is_file()
-                                             or (cant_open and not os.access(db_path, os.R_OK | os.W_OK)))
+            unusable = db_path.exists() and (
+                not db_path.is_file() or (cant_open and not os.access(db_path, os.R_OK | os.W_OK))
+            )
             if not (is_damage(exc) or unusable):
                 raise CacheError(f"cannot open the cache {db_path}: {exc}") from exc
             reason = str(exc)
@@ -224,8 +234,10 @@ def open_readwrite(db_path: Path) -> tuple[sqlite3.Connection, list[str]]:
     try:
         moved = move_aside(db_path)
     except OSError as exc:
-        raise CacheDamaged(f"the cache {db_path} cannot be read ({reason}) and cannot be moved aside "
-                           f"({exc.strerror or exc}); move or delete it by hand") from exc
+        raise CacheDamaged(
+            f"the cache {db_path} cannot be read ({reason}) and cannot be moved aside "
+            f"({exc.strerror or exc}); move or delete it by hand"
+        ) from exc
     likes = readable_likes(moved) if moved.is_file() else []
     con = connect(str(db_path))
     migrate(con)
@@ -233,8 +245,10 @@ def open_readwrite(db_path: Path) -> tuple[sqlite3.Connection, list[str]]:
         con.execute("BEGIN IMMEDIATE")
         con.executemany("INSERT OR REPLACE INTO kept_likes (fingerprint, value, time, path) VALUES (?,?,?,?)", likes)
         con.execute("COMMIT")
-    message = (f"the cache {db_path} could not be read ({reason}); moved it aside to {moved} and started a new "
-               f"one; {len(likes)} like(s) carried over (they return as their tracks are indexed again)")
+    message = (
+        f"the cache {db_path} could not be read ({reason}); moved it aside to {moved} and started a new "
+        f"one; {len(likes)} like(s) carried over (they return as their tracks are indexed again)"
+    )
     log.warning("%s", message)
     notices.append(message)
     return con, notices

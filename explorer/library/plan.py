@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional
 
-from core.progress import CancelToken, Cancelled
+from core.progress import Cancelled, CancelToken
 from explorer.library.cache import KnownTrack, LibraryCache
 from explorer.library.failures import NOT_REGULAR_REASON, should_retry
 from explorer.library.fingerprint import file_fingerprint
@@ -40,7 +40,7 @@ class Plan:
     restored_likes: int = 0  # likes of earlier removed tracks brought back by content fingerprint
 
 
-def _needs(k: KnownTrack, extractor_version: str, model_version: Optional[str], need_muq: bool) -> str:
+def _needs(k: KnownTrack, extractor_version: str, model_version: str | None, need_muq: bool) -> str:
     """'extract', 'model' or '' for a track whose file content is the one in the cache."""
     if k.status == "failed":
         return "extract" if should_retry(k.error_kind) else ""
@@ -56,9 +56,9 @@ def plan_run(
     files: Iterable[Path],
     *,
     extractor_version: str,
-    model_version: Optional[str],
+    model_version: str | None,
     need_muq: bool,
-    cancel: Optional[CancelToken] = None,
+    cancel: CancelToken | None = None,
 ) -> Plan:
     plan = Plan()
     known = cache.known_tracks()

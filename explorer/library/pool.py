@@ -34,8 +34,7 @@ class WorkerSetup:
 @contextlib.contextmanager
 def _worker_env() -> Iterator[None]:
     """Worker processes (and the forkserver) start with one BLAS/OpenMP thread each, knowing this process's pid."""
-    values = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-              PARENT_ENV: str(os.getpid())}
+    values = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", PARENT_ENV: str(os.getpid())}
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     try:
@@ -72,8 +71,12 @@ def new_pool(workers: int, setup: WorkerSetup) -> ProcessPoolExecutor:
     else:
         ctx = multiprocessing.get_context("spawn")
     with _worker_env():
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker,
-                                   initargs=(setup.model_blob, os.getpid(), setup.time_limit, setup.marker_dir))
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=ctx,
+            initializer=init_worker,
+            initargs=(setup.model_blob, os.getpid(), setup.time_limit, setup.marker_dir),
+        )
         pool.submit(int, 0).result()  # start the workers now, inside the single-thread environment
     return pool
 

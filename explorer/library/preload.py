@@ -16,6 +16,6 @@ try:
 
     essentia.log.infoActive = False  # its import-time INFO line would land in the CLI output
     essentia.log.warningActive = False
-    import essentia.standard  # noqa: F401
+    import essentia.standard
 except ImportError:
     pass

@@ -21,7 +21,7 @@ import os
 import pickle
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +41,7 @@ def _ray() -> Any:
     return ray
 
 
-def _extract_task(track_id: int, path: bytes, want_audio24k: bool, content: Optional[bytes]) -> Any:
+def _extract_task(track_id: int, path: bytes, want_audio24k: bool, content: bytes | None) -> Any:
     """One file on a cluster worker: the local worker function, on the shared path or on shipped bytes."""
     import torch
 
@@ -77,7 +77,7 @@ def _probe_task(samples: list[tuple[bytes, int]]) -> tuple[str, list[str]]:
 class EmotionActor:
     """MuQ + the emotion model of whole batches, on the GPU Ray gave this actor (or the CPU)."""
 
-    def __init__(self, model_blob: Optional[bytes], muq_dir: Optional[str]) -> None:
+    def __init__(self, model_blob: bytes | None, muq_dir: str | None) -> None:
         import torch
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -89,7 +89,7 @@ class EmotionActor:
 
             self.muq = load_muq_embedder(muq_dir, device=device)
 
-    def run(self, mel: list, lowlevel: np.ndarray, genre: np.ndarray, audio24k: Optional[list]) -> tuple:
+    def run(self, mel: list, lowlevel: np.ndarray, genre: np.ndarray, audio24k: list | None) -> tuple:
         muq = self.muq.embed(audio24k, batch_size=32) if self.muq is not None and audio24k else None
         if self.model is None:
             return muq, None
@@ -98,7 +98,7 @@ class EmotionActor:
 
 
 def choose_transfer(unreadable: dict[str, list[str]], ship_bytes: bool) -> str:
-    """"bytes" when asked for, "path" when every node reads the files, else a clear refusal (IndexingError)."""
+    """ "bytes" when asked for, "path" when every node reads the files, else a clear refusal (IndexingError)."""
     from explorer.library.indexer import IndexingError
 
     if ship_bytes:
@@ -107,8 +107,10 @@ def choose_transfer(unreadable: dict[str, list[str]], ship_bytes: bool) -> str:
     if not bad:
         return "path"
     lines = "; ".join(f"node {node} cannot read {paths[0]}" for node, paths in sorted(bad.items()))
-    raise IndexingError(f"{len(bad)} of {len(unreadable)} Ray nodes cannot read the library ({lines}). Mount it "
-                        f"under the same path on every node, or pass --ray-ship-bytes to send file contents.")
+    raise IndexingError(
+        f"{len(bad)} of {len(unreadable)} Ray nodes cannot read the library ({lines}). Mount it "
+        f"under the same path on every node, or pass --ray-ship-bytes to send file contents."
+    )
 
 
 @dataclass
@@ -116,12 +118,13 @@ class RayPipeline:
     """Where a Ray-distributed run goes: `address` ("auto", "ray://host:10001", or None for an already
     initialised Ray), whether files are shipped as bytes, and the timings of the last run."""
 
-    address: Optional[str] = "auto"
+    address: str | None = "auto"
     ship_bytes: bool = False
-    muq_dir: Optional[str] = None  # MuQ weights folder readable on the actors' nodes (MuQ runs there)
+    muq_dir: str | None = None  # MuQ weights folder readable on the actors' nodes (MuQ runs there)
     transfer: str = ""
-    times: dict[str, float] = field(default_factory=lambda: dict.fromkeys(
-        ("tasks", "task_s_sum", "actor_s", "commit_s"), 0.0))
+    times: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(("tasks", "task_s_sum", "actor_s", "commit_s"), 0.0)
+    )
 
     def connect(self) -> Any:
         ray = _ray()
@@ -146,8 +149,11 @@ class RayPipeline:
             except OSError:
                 continue
         probe = ray.remote(num_cpus=0)(_probe_task)
-        refs = [probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False))
-                .remote(samples) for n in ray.nodes() if n.get("Alive")]
+        refs = [
+            probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False)).remote(samples)
+            for n in ray.nodes()
+            if n.get("Alive")
+        ]
         self.transfer = choose_transfer(dict(ray.get(refs)), False)
         return self.transfer
 
@@ -169,7 +175,7 @@ def task_options(ray: Any) -> dict[str, Any]:
     return {"num_cpus": 1, "max_retries": 1}
 
 
-def model_blob(model: Any) -> Optional[bytes]:
+def model_blob(model: Any) -> bytes | None:
     """The emotion model pickled on the CPU (whatever device it is on here), for the actors to load."""
     if model is None:
         return None

@@ -8,9 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from explorer.library.ray_index import (CRASH_REASON, EmotionActor, _extract_task, cluster_gpus, model_blob,
-                                        task_options)
 from explorer.library.failures import PERMANENT, TRANSIENT
+from explorer.library.ray_index import CRASH_REASON, EmotionActor, _extract_task, cluster_gpus, model_blob, task_options
 from explorer.library.worker import WorkResult
 
 MAX_PENDING_PER_ACTOR = 2
@@ -45,8 +44,12 @@ def ray_run_class(base: type) -> type:
                 audio = [r.audio24k for r in batch] if self.pipeline.muq_dir else None
                 actor = self.actors[self._next % len(self.actors)]
                 self._next += 1
-                ref = actor.run.remote([f.mel for f in feats], np.stack([f.lowlevel for f in feats]),
-                                       np.stack([f.genre for f in feats]), audio)
+                ref = actor.run.remote(
+                    [f.mel for f in feats],
+                    np.stack([f.lowlevel for f in feats]),
+                    np.stack([f.genre for f in feats]),
+                    audio,
+                )
                 for r in batch:
                     r.audio24k = None
                 self.pending.append((batch, ref))
@@ -101,8 +104,11 @@ def ray_run_class(base: type) -> type:
                                 with open(path, "rb") as fh:
                                     content = fh.read()
                             except OSError as exc:
-                                self.accept(WorkResult(track_id, {}, error=f"cannot read file: {exc.strerror}",
-                                                       error_kind=TRANSIENT))
+                                self.accept(
+                                    WorkResult(
+                                        track_id, {}, error=f"cannot read file: {exc.strerror}", error_kind=TRANSIENT
+                                    )
+                                )
                                 continue
                         inflight[task.remote(track_id, path, want_audio, content)] = (track_id, path)
                     if not inflight:

@@ -9,30 +9,100 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Union
 
 # Extensions we treat as audio without looking inside (the decoder reports what it cannot read).
 AUDIO_EXTENSIONS = frozenset(
     {
-        ".mp3", ".mp2", ".ogg", ".oga", ".opus", ".flac", ".m4a", ".m4b", ".mp4", ".aac", ".alac",
-        ".wav", ".wave", ".aif", ".aiff", ".aifc", ".wma", ".ape", ".wv", ".mpc", ".tta", ".webm", ".mka",
+        ".mp3",
+        ".mp2",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".flac",
+        ".m4a",
+        ".m4b",
+        ".mp4",
+        ".aac",
+        ".alac",
+        ".wav",
+        ".wave",
+        ".aif",
+        ".aiff",
+        ".aifc",
+        ".wma",
+        ".ape",
+        ".wv",
+        ".mpc",
+        ".tta",
+        ".webm",
+        ".mka",
     }
 )
 # Extensions that are certainly not audio: never opened for sniffing.
 NON_AUDIO_EXTENSIONS = frozenset(
     {
-        ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".txt", ".nfo", ".cue", ".log",
-        ".m3u", ".m3u8", ".pls", ".xspf", ".pdf", ".md", ".json", ".xml", ".html", ".htm", ".db", ".ini",
-        ".lrc", ".sfv", ".md5", ".url", ".lnk", ".zip", ".rar", ".7z", ".gz", ".py", ".exe", ".dll",
-        ".mkv", ".avi", ".mov", ".srt", ".sqlite", ".accurip", ".doc", ".docx", ".rtf",
+        ".jpg",
+        ".jpeg",
+        ".png",
+        ".gif",
+        ".bmp",
+        ".webp",
+        ".tif",
+        ".tiff",
+        ".txt",
+        ".nfo",
+        ".cue",
+        ".log",
+        ".m3u",
+        ".m3u8",
+        ".pls",
+        ".xspf",
+        ".pdf",
+        ".md",
+        ".json",
+        ".xml",
+        ".html",
+        ".htm",
+        ".db",
+        ".ini",
+        ".lrc",
+        ".sfv",
+        ".md5",
+        ".url",
+        ".lnk",
+        ".zip",
+        ".rar",
+        ".7z",
+        ".gz",
+        ".py",
+        ".exe",
+        ".dll",
+        ".mkv",
+        ".avi",
+        ".mov",
+        ".srt",
+        ".sqlite",
+        ".accurip",
+        ".doc",
+        ".docx",
+        ".rtf",
     }
 )
 # Folders and files that operating systems, NAS boxes and sync tools put into music folders.
 SYSTEM_NAMES = frozenset(
     {
-        "thumbs.db", "desktop.ini", "ehthumbs.db", "$recycle.bin", "system volume information", "@eadir",
-        "#recycle", "lost+found", "recycler", "__macosx",
+        "thumbs.db",
+        "desktop.ini",
+        "ehthumbs.db",
+        "$recycle.bin",
+        "system volume information",
+        "@eadir",
+        "#recycle",
+        "lost+found",
+        "recycler",
+        "__macosx",
     }
 )
 
@@ -63,7 +133,7 @@ def sniff_audio(head: bytes) -> bool:
     return False
 
 
-def is_hidden_or_system(name: str, st: Optional[os.stat_result] = None) -> bool:
+def is_hidden_or_system(name: str, st: os.stat_result | None = None) -> bool:
     """Dot files, AppleDouble twins, OS/NAS housekeeping names and (on Windows) hidden/system attributes."""
     if name.startswith(".") or name.startswith("~$") or name.lower() in SYSTEM_NAMES:
         return True
@@ -71,7 +141,7 @@ def is_hidden_or_system(name: str, st: Optional[os.stat_result] = None) -> bool:
     return bool(attrs & (getattr(stat, "FILE_ATTRIBUTE_HIDDEN", 2) | getattr(stat, "FILE_ATTRIBUTE_SYSTEM", 4)))
 
 
-def is_audio_file(path: Union[str, os.PathLike], name: Optional[str] = None) -> bool:
+def is_audio_file(path: str | os.PathLike, name: str | None = None) -> bool:
     """Known audio extension, or an unknown/missing extension whose content sniffs as audio."""
     name = name if name is not None else os.path.basename(os.fspath(path))
     ext = os.path.splitext(name)[1].lower()
@@ -87,9 +157,9 @@ def is_audio_file(path: Union[str, os.PathLike], name: Optional[str] = None) -> 
 
 
 def scan_audio_files(
-    root: Union[str, os.PathLike],
+    root: str | os.PathLike,
     *,
-    on_error: Optional[Callable[[str, OSError], None]] = None,
+    on_error: Callable[[str, OSError], None] | None = None,
 ) -> Iterator[Path]:
     """Yield absolute paths of audio files under `root`, recursively, in a stable (sorted) order.
 

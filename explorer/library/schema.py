@@ -70,10 +70,12 @@ MIGRATIONS: dict[int, str] = {
     CREATE TABLE array_snapshot (name TEXT PRIMARY KEY, data BLOB NOT NULL);
     CREATE TABLE generation (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
     INSERT INTO generation (id, value) VALUES (1, 1);
-    """ + "".join(
+    """
+    + "".join(
         f"CREATE TRIGGER {table}_{op.lower()}_bumps AFTER {op} ON {table} BEGIN"
         " UPDATE generation SET value = value + 1 WHERE id = 1; END;\n"
-        for table in ("tracks", "features", "analysis") for op in ("INSERT", "UPDATE", "DELETE")
+        for table in ("tracks", "features", "analysis")
+        for op in ("INSERT", "UPDATE", "DELETE")
     ),
     # Never lose a library: tracks whose folder is absent, empty or unreadable are kept as offline (hidden, listed,
     # removed only by an explicit prune); failures carry a kind that decides retries (explorer/library/failures.py);
@@ -131,9 +133,11 @@ def migrate(con: sqlite3.Connection) -> int:
     if current > SCHEMA_VERSION:
         raise CacheSchemaError(f"cache schema version {current} is newer than this program's ({SCHEMA_VERSION})")
     for version in range(current + 1, SCHEMA_VERSION + 1):
-        script = (f"BEGIN IMMEDIATE;\n{MIGRATIONS[version]};\n"
-                  f"INSERT INTO schema_migrations (version, applied_at) VALUES ({version}, {time.time()!r});\n"
-                  f"PRAGMA user_version={version};\nCOMMIT;")
+        script = (
+            f"BEGIN IMMEDIATE;\n{MIGRATIONS[version]};\n"
+            f"INSERT INTO schema_migrations (version, applied_at) VALUES ({version}, {time.time()!r});\n"
+            f"PRAGMA user_version={version};\nCOMMIT;"
+        )
         try:
             con.executescript(script)  # trigger bodies hold ';', so the step runs as one script
         except BaseException:

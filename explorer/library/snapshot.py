@@ -12,7 +12,6 @@ import json
 import os
 import sqlite3
 import sys
-from typing import Optional
 
 import numpy as np
 
@@ -89,7 +88,8 @@ def write_snapshot(con: sqlite3.Connection, arrays: LibraryArrays, gen: int) -> 
     """Store `arrays` (built at generation `gen`) as one row per column; call inside a transaction."""
     n = len(arrays)
     header = {
-        "generation": gen, "n": n,
+        "generation": gen,
+        "n": n,
         "names": {k: getattr(arrays, k) for k in ("genre_names", "tag_names", "descriptor_names")},
         "widths": {k: int(getattr(arrays, k).shape[1]) for k in _VECTORS},
     }
@@ -105,7 +105,7 @@ def write_snapshot(con: sqlite3.Connection, arrays: LibraryArrays, gen: int) -> 
     con.executemany("INSERT INTO array_snapshot (name, data) VALUES (?, ?)", list(data.items()))
 
 
-def read_snapshot(con: sqlite3.Connection, names: dict[str, list[str]]) -> Optional[LibraryArrays]:
+def read_snapshot(con: sqlite3.Connection, names: dict[str, list[str]]) -> LibraryArrays | None:
     """The snapshot as arrays, or None when it is missing, stale or made with other name tables."""
     data = {name: blob for name, blob in con.execute("SELECT name, data FROM array_snapshot")}
     if "header" not in data:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from core.features.genre import canonical_genres
 from core.metadata import read_tags
@@ -19,7 +19,7 @@ _TRACK_NO = re.compile(r"^\s*(?:disc\s*\d+\s*[-_.]\s*)?\d{1,3}(?:[-.]\d{1,3})?\s
 _SEPARATOR = re.compile(r"\s+[-\u2013\u2014]\s+")
 
 
-def parse_filename(path: Union[str, os.PathLike]) -> dict[str, str]:
+def parse_filename(path: str | os.PathLike) -> dict[str, str]:
     """Title (and artist when the name has one) from a file name like "Artist - Title.mp3"."""
     stem = Path(os.fspath(path)).stem
     stem = stem.encode("utf-8", "replace").decode("utf-8")  # undecodable bytes become U+FFFD for display
@@ -31,7 +31,7 @@ def parse_filename(path: Union[str, os.PathLike]) -> dict[str, str]:
     return {"title": stem or Path(os.fspath(path)).name}
 
 
-def track_tags(path: Union[str, os.PathLike], name: Union[str, os.PathLike, None] = None) -> dict[str, Any]:
+def track_tags(path: str | os.PathLike, name: str | os.PathLike | None = None) -> dict[str, Any]:
     """title, artist, album, genre (raw), genres (canonical list), year, duration; never raises for bad files.
 
     `name` is the path whose file name feeds the fallback, when `path` is only an alias (a temporary link).

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
 TEACH_KINDS: tuple[str, ...] = KINDS  # ("Q1", "Q2", "Q3", "Q4", "more_energetic", "calmer")
 TABLE = "teach_corrections"
-_DDL = (f"""
+_DDL = (
+    f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
     id INTEGER PRIMARY KEY,
     track_id INTEGER REFERENCES tracks (id) ON DELETE SET NULL,  -- NULL once the track was removed
@@ -42,14 +43,16 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     kind TEXT NOT NULL,                 -- one of TEACH_KINDS
     created_at REAL NOT NULL            -- seconds since the epoch; corrections are replayed in this order
 )""",
-        # a removed track's last path and content stay with its corrections (to show, and to match on return)
-        f"""
+    # a removed track's last path and content stay with its corrections (to show, and to match on return)
+    f"""
 CREATE TRIGGER IF NOT EXISTS {TABLE}_keep_track BEFORE DELETE ON tracks BEGIN
     UPDATE {TABLE} SET path = OLD.path, fingerprint = OLD.fingerprint WHERE track_id = OLD.id;
-END""")
+END""",
+)
 # the correction's track: by id, else a current track with the same content
-_TRACK_OF = ("COALESCE(c.track_id,"
-             " (SELECT t.id FROM tracks t WHERE t.fingerprint = c.fingerprint ORDER BY t.id LIMIT 1))")
+_TRACK_OF = (
+    "COALESCE(c.track_id, (SELECT t.id FROM tracks t WHERE t.fingerprint = c.fingerprint ORDER BY t.id LIMIT 1))"
+)
 
 
 class TeachingError(LibraryError, ValueError):
@@ -89,13 +92,19 @@ def _has_table(con: sqlite3.Connection) -> bool:
 def _find_track(cache: LibraryCache, path: str | Path) -> tuple[int, bytes, bytes]:
     """(id, fingerprint, path key) of an analysed track, trying the path as given, under the library, then resolved."""
     given = Path(os.fsdecode(os.fspath(path)))
-    candidates = [given, cache.library_root / given, Path(os.path.realpath(given)),
-                  Path(os.path.realpath(cache.library_root / given))]
+    candidates = [
+        given,
+        cache.library_root / given,
+        Path(os.path.realpath(given)),
+        Path(os.path.realpath(cache.library_root / given)),
+    ]
     for candidate in candidates:
         key = os.fsencode(os.path.abspath(candidate))
         row = cache.con.execute(
             "SELECT t.id, t.fingerprint, t.path, t.status = 'done' AND EXISTS (SELECT 1 FROM analysis a"
-            " WHERE a.track_id = t.id) FROM tracks t WHERE t.path = ?", (key,)).fetchone()
+            " WHERE a.track_id = t.id) FROM tracks t WHERE t.path = ?",
+            (key,),
+        ).fetchone()
         if row is None:
             continue
         if not row[3]:
@@ -111,8 +120,10 @@ def add_correction(cache: LibraryCache, path: str | Path, kind: str) -> None:
     with cache.transaction() as con:
         for statement in _DDL:
             con.execute(statement)
-        con.execute(f"INSERT INTO {TABLE} (track_id, fingerprint, path, kind, created_at) VALUES (?, ?, ?, ?, ?)",
-                    (track_id, fingerprint, key, name, time.time()))
+        con.execute(
+            f"INSERT INTO {TABLE} (track_id, fingerprint, path, kind, created_at) VALUES (?, ?, ?, ?, ?)",
+            (track_id, fingerprint, key, name, time.time()),
+        )
 
 
 def list_corrections(cache: LibraryCache) -> list[Correction]:
@@ -122,11 +133,21 @@ def list_corrections(cache: LibraryCache) -> list[Correction]:
     rows = cache.con.execute(
         f"SELECT c.id, {_TRACK_OF} AS tid, c.path, c.kind, c.created_at FROM {TABLE} c ORDER BY c.created_at, c.id"
     ).fetchall()
-    paths = dict(cache.con.execute(
-        f"SELECT t.id, t.path FROM tracks t WHERE t.id IN (SELECT {_TRACK_OF} FROM {TABLE} c)").fetchall())
-    return [Correction(path=os.fsdecode(bytes(paths.get(tid, old))), kind=kind, created_at=float(created),
-                       id=int(cid), track_id=None if tid is None else int(tid))
-            for cid, tid, old, kind, created in rows]
+    paths = dict(
+        cache.con.execute(
+            f"SELECT t.id, t.path FROM tracks t WHERE t.id IN (SELECT {_TRACK_OF} FROM {TABLE} c)"
+        ).fetchall()
+    )
+    return [
+        Correction(
+            path=os.fsdecode(bytes(paths.get(tid, old))),
+            kind=kind,
+            created_at=float(created),
+            id=int(cid),
+            track_id=None if tid is None else int(tid),
+        )
+        for cid, tid, old, kind, created in rows
+    ]
 
 
 def remove_correction(cache: LibraryCache, correction_id: int) -> bool:
@@ -171,8 +192,13 @@ def apply_teaching(con: sqlite3.Connection, arrays: LibraryArrays) -> None:
     arrays.corrections_applied = len(corrections)
     if not corrections:
         return
-    result = calibrate(teaching_space(arrays.descriptors), arrays.quadrant_probs, arrays.tag_scores, corrections,
-                       tag_quadrant_affinity(arrays.tag_names))
+    result = calibrate(
+        teaching_space(arrays.descriptors),
+        arrays.quadrant_probs,
+        arrays.tag_scores,
+        corrections,
+        tag_quadrant_affinity(arrays.tag_names),
+    )
     arrays.quadrant_probs = result.quadrant_probs
     arrays.tag_scores = result.tag_scores
 

@@ -15,8 +15,9 @@ import stat
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import numpy as np
 
@@ -36,22 +37,26 @@ class WorkResult:
     track_id: int
     tags: dict[str, Any]
     features: Any = None  # core.features.track.TrackFeatures on success
-    audio24k: Optional[np.ndarray] = None  # the excerpt at 24 kHz when the main process runs MuQ
-    audio16k: Optional[np.ndarray] = None  # the excerpt at 16 kHz when the main process runs MusiCNN (GPU)
-    error: Optional[str] = None
-    error_kind: Optional[str] = None  # explorer.library.failures kind when error is set (or a model error)
-    model_error: Optional[str] = None  # features are fine, the worker's model failed on them
+    audio24k: np.ndarray | None = None  # the excerpt at 24 kHz when the main process runs MuQ
+    audio16k: np.ndarray | None = None  # the excerpt at 16 kHz when the main process runs MusiCNN (GPU)
+    error: str | None = None
+    error_kind: str | None = None  # explorer.library.failures kind when error is set (or a model error)
+    model_error: str | None = None  # features are fine, the worker's model failed on them
     # (tags, quadrants, embedding) when the worker ran the model
-    prediction: Optional[tuple[np.ndarray, np.ndarray, np.ndarray]] = None
+    prediction: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 _MODEL: Any = None  # the emotion model, when the workers run it (CPU indexing without MuQ)
 _TIME_LIMIT: float = 0.0  # seconds per file; 0 = none
-_MARKER_DIR: Optional[str] = None
+_MARKER_DIR: str | None = None
 
 
-def init_worker(model_blob: Optional[bytes] = None, parent_pid: Optional[int] = None, time_limit: float = 0.0,
-                marker_dir: Optional[str] = None) -> None:
+def init_worker(
+    model_blob: bytes | None = None,
+    parent_pid: int | None = None,
+    time_limit: float = 0.0,
+    marker_dir: str | None = None,
+) -> None:
     """One compute thread per worker: the pool already uses every core. `model_blob` (a pickled EmotionModel)
     makes this worker run the model on each file it analyses. The worker ends with `parent_pid` (the indexer),
     ignores Ctrl-C (the indexer decides what to keep: SIGINT reaches the whole process group) and gives each file
@@ -99,20 +104,26 @@ class _AudioCapture:
     so MuQ can run batched on the GPU in the main process while the same decode serves every other feature."""
 
     def __init__(self) -> None:
-        self.wave: Optional[np.ndarray] = None
+        self.wave: np.ndarray | None = None
 
     def embed(self, waves24k: Any, batch_size: int = 8) -> np.ndarray:
         self.wave = np.asarray(waves24k[0], dtype=np.float32)
         return np.zeros((len(waves24k), 1), dtype=np.float32)
 
 
-def _features(path: str, tags: dict[str, Any], want_audio24k: bool, musicnn_here: bool) -> tuple[Any, Optional[np.ndarray]]:
+def _features(
+    path: str, tags: dict[str, Any], want_audio24k: bool, musicnn_here: bool
+) -> tuple[Any, np.ndarray | None]:
     """MusiCNN runs here on the CPU unless `musicnn_here` is False (the main process batches it on the GPU)."""
     if not want_audio24k:
         return track_features.extract_track_features(path, tags=tags, keep_audio16k=not musicnn_here), None
     capture = _AudioCapture()
-    feats = track_features.extract_track_features(path, tags=tags, muq=capture,  # type: ignore[arg-type]
-                                                  keep_audio16k=not musicnn_here)
+    feats = track_features.extract_track_features(
+        path,
+        tags=tags,
+        muq=capture,  # type: ignore[arg-type]
+        keep_audio16k=not musicnn_here,
+    )
     feats.muq = None
     return feats, capture.wave
 
@@ -150,8 +161,11 @@ def time_limit(track_id: int, seconds: float) -> Iterator[None]:
 
 def _test_hooks(path: bytes) -> None:
     """Test hooks: simulate a decoder segfault, or a decoder stuck in Python or in C (signals blocked)."""
-    for env, action in (("QFX_TEST_CRASH_PATTERN", "crash"), ("QFX_TEST_HANG_PATTERN", "hang"),
-                        ("QFX_TEST_STUCK_PATTERN", "stuck")):
+    for env, action in (
+        ("QFX_TEST_CRASH_PATTERN", "crash"),
+        ("QFX_TEST_HANG_PATTERN", "hang"),
+        ("QFX_TEST_STUCK_PATTERN", "stuck"),
+    ):
         pattern = os.environ.get(env)
         if pattern and pattern.encode() in os.path.basename(path):
             if action == "crash":
@@ -163,7 +177,7 @@ def _test_hooks(path: bytes) -> None:
             time.sleep(3600)
 
 
-def _regular_file(path: str) -> Optional[str]:
+def _regular_file(path: str) -> str | None:
     """None when `path` is a regular file; checked without opening it (opening a FIFO blocks)."""
     try:
         st = os.stat(path)

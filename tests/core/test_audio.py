@@ -103,6 +103,7 @@ def test_excerpt_rates_come_from_the_source(demo_files):
     assert ex.start == pytest.approx(9.0) and ex.duration == pytest.approx(10.0)
     assert ex.track_duration == pytest.approx(30.0, abs=0.05)
     assert len(ex.audio[16000]) == 160000 and len(ex.audio[24000]) == 240000
+
     # The 24 kHz copy keeps content between 8 and 12 kHz, which a copy made from 16 kHz could not have.
     def high_band_share(x: np.ndarray) -> float:
         spec = np.abs(np.fft.rfft(x)) ** 2

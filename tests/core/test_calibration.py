@@ -7,8 +7,19 @@ import json
 import numpy as np
 import pytest
 
-from core.calibration import (KINDS, CalibrationError, CalibrationParams, apply_shifts, arousal_step, calibrate,
-                              centred_directions, fit_shifts, quadrant_lift, similarity, tag_quadrant_affinity)
+from core.calibration import (
+    KINDS,
+    CalibrationError,
+    CalibrationParams,
+    apply_shifts,
+    arousal_step,
+    calibrate,
+    centred_directions,
+    fit_shifts,
+    quadrant_lift,
+    similarity,
+    tag_quadrant_affinity,
+)
 from core.emotions import TAGS
 from core.resources import resource_path
 

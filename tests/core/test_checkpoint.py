@@ -41,7 +41,12 @@ def saved(tmp_path: Path, branches=("mel", "muq", "genre", "lowlevel")) -> tuple
     model = QuadFusionNet(config)
     # non-trivial BN running statistics must survive the round trip too
     model.train()
-    model(mel=torch.randn(4, 48, 64), muq=torch.randn(4, 1024), genre=torch.rand(4, len(GENRES)), lowlevel=torch.randn(4, 8))
+    model(
+        mel=torch.randn(4, 48, 64),
+        muq=torch.randn(4, 1024),
+        genre=torch.rand(4, len(GENRES)),
+        lowlevel=torch.randn(4, 8),
+    )
     save_checkpoint(tmp_path / "ckpt", model, config, make_meta(config))
     return tmp_path / "ckpt", model
 
@@ -64,7 +69,12 @@ def test_round_trip_is_exact(tmp_path: Path) -> None:
     assert meta["metrics"]["per_class_f1"] == [0.25, 0.5] and meta["metrics"]["loss"] is None
     assert len(meta["normalization"]["muq"]["mean"]) == 1024
     model.eval()
-    x = dict(mel=torch.randn(2, 48, 64), muq=torch.randn(2, 1024), genre=torch.rand(2, len(GENRES)), lowlevel=torch.randn(2, 8))
+    x = dict(
+        mel=torch.randn(2, 48, 64),
+        muq=torch.randn(2, 1024),
+        genre=torch.rand(2, len(GENRES)),
+        lowlevel=torch.randn(2, 8),
+    )
     assert torch.allclose(model(**x)["tag_logits"], loaded(**x)["tag_logits"])
 
 
@@ -129,10 +139,12 @@ def test_norm_stats_validated(tmp_path: Path) -> None:
 
 def test_shape_mismatch_against_config(tmp_path: Path) -> None:
     path, _ = saved(tmp_path)
+
     # config now claims 4 extra low-level inputs the weights were not trained for
     def grow(d: dict) -> None:
         d["model"]["n_lowlevel"] = 12
         d["normalization"]["lowlevel"] = {"mean": [0.0] * 12, "std": [1.0] * 12}
+
     _edit(path, grow)
     with pytest.raises(CheckpointError, match="shapes do not match"):
         load(path)
@@ -168,7 +180,9 @@ def test_save_refuses_inconsistent_meta(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="different ModelConfig"):
         save_checkpoint(tmp_path, model, ModelConfig(branches=("muq",)), meta)
     with pytest.raises(CheckpointError, match="positive"):
-        save_checkpoint(tmp_path, model, config, {**meta, "normalization": {"lowlevel": {"mean": [0] * 8, "std": [0] * 8}}})
+        save_checkpoint(
+            tmp_path, model, config, {**meta, "normalization": {"lowlevel": {"mean": [0] * 8, "std": [0] * 8}}}
+        )
 
 
 class _RunsCode:
@@ -235,16 +249,19 @@ def test_per_band_mel_statistics_clip_and_inference_block(tmp_path: Path) -> Non
             load(tmp_path / "c")
 
 
-@pytest.mark.parametrize("where,key,value", [
-    ("model", "n_quadrants", 25_000_000),  # took 7 GB for 29 s before failing
-    ("model", "n_quadrants", 10**12),  # a raw allocator traceback
-    ("model", "mel_frames", 10**12),  # blamed on decoding: every file "out of memory while decoding"
-    ("model", "n_mels", 10**9),
-    ("model", "muq_dim", 10**9),
-    ("model", "n_genres", 10**9),
-    ("inference", "tta_crops", 10**9),  # ran on at 8.8 GB
-    ("inference", "tta_frames", 10**9),
-])
+@pytest.mark.parametrize(
+    "where,key,value",
+    [
+        ("model", "n_quadrants", 25_000_000),  # took 7 GB for 29 s before failing
+        ("model", "n_quadrants", 10**12),  # a raw allocator traceback
+        ("model", "mel_frames", 10**12),  # blamed on decoding: every file "out of memory while decoding"
+        ("model", "n_mels", 10**9),
+        ("model", "muq_dim", 10**9),
+        ("model", "n_genres", 10**9),
+        ("inference", "tta_crops", 10**9),  # ran on at 8.8 GB
+        ("inference", "tta_frames", 10**9),
+    ],
+)
 def test_absurd_sizes_are_refused_before_allocating(tmp_path: Path, where: str, key: str, value: int) -> None:
     import resource
     import time

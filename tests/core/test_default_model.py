@@ -44,8 +44,12 @@ def test_default_predicts_demo_clips_as_recorded(demo_features) -> None:
     files, feats = demo_features
     model = EmotionModel.load(device="cpu")
     mnn = np.stack([f.musicnn for f in feats])
-    common = {"mel": [f.mel for f in feats], "lowlevel": np.stack([f.lowlevel for f in feats]), "musicnn": mnn,
-              "interpretive": np.stack([f.interpretive for f in feats])}
+    common = {
+        "mel": [f.mel for f in feats],
+        "lowlevel": np.stack([f.lowlevel for f in feats]),
+        "musicnn": mnn,
+        "interpretive": np.stack([f.interpretive for f in feats]),
+    }
     recorded = json.loads(RECORDED.read_text())["tracks"]
     for protocol, genre in (("metadata", np.stack([f.genre for f in feats])), ("audio", inferred_genres(mnn))):
         pred = model.predict(genre=genre, **common)
@@ -53,4 +57,7 @@ def test_default_predicts_demo_clips_as_recorded(demo_features) -> None:
         assert np.allclose(pred.quadrant_probs.sum(1), 1.0, atol=1e-5)
         assert np.allclose(pred.tag_scores.sum(1), 1.0, atol=1e-5)
         for f, p in zip(files, pred.quadrant_probs, strict=True):
-            assert float(p[0] + p[1]) == pytest.approx(recorded[f.stem][protocol]["arousal"], abs=2e-3), (f.stem, protocol)
+            assert float(p[0] + p[1]) == pytest.approx(recorded[f.stem][protocol]["arousal"], abs=2e-3), (
+                f.stem,
+                protocol,
+            )

@@ -10,8 +10,18 @@ from core.emotions import QUADRANTS, TAGS, mood_to_tags, quadrant_index, relevan
 
 def test_twelve_tags_in_paper_order():
     assert TAGS == (
-        "Relaxation", "Excitement", "Healing", "Romantic", "Happiness", "Nostalgia",
-        "Fresh", "Quiet", "Touching", "Loneliness", "Sadness", "Missing",
+        "Relaxation",
+        "Excitement",
+        "Healing",
+        "Romantic",
+        "Happiness",
+        "Nostalgia",
+        "Fresh",
+        "Quiet",
+        "Touching",
+        "Loneliness",
+        "Sadness",
+        "Missing",
     )
     assert QUADRANTS == ("Q1", "Q2", "Q3", "Q4")
 

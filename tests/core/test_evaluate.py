@@ -33,7 +33,11 @@ def small_setup(labelled_dir, tmp_path_factory):
 
     data = root / "data"
     (data / "audio").mkdir(parents=True)
-    test = [c for q in ("Q1", "Q2", "Q3", "Q4") for c in [x for x in read_fourq(labelled_dir, "test") if x.quadrant == q][:3]]
+    test = [
+        c
+        for q in ("Q1", "Q2", "Q3", "Q4")
+        for c in [x for x in read_fourq(labelled_dir, "test") if x.quadrant == q][:3]
+    ]
     lines = ["song_id,quadrant,moods,genres"]
     for c in test:
         shutil.copy(c.audio_path, data / "audio" / c.audio_path.name)
@@ -45,8 +49,22 @@ def small_setup(labelled_dir, tmp_path_factory):
 def test_evaluate_cli_prints_and_writes_json(small_setup, tmp_path, capsys):
     ckpt, data, cache, test = small_setup
     out = tmp_path / "m.json"
-    code = main(["evaluate", "--checkpoint", str(ckpt), "--data", str(data), "--json", str(out),
-                 "--cache-dir", str(cache), "--device", "cpu", "--quiet"])
+    code = main(
+        [
+            "evaluate",
+            "--checkpoint",
+            str(ckpt),
+            "--data",
+            str(data),
+            "--json",
+            str(out),
+            "--cache-dir",
+            str(cache),
+            "--device",
+            "cpu",
+            "--quiet",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "macro-F1" in printed and "nDCG@3" in printed
@@ -110,11 +128,19 @@ def test_results_tables_mean_std_and_honest_muq_row():
 
     rows = []
     for seed, (f1, nd) in enumerate([(0.5, 0.6), (0.7, 0.8)]):
-        rows.append({"model": "V2", "task": "quadrant", "seed": seed,
-                     "test": {"macro_f1": f1, "per_class_f1": [f1, f1, f1, f1]}})
+        rows.append(
+            {
+                "model": "V2",
+                "task": "quadrant",
+                "seed": seed,
+                "test": {"macro_f1": f1, "per_class_f1": [f1, f1, f1, f1]},
+            }
+        )
         rows.append({"model": "V2", "task": "tags", "seed": seed, "test": {"ndcg@3": nd}})
     summary = summarize(rows)
-    assert summary["V2"]["macro_f1"]["mean"] == pytest.approx(0.6) and summary["V2"]["macro_f1"]["std"] == pytest.approx(0.1)
+    assert summary["V2"]["macro_f1"]["mean"] == pytest.approx(0.6) and summary["V2"]["macro_f1"][
+        "std"
+    ] == pytest.approx(0.1)
     assert summary["full"]["not_run"] == "not run: MuQ weights unavailable"
     text = markdown_tables(rows)
     assert "| 60.0 ± 10.0 |" in text and "0.700 ± 0.100" in text

@@ -15,7 +15,6 @@ from core.features.genre import GENRES, ID3V1_GENRES, canonical_genres, genre_ve
 from core.resources import load_json_resource
 
 
-
 def _fourq_genres(fourq_dir: Path) -> Counter:
     counts: Counter = Counter()
     with open(fourq_dir / "labels.csv", encoding="utf-8") as fh:
@@ -85,8 +84,17 @@ def test_free_text_aliases(raw, expected):
 
 @pytest.mark.parametrize(
     "raw, expected",
-    [("(17)", ["Pop/Rock"]), ("17", ["Pop/Rock"]), (32, ["Classical"]), ("(24)(52)", ["Electronic", "Stage & Screen"]),
-     ("(7)Hip-Hop", ["Rap"]), ("(0)", ["Blues"]), ("(191)", ["Electronic"]), ("(192)", ["Unknown"]), ("(12)", ["Unknown"])],
+    [
+        ("(17)", ["Pop/Rock"]),
+        ("17", ["Pop/Rock"]),
+        (32, ["Classical"]),
+        ("(24)(52)", ["Electronic", "Stage & Screen"]),
+        ("(7)Hip-Hop", ["Rap"]),
+        ("(0)", ["Blues"]),
+        ("(191)", ["Electronic"]),
+        ("(192)", ["Unknown"]),
+        ("(12)", ["Unknown"]),
+    ],
 )
 def test_id3v1_codes(raw, expected):
     assert canonical_genres(raw) == expected

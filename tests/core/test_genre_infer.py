@@ -17,8 +17,10 @@ from core.features.genre_infer import (
 from core.features.musicnn import MSD_TAGS
 from core.resources import load_json_resource
 
-TABLE = {"tags": {"Jazz": ["jazz"], "Pop/Rock": ["rock", "punk"], "Rap": ["Hip-Hop"]},
-         "thresholds": {"Jazz": 0.3, "Pop/Rock": 0.5, "Rap": None}}
+TABLE = {
+    "tags": {"Jazz": ["jazz"], "Pop/Rock": ["rock", "punk"], "Rap": ["Hip-Hop"]},
+    "thresholds": {"Jazz": 0.3, "Pop/Rock": 0.5, "Rap": None},
+}
 
 
 def _tags(**values: float) -> np.ndarray:

@@ -27,8 +27,12 @@ def _save(tmp_path: Path, branches=("mel", "muq", "genre", "lowlevel"), mel_fram
     torch.manual_seed(1)
     config = ModelConfig(branches=branches, mel_frames=mel_frames)
     model = QuadFusionNet(config)
-    meta = {"tags": list(TAGS), "genres": list(GENRES), "extractor_version": "1",
-            "normalization": {b: v for b, v in NORM.items() if b in branches}}
+    meta = {
+        "tags": list(TAGS),
+        "genres": list(GENRES),
+        "extractor_version": "1",
+        "normalization": {b: v for b, v in NORM.items() if b in branches},
+    }
     return save_checkpoint(tmp_path / "m", model, config, meta)
 
 
@@ -47,7 +51,9 @@ def test_predict_matches_manual_forward(tmp_path: Path) -> None:
     assert em.branches == ("mel", "muq", "genre", "lowlevel") and em.uses_muq
     x = _inputs(7)
     pred = em.predict(**x, batch_size=3, device="cpu")  # the reference below runs on the CPU too
-    assert pred.tag_scores.shape == (7, 12) and pred.quadrant_probs.shape == (7, 4) and pred.embeddings.shape == (7, 128)
+    assert (
+        pred.tag_scores.shape == (7, 12) and pred.quadrant_probs.shape == (7, 4) and pred.embeddings.shape == (7, 128)
+    )
     assert pred.tag_scores.dtype == np.float32
     assert np.allclose(pred.tag_scores.sum(1), 1, atol=1e-5) and np.allclose(pred.quadrant_probs.sum(1), 1, atol=1e-5)
     # reference: normalise by hand and run the torch model in eval mode
@@ -70,7 +76,12 @@ def test_mel_is_padded_or_cropped_to_training_length(tmp_path: Path) -> None:
     em = EmotionModel.load(_save(tmp_path, mel_frames=32), expected_extractor_version=None)
     x = _inputs(2, t=32)
     base = em.predict(**x)
-    longer = dict(x, mel=np.concatenate([np.full((2, 48, 10), 99.0, np.float32), x["mel"], np.full((2, 48, 10), 99.0, np.float32)], 2))
+    longer = dict(
+        x,
+        mel=np.concatenate(
+            [np.full((2, 48, 10), 99.0, np.float32), x["mel"], np.full((2, 48, 10), 99.0, np.float32)], 2
+        ),
+    )
     assert np.allclose(em.predict(**longer).tag_scores, base.tag_scores, atol=1e-5)  # centre crop
     ragged = dict(x, mel=[x["mel"][0][:, :20], x["mel"][1]])
     assert em.predict(**ragged).tag_scores.shape == (2, 12)
@@ -139,14 +150,18 @@ def _save_member(path: Path, seed: int, norm: dict, mel_frames: int = 32, half: 
     return save_checkpoint(path, model.half() if half else model, config, meta)
 
 
-BAND_NORM = {"mel": {"mean": list(np.linspace(1, 3, 48)), "std": list(np.linspace(2, 5, 48))},
-             "lowlevel": {"mean": [1.0] * 8, "std": [0.001] + [3.0] * 7, "clip": 5.0}}
+BAND_NORM = {
+    "mel": {"mean": list(np.linspace(1, 3, 48)), "std": list(np.linspace(2, 5, 48))},
+    "lowlevel": {"mean": [1.0] * 8, "std": [0.001] + [3.0] * 7, "clip": 5.0},
+}
 
 
 def test_ensemble_averages_members_and_embeds_with_its_own_model(tmp_path: Path) -> None:
     """Mean softmax of the folder's model and its members (each normalised its own way); embedding of the first."""
     _save_member(tmp_path / "ens" / "members" / "b", 2, BAND_NORM, half=True)
-    _save_member(tmp_path / "ens", 1, {k: v for k, v in NORM.items() if k != "muq"}, inference={"members": ["members/b"]})
+    _save_member(
+        tmp_path / "ens", 1, {k: v for k, v in NORM.items() if k != "muq"}, inference={"members": ["members/b"]}
+    )
     ens = EmotionModel.load(tmp_path / "ens", device="cpu", profile="full", expected_extractor_version=None)
     a = EmotionModel.load(tmp_path / "ens", device="cpu", profile="fast", expected_extractor_version=None)
     b = EmotionModel.load(tmp_path / "ens" / "members" / "b", device="cpu", expected_extractor_version=None)
@@ -163,13 +178,18 @@ def test_ensemble_averages_members_and_embeds_with_its_own_model(tmp_path: Path)
     mel = (x["mel"] - np.linspace(1, 3, 48)[:, None]) / np.linspace(2, 5, 48)[:, None]
     low = np.clip((x["lowlevel"] - 1.0) / np.array([0.001] + [3.0] * 7), -5, 5)
     with torch.no_grad():
-        out = b.model(mel=torch.from_numpy(mel.astype(np.float32)), genre=torch.from_numpy(x["genre"]),
-                      lowlevel=torch.from_numpy(low.astype(np.float32)))
+        out = b.model(
+            mel=torch.from_numpy(mel.astype(np.float32)),
+            genre=torch.from_numpy(x["genre"]),
+            lowlevel=torch.from_numpy(low.astype(np.float32)),
+        )
     assert np.allclose(pb.quadrant_probs, torch.softmax(out["quadrant_logits"], 1).numpy(), atol=1e-5)
     # the version covers the members' weights
     v = ens.version
     _save_member(tmp_path / "ens" / "members" / "b", 3, BAND_NORM)
-    assert EmotionModel.load(tmp_path / "ens", device="cpu", profile="full", expected_extractor_version=None).version != v
+    assert (
+        EmotionModel.load(tmp_path / "ens", device="cpu", profile="full", expected_extractor_version=None).version != v
+    )
 
 
 def test_test_time_crops_average_softmax_over_evenly_spaced_windows(tmp_path: Path) -> None:
@@ -184,7 +204,10 @@ def test_test_time_crops_average_softmax_over_evenly_spaced_windows(tmp_path: Pa
     del x["muq"]
     pred = tta.predict(**x)
     model = tta.model
-    inputs = {"genre": torch.from_numpy(x["genre"]), "lowlevel": torch.from_numpy(((x["lowlevel"] - 1) / 3).astype(np.float32))}
+    inputs = {
+        "genre": torch.from_numpy(x["genre"]),
+        "lowlevel": torch.from_numpy(((x["lowlevel"] - 1) / 3).astype(np.float32)),
+    }
     mel = torch.from_numpy((x["mel"] - 2.0) / 4.0)
     with torch.no_grad():
         probs = [torch.softmax(model(mel=mel[..., s : s + 16], **inputs)["quadrant_logits"], 1) for s in (0, 8, 16)]
@@ -207,6 +230,7 @@ def test_bad_ensemble_is_one_clear_error(tmp_path: Path) -> None:
 
 
 # -- shared-trunk test-time crops and inference profiles ----------------------------------------------------------
+
 
 def test_pooled_length_and_trunk_windows_follow_the_ceil_pooling() -> None:
     from core.inference import pooled_length, trunk_windows, tta_starts
@@ -243,7 +267,7 @@ def _real_mels(paths: list[Path], seconds: float = 30.0) -> tuple[np.ndarray, np
     """(N, 48, T) mel and (N, 8) low-level descriptors of real excerpts, computed as the extractor does."""
     from core.audio import load_excerpt
     from core.features.lowlevel import lowlevel_descriptors
-    from core.features.mel import melon_mel, mel_frames
+    from core.features.mel import mel_frames, melon_mel
 
     waves = [load_excerpt(p, rates=(16000,), length=seconds).audio[16000] for p in paths]
     frames = mel_frames(int(seconds * 16000))
@@ -263,7 +287,13 @@ def test_shared_trunk_crops_agree_with_true_crops_small_ensemble(tmp_path: Path,
     """Random-init 2-member ensemble on 10 s of real audio (626 frames), 5 crops of 313: only crop edges differ."""
     norm = {"mel": {"mean": -3.0, "std": 2.5}, "lowlevel": {"mean": [0.0] * 8, "std": [1.0] * 8, "clip": 5.0}}
     _save_member(tmp_path / "e" / "members" / "m1", 2, norm, mel_frames=626)
-    _save_member(tmp_path / "e", 1, norm, mel_frames=626, inference={"members": ["members/m1"], "tta_crops": 5, "tta_frames": 313})
+    _save_member(
+        tmp_path / "e",
+        1,
+        norm,
+        mel_frames=626,
+        inference={"members": ["members/m1"], "tta_crops": 5, "tta_frames": 313},
+    )
     mel, low = _real_mels(demo_files[:2], seconds=10.0)
     assert mel.shape == (2, 48, 626)
     genre = np.eye(G, dtype=np.float32)[:2]
@@ -306,7 +336,9 @@ def test_profile_selection_versions_and_errors(tmp_path: Path, monkeypatch: pyte
     _save_member(tmp_path / "e", 1, norm, inference={"members": ["members/m1"], "tta_crops": 3, "tta_frames": 16})
     load = lambda **kw: EmotionModel.load(tmp_path / "e", expected_extractor_version=None, **kw)  # noqa: E731
     monkeypatch.delenv(PROFILE_ENV, raising=False)
-    assert resolve_profile(None, torch.device("cuda")) == "full" and resolve_profile(None, torch.device("cpu")) == "fast"
+    assert (
+        resolve_profile(None, torch.device("cuda")) == "full" and resolve_profile(None, torch.device("cpu")) == "fast"
+    )
     cpu = load(device="cpu")
     assert cpu.profile == "fast" and cpu.n_members == 1
     full = load(device="cpu", profile="full")

@@ -31,14 +31,15 @@ def clicks(bpm: float, seconds: float = 20.0, amp: float = 0.5) -> np.ndarray:
     x = np.zeros(int(seconds * SR), np.float32)
     burst = amp * np.random.default_rng(1).standard_normal(80) * np.exp(-np.arange(80) / 20)
     for t in np.arange(0.1, seconds - 0.05, 60.0 / bpm):
-        x[int(t * SR): int(t * SR) + 80] += burst
+        x[int(t * SR) : int(t * SR) + 80] += burst
     return x
 
 
 def tones(*freqs: float, seconds: float = 6.0, harmonics: int = 1) -> np.ndarray:
     t = np.arange(int(seconds * SR)) / SR
     return (0.1 * sum(np.sin(2 * np.pi * f * k * t) / k for f in freqs for k in range(1, harmonics + 1))).astype(
-        np.float32)
+        np.float32
+    )
 
 
 def noise(seconds: float = 10.0, seed: int = 0) -> np.ndarray:
@@ -153,14 +154,22 @@ def test_bad_input_raises_one_type():
         all_descriptors(np.zeros((100, 2), np.float32))
 
 
-CLEAR_BEAT = ["warzone2100_legacy_track4.opus", "warzone2100_legacy_track12.opus", "wesnoth_journeys_end.ogg",
-              "wesnoth_traveling_minstrels.ogg"]
+CLEAR_BEAT = [
+    "warzone2100_legacy_track4.opus",
+    "warzone2100_legacy_track12.opus",
+    "wesnoth_journeys_end.ogg",
+    "wesnoth_traveling_minstrels.ogg",
+]
 
 
 @pytest.fixture(scope="module")
 def demo_waves(demo_dir):
-    names = CLEAR_BEAT + ["wesnoth_sad.ogg", "wesnoth_frantic.mp3", "warzone2100_aftermath_track17.m4a",
-                          "wesnoth_the_city_falls.flac"]
+    names = CLEAR_BEAT + [
+        "wesnoth_sad.ogg",
+        "wesnoth_frantic.mp3",
+        "warzone2100_aftermath_track17.m4a",
+        "wesnoth_the_city_falls.flac",
+    ]
     return {n: load_audio(demo_dir / n, SR) for n in names}
 
 
@@ -184,8 +193,8 @@ def _octave_error(a: float, b: float) -> float:
 
 
 def test_tempo_agrees_with_essentia_beat_tracker(demo_waves):
-    import essentia.standard as es
     import essentia
+    import essentia.standard as es
 
     essentia.log.warningActive = False
     tracker = es.RhythmExtractor2013(method="degara")
@@ -198,6 +207,7 @@ def test_tempo_agrees_with_essentia_beat_tracker(demo_waves):
 
 def test_brightness_agrees_with_essentia_centroid(demo_waves):
     import essentia.standard as es
+
     from core.features.spectral import analyse
 
     window, spectrum, centroid = es.Windowing(type="hann"), es.Spectrum(), es.Centroid(range=SR / 2)

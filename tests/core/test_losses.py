@@ -38,7 +38,9 @@ def test_listnet_masks_untagged_and_masked_rows() -> None:
     scores = T([[0.0, 0.0], [5.0, -5.0], [3.0, 1.0]])
     rel = T([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]])
     both = listnet_loss(scores, rel)  # row 1 has no tags: ignored
-    assert both.item() == pytest.approx((listnet_loss(scores[:1], rel[:1]) + listnet_loss(scores[2:], rel[2:])).item() / 2)
+    assert both.item() == pytest.approx(
+        (listnet_loss(scores[:1], rel[:1]) + listnet_loss(scores[2:], rel[2:])).item() / 2
+    )
     only_first = listnet_loss(scores, rel, mask=T([True, True, False]))
     assert only_first.item() == pytest.approx(math.log(2))
     s = scores.clone().requires_grad_()
@@ -130,7 +132,9 @@ def test_triplet_hand_values() -> None:
     assert triplet_loss(a, p, n).item() == pytest.approx(0.0)
     assert triplet_loss(a, n, p).item() == pytest.approx(1.2)
     z = torch.zeros(1, 2)
-    assert triplet_loss(z, T([[3.0, 4.0]]), T([[1.0, 0.0]]), margin=0.5, distance="euclidean").item() == pytest.approx(4.5)
+    assert triplet_loss(z, T([[3.0, 4.0]]), T([[1.0, 0.0]]), margin=0.5, distance="euclidean").item() == pytest.approx(
+        4.5
+    )
 
 
 @pytest.mark.parametrize("distance", ["cosine", "euclidean"])
@@ -144,7 +148,11 @@ def test_batch_hard_matches_brute_force(distance: str) -> None:
         neg = [j for j in range(10) if labels[j] != labels[i]]
         if not pos:
             continue
-        d = (lambda u, v: 1 - F.cosine_similarity(u, v, dim=0)) if distance == "cosine" else (lambda u, v: (u - v).norm())
+        d = (
+            (lambda u, v: 1 - F.cosine_similarity(u, v, dim=0))
+            if distance == "cosine"
+            else (lambda u, v: (u - v).norm())
+        )
         terms.append(max(0.0, max(d(x[i], x[j]).item() for j in pos) - min(d(x[i], x[j]).item() for j in neg) + 0.3))
     got = batch_hard_triplet_loss(x, labels, margin=0.3, distance=distance).item()
     assert got == pytest.approx(sum(terms) / len(terms), abs=1e-5)

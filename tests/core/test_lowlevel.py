@@ -81,8 +81,15 @@ def test_octave_is_more_consonant_than_minor_second():
     assert rich[0] < rich[1] < rich[2]
 
 
-@pytest.mark.parametrize("bad", [np.zeros((2, 100), np.float32), np.zeros(0, np.float32),
-                                 np.array([0.0, np.nan] * 1000, np.float32), np.array(["a", "b"])])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.zeros((2, 100), np.float32),
+        np.zeros(0, np.float32),
+        np.array([0.0, np.nan] * 1000, np.float32),
+        np.array(["a", "b"]),
+    ],
+)
 def test_bad_input_raises_one_type(bad):
     with pytest.raises(FeatureInputError):
         lowlevel_descriptors(bad)
@@ -90,8 +97,13 @@ def test_bad_input_raises_one_type(bad):
 
 @pytest.fixture(scope="module")
 def real_waves(demo_dir):
-    names = ["wesnoth_sad.ogg", "wesnoth_knolls.opus", "wesnoth_the_city_falls.flac", "wesnoth_frantic.mp3",
-             "warzone2100_aftermath_track17.m4a"]
+    names = [
+        "wesnoth_sad.ogg",
+        "wesnoth_knolls.opus",
+        "wesnoth_the_city_falls.flac",
+        "wesnoth_frantic.mp3",
+        "warzone2100_aftermath_track17.m4a",
+    ]
     return {n: load_audio(demo_dir / n, SR) for n in names}
 
 

@@ -21,20 +21,62 @@ from core.emotions import TAGS
 from core.features.genre import canonical_genres
 
 SONGS = [
-    {"id": 101, "song_name": "봄날", "artist_name_basket": ["방탄소년단"], "song_gn_gnr_basket": ["GN0200"],
-     "song_gn_dtl_gnr_basket": ["GN0201"], "album_name": "YOU NEVER WALK ALONE"},
-    {"id": 2205, "song_name": "Love wins all", "artist_name_basket": ["아이유"], "song_gn_gnr_basket": ["GN0100"],
-     "song_gn_dtl_gnr_basket": [], "album_name": "The Winning"},
-    {"id": 3310, "song_name": "비도 오고 그래서 (Feat. 신용재)", "artist_name_basket": ["헤이즈 (Heize)", "신용재"],
-     "song_gn_gnr_basket": [], "song_gn_dtl_gnr_basket": ["GN0505"], "album_name": "/// (너 먹구름 비)"},
-    {"id": 1500, "song_name": "Hello", "artist_name_basket": ["Adele"], "song_gn_gnr_basket": ["GN0900"],
-     "song_gn_dtl_gnr_basket": [], "album_name": "25"},
-    {"id": 2700, "song_name": "Hello", "artist_name_basket": ["Adele"], "song_gn_gnr_basket": ["GN0900"],
-     "song_gn_dtl_gnr_basket": [], "album_name": "25 (Deluxe)"},
-    {"id": 4040, "song_name": "No Mel Song", "artist_name_basket": ["Nobody"], "song_gn_gnr_basket": ["GN0100"],
-     "song_gn_dtl_gnr_basket": [], "album_name": "x"},
-    {"id": 5050, "song_name": "Untagged", "artist_name_basket": ["Somebody"], "song_gn_gnr_basket": ["GN0100"],
-     "song_gn_dtl_gnr_basket": [], "album_name": "y"},
+    {
+        "id": 101,
+        "song_name": "봄날",
+        "artist_name_basket": ["방탄소년단"],
+        "song_gn_gnr_basket": ["GN0200"],
+        "song_gn_dtl_gnr_basket": ["GN0201"],
+        "album_name": "YOU NEVER WALK ALONE",
+    },
+    {
+        "id": 2205,
+        "song_name": "Love wins all",
+        "artist_name_basket": ["아이유"],
+        "song_gn_gnr_basket": ["GN0100"],
+        "song_gn_dtl_gnr_basket": [],
+        "album_name": "The Winning",
+    },
+    {
+        "id": 3310,
+        "song_name": "비도 오고 그래서 (Feat. 신용재)",
+        "artist_name_basket": ["헤이즈 (Heize)", "신용재"],
+        "song_gn_gnr_basket": [],
+        "song_gn_dtl_gnr_basket": ["GN0505"],
+        "album_name": "/// (너 먹구름 비)",
+    },
+    {
+        "id": 1500,
+        "song_name": "Hello",
+        "artist_name_basket": ["Adele"],
+        "song_gn_gnr_basket": ["GN0900"],
+        "song_gn_dtl_gnr_basket": [],
+        "album_name": "25",
+    },
+    {
+        "id": 2700,
+        "song_name": "Hello",
+        "artist_name_basket": ["Adele"],
+        "song_gn_gnr_basket": ["GN0900"],
+        "song_gn_dtl_gnr_basket": [],
+        "album_name": "25 (Deluxe)",
+    },
+    {
+        "id": 4040,
+        "song_name": "No Mel Song",
+        "artist_name_basket": ["Nobody"],
+        "song_gn_gnr_basket": ["GN0100"],
+        "song_gn_dtl_gnr_basket": [],
+        "album_name": "x",
+    },
+    {
+        "id": 5050,
+        "song_name": "Untagged",
+        "artist_name_basket": ["Somebody"],
+        "song_gn_gnr_basket": ["GN0100"],
+        "song_gn_dtl_gnr_basket": [],
+        "album_name": "y",
+    },
 ]
 CSV = """title,artist,tags
 봄날 (Spring Day),방탄소년단,그리움;추억;슬픔
@@ -77,8 +119,17 @@ def test_build_aligns_names_tags_genres_and_mels(fixture) -> None:
     assert by_id[2700].mel_path == mel_root / "2" / "2700.npy"  # ambiguous: the copy that has a mel wins
     rel = by_id[101].relevance
     assert rel.shape == (12,) and rel[TAGS.index("Missing")] == 3.0 and rel.sum() == 6.0
-    assert ds.stats == {"csv_rows": 8, "csv_songs": 8, "matched": 7, "ambiguous": 1, "unmatched": 1,
-                        "untagged": 1, "no_mel": 1, "duplicates": 1, "items": 4}
+    assert ds.stats == {
+        "csv_rows": 8,
+        "csv_songs": 8,
+        "matched": 7,
+        "ambiguous": 1,
+        "unmatched": 1,
+        "untagged": 1,
+        "no_mel": 1,
+        "duplicates": 1,
+        "items": 4,
+    }
     assert ds.unmatched == [("Not In Melon", "Anyone")]
     mel = load_melon_mel(by_id[101].mel_path)
     assert mel.dtype == np.float32 and mel.shape == (48, 1876)
@@ -86,9 +137,14 @@ def test_build_aligns_names_tags_genres_and_mels(fixture) -> None:
 
 def test_options_and_custom_mappings(fixture) -> None:
     meta, csv_path, mel_root = fixture
-    ds = build_me14k(json.loads(meta.read_text()), csv_path, mel_root, require_mel=False,
-                     genre_mapper=lambda codes: ["Melon:" + c for c in codes],
-                     tag_map={"그리움": "Missing", "슬픔": ["Sadness", "Loneliness"], "행복": "Happiness"})
+    ds = build_me14k(
+        json.loads(meta.read_text()),
+        csv_path,
+        mel_root,
+        require_mel=False,
+        genre_mapper=lambda codes: ["Melon:" + c for c in codes],
+        tag_map={"그리움": "Missing", "슬픔": ["Sadness", "Loneliness"], "행복": "Happiness"},
+    )
     by_id = {it.melon_id: it for it in ds.items}
     assert by_id[4040].mel_path is None and by_id[4040].genres == ("Melon:GN0100",)
     assert by_id[101].tags == (("Missing", 3.0), ("Loneliness", 1.0), ("Sadness", 1.0))

@@ -41,9 +41,18 @@ def test_constants_and_frame_count():
 def test_filterbank_equals_essentia_melbands():
     import essentia.standard as es
 
-    bands = es.MelBands(inputSize=FRAME_SIZE // 2 + 1, numberBands=N_MELS, sampleRate=SAMPLE_RATE,
-                        lowFrequencyBound=0, highFrequencyBound=SAMPLE_RATE / 2, warpingFormula="slaneyMel",
-                        weighting="linear", normalize="unit_tri", type="power", log=False)
+    bands = es.MelBands(
+        inputSize=FRAME_SIZE // 2 + 1,
+        numberBands=N_MELS,
+        sampleRate=SAMPLE_RATE,
+        lowFrequencyBound=0,
+        highFrequencyBound=SAMPLE_RATE / 2,
+        warpingFormula="slaneyMel",
+        weighting="linear",
+        normalize="unit_tri",
+        type="power",
+        log=False,
+    )
     probed = np.zeros((N_MELS, FRAME_SIZE // 2 + 1))
     for k in range(FRAME_SIZE // 2 + 1):
         impulse = np.zeros(FRAME_SIZE // 2 + 1, dtype=np.float32)

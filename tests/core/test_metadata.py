@@ -66,7 +66,9 @@ def test_missing_tags_leave_keys_absent(demo_dir, tmp_path):
     assert tags["duration"] == pytest.approx(30.0, abs=0.1)
 
 
-@pytest.mark.parametrize("content", [b"", b"not audio at all\n" * 50, b"ID3\x04\x00\x00\x00\x00\x00\x05garbage", b"OggS" + b"\x00" * 40])
+@pytest.mark.parametrize(
+    "content", [b"", b"not audio at all\n" * 50, b"ID3\x04\x00\x00\x00\x00\x00\x05garbage", b"OggS" + b"\x00" * 40]
+)
 def test_non_audio_gives_empty_dict(tmp_path, content):
     path = tmp_path / "broken.mp3"
     path.write_bytes(content)

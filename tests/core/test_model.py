@@ -25,7 +25,9 @@ def test_full_model_widths_match_paper() -> None:
     model = QuadFusionNet(ModelConfig(n_genres=G))
     convs = [m for m in model.branch_modules["mel"].modules() if isinstance(m, torch.nn.Conv2d)]
     assert [(c.in_channels, c.out_channels, c.kernel_size) for c in convs] == [
-        (1, 64, (3, 3)), (64, 128, (3, 3)), (128, 256, (3, 3))
+        (1, 64, (3, 3)),
+        (64, 128, (3, 3)),
+        (128, 256, (3, 3)),
     ]
     assert model.branch_modules["muq"][0].weight.shape == (128, 1024)
     assert model.branch_modules["genre"][0].weight.shape == (32, G)

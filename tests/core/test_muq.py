@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -92,7 +91,9 @@ def test_layer_choice(waves):
         tiny_muq_embedder(layer=2)  # 1 layer -> hidden states 0 and 1 only
 
 
-@pytest.mark.parametrize("bad", [np.zeros(0, np.float32), np.full(24000, np.nan, np.float32), np.zeros((2, 24000), np.float32)])
+@pytest.mark.parametrize(
+    "bad", [np.zeros(0, np.float32), np.full(24000, np.nan, np.float32), np.zeros((2, 24000), np.float32)]
+)
 def test_bad_input_raises_value_error(tiny, bad):
     with pytest.raises(ValueError):
         tiny.embed([bad])

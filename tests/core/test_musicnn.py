@@ -29,8 +29,10 @@ def model():
 @pytest.fixture(scope="module")
 def waves(reference, demo_dir) -> list[np.ndarray]:
     length = float(reference["excerpt_length"])
-    return [load_excerpt(demo_dir / str(c), rates=(SAMPLE_RATE,), length=length).audio[SAMPLE_RATE]
-            for c in reference["clips"]]
+    return [
+        load_excerpt(demo_dir / str(c), rates=(SAMPLE_RATE,), length=length).audio[SAMPLE_RATE]
+        for c in reference["clips"]
+    ]
 
 
 def test_matches_original_tf_graph(model, reference, waves):
@@ -75,7 +77,7 @@ def test_short_input_is_repeat_padded_to_one_patch(model, waves):
     frames = mel.shape[0]
     assert frames < PATCH_FRAMES
     np.testing.assert_array_equal(patches[0, :frames].numpy(), mel.numpy())
-    np.testing.assert_array_equal(patches[0, frames: 2 * frames].numpy(), mel[: PATCH_FRAMES - frames].numpy())
+    np.testing.assert_array_equal(patches[0, frames : 2 * frames].numpy(), mel[: PATCH_FRAMES - frames].numpy())
     emb, tags = model.embed([short])
     assert np.isfinite(emb).all() and np.isfinite(tags).all()
     assert ((tags > 0) & (tags < 1)).all()
@@ -107,13 +109,16 @@ def test_loud_input_stays_finite(model):
     assert np.isfinite(emb).all() and np.isfinite(tags).all()
 
 
-@pytest.mark.parametrize("bad, match", [
-    ([], "no waveforms"),
-    ([np.zeros((2, SAMPLE_RATE), np.float32)], "1-D"),
-    ([np.zeros(100, np.float32)], "too short"),
-    ([np.full(SAMPLE_RATE, np.nan, np.float32)], "NaN"),
-    ([np.array(["a"] * SAMPLE_RATE)], "numeric"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ([], "no waveforms"),
+        ([np.zeros((2, SAMPLE_RATE), np.float32)], "1-D"),
+        ([np.zeros(100, np.float32)], "too short"),
+        ([np.full(SAMPLE_RATE, np.nan, np.float32)], "NaN"),
+        ([np.array(["a"] * SAMPLE_RATE)], "numeric"),
+    ],
+)
 def test_bad_input_is_refused_clearly(model, bad, match):
     with pytest.raises(ValueError, match=match):
         model.embed(bad)
@@ -133,9 +138,16 @@ def test_network_exports_to_onnx_with_a_dynamic_batch(model, waves, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     patches = model.patches(waves[2])[:3]
     path = tmp_path / "musicnn.onnx"
-    torch.onnx.export(model.net, (patches[:2],), str(path), input_names=["patches"], output_names=["embedding", "tags"],
-                      opset_version=17, dynamo=False,
-                      dynamic_axes={"patches": {0: "n"}, "embedding": {0: "n"}, "tags": {0: "n"}})
+    torch.onnx.export(
+        model.net,
+        (patches[:2],),
+        str(path),
+        input_names=["patches"],
+        output_names=["embedding", "tags"],
+        opset_version=17,
+        dynamo=False,
+        dynamic_axes={"patches": {0: "n"}, "embedding": {0: "n"}, "tags": {0: "n"}},
+    )
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     emb, tags = session.run(None, {"patches": patches.numpy()})  # 3 patches through a graph traced with 2
     ref_emb, ref_tags = model.run_patches(patches)

@@ -42,9 +42,13 @@ def demo_features(demo_files: list[Path]) -> dict[str, np.ndarray | list[np.ndar
     for p in demo_files:
         picked.setdefault(p.suffix, p)
     feats = [extract_track_features(p) for p in list(picked.values()) + demo_files[:3]]
-    return {"mel": [f.mel for f in feats], "lowlevel": np.stack([f.lowlevel for f in feats]),
-            "genre": np.stack([f.genre for f in feats]), "musicnn": np.stack([f.musicnn for f in feats]),
-            "interpretive": np.stack([f.interpretive for f in feats])}
+    return {
+        "mel": [f.mel for f in feats],
+        "lowlevel": np.stack([f.lowlevel for f in feats]),
+        "genre": np.stack([f.genre for f in feats]),
+        "musicnn": np.stack([f.musicnn for f in feats]),
+        "interpretive": np.stack([f.interpretive for f in feats]),
+    }
 
 
 def _max_diff(a, b) -> float:
@@ -69,8 +73,9 @@ def test_shipped_model_onnx_matches_torch_on_demo_clips(demo_features, profile: 
     assert b.tag_scores.dtype == np.float32 and b.embeddings.shape == a.embeddings.shape
 
 
-def test_int8_graphs_stay_close_and_are_the_cpu_default(tmp_path: Path, demo_files: list[Path],
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_int8_graphs_stay_close_and_are_the_cpu_default(
+    tmp_path: Path, demo_files: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """int8 convolutions of a mel model: small output changes (docs/benchmarks.md has the 4Q metric change of the
     mel default they were made for), a version of their own so fp32/torch scores are never mixed with int8 ones."""
     from core.onnx_export import quantize_checkpoint
@@ -83,8 +88,11 @@ def test_int8_graphs_stay_close_and_are_the_cpu_default(tmp_path: Path, demo_fil
     int8 = OnnxEmotionModel.load(folder, device="cpu", expected_extractor_version=None)
     assert int8.precision == "int8" and int8.version != fp32.version
     feats = [extract_track_features(p) for p in demo_files[6:10]]
-    x = {"mel": [f.mel for f in feats], "lowlevel": np.stack([f.lowlevel for f in feats]),
-         "genre": np.stack([f.genre for f in feats])}
+    x = {
+        "mel": [f.mel for f in feats],
+        "lowlevel": np.stack([f.lowlevel for f in feats]),
+        "genre": np.stack([f.genre for f in feats]),
+    }
     a, b = fp32.predict(**x), int8.predict(**x)
     assert np.abs(a.quadrant_probs - b.quadrant_probs).max() < 0.05
     norms = np.linalg.norm(a.embeddings, axis=1) * np.linalg.norm(b.embeddings, axis=1)
@@ -127,33 +135,45 @@ def _export(folder: Path) -> None:
 def _tiny(tmp_path: Path, name: str, **cfg) -> Path:
     torch.manual_seed(3)
     config = ModelConfig(**cfg)
-    norm = {"mel": {"mean": [1.5] * 48, "std": [2.0] * 48},
-            "lowlevel": {"mean": [0.1] * 8, "std": [2.0] * 8, "clip": 4.0},
-            "muq": {"mean": [0.0] * 1024, "std": [1.0] * 1024}}
+    norm = {
+        "mel": {"mean": [1.5] * 48, "std": [2.0] * 48},
+        "lowlevel": {"mean": [0.1] * 8, "std": [2.0] * 8, "clip": 4.0},
+        "muq": {"mean": [0.0] * 1024, "std": [1.0] * 1024},
+    }
     model = QuadFusionNet(config)
     for m in model.modules():  # non-trivial BatchNorm statistics, as a trained model has
         if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
             m.running_mean.uniform_(-0.5, 0.5)
             m.running_var.uniform_(0.5, 2.0)
-    meta = {"tags": list(TAGS), "genres": list(GENRES), "extractor_version": "1",
-            "normalization": {b: v for b, v in norm.items() if b in config.branches}}
+    meta = {
+        "tags": list(TAGS),
+        "genres": list(GENRES),
+        "extractor_version": "1",
+        "normalization": {b: v for b, v in norm.items() if b in config.branches},
+    }
     return save_checkpoint(tmp_path / name, model, config, meta)
 
 
-@pytest.mark.parametrize("cfg", [
-    {"branches": ("mel", "genre", "lowlevel"), "mel_frames": None},  # variable length, no crops
-    {"branches": ("genre", "lowlevel")},  # no mel branch
-    {"branches": ("mel", "muq"), "heads": ("quadrant",), "mel_frames": 64},  # MuQ input, one head
-])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        {"branches": ("mel", "genre", "lowlevel"), "mel_frames": None},  # variable length, no crops
+        {"branches": ("genre", "lowlevel")},  # no mel branch
+        {"branches": ("mel", "muq"), "heads": ("quadrant",), "mel_frames": 64},  # MuQ input, one head
+    ],
+)
 def test_export_is_generic_over_branches_heads_and_lengths(tmp_path: Path, cfg: dict) -> None:
     folder = _tiny(tmp_path, "m", **cfg)
     _export(folder)
     ref = EmotionModel.load(folder, device="cpu", expected_extractor_version=None)
     onnx = OnnxEmotionModel.load(folder, device="cpu", expected_extractor_version=None)
     rng = np.random.default_rng(0)
-    inputs = {"mel": [rng.normal(1.5, 2, (48, t)).astype(np.float32) for t in (40, 97, 97, 300)],
-              "lowlevel": rng.normal(size=(4, 8)), "genre": (rng.random((4, len(GENRES))) > 0.8).astype(np.float32),
-              "muq": rng.normal(size=(4, 1024)).astype(np.float32)}
+    inputs = {
+        "mel": [rng.normal(1.5, 2, (48, t)).astype(np.float32) for t in (40, 97, 97, 300)],
+        "lowlevel": rng.normal(size=(4, 8)),
+        "genre": (rng.random((4, len(GENRES))) > 0.8).astype(np.float32),
+        "muq": rng.normal(size=(4, 1024)).astype(np.float32),
+    }
     a, b = ref.predict(**inputs, batch_size=3), onnx.predict(**inputs, batch_size=3)
     assert _max_diff(a, b) <= PARITY
     if "tags" not in ref.config.heads:
@@ -164,15 +184,20 @@ def test_export_is_generic_over_branches_heads_and_lengths(tmp_path: Path, cfg: 
 def test_ensemble_with_test_time_crops_exports_every_member(tmp_path: Path) -> None:
     root = _tiny(tmp_path, "ens", branches=("mel", "genre", "lowlevel"), mel_frames=160)
     for i in range(2):
-        shutil.copytree(_tiny(tmp_path / f"src{i}", "m", branches=("mel", "genre", "lowlevel"), mel_frames=160),
-                        root / "members" / f"f{i}")
+        shutil.copytree(
+            _tiny(tmp_path / f"src{i}", "m", branches=("mel", "genre", "lowlevel"), mel_frames=160),
+            root / "members" / f"f{i}",
+        )
     doc = json.loads((root / "config.json").read_text())
     doc["inference"] = {"members": ["members/f0", "members/f1"], "tta_crops": 3, "tta_frames": 80}
     (root / "config.json").write_text(json.dumps(doc))
     assert len(export_checkpoint(root, expected_extractor_version=None)) == 3
     rng = np.random.default_rng(1)
-    inputs = {"mel": rng.normal(1.5, 2, (5, 48, 200)).astype(np.float32), "lowlevel": rng.normal(size=(5, 8)),
-              "genre": np.zeros((5, len(GENRES)), np.float32)}
+    inputs = {
+        "mel": rng.normal(1.5, 2, (5, 48, 200)).astype(np.float32),
+        "lowlevel": rng.normal(size=(5, 8)),
+        "genre": np.zeros((5, len(GENRES)), np.float32),
+    }
     for profile in ("full", "fast"):
         ref = EmotionModel.load(root, device="cpu", profile=profile, expected_extractor_version=None)
         onnx = OnnxEmotionModel.load(root, device="cpu", profile=profile, expected_extractor_version=None)

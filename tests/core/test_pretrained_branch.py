@@ -27,10 +27,16 @@ G = len(GENRES)
 
 def _meta(config: ModelConfig) -> dict:
     rng = np.random.default_rng(1)
-    norm = {"lowlevel": {"mean": np.zeros(8), "std": np.ones(8)},
-            "muq": {"mean": rng.normal(size=config.muq_dim), "std": rng.uniform(0.5, 2, config.muq_dim)}}
-    return {"tags": list(TAGS), "genres": list(GENRES), "extractor_version": VERSION,
-            "normalization": {b: v for b, v in norm.items() if b in config.branches}}
+    norm = {
+        "lowlevel": {"mean": np.zeros(8), "std": np.ones(8)},
+        "muq": {"mean": rng.normal(size=config.muq_dim), "std": rng.uniform(0.5, 2, config.muq_dim)},
+    }
+    return {
+        "tags": list(TAGS),
+        "genres": list(GENRES),
+        "extractor_version": VERSION,
+        "normalization": {b: v for b, v in norm.items() if b in config.branches},
+    }
 
 
 def _save(tmp_path: Path, kind: str, branches=("muq", "genre", "lowlevel")) -> tuple[Path, QuadFusionNet]:
@@ -49,12 +55,17 @@ def test_branch_width_follows_the_embedding_kind(kind: str) -> None:
     assert cfg.muq_dim == PRETRAINED_DIMS[kind] and cfg.pretrained_kind == kind
     model = QuadFusionNet(cfg).eval()
     assert model.branch_modules["muq"][0].weight.shape == (128, PRETRAINED_DIMS[kind])
-    out = model(mel=torch.randn(2, 48, 40), muq=torch.randn(2, cfg.muq_dim), genre=torch.rand(2, G),
-                lowlevel=torch.randn(2, 8))
+    out = model(
+        mel=torch.randn(2, 48, 40), muq=torch.randn(2, cfg.muq_dim), genre=torch.rand(2, G), lowlevel=torch.randn(2, 8)
+    )
     assert out["embedding"].shape == (2, 128) and out["quadrant_logits"].shape == (2, 4)
     with pytest.raises(ValueError, match=r"muq must be \(B, "):
-        model(mel=torch.randn(2, 48, 40), muq=torch.randn(2, 1024 if kind == "musicnn" else 250),
-              genre=torch.rand(2, G), lowlevel=torch.randn(2, 8))
+        model(
+            mel=torch.randn(2, 48, 40),
+            muq=torch.randn(2, 1024 if kind == "musicnn" else 250),
+            genre=torch.rand(2, G),
+            lowlevel=torch.randn(2, 8),
+        )
 
 
 def test_embedding_only_width_and_unknown_kind() -> None:
@@ -75,10 +86,16 @@ def test_musicnn_checkpoint_round_trip_and_inference(tmp_path: Path) -> None:
     em = EmotionModel.load(path, device="cpu", expected_extractor_version=VERSION)
     assert em.pretrained_kind == "musicnn" and em.uses_musicnn and not em.uses_muq
     rng = np.random.default_rng(0)
-    x, g, low = rng.normal(size=(3, 250)).astype(np.float32), np.eye(G, dtype=np.float32)[:3], np.zeros((3, 8), np.float32)
+    x, g, low = (
+        rng.normal(size=(3, 250)).astype(np.float32),
+        np.eye(G, dtype=np.float32)[:3],
+        np.zeros((3, 8), np.float32),
+    )
     pred = em.predict(musicnn=x, genre=g, lowlevel=low)
     with torch.no_grad():
-        z = (x - np.asarray(meta["normalization"]["muq"]["mean"], np.float32)) / np.asarray(meta["normalization"]["muq"]["std"], np.float32)
+        z = (x - np.asarray(meta["normalization"]["muq"]["mean"], np.float32)) / np.asarray(
+            meta["normalization"]["muq"]["std"], np.float32
+        )
         ref = model(muq=torch.from_numpy(z), genre=torch.from_numpy(g), lowlevel=torch.from_numpy(low))
     assert np.allclose(pred.quadrant_probs, torch.softmax(ref["quadrant_logits"], 1).numpy(), atol=1e-5)
     with pytest.raises(InferenceError, match="'musicnn' input is missing"):
@@ -96,8 +113,9 @@ def test_old_four_branch_checkpoint_loads_as_muq(tmp_path: Path) -> None:
     cfg_file.write_text(json.dumps(doc))
     em = EmotionModel.load(path, device="cpu", expected_extractor_version=VERSION)
     assert em.pretrained_kind == "muq" and em.uses_muq and em.config.muq_dim == 1024
-    pred = em.predict(muq=np.zeros((2, 1024), np.float32), genre=np.zeros((2, G), np.float32),
-                      lowlevel=np.zeros((2, 8), np.float32))
+    pred = em.predict(
+        muq=np.zeros((2, 1024), np.float32), genre=np.zeros((2, G), np.float32), lowlevel=np.zeros((2, 8), np.float32)
+    )
     assert pred.quadrant_probs.shape == (2, 4) and np.allclose(pred.quadrant_probs.sum(1), 1, atol=1e-5)
 
 

@@ -63,10 +63,16 @@ def _checkpoint(tmp_path: Path, inference: dict) -> Path:
     torch.manual_seed(0)
     config = ModelConfig(branches=("muq", "lowlevel"), pretrained="musicnn")
     model = QuadFusionNet(config).eval()
-    meta = {"tags": list(TAGS), "genres": list(GENRES), "extractor_version": "3",
-            "normalization": {"lowlevel": {"mean": np.zeros(8), "std": np.ones(8)},
-                              "muq": {"mean": np.zeros(250), "std": np.ones(250)}},
-            "inference": inference}
+    meta = {
+        "tags": list(TAGS),
+        "genres": list(GENRES),
+        "extractor_version": "3",
+        "normalization": {
+            "lowlevel": {"mean": np.zeros(8), "std": np.ones(8)},
+            "muq": {"mean": np.zeros(250), "std": np.ones(250)},
+        },
+        "inference": inference,
+    }
     return save_checkpoint(tmp_path / "ckpt", model, config, meta)
 
 
@@ -77,12 +83,21 @@ def test_checkpoint_with_probe_and_arousal_mixes_after_the_vote(tmp_path: Path) 
 
     x, y = _probe_data(seed=1)
     clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=2000)).fit(x, y)
-    arousal = {"columns": feature_columns(), "mean": [0.0] * 3, "std": [1.0] * 3, "weights": [1.0, 0.0, 0.0],
-               "bias": 0.0}
-    plain = EmotionModel.load(_checkpoint(tmp_path / "a", {"members": []}), device="cpu",
-                              expected_extractor_version="3")
-    mixed = EmotionModel.load(_checkpoint(tmp_path / "b", {"probe": probe_from_sklearn(clf, 0.5), "arousal": arousal}),
-                              device="cpu", expected_extractor_version="3")
+    arousal = {
+        "columns": feature_columns(),
+        "mean": [0.0] * 3,
+        "std": [1.0] * 3,
+        "weights": [1.0, 0.0, 0.0],
+        "bias": 0.0,
+    }
+    plain = EmotionModel.load(
+        _checkpoint(tmp_path / "a", {"members": []}), device="cpu", expected_extractor_version="3"
+    )
+    mixed = EmotionModel.load(
+        _checkpoint(tmp_path / "b", {"probe": probe_from_sklearn(clf, 0.5), "arousal": arousal}),
+        device="cpu",
+        expected_extractor_version="3",
+    )
     low = np.zeros((len(x), 8), np.float32)
     interp = np.zeros((len(x), 17), np.float32)
     base = plain.predict(musicnn=x, lowlevel=low).quadrant_probs

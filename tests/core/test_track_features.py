@@ -32,7 +32,9 @@ def test_shapes_and_values(features):
     assert isinstance(EXTRACTOR_VERSION, str) and EXTRACTOR_VERSION
     for name, tf in features.items():
         assert tf.path.endswith(name)
-        assert tf.duration == pytest.approx(30.0, abs=0.1) and 0.0 <= tf.excerpt_start < 0.05  # 30 s window of a ~30 s file
+        assert (
+            tf.duration == pytest.approx(30.0, abs=0.1) and 0.0 <= tf.excerpt_start < 0.05
+        )  # 30 s window of a ~30 s file
         assert tf.mel.shape[0] == N_MELS and 1800 < tf.mel.shape[1] < 1950 and tf.mel.dtype == np.float32
         assert tf.lowlevel.shape == (len(LOWLEVEL_NAMES),) and np.isfinite(tf.lowlevel).all()
         assert tf.interpretive.shape == (len(DESCRIPTOR_NAMES),) and np.isfinite(tf.interpretive).all()
@@ -56,8 +58,13 @@ def test_matches_stage_functions(demo_dir, features, muq):
 
 
 def test_options_and_given_tags(demo_dir):
-    tf = extract_track_features(demo_dir / "wesnoth_suspense.mp3", tags={"genre": "Jazz; (17)"}, compute_mel=False,
-                                excerpt_length=10.0, keep_audio24k=True)
+    tf = extract_track_features(
+        demo_dir / "wesnoth_suspense.mp3",
+        tags={"genre": "Jazz; (17)"},
+        compute_mel=False,
+        excerpt_length=10.0,
+        keep_audio24k=True,
+    )
     assert tf.muq is None and tf.mel is None
     assert tf.audio24k.dtype == np.float32 and abs(tf.audio24k.size - 240000) <= 24
     assert tf.tags == {"genre": "Jazz; (17)"}
@@ -74,8 +81,16 @@ def test_npz_round_trip(features, tmp_path):
     assert back.duration == tf.duration and back.excerpt_start == tf.excerpt_start
     for name in ("mel", "lowlevel", "interpretive", "muq", "genre"):
         np.testing.assert_array_equal(getattr(back, name), getattr(tf, name))
-    partial = TrackFeatures(path="x", duration=1.0, excerpt_start=0.0, mel=None, lowlevel=tf.lowlevel,
-                            interpretive=tf.interpretive, muq=None, genre=tf.genre)
+    partial = TrackFeatures(
+        path="x",
+        duration=1.0,
+        excerpt_start=0.0,
+        mel=None,
+        lowlevel=tf.lowlevel,
+        interpretive=tf.interpretive,
+        muq=None,
+        genre=tf.genre,
+    )
     partial.to_npz(tmp_path / "p.npz")
     again = TrackFeatures.from_npz(tmp_path / "p.npz")
     assert again.mel is None and again.muq is None and again.tags == {}

@@ -108,8 +108,9 @@ def test_tiny_training_checkpoint_loads_elsewhere_and_ranks_demo(tiny_arrays, tm
     )
     demo = [str(p) for p in demo_files[:3]]
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, "-c", script, str(out), *demo], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(out), *demo], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout.strip().splitlines()[-1])
     scores = np.array(doc["scores"])
@@ -152,8 +153,28 @@ def test_qfx_train_cli_on_user_layout(labelled_dir, tmp_path, capsys, monkeypatc
         lines.append(f'{c.song_id},{c.quadrant},"{"; ".join(c.moods)}","{"; ".join(c.genres)}"')
     (data / "labels.csv").write_text("\n".join(lines) + "\n")
     out = tmp_path / "model"
-    code = main(["train", "--data", str(data), "--out", str(out), "--branches", "genre", "lowlevel", "--epochs", "2",
-                 "--seeds", "0", "1", "--cache-dir", str(tmp_path / "cache"), "--device", "cpu", "--quiet"])
+    code = main(
+        [
+            "train",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--branches",
+            "genre",
+            "lowlevel",
+            "--epochs",
+            "2",
+            "--seeds",
+            "0",
+            "1",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--device",
+            "cpu",
+            "--quiet",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "seed 0:" in printed and "seed 1:" in printed and "saved seed" in printed
@@ -187,9 +208,21 @@ def test_recipe_options_fold_onecycle_band_norm_and_tta_match_inference(tiny_arr
     from core.train import TrainConfig, checkpoint_meta, fit, predict_arrays, validation_arrays
 
     arrays, _ = tiny_arrays
-    cfg = TrainConfig(task="joint", max_epochs=4, crop_frames=96, device="cpu", seed=1, folds=4, fold=2,
-                      schedule="onecycle", lr=2e-3, mel_norm="band", lowlevel_clip=5.0, label_smoothing=0.1,
-                      early_stop_patience=1)
+    cfg = TrainConfig(
+        task="joint",
+        max_epochs=4,
+        crop_frames=96,
+        device="cpu",
+        seed=1,
+        folds=4,
+        fold=2,
+        schedule="onecycle",
+        lr=2e-3,
+        mel_norm="band",
+        lowlevel_clip=5.0,
+        label_smoothing=0.1,
+        early_stop_patience=1,
+    )
     result = fit(arrays, cfg, show_bar=False)
     lrs = [h["lr"] for h in result.history]  # OneCycle runs every epoch (no early stop), warms up, then anneals
     assert len(lrs) == 4 and max(lrs) <= 2e-3 and min(lrs) < max(lrs) / 10
@@ -202,9 +235,13 @@ def test_recipe_options_fold_onecycle_band_norm_and_tta_match_inference(tiny_arr
     save_checkpoint(tmp_path / "c", result.model, result.model_config, meta)
     em = EmotionModel.load(tmp_path / "c", device="cpu")
     em.shared_trunk = False  # training's crops run each crop through the whole network: compare like with like
-    got = em.predict(mel=[m[:, : int(n)] for m, n in zip(val.mel, val.mel_lengths)], lowlevel=val.lowlevel, genre=val.genre)
+    got = em.predict(
+        mel=[m[:, : int(n)] for m, n in zip(val.mel, val.mel_lengths)], lowlevel=val.lowlevel, genre=val.genre
+    )
     assert np.allclose(got.quadrant_probs, pred["quadrant_probs"], atol=1e-4)
     assert np.allclose(got.tag_scores, pred["tag_scores"], atol=1e-4)
     em.shared_trunk = True  # the app's cheaper shared-trunk crops stay close to the true crops
-    fast = em.predict(mel=[m[:, : int(n)] for m, n in zip(val.mel, val.mel_lengths)], lowlevel=val.lowlevel, genre=val.genre)
+    fast = em.predict(
+        mel=[m[:, : int(n)] for m, n in zip(val.mel, val.mel_lengths)], lowlevel=val.lowlevel, genre=val.genre
+    )
     assert np.allclose(fast.quadrant_probs, pred["quadrant_probs"], atol=0.03)

@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 
 import alsa_sink
-from explorer.playback import Player, PlaybackError
+from explorer.playback import PlaybackError, Player
 
 TRACK = "warzone2100_legacy_track9.ogg"  # 48 kHz stereo: the sink below needs no resampling for it
 OTHER = "wesnoth_sad.ogg"

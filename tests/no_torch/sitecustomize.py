@@ -11,7 +11,7 @@ HIDDEN = ("torch", "torchaudio", "torchvision", "muq", "transformers", "nnAudio"
 
 
 class _Hide(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname, path=None, target=None):  # noqa: ANN001, ANN201 - importlib protocol
+    def find_spec(self, fullname, path=None, target=None):
         if fullname.split(".")[0] in HIDDEN:
             raise ModuleNotFoundError(f"No module named {fullname!r} (hidden: torch-free run)", name=fullname)
         return None

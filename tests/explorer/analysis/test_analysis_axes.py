@@ -106,7 +106,9 @@ def test_profiles_describe_what_sets_a_cluster_apart():
     profiles = cluster_profiles(desc, labels, SPECS)
     assert profiles[0].sentence == "More crisp and slow than the rest"
     assert profiles[1].sentence == "More muffled and fast than the rest"
-    assert profiles[0].terms[0][0] == "brightness" and profiles[0].terms[0][1] > 1.2  # 2 SD of the noise = 1.4 SD of the whole view
+    assert (
+        profiles[0].terms[0][0] == "brightness" and profiles[0].terms[0][1] > 1.2
+    )  # 2 SD of the noise = 1.4 SD of the whole view
     plain = cluster_profiles(rng.normal(size=(200, 3)), labels, SPECS)
     assert plain[0].sentence.startswith("Close to the rest")
     assert cluster_profiles(desc, np.zeros(200, int), SPECS)[0].sentence == "All tracks in view"

@@ -49,6 +49,7 @@ def test_points_outside_the_bounds_are_not_binned(two_clusters):
     coords, labels = two_clusters
     img = density_image(coords, labels, COLOURS, (0.0, 10.0, -3.0, 3.0), grid=(10, 6))
     assert img.counts.sum() == rows_in_box(coords, (0.0, 10.0, -3.0, 3.0)).size - np.count_nonzero(
-        (coords[:, 0] == 10.0) | (coords[:, 1] == 3.0))
+        (coords[:, 0] == 10.0) | (coords[:, 1] == 3.0)
+    )
     with pytest.raises(ValueError, match="empty density bounds"):
         density_image(coords, labels, COLOURS, (1.0, 1.0, 0.0, 1.0))

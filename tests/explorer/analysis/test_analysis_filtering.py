@@ -2,25 +2,33 @@
 
 import numpy as np
 import pytest
-from synthetic import synthetic_library
 
 from explorer.analysis import AnalysisError, TrackFilter, facet_counts, filter_tracks
 from explorer.analysis.filtering import emotion_membership
+from synthetic import synthetic_library
 
 
 def small_library():
-    lib = synthetic_library(4, n_descriptors=3, genre_names=("Pop", "Jazz", "Rock", "Unknown"),
-                            tag_names=("Relaxation", "Romantic", "Anger", "Quiet"))
+    lib = synthetic_library(
+        4,
+        n_descriptors=3,
+        genre_names=("Pop", "Jazz", "Rock", "Unknown"),
+        tag_names=("Relaxation", "Romantic", "Anger", "Quiet"),
+    )
     lib.genres[:] = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [1, 1, 0, 0], [0, 0, 0, 1]], dtype=np.float32)
     # track 0: Romantic is 2nd; track 1: Romantic is 4th (0.05); track 2: Romantic 3rd; track 3: Romantic 1st
-    lib.tag_scores[:] = np.array([
-        [0.50, 0.30, 0.15, 0.05],
-        [0.40, 0.05, 0.30, 0.25],
-        [0.40, 0.20, 0.30, 0.10],
-        [0.10, 0.70, 0.10, 0.10],
-    ], dtype=np.float32)
-    lib.quadrant_probs[:] = np.array([[.7, .1, .1, .1], [.1, .7, .1, .1], [.1, .1, .7, .1], [.1, .1, .1, .7]],
-                                     dtype=np.float32)
+    lib.tag_scores[:] = np.array(
+        [
+            [0.50, 0.30, 0.15, 0.05],
+            [0.40, 0.05, 0.30, 0.25],
+            [0.40, 0.20, 0.30, 0.10],
+            [0.10, 0.70, 0.10, 0.10],
+        ],
+        dtype=np.float32,
+    )
+    lib.quadrant_probs[:] = np.array(
+        [[0.7, 0.1, 0.1, 0.1], [0.1, 0.7, 0.1, 0.1], [0.1, 0.1, 0.7, 0.1], [0.1, 0.1, 0.1, 0.7]], dtype=np.float32
+    )
     return lib
 
 

@@ -53,8 +53,23 @@ def test_recommend_cli_end_to_end(indexed, arrays, tmp_path, capsys):
     liked = Path(arrays.paths[0])
     disliked = Path(arrays.paths[1])
     out = tmp_path / "for me.m3u8"
-    rc = main(["recommend", str(library), "--like", str(liked), "--dislike", disliked.name, "--n", "3",
-               "--cache", str(cache_dir), "--save", "--m3u8", str(out)])
+    rc = main(
+        [
+            "recommend",
+            str(library),
+            "--like",
+            str(liked),
+            "--dislike",
+            disliked.name,
+            "--n",
+            "3",
+            "--cache",
+            str(cache_dir),
+            "--save",
+            "--m3u8",
+            str(out),
+        ]
+    )
     text = capsys.readouterr().out
     assert rc == 0, text
     assert text.count("which you liked") == 3

@@ -10,8 +10,7 @@ from explorer.analysis import AnalysisError, read_m3u8, write_m3u8
 def test_round_trip_relative_non_ascii(tmp_path: Path):
     music = tmp_path / "Música" / "Ölaf & co"
     tracks = [music / "01 — Café del Mar.flac", tmp_path / "日本語" / "歌 1.opus", tmp_path / "plain.mp3"]
-    out = write_m3u8(tracks, tmp_path / "lists" / "mix é.m3u8", titles=["Café", "歌", None],
-                     durations=[30.4, None, 12])
+    out = write_m3u8(tracks, tmp_path / "lists" / "mix é.m3u8", titles=["Café", "歌", None], durations=[30.4, None, 12])
     text = out.read_text(encoding="utf-8")
     assert text.startswith("#EXTM3U\n")
     assert "#EXTINF:30,Café\n../Música/Ölaf & co/01 — Café del Mar.flac\n" in text
@@ -33,8 +32,10 @@ def test_absolute_and_plain(tmp_path: Path):
 
 def test_reads_other_players_files(tmp_path: Path):
     pl = tmp_path / "other.m3u8"
-    pl.write_bytes("\ufeff#EXTM3U\r\n#EXTINF:200,Artist - Sóng\r\nsub/one.mp3\r\n\r\n# comment\r\n"
-                   "file:///music/two%20words.flac\r\n".encode("utf-8"))
+    pl.write_bytes(
+        "\ufeff#EXTM3U\r\n#EXTINF:200,Artist - Sóng\r\nsub/one.mp3\r\n\r\n# comment\r\n"
+        "file:///music/two%20words.flac\r\n".encode("utf-8")
+    )
     entries = read_m3u8(pl)
     assert entries[0].path == tmp_path / "sub" / "one.mp3" and entries[0].title == "Artist - Sóng"
     assert entries[0].duration == 200.0

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from synthetic import synthetic_library
 
 from explorer.analysis import PALETTE, AnalysisError, TrackFilter, build_map_scene, refresh_axes
 from explorer.analysis.descriptors import PoleSpec
+from synthetic import synthetic_library
 
 
 def two_group_library(n=200, seed=0):
@@ -15,16 +15,20 @@ def two_group_library(n=200, seed=0):
     group = np.arange(n) % 2
     direction = rng.normal(size=128)
     direction /= np.linalg.norm(direction)
-    lib.embeddings = (rng.normal(size=(n, 128)) * 0.2 + np.outer(np.where(group, 4.0, -4.0), direction)
-                      ).astype(np.float32)
-    lib.descriptors = np.stack([lib.embeddings @ direction + 0.3 * rng.normal(size=n),
-                                rng.normal(size=n), rng.normal(size=n)], axis=1).astype(np.float32)
+    lib.embeddings = (rng.normal(size=(n, 128)) * 0.2 + np.outer(np.where(group, 4.0, -4.0), direction)).astype(
+        np.float32
+    )
+    lib.descriptors = np.stack(
+        [lib.embeddings @ direction + 0.3 * rng.normal(size=n), rng.normal(size=n), rng.normal(size=n)], axis=1
+    ).astype(np.float32)
     return lib, group
 
 
-SPECS = [PoleSpec("descriptor_00", "brightness", "Muffled", "Crisp"),
-         PoleSpec("descriptor_01", "tempo", "Slow", "Fast"),
-         PoleSpec("descriptor_02", "density", "Sparse", "Dense")]
+SPECS = [
+    PoleSpec("descriptor_00", "brightness", "Muffled", "Crisp"),
+    PoleSpec("descriptor_01", "tempo", "Slow", "Fast"),
+    PoleSpec("descriptor_02", "density", "Sparse", "Dense"),
+]
 
 
 def test_scene_of_two_groups():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from explorer.analysis import AnalysisError, find_subcategories
-from explorer.analysis.subcategories import separation_score, silhouette_from_distances, _pairwise_distances
+from explorer.analysis.subcategories import _pairwise_distances, separation_score, silhouette_from_distances
 
 
 def blobs(centres, per=60, noise=0.3, seed=0):

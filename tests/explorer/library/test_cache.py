@@ -21,9 +21,12 @@ D = len(DESCRIPTOR_NAMES)
 
 def _feats(rng: np.random.Generator, genre: str = "Rock", frames: int = 40, muq: bool = True) -> SimpleNamespace:
     return SimpleNamespace(
-        duration=float(rng.uniform(60, 300)), excerpt_start=float(rng.uniform(0, 60)),
-        mel=rng.normal(size=(48, frames)).astype(np.float32), lowlevel=rng.normal(size=8).astype(np.float32),
-        interpretive=rng.normal(size=D).astype(np.float32), genre=genre_vector(genre),
+        duration=float(rng.uniform(60, 300)),
+        excerpt_start=float(rng.uniform(0, 60)),
+        mel=rng.normal(size=(48, frames)).astype(np.float32),
+        lowlevel=rng.normal(size=8).astype(np.float32),
+        interpretive=rng.normal(size=D).astype(np.float32),
+        genre=genre_vector(genre),
         muq=rng.normal(size=1024).astype(np.float32) if muq else None,
     )
 
@@ -33,8 +36,13 @@ def _fill(cache: LibraryCache, root: Path, n: int, seed: int = 0, muq: bool = Tr
     ids = []
     with cache.transaction():
         for i in range(n):
-            tid = cache.add_track(root / f"{i:03d}.mp3", 1000 + i, 10**9 + i, bytes([i % 256]) * 16,
-                                  {"title": f"T{i}", "artist": f"A{i % 3}", "album": "Alb", "genre": "Jazz"})
+            tid = cache.add_track(
+                root / f"{i:03d}.mp3",
+                1000 + i,
+                10**9 + i,
+                bytes([i % 256]) * 16,
+                {"title": f"T{i}", "artist": f"A{i % 3}", "album": "Alb", "genre": "Jazz"},
+            )
             f = _feats(rng, muq=muq)
             cache.store_features(tid, "1", f)
             scores = rng.dirichlet(np.ones(12))

@@ -13,7 +13,6 @@ import pytest
 from explorer.library.cache import LibraryCache
 from explorer.library.gpu_run import GpuPipeline, resolve_pipeline
 from explorer.library.indexer import index_library
-
 from tests.library_helpers import make_model
 
 
@@ -35,13 +34,22 @@ def _snapshot(cache: LibraryCache) -> dict[str, dict]:
     rows = cache.con.execute(
         "SELECT t.path, t.status, t.error, f.lowlevel, f.interpretive, m.data, a.embedding, a.quadrant_probs"
         " FROM tracks t LEFT JOIN features f ON f.track_id=t.id LEFT JOIN mels m ON m.track_id=t.id"
-        " LEFT JOIN analysis a ON a.track_id=t.id")
+        " LEFT JOIN analysis a ON a.track_id=t.id"
+    )
     for path, status, error, low, interp, mel, emb, quad in rows:
+
         def arr(blob, dtype="<f4"):
             return None if blob is None else np.frombuffer(blob, dtype=dtype)
+
         out[os.path.basename(os.fsdecode(bytes(path)))] = {
-            "status": status, "error": error, "lowlevel": arr(low), "interpretive": arr(interp),
-            "mel": arr(mel, "<f2"), "embedding": arr(emb), "quadrants": arr(quad)}
+            "status": status,
+            "error": error,
+            "lowlevel": arr(low),
+            "interpretive": arr(interp),
+            "mel": arr(mel, "<f2"),
+            "embedding": arr(emb),
+            "quadrants": arr(quad),
+        }
     return out
 
 
@@ -133,8 +141,10 @@ def test_muq_through_the_spool_equals_the_cpu_pipeline(small_library: Path, tmp_
         with LibraryCache.open(small_library, tmp_path / name) as cache:
             s = index_library(small_library, cache, workers=2, model=False, muq=muq, pipeline=pipeline)
             assert s.analysed == 3
-            out[name] = {os.path.basename(os.fsdecode(bytes(p))): np.frombuffer(b, "<f4") for p, b in cache.con.execute(
-                "SELECT t.path, m.data FROM muq m JOIN tracks t ON t.id = m.track_id")}
+            out[name] = {
+                os.path.basename(os.fsdecode(bytes(p))): np.frombuffer(b, "<f4")
+                for p, b in cache.con.execute("SELECT t.path, m.data FROM muq m JOIN tracks t ON t.id = m.track_id")
+            }
     assert out["cpu"].keys() == out["gpu"].keys() and len(out["cpu"]) == 3
     for name in out["cpu"]:  # the 24 kHz excerpt travelled through /dev/shm intact
         np.testing.assert_allclose(out["gpu"][name], out["cpu"][name], rtol=1e-4, atol=1e-5, err_msg=name)

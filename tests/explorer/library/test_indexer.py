@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 
 from core.features.genre import GENRES
-from core.progress import CancelToken, Cancelled, Progress
+from core.progress import Cancelled, CancelToken, Progress
 from explorer.cli.main import main as qfx
-from tests.library_helpers import make_model
 from explorer.library.cache import LibraryCache
 from explorer.library.indexer import CRASH_REASON, index_library
+from tests.library_helpers import make_model
 
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 
@@ -36,15 +36,30 @@ def library(tmp_path: Path, demo_files: list[Path]) -> Path:
 
 
 def _done_ids(cache: LibraryCache) -> dict[str, int]:
-    return {os.path.basename(os.fsdecode(bytes(p))): int(i) for i, p in cache.con.execute("SELECT id, path FROM tracks WHERE status='done'")}
+    return {
+        os.path.basename(os.fsdecode(bytes(p))): int(i)
+        for i, p in cache.con.execute("SELECT id, path FROM tracks WHERE status='done'")
+    }
 
 
 def test_incremental_lifecycle(library: Path, tmp_path: Path) -> None:
     model = make_model(tmp_path / "model")
     cache_dir = tmp_path / "cache"
     # First run through the command line.
-    rc = qfx(["index", str(library), "--cache", str(cache_dir), "--workers", "2", "--model", str(model), "--quiet",
-              "--keep-mels"])  # the training setting: a new model version then re-runs without decoding
+    rc = qfx(
+        [
+            "index",
+            str(library),
+            "--cache",
+            str(cache_dir),
+            "--workers",
+            "2",
+            "--model",
+            str(model),
+            "--quiet",
+            "--keep-mels",
+        ]
+    )  # the training setting: a new model version then re-runs without decoding
     assert rc == 0
     cache = LibraryCache.open(library, cache_dir)
     a = cache.load_arrays()
@@ -168,15 +183,19 @@ def test_kill_mid_run_then_resume(library: Path, tmp_path: Path) -> None:
     _keep(library, 12)
     model = make_model(tmp_path / "model")
     cache_dir = tmp_path / "cache"
-    script = _script(tmp_path, f"""
+    script = _script(
+        tmp_path,
+        f"""
         from explorer.library.cache import LibraryCache
         from explorer.library.indexer import index_library
         if __name__ == "__main__":  # worker processes re-import the main module
             cache = LibraryCache.open({str(library)!r}, {str(cache_dir)!r})
             index_library({str(library)!r}, cache, workers=1, model={str(model)!r}, batch_size=3)
-    """)
-    proc = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, start_new_session=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    """,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], cwd=ROOT, start_new_session=True, env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
     cache = LibraryCache.open(library, cache_dir)
     done_at_kill = 0
     deadline = time.monotonic() + 240
@@ -207,7 +226,9 @@ def test_worker_crash_costs_one_file(library: Path, tmp_path: Path) -> None:
     _keep(library, 6)
     model = make_model(tmp_path / "model")
     out = tmp_path / "summary.json"
-    script = _script(tmp_path, f"""
+    script = _script(
+        tmp_path,
+        f"""
         import json
         from explorer.library.cache import LibraryCache
         from explorer.library.indexer import index_library
@@ -216,7 +237,8 @@ def test_worker_crash_costs_one_file(library: Path, tmp_path: Path) -> None:
             s = index_library({str(library)!r}, cache, workers=2, model={str(model)!r})
             rows = len(cache.load_arrays())
             json.dump({{"analysed": s.analysed, "failed": s.failed, "rows": rows}}, open({str(out)!r}, "w"))
-    """)
+    """,
+    )
     env = {**os.environ, "OMP_NUM_THREADS": "1", "QFX_TEST_CRASH_PATTERN": "legacy_track4"}
     subprocess.run([sys.executable, str(script)], cwd=ROOT, env=env, check=True, timeout=300)
     result = json.loads(out.read_text())

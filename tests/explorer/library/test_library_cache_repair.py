@@ -42,8 +42,15 @@ def _fake_analysis(cache: LibraryCache) -> None:
     rng = np.random.default_rng(0)
     with cache.transaction():
         for (tid,) in cache.con.execute("SELECT id FROM tracks").fetchall():
-            feats = SimpleNamespace(duration=120.0, excerpt_start=10.0, mel=None, muq=None, genre=genre_vector("Rock"),
-                                    lowlevel=rng.normal(size=8), interpretive=rng.normal(size=len(DESCRIPTOR_NAMES)))
+            feats = SimpleNamespace(
+                duration=120.0,
+                excerpt_start=10.0,
+                mel=None,
+                muq=None,
+                genre=genre_vector("Rock"),
+                lowlevel=rng.normal(size=8),
+                interpretive=rng.normal(size=len(DESCRIPTOR_NAMES)),
+            )
             cache.store_features(tid, "1", feats)
             cache.store_analysis(tid, "m", rng.dirichlet(np.ones(12)), rng.dirichlet(np.ones(4)), rng.normal(size=128))
 
@@ -62,16 +69,18 @@ def _indexed(lib: Path, cache_dir: Path, likes: int = 2) -> list[int]:
 def _smash_table(db: Path, table: str) -> None:
     """Overwrite the root page of `table` with garbage: what a bad sector or a torn copy does."""
     con = sqlite3.connect(db)
-    root, page = con.execute(f"SELECT rootpage, (SELECT page_size FROM pragma_page_size) FROM sqlite_master"
-                             f" WHERE name = '{table}'").fetchone()
+    root, page = con.execute(
+        f"SELECT rootpage, (SELECT page_size FROM pragma_page_size) FROM sqlite_master WHERE name = '{table}'"
+    ).fetchone()
     con.close()
     with open(db, "r+b") as fh:
         fh.seek((root - 1) * page)
         fh.write(os.urandom(page))
 
 
-def test_damaged_cache_is_moved_aside_rebuilt_and_likes_return(tmp_path: Path, demo_files: list[Path],
-                                                               capsys: pytest.CaptureFixture) -> None:
+def test_damaged_cache_is_moved_aside_rebuilt_and_likes_return(
+    tmp_path: Path, demo_files: list[Path], capsys: pytest.CaptureFixture
+) -> None:
     lib = _library(tmp_path, demo_files)
     cache_dir = tmp_path / "cache"
     _indexed(lib, cache_dir, likes=2)
@@ -121,8 +130,9 @@ def test_read_commands_create_nothing(tmp_path: Path, capsys: pytest.CaptureFixt
         open_indexed(tmp_path / "music", cache_dir)
 
 
-def test_read_only_cache_on_read_only_mount(tmp_path: Path, demo_files: list[Path],
-                                            capsys: pytest.CaptureFixture) -> None:
+def test_read_only_cache_on_read_only_mount(
+    tmp_path: Path, demo_files: list[Path], capsys: pytest.CaptureFixture
+) -> None:
     if not can_mount(tmp_path / "probe"):
         pytest.skip("mounting is not allowed here: a read-only mount cannot be made (root ignores chmod)")
     lib = _library(tmp_path, demo_files)

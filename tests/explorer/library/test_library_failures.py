@@ -69,8 +69,9 @@ class FailingModel:
         raise RuntimeError("the model cannot run on this input")
 
 
-def test_model_errors_are_reported_as_model_errors_and_rerun(tmp_path: Path, demo_files: list[Path],
-                                                              model: Path) -> None:
+def test_model_errors_are_reported_as_model_errors_and_rerun(
+    tmp_path: Path, demo_files: list[Path], model: Path
+) -> None:
     lib = tmp_path / "lib"
     lib.mkdir()
     for f in demo_files[:2]:
@@ -96,7 +97,8 @@ def test_stuck_files_hit_the_time_limit(tmp_path: Path, demo_files: list[Path]) 
     shutil.copy2(demo_files[2], lib / demo_files[2].name)
     out = tmp_path / "out.json"
     script = tmp_path / "run.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import json, time
         from explorer.library.cache import LibraryCache
         from explorer.library.indexer import index_library
@@ -107,7 +109,8 @@ def test_stuck_files_hit_the_time_limit(tmp_path: Path, demo_files: list[Path]) 
                 kinds = dict(cache.con.execute("SELECT path, error_kind FROM tracks WHERE status = 'failed'"))
                 json.dump({{"failed": s.failed, "analysed": s.analysed, "seconds": time.monotonic() - t,
                            "kinds": sorted(kinds.values())}}, open({str(out)!r}, "w"))
-    """))
+    """)
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "QFX_TEST_HANG_PATTERN": "_hang", "QFX_TEST_STUCK_PATTERN": "_stuck"}
     subprocess.run([sys.executable, str(script)], cwd=ROOT, env=env, check=True, timeout=300)
     result = json.loads(out.read_text())
@@ -131,8 +134,12 @@ def test_fifo_in_place_of_a_file_never_blocks(tmp_path: Path, demo_files: list[P
         victim.unlink()
         os.mkfifo(victim)  # replaced by a FIFO after the scan
         result: list[object] = []
-        thread = threading.Thread(target=lambda: result.append(plan_run(
-            cache, files, extractor_version="1", model_version=None, need_muq=False)), daemon=True)
+        thread = threading.Thread(
+            target=lambda: result.append(
+                plan_run(cache, files, extractor_version="1", model_version=None, need_muq=False)
+            ),
+            daemon=True,
+        )
         thread.start()
         thread.join(30)
         assert not thread.is_alive(), "planning blocked on a FIFO"

@@ -40,16 +40,17 @@ def model(tmp_path: Path) -> Path:
 
 
 def _like(cache: LibraryCache, name: str, value: int = 1) -> int:
-    tid = next(int(i) for i, p in cache.con.execute("SELECT id, path FROM tracks")
-               if os.fsdecode(bytes(p)).endswith(name))
+    tid = next(
+        int(i) for i, p in cache.con.execute("SELECT id, path FROM tracks") if os.fsdecode(bytes(p)).endswith(name)
+    )
     cache.set_like(tid, value)
     return tid
 
 
 @pytest.mark.parametrize("use_mount", [True, False], ids=["tmpfs", "folder-swap"])
-def test_unmounted_library_goes_offline_and_comes_back(tmp_path: Path, demo_files: list[Path], model: Path,
-                                                       mountable: bool, use_mount: bool,
-                                                       capsys: pytest.CaptureFixture) -> None:
+def test_unmounted_library_goes_offline_and_comes_back(
+    tmp_path: Path, demo_files: list[Path], model: Path, mountable: bool, use_mount: bool, capsys: pytest.CaptureFixture
+) -> None:
     if use_mount and not mountable:
         pytest.skip("mounting is not allowed here (the folder-swap case covers the same logic)")
     files = demo_files[:3]
@@ -116,14 +117,19 @@ def test_prune_and_real_deletion_keep_likes_by_content(tmp_path: Path, demo_file
         shutil.move(tmp_path / "album-away", lib / "restored")
         shutil.copy2(demo_files[2], lib / "renamed.ogg")
         s = index_library(lib, cache, workers=1, model=model)
-        assert s.added == 3 and s.restored_likes == 2 and any("like(s) restored" in line for line in index_summary_lines(s))
+        assert (
+            s.added == 3
+            and s.restored_likes == 2
+            and any("like(s) restored" in line for line in index_summary_lines(s))
+        )
         arrays = cache.load_arrays()
         liked = {Path(p).name: int(v) for p, v in zip(arrays.paths, arrays.liked) if v}
         assert liked == {demo_files[0].name: 1, "renamed.ogg": -1}
 
 
-def test_prune_command_lists_then_removes(tmp_path: Path, demo_files: list[Path], model: Path,
-                                          capsys: pytest.CaptureFixture) -> None:
+def test_prune_command_lists_then_removes(
+    tmp_path: Path, demo_files: list[Path], model: Path, capsys: pytest.CaptureFixture
+) -> None:
     lib = tmp_path / "lib"
     (lib / "a").mkdir(parents=True)
     shutil.copy2(demo_files[0], lib / "a" / demo_files[0].name)
@@ -156,12 +162,19 @@ def test_judge_missing_on_real_folders(tmp_path: Path) -> None:
     def known(path: Path, i: int) -> KnownTrack:
         return KnownTrack(i, os.fsencode(path), 1, 1, b"f" * 16, "done", "1", "m")
 
-    tracks = [known(tmp_path / "full" / "gone.mp3", 1), known(tmp_path / "empty" / "a.mp3", 2),
-              known(tmp_path / "absent" / "b.mp3", 3), known(tmp_path / "present" / "still.mp3", 4)]
+    tracks = [
+        known(tmp_path / "full" / "gone.mp3", 1),
+        known(tmp_path / "empty" / "a.mp3", 2),
+        known(tmp_path / "absent" / "b.mp3", 3),
+        known(tmp_path / "present" / "still.mp3", 4),
+    ]
     verdict = judge_missing(tracks)
     assert [k.id for k in verdict.gone] == [1]
-    assert {k.id: why for k, why in verdict.offline} == {2: FOLDER_EMPTY, 3: FOLDER_ABSENT,
-                                                        4: "file present but unreadable"}
+    assert {k.id: why for k, why in verdict.offline} == {
+        2: FOLDER_EMPTY,
+        3: FOLDER_ABSENT,
+        4: "file present but unreadable",
+    }
 
 
 def test_unreadable_folder_goes_offline(tmp_path: Path, demo_files: list[Path], model: Path) -> None:
@@ -178,24 +191,40 @@ def test_unreadable_folder_goes_offline(tmp_path: Path, demo_files: list[Path], 
         index_library(lib, cache, workers=1, model=model)
         liked = _like(cache, demo_files[0].name)
     script = tmp_path / "run.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         from explorer.library.cache import LibraryCache
         from explorer.library.indexer import index_library
         if __name__ == "__main__":
             with LibraryCache.open({str(lib)!r}, {str(cache_dir)!r}) as cache:
                 s = index_library({str(lib)!r}, cache, workers=1, model={str(model)!r})
                 print("removed", s.removed, "offline", len(s.went_offline), s.went_offline[0][1])
-    """))
+    """)
+    )
     caps = "-dac_override,-dac_read_search"
     (lib / "locked").chmod(0)
     try:
-        probe = subprocess.run([setpriv, f"--bounding-set={caps}", f"--inh-caps={caps}", sys.executable, "-c",
-                                f"import os; os.listdir({str(lib / 'locked')!r})"], capture_output=True)
+        probe = subprocess.run(
+            [
+                setpriv,
+                f"--bounding-set={caps}",
+                f"--inh-caps={caps}",
+                sys.executable,
+                "-c",
+                f"import os; os.listdir({str(lib / 'locked')!r})",
+            ],
+            capture_output=True,
+        )
         if probe.returncode == 0:
             pytest.skip("permissions cannot be enforced on this machine")
-        run = subprocess.run([setpriv, f"--bounding-set={caps}", f"--inh-caps={caps}", sys.executable, str(script)],
-                             cwd=ROOT, capture_output=True, text=True, timeout=300,
-                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+        run = subprocess.run(
+            [setpriv, f"--bounding-set={caps}", f"--inh-caps={caps}", sys.executable, str(script)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
     finally:
         (lib / "locked").chmod(0o755)
     assert run.returncode == 0, run.stderr
@@ -206,8 +235,9 @@ def test_unreadable_folder_goes_offline(tmp_path: Path, demo_files: list[Path], 
         assert (s.back_online, s.analysed) == (1, 0) and len(cache.load_arrays()) == 2
 
 
-def test_absent_root_of_an_indexed_library_goes_offline(tmp_path: Path, demo_files: list[Path], model: Path,
-                                                         capsys: pytest.CaptureFixture) -> None:
+def test_absent_root_of_an_indexed_library_goes_offline(
+    tmp_path: Path, demo_files: list[Path], model: Path, capsys: pytest.CaptureFixture
+) -> None:
     """A removable drive's mount point can vanish altogether: nothing is removed, nothing is created."""
     lib = tmp_path / "media" / "usb"
     lib.mkdir(parents=True)

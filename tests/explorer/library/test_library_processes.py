@@ -61,10 +61,25 @@ def test_cancel_commits_every_finished_file(tmp_path: Path, demo_files: list[Pat
 def test_ctrl_c_saves_finished_files_and_leaves_no_process(tmp_path: Path, demo_files: list[Path]) -> None:
     lib = _library(tmp_path, demo_files, copies=2)  # 40 files: the run is still going when Ctrl-C comes
     cache_dir = tmp_path / "cache"
-    proc = subprocess.Popen([sys.executable, "-m", "explorer.cli.main", "index", str(lib), "--cache", str(cache_dir),
-                             "--workers", "2", "--model", str(make_model(tmp_path / "model"))],
-                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "explorer.cli.main",
+            "index",
+            str(lib),
+            "--cache",
+            str(cache_dir),
+            "--workers",
+            "2",
+            "--model",
+            str(make_model(tmp_path / "model")),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     seen = 0
     buffer = b""
     try:
@@ -92,15 +107,18 @@ def test_ctrl_c_saves_finished_files_and_leaves_no_process(tmp_path: Path, demo_
 def test_kill_9_of_the_indexer_leaves_no_child(tmp_path: Path, demo_files: list[Path]) -> None:
     lib = _library(tmp_path, demo_files, copies=2)
     script = tmp_path / "run.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         from explorer.library.cache import LibraryCache
         from explorer.library.indexer import index_library
         if __name__ == "__main__":
             cache = LibraryCache.open({str(lib)!r}, {str(tmp_path / "cache")!r})
             index_library({str(lib)!r}, cache, workers=2, model=False)
-    """))
-    proc = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, start_new_session=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    """)
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], cwd=ROOT, start_new_session=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:  # indexer + resource tracker + forkserver + 2 workers
@@ -124,8 +142,20 @@ def test_second_indexer_waits_or_says_who_holds_the_library(tmp_path: Path, demo
     lib = _library(tmp_path, demo_files[:6])
     cache_dir = tmp_path / "cache"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "explorer.cli.main", "index", str(lib), "--cache", str(cache_dir), "--workers", "1",
-           "--model", str(make_model(tmp_path / "model")), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "explorer.cli.main",
+        "index",
+        str(lib),
+        "--cache",
+        str(cache_dir),
+        "--workers",
+        "1",
+        "--model",
+        str(make_model(tmp_path / "model")),
+        "--quiet",
+    ]
     # One file of the first run hangs until its 20 s time limit: the first run surely holds the library meanwhile.
     slow = {**env, "QFX_TEST_HANG_PATTERN": demo_files[0].name, "QFX_FILE_TIME_LIMIT": "20"}
     first = subprocess.Popen(cmd, cwd=ROOT, env=slow, stdout=subprocess.PIPE, text=True, start_new_session=True)
@@ -146,14 +176,24 @@ def test_second_indexer_waits_or_says_who_holds_the_library(tmp_path: Path, demo
 
 def test_lock_is_released_when_its_holder_is_killed(tmp_path: Path) -> None:
     db = tmp_path / "library-x.sqlite"
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import time
         from pathlib import Path
         from explorer.library.lock import library_lock
         with library_lock(Path({str(db)!r})):
             print("held", flush=True)
             time.sleep(600)
-    """)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True)
+    """),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(LibraryBusy, match=f"pid {holder.pid}"):

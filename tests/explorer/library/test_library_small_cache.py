@@ -33,26 +33,58 @@ def build_schema2_cache(db: Path, files: list[Path], failed: Path | None) -> Non
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)")
     for version in (1, 2):
-        con.executescript(f"BEGIN;\n{MIGRATIONS[version]};\nINSERT INTO schema_migrations VALUES ({version}, 0);"
-                          f"\nPRAGMA user_version={version};\nCOMMIT;")
+        con.executescript(
+            f"BEGIN;\n{MIGRATIONS[version]};\nINSERT INTO schema_migrations VALUES ({version}, 0);"
+            f"\nPRAGMA user_version={version};\nCOMMIT;"
+        )
     rng = np.random.default_rng(0)
     now = time.time()
     for i, path in enumerate(files + ([failed] if failed is not None else []), start=1):
         st = os.stat(path)
         status = "failed" if path == failed else "done"
-        con.execute("INSERT INTO tracks (id, path, size, mtime_ns, fingerprint, title, genres, status, error,"
-                    " added_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (i, os.fsencode(str(path)), st.st_size, st.st_mtime_ns, file_fingerprint(path), path.stem, "[]",
-                     status, "FileNotFoundError: gone for a moment" if status == "failed" else None, now, now))
+        con.execute(
+            "INSERT INTO tracks (id, path, size, mtime_ns, fingerprint, title, genres, status, error,"
+            " added_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                i,
+                os.fsencode(str(path)),
+                st.st_size,
+                st.st_mtime_ns,
+                file_fingerprint(path),
+                path.stem,
+                "[]",
+                status,
+                "FileNotFoundError: gone for a moment" if status == "failed" else None,
+                now,
+                now,
+            ),
+        )
         if status == "done":
-            con.execute("INSERT INTO features VALUES (?,?,?,?,?,?,?)",
-                        (i, EXTRACTOR_VERSION, 30.0, 0.0, _f32(genre_vector("Rock")), _f32(rng.normal(size=8)),
-                         _f32(rng.normal(size=len(DESCRIPTOR_NAMES)))))
-            con.execute("INSERT INTO mels VALUES (?,?,?,?)",
-                        (i, 48, 1876, rng.normal(size=(48, 1876)).astype("<f2").tobytes()))
-            con.execute("INSERT INTO analysis VALUES (?,?,?,?,?)",
-                        (i, "m-old", _f32(rng.dirichlet(np.ones(12))), _f32(rng.dirichlet(np.ones(4))),
-                         _f32(rng.normal(size=128))))
+            con.execute(
+                "INSERT INTO features VALUES (?,?,?,?,?,?,?)",
+                (
+                    i,
+                    EXTRACTOR_VERSION,
+                    30.0,
+                    0.0,
+                    _f32(genre_vector("Rock")),
+                    _f32(rng.normal(size=8)),
+                    _f32(rng.normal(size=len(DESCRIPTOR_NAMES))),
+                ),
+            )
+            con.execute(
+                "INSERT INTO mels VALUES (?,?,?,?)", (i, 48, 1876, rng.normal(size=(48, 1876)).astype("<f2").tobytes())
+            )
+            con.execute(
+                "INSERT INTO analysis VALUES (?,?,?,?,?)",
+                (
+                    i,
+                    "m-old",
+                    _f32(rng.dirichlet(np.ones(12))),
+                    _f32(rng.dirichlet(np.ones(4))),
+                    _f32(rng.normal(size=128)),
+                ),
+            )
     con.execute("INSERT INTO likes VALUES (1, 1, ?)", (now,))
     if len(files) > 1:
         con.execute("INSERT INTO likes VALUES (2, -1, ?)", (now,))
@@ -103,7 +135,8 @@ def test_new_tracks_cost_a_few_kb(tmp_path: Path, demo_files: list[Path]) -> Non
     with LibraryCache.open(lib, tmp_path / "cache") as cache:
         index_library(lib, cache, workers=1, model=False)
         per_track = cache.con.execute(
-            "SELECT SUM(length(f.genre) + length(f.lowlevel) + length(f.interpretive)) FROM features f").fetchone()[0]
+            "SELECT SUM(length(f.genre) + length(f.lowlevel) + length(f.interpretive)) FROM features f"
+        ).fetchone()[0]
         assert cache.con.execute("SELECT COUNT(*) FROM mels").fetchone()[0] == 0
         assert per_track / 4 < 25_000 and len(GENRES) > 0
 

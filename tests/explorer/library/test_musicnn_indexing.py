@@ -30,9 +30,15 @@ def musicnn_model(directory: Path) -> Path:
     """A random-init checkpoint whose pretrained branch takes MusiCNN (250-d), without a mel branch."""
     torch.manual_seed(0)
     config = ModelConfig(branches=("muq", "genre", "lowlevel"), pretrained="musicnn")
-    meta = {"tags": list(TAGS), "genres": list(GENRES), "extractor_version": EXTRACTOR_VERSION,
-            "normalization": {"lowlevel": {"mean": [0.0] * 8, "std": [1.0] * 8},
-                              "muq": {"mean": [0.0] * MUSICNN_DIM, "std": [1.0] * MUSICNN_DIM}}}
+    meta = {
+        "tags": list(TAGS),
+        "genres": list(GENRES),
+        "extractor_version": EXTRACTOR_VERSION,
+        "normalization": {
+            "lowlevel": {"mean": [0.0] * 8, "std": [1.0] * 8},
+            "muq": {"mean": [0.0] * MUSICNN_DIM, "std": [1.0] * MUSICNN_DIM},
+        },
+    }
     return save_checkpoint(directory, QuadFusionNet(config).eval(), config, meta)
 
 
@@ -108,8 +114,12 @@ def test_model_with_musicnn_branch_is_fed_and_rerun_from_stored_vectors(library:
     with LibraryCache.open(library, cache_dir) as cache:
         stored = cache.load_arrays(musicnn=True)
         inputs = cache.stored_inputs(stored.track_ids.tolist())
-    direct = em.predict(mel=[x["mel"] for x in inputs], lowlevel=np.stack([x["lowlevel"] for x in inputs]),
-                        genre=np.stack([x["genre"] for x in inputs]), musicnn=stored.musicnn)
+    direct = em.predict(
+        mel=[x["mel"] for x in inputs],
+        lowlevel=np.stack([x["lowlevel"] for x in inputs]),
+        genre=np.stack([x["genre"] for x in inputs]),
+        musicnn=stored.musicnn,
+    )
     np.testing.assert_allclose(first.quadrant_probs, direct.quadrant_probs, atol=1e-5)
 
     # Straight through the workers (each runs MusiCNN and the model on its file): the same results.

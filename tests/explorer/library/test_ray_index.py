@@ -16,15 +16,18 @@ from explorer.cli.main import main as qfx  # noqa: E402
 from explorer.library.cache import LibraryCache  # noqa: E402
 from explorer.library.indexer import IndexingError, index_library  # noqa: E402
 from explorer.library.ray_index import RayPipeline, choose_transfer  # noqa: E402
-
 from tests.library_helpers import make_model  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def cluster():
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", str(Path.cwd()))}})
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", str(Path.cwd()))}},
+    )
     yield
     ray.shutdown()
 
@@ -36,12 +39,17 @@ def model(tmp_path_factory) -> Path:
 
 def _rows(cache: LibraryCache) -> dict[str, tuple]:
     out = {}
-    q = ("SELECT t.path, t.status, t.error, f.lowlevel, f.interpretive, m.data, a.embedding FROM tracks t"
-         " LEFT JOIN features f ON f.track_id=t.id LEFT JOIN mels m ON m.track_id=t.id"
-         " LEFT JOIN analysis a ON a.track_id=t.id")
+    q = (
+        "SELECT t.path, t.status, t.error, f.lowlevel, f.interpretive, m.data, a.embedding FROM tracks t"
+        " LEFT JOIN features f ON f.track_id=t.id LEFT JOIN mels m ON m.track_id=t.id"
+        " LEFT JOIN analysis a ON a.track_id=t.id"
+    )
     for path, status, error, *blobs in cache.con.execute(q):
-        out[os.path.basename(os.fsdecode(bytes(path)))] = (status, error is None, *[
-            None if b is None else np.frombuffer(b, "<f2" if i == 2 else "<f4") for i, b in enumerate(blobs)])
+        out[os.path.basename(os.fsdecode(bytes(path)))] = (
+            status,
+            error is None,
+            *[None if b is None else np.frombuffer(b, "<f2" if i == 2 else "<f4") for i, b in enumerate(blobs)],
+        )
     return out
 
 
@@ -97,8 +105,7 @@ def test_shipped_bytes_and_cli(cluster, model, tmp_path, demo_files):
         local = _rows(cache)
     with LibraryCache.open(lib, tmp_path / "bytes") as cache:
         _same(local, _rows(cache))
-    rc = qfx(["index", str(lib), "--cache", str(tmp_path / "cli"), "--model", str(model), "--ray", "auto",
-              "--quiet"])
+    rc = qfx(["index", str(lib), "--cache", str(tmp_path / "cli"), "--model", str(model), "--ray", "auto", "--quiet"])
     assert rc == 0
     with LibraryCache.open(lib, tmp_path / "cli") as cache:
         assert len(cache.load_arrays()) == 3

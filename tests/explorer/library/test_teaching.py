@@ -15,8 +15,15 @@ import pytest
 
 from explorer.analysis.display import index_summary_lines
 from explorer.library.cache import LibraryCache
-from explorer.library.teaching import (TEACH_KINDS, Correction, TeachingError, add_correction, list_corrections,
-                                       remove_correction, reset_corrections)
+from explorer.library.teaching import (
+    TEACH_KINDS,
+    Correction,
+    TeachingError,
+    add_correction,
+    list_corrections,
+    remove_correction,
+    reset_corrections,
+)
 
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 
@@ -142,8 +149,9 @@ def _assert_export_matches(arrays, doc: dict, rows: list[dict]) -> None:
         assert rec["genres"] == genres and row["genres"] == "; ".join(genres)
         probs = np.array([rec["quadrant_probs"][q] for q in ("Q1", "Q2", "Q3", "Q4")], dtype=np.float32)
         np.testing.assert_array_equal(probs, arrays.quadrant_probs[i])  # exact: the very float32 values
-        np.testing.assert_array_equal(np.array([row[q] for q in ("Q1", "Q2", "Q3", "Q4")], dtype=np.float32),
-                                      arrays.quadrant_probs[i])
+        np.testing.assert_array_equal(
+            np.array([row[q] for q in ("Q1", "Q2", "Q3", "Q4")], dtype=np.float32), arrays.quadrant_probs[i]
+        )
         assert rec["quadrant"] == row["quadrant"] == f"Q{int(arrays.quadrant_probs[i].argmax()) + 1}"
         ranked = [t["tag"] for t in rec["tags"]]
         assert ranked == [arrays.tag_names[j] for j in np.argsort(-arrays.tag_scores[i], kind="stable")]
@@ -152,9 +160,11 @@ def _assert_export_matches(arrays, doc: dict, rows: list[dict]) -> None:
         assert (np.diff(scores) <= 0).all()
         np.testing.assert_array_equal(
             np.array([{t["tag"]: t["score"] for t in rec["tags"]}[n] for n in arrays.tag_names], dtype=np.float32),
-            arrays.tag_scores[i])
-        np.testing.assert_array_equal(np.array([row[n] for n in arrays.tag_names], dtype=np.float32),
-                                      arrays.tag_scores[i])
+            arrays.tag_scores[i],
+        )
+        np.testing.assert_array_equal(
+            np.array([row[n] for n in arrays.tag_names], dtype=np.float32), arrays.tag_scores[i]
+        )
 
 
 def test_export_equals_load_arrays_after_teaching(cache, library, tmp_path):
@@ -189,16 +199,32 @@ def test_failed_export_keeps_the_old_file(tmp_path):
 
 def _qfx(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run([sys.executable, "-m", "explorer.cli.main", *args], check=False, cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "explorer.cli.main", *args],
+        check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_cli_round_trip(cache, library, tmp_path):
     root, cache_dir = library
     raw = cache.load_arrays()
     c = ("--cache", str(cache_dir))
-    done = _qfx("teach", str(root), *c, "--track", str(root / "wesnoth_battle-epic.mp3"), "--quadrant", "Q2",
-                "--more-energetic", "wesnoth_knolls.opus")
+    done = _qfx(
+        "teach",
+        str(root),
+        *c,
+        "--track",
+        str(root / "wesnoth_battle-epic.mp3"),
+        "--quadrant",
+        "Q2",
+        "--more-energetic",
+        "wesnoth_knolls.opus",
+    )
     assert done.returncode == 0, done.stderr
     assert "wesnoth_battle-epic.mp3: Q" in done.stdout and "-> Q2" in done.stdout
     listed = _qfx("teach", str(root), *c, "--list")
@@ -230,7 +256,8 @@ def test_cli_round_trip(cache, library, tmp_path):
     assert doc["corrections_applied"] == 0
     np.testing.assert_array_equal(
         np.array([[t["quadrant_probs"][q] for q in ("Q1", "Q2", "Q3", "Q4")] for t in doc["tracks"]], np.float32),
-        raw.quadrant_probs)
+        raw.quadrant_probs,
+    )
     nothing = _qfx("export", str(root), *c)
     assert nothing.returncode == 1 and "--json" in nothing.stderr
     unindexed = _qfx("teach", str(tmp_path), *c, "--list")
@@ -280,8 +307,8 @@ def test_correction_follows_a_moved_removed_and_returning_track(cache, library, 
 
 
 def test_export_carries_the_inferred_genre_flag_and_odd_file_names(tmp_path):
-    from synthetic import synthetic_library
     from explorer.library.export import export_library
+    from synthetic import synthetic_library
 
     arrays = synthetic_library(3, seed=1)
     odd = os.fsdecode(b"/music/caf\xe9 \xff.mp3")  # not valid UTF-8: a surrogate-escaped str
