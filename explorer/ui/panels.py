@@ -6,35 +6,20 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from explorer.analysis.display import track_title
 from explorer.analysis.navigation import MODE_LABELS, PlayMode
 from explorer.library.arrays import LibraryArrays
-
-
-def _table(columns: list[str], name: str) -> QTableWidget:
-    t = QTableWidget(0, len(columns))
-    t.setHorizontalHeaderLabels(columns)
-    t.verticalHeader().setVisible(False)
-    t.setEditTriggers(QAbstractItemView.NoEditTriggers)
-    t.setSelectionBehavior(QAbstractItemView.SelectRows)
-    t.setSelectionMode(QAbstractItemView.SingleSelection)
-    t.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
-    t.setAccessibleName(name)
-    t.setToolTip(f"{name}: double-click (or Enter) plays a track")
-    return t
+from explorer.ui.track_list import fill_tracks, panel_header, panel_layout, track_table
 
 
 def _button(text: str, tip: str) -> QPushButton:
@@ -44,26 +29,39 @@ def _button(text: str, tip: str) -> QPushButton:
     return b
 
 
-class QueuePanel(QWidget):
-    """What plays next: the queue, then the continuous-play mode (chosen here)."""
+class _TrackListPanel(QWidget):
+    """A panel listing tracks (`rows`) in `table`: Enter or a double-click on a row asks to play that track."""
 
     play_requested = Signal(int)
+
+    def __init__(self, columns: list[str], name: str, parent: QWidget | None) -> None:
+        super().__init__(parent)
+        self.rows: list[int] = []
+        self.table = track_table(columns, name, fit_rest=False)
+        for activated in (self.table.cellActivated, self.table.cellDoubleClicked):
+            activated.connect(lambda r, _c: self.play_requested.emit(self.rows[r]))
+
+    def _selected(self) -> int | None:
+        """The track of the table's current row, if there is one."""
+        r = self.table.currentRow()
+        return self.rows[r] if 0 <= r < len(self.rows) else None
+
+
+class QueuePanel(_TrackListPanel):
+    """What plays next: the queue, then the continuous-play mode (chosen here)."""
+
     remove_requested = Signal(int)
     clear_requested = Signal()
     mode_changed = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.rows: list[int] = []
-        self.header = QLabel("The queue is empty: right-click a point ▸ Add to queue (or press Q)")
-        self.header.setWordWrap(True)
-        self.header.setObjectName("panelTitle")
+        super().__init__(["Title", "Artist"], "Queue", parent)
+        self.header = panel_header("The queue is empty: right-click a point ▸ Add to queue (or press Q)")
         self.mode = QComboBox()
         for mode, label in MODE_LABELS.items():
             self.mode.addItem(label, mode.value)
         self.mode.setAccessibleName("When a track ends")
         self.mode.setToolTip("What plays when a track ends and the queue is empty")
-        self.table = _table(["Title", "Artist"], "Queue")
         self.remove_button = _button("Remove", "Take the selected track out of the queue")
         self.clear_button = _button("Clear", "Empty the queue")
         row = QVBoxLayout()
@@ -72,14 +70,9 @@ class QueuePanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.remove_button)
         buttons.addWidget(self.clear_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(row)
-        layout.addWidget(self.header)
-        layout.addWidget(self.table, 1)
+        layout = panel_layout(self, self.header, self.table)
+        layout.insertLayout(0, row)
         layout.addLayout(buttons)
-        self.table.cellActivated.connect(lambda r, _c: self.play_requested.emit(self.rows[r]))
-        self.table.cellDoubleClicked.connect(lambda r, _c: self.play_requested.emit(self.rows[r]))
         self.remove_button.clicked.connect(self._remove_current)
         self.clear_button.clicked.connect(self.clear_requested)
         self.mode.currentIndexChanged.connect(lambda _i: self.mode_changed.emit(self.mode.currentData()))
@@ -89,10 +82,7 @@ class QueuePanel(QWidget):
 
     def set_queue(self, arrays: LibraryArrays | None, rows: Sequence[int]) -> None:
         self.rows = [int(r) for r in rows]
-        self.table.setRowCount(len(self.rows))
-        for i, r in enumerate(self.rows):
-            self.table.setItem(i, 0, QTableWidgetItem(track_title(arrays, r)))
-            self.table.setItem(i, 1, QTableWidgetItem(arrays.artists[r]))
+        fill_tracks(self.table, arrays, self.rows)
         n = len(self.rows)
         self.header.setText(
             f"{n} track{'s' if n != 1 else ''} queued"
@@ -101,37 +91,26 @@ class QueuePanel(QWidget):
         )
 
     def _remove_current(self) -> None:
-        r = self.table.currentRow()
-        if 0 <= r < len(self.rows):
-            self.remove_requested.emit(self.rows[r])
+        if (track := self._selected()) is not None:
+            self.remove_requested.emit(track)
 
 
-class LikesPanel(QWidget):
+class LikesPanel(_TrackListPanel):
     """Liked and disliked tracks; Remove clears a mark, Undo takes back the last change."""
 
-    play_requested = Signal(int)
     like_requested = Signal(int, int)  # row, value
     undo_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.rows: list[int] = []
-        self.table = _table(["Title", "Artist", ""], "Liked and disliked tracks")
+        super().__init__(["Title", "Artist", ""], "Liked and disliked tracks", parent)
         self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeToContents)
-        self.header = QLabel("")
-        self.header.setObjectName("panelTitle")
+        self.header = panel_header("", wrap=False)
         self.remove_button = _button("Remove mark", "Neither like nor dislike the selected track")
         self.undo_button = _button("Undo", "Take back the last like or dislike (Ctrl+Z)")
         buttons = QHBoxLayout()
         buttons.addWidget(self.remove_button)
         buttons.addWidget(self.undo_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.header)
-        layout.addWidget(self.table, 1)
-        layout.addLayout(buttons)
-        self.table.cellActivated.connect(lambda r, _c: self.play_requested.emit(self.rows[r]))
-        self.table.cellDoubleClicked.connect(lambda r, _c: self.play_requested.emit(self.rows[r]))
+        panel_layout(self, self.header, self.table).addLayout(buttons)
         self.remove_button.clicked.connect(self._remove_current)
         self.undo_button.clicked.connect(self.undo_requested)
 
@@ -139,10 +118,8 @@ class LikesPanel(QWidget):
         liked = [] if arrays is None else [int(i) for i in (arrays.liked > 0).nonzero()[0]]
         disliked = [] if arrays is None else [int(i) for i in (arrays.liked < 0).nonzero()[0]]
         self.rows = liked + disliked
-        self.table.setRowCount(len(self.rows))
+        fill_tracks(self.table, arrays, self.rows)
         for i, r in enumerate(self.rows):
-            self.table.setItem(i, 0, QTableWidgetItem(track_title(arrays, r)))
-            self.table.setItem(i, 1, QTableWidgetItem(arrays.artists[r]))
             mark = QTableWidgetItem("♥" if r in liked else "✕")
             mark.setToolTip("liked" if r in liked else "disliked")
             self.table.setItem(i, 2, mark)
@@ -150,9 +127,8 @@ class LikesPanel(QWidget):
         self.undo_button.setEnabled(can_undo)
 
     def _remove_current(self) -> None:
-        r = self.table.currentRow()
-        if 0 <= r < len(self.rows):
-            self.like_requested.emit(self.rows[r], 0)
+        if (track := self._selected()) is not None:
+            self.like_requested.emit(track, 0)
 
 
 class ProblemsPanel(QWidget):
@@ -163,17 +139,11 @@ class ProblemsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.failures: list[tuple[str, str]] = []
-        self.header = QLabel("No problems: every file was read")
-        self.header.setWordWrap(True)
-        self.header.setObjectName("panelTitle")
-        self.table = _table(["File", "Reason"], "Files that could not be read")
+        self.header = panel_header("No problems: every file was read")
+        self.table = track_table(["File", "Reason"], "Files that could not be read", fit_rest=False)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.Stretch)
         self.retry_button = _button("Retry", "Index the library again, trying these files once more")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.header)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(self.retry_button)
+        panel_layout(self, self.header, self.table).addWidget(self.retry_button)
         self.retry_button.clicked.connect(self.retry_requested)
         self.set_failures([])
 

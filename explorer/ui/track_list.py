@@ -1,4 +1,7 @@
-"""Track tables in the side panels: the audition queue (drag-selected region) and 'Recommended for you'."""
+"""Track tables in the side panels: the audition queue (drag-selected region) and 'Recommended for you'.
+
+`track_table`, `fill_tracks`, `panel_header` and `panel_layout` build every side panel (explorer.ui.panels too), so
+the panels look and behave alike."""
 
 from __future__ import annotations
 
@@ -26,7 +29,9 @@ from explorer.ui import theme
 PREVIEW_SECONDS = 10.0
 
 
-def _table(columns: list[str]) -> QTableWidget:
+def track_table(columns: list[str], name: str | None = None, fit_rest: bool = True) -> QTableWidget:
+    """A read-only table, one row selected at a time; the first column stretches and, with `fit_rest`, the others
+    fit their contents. With `name`: that accessible name and a tooltip saying how a track is played."""
     t = QTableWidget(0, len(columns))
     t.setHorizontalHeaderLabels(columns)
     t.verticalHeader().setVisible(False)
@@ -34,9 +39,38 @@ def _table(columns: list[str]) -> QTableWidget:
     t.setSelectionBehavior(QAbstractItemView.SelectRows)
     t.setSelectionMode(QAbstractItemView.SingleSelection)
     t.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
-    for c in range(1, len(columns)):
-        t.horizontalHeader().setSectionResizeMode(c, QHeaderView.ResizeToContents)
+    if fit_rest:
+        for c in range(1, len(columns)):
+            t.horizontalHeader().setSectionResizeMode(c, QHeaderView.ResizeToContents)
+    if name is not None:
+        t.setAccessibleName(name)
+        t.setToolTip(f"{name}: double-click (or Enter) plays a track")
     return t
+
+
+def fill_tracks(table: QTableWidget, arrays: LibraryArrays | None, rows: Sequence[int]) -> None:
+    """One table row a track of `rows`: its title in column 0, its artist in column 1."""
+    table.setRowCount(len(rows))
+    for i, r in enumerate(rows):
+        table.setItem(i, 0, QTableWidgetItem(track_title(arrays, r)))
+        table.setItem(i, 1, QTableWidgetItem(arrays.artists[r]))
+
+
+def panel_header(text: str, wrap: bool = True) -> QLabel:
+    """The title line at the top of a side panel (styled by the theme's `panelTitle`)."""
+    header = QLabel(text)
+    header.setWordWrap(wrap)
+    header.setObjectName("panelTitle")
+    return header
+
+
+def panel_layout(panel: QWidget, header: QLabel, table: QTableWidget) -> QVBoxLayout:
+    """A side panel's column: `header`, then `table` taking the spare height; the caller adds what goes below."""
+    layout = QVBoxLayout(panel)
+    layout.setContentsMargins(4, 4, 4, 4)
+    layout.addWidget(header)
+    layout.addWidget(table, 1)
+    return layout
 
 
 class AuditionPanel(QWidget):
@@ -51,10 +85,8 @@ class AuditionPanel(QWidget):
         self.rows: list[int] = []
         self.current = -1
         self.active = False
-        self.header = QLabel("Shift-drag (or use the Select tool) on the map to audition a region")
-        self.header.setWordWrap(True)
-        self.header.setObjectName("panelTitle")
-        self.table = _table(["Title", "Artist"])
+        self.header = panel_header("Shift-drag (or use the Select tool) on the map to audition a region")
+        self.table = track_table(["Title", "Artist"])
         self.play_button = QPushButton("▶ Audition")
         self.prev_button = QPushButton("◀")
         self.next_button = QPushButton("▶")
@@ -74,10 +106,7 @@ class AuditionPanel(QWidget):
         row = QHBoxLayout()
         for b in (self.play_button, self.prev_button, self.next_button, self.stop_button):
             row.addWidget(b)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.header)
-        layout.addWidget(self.table, 1)
+        layout = panel_layout(self, self.header, self.table)
         layout.addLayout(row)
         layout.addWidget(self.save_button)
         self.play_button.clicked.connect(lambda: self.start(max(self.table.currentRow(), 0)))
@@ -91,10 +120,7 @@ class AuditionPanel(QWidget):
     def set_tracks(self, arrays: LibraryArrays, rows: Sequence[int]) -> None:
         self.rows = [int(r) for r in rows]
         self.current, self.active = -1, False
-        self.table.setRowCount(len(self.rows))
-        for i, r in enumerate(self.rows):
-            self.table.setItem(i, 0, QTableWidgetItem(track_title(arrays, r)))
-            self.table.setItem(i, 1, QTableWidgetItem(arrays.artists[r]))
+        fill_tracks(self.table, arrays, self.rows)
         n = len(self.rows)
         self.header.setText(
             f"{n} track{'s' if n != 1 else ''} in the selected region — {PREVIEW_SECONDS:.0f} s previews"
@@ -156,26 +182,18 @@ class RecommendPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.rows: list[int] = []
-        self.header = QLabel("Like a few tracks (L) to get recommendations")
-        self.header.setWordWrap(True)
-        self.header.setObjectName("panelTitle")
-        self.table = _table(["Title", "Artist", "Score"])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.header)
-        layout.addWidget(self.table, 1)
+        self.header = panel_header("Like a few tracks (L) to get recommendations")
+        self.table = track_table(["Title", "Artist", "Score"])
+        panel_layout(self, self.header, self.table)
         self.table.cellDoubleClicked.connect(lambda r, _c: self.play_requested.emit(self.rows[r]))
 
     def show(self, arrays: LibraryArrays, recs: Sequence[Recommendation], note: str) -> None:
         """List `recs` (best first) with their scores; each title's tooltip says why it was recommended."""
         self.rows = [int(r.index) for r in recs]
         self.header.setText(note)
-        self.table.setRowCount(len(self.rows))
+        fill_tracks(self.table, arrays, self.rows)
         for i, r in enumerate(recs):
-            title = QTableWidgetItem(track_title(arrays, int(r.index)))
-            title.setToolTip(r.explanation)
-            self.table.setItem(i, 0, title)
-            self.table.setItem(i, 1, QTableWidgetItem(arrays.artists[int(r.index)]))
+            self.table.item(i, 0).setToolTip(r.explanation)
             cell = QTableWidgetItem(f"{float(r.score):.2f}")
             cell.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
             cell.setForeground(QColor(theme.ACCENT))
