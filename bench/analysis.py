@@ -15,24 +15,16 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench._common import median_ms, synthetic_library  # noqa: E402
+
 TARGETS_MS = {10_000: 100.0, 100_000: 300.0}
-
-
-def _median_ms(fn, repeat: int, clock=time.perf_counter) -> float:
-    fn()  # warm-up: imports, allocator, BLAS set-up
-    times = []
-    for _ in range(repeat):
-        t0 = clock()
-        fn()
-        times.append(clock() - t0)
-    return statistics.median(times) * 1000
 
 
 def main() -> int:
@@ -48,9 +40,6 @@ def main() -> int:
     from explorer.analysis.descriptors import pole_specs
     from explorer.analysis.profiles import cluster_profiles
     from explorer.analysis.scene import _single_threaded_blas, refresh_axes
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the tests' synthetic library
-    from synthetic import synthetic_library
 
     print(
         f"# analysis benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
@@ -78,18 +67,18 @@ def main() -> int:
         specs = pole_specs(lib.descriptor_names, specs=[])
         filt = TrackFilter.of(genres=["Jazz", "Rock"], emotions=["Romantic"])
         with _single_threaded_blas():
-            t_filter = _median_ms(lambda: filter_tracks(lib, filt), args.repeat)
-            t_pca = _median_ms(lambda: project_pca(lib.embeddings), args.repeat)
-            t_km = _median_ms(lambda: find_subcategories(lib.embeddings), args.repeat)
+            t_filter = median_ms(lambda: filter_tracks(lib, filt), args.repeat)
+            t_pca = median_ms(lambda: project_pca(lib.embeddings), args.repeat)
+            t_km = median_ms(lambda: find_subcategories(lib.embeddings), args.repeat)
             coords = project_pca(lib.embeddings).coords
-            t_axes = _median_ms(lambda: interpret_axes(coords, lib.descriptors, specs), args.repeat)
+            t_axes = median_ms(lambda: interpret_axes(coords, lib.descriptors, specs), args.repeat)
             sub = find_subcategories(lib.embeddings)
-            t_prof = _median_ms(lambda: cluster_profiles(lib.descriptors, sub.labels, specs, sub.k), args.repeat)
-        t_full = _median_ms(lambda: build_map_scene(lib), args.repeat)
-        t_cpu = _median_ms(lambda: build_map_scene(lib), args.repeat, clock=time.process_time)
+            t_prof = median_ms(lambda: cluster_profiles(lib.descriptors, sub.labels, specs, sub.k), args.repeat)
+        t_full = median_ms(lambda: build_map_scene(lib), args.repeat)
+        t_cpu = median_ms(lambda: build_map_scene(lib), args.repeat, clock=time.process_time)
         scene = build_map_scene(lib)
         box = (0.0, float(scene.coords[:, 0].max()), float(scene.coords[:, 1].min()), float(scene.coords[:, 1].max()))
-        t_zoom = _median_ms(lambda: refresh_axes(scene, lib, box), args.repeat)
+        t_zoom = median_ms(lambda: refresh_axes(scene, lib, box), args.repeat)
         target = TARGETS_MS.get(n)
         verdict = "" if target is None else (f"≤ {target:.0f} ms " + ("ok" if t_full <= target else "MISSED"))
         failed |= target is not None and t_full > target

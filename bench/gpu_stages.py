@@ -11,13 +11,14 @@ each column's scale). Prints one JSON line.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench._common import report  # noqa: E402
 
 
 def main() -> None:
@@ -85,11 +86,7 @@ def main() -> None:
             out[f"max_rel_diff_{name}"] = float((np.abs(g - r) / scale).max())
     if device == "cuda":
         out["gpu_peak_mem_gb"] = round(torch.cuda.max_memory_allocated() / 1e9, 1)
-    line = json.dumps(out)
-    print(line)
-    if args.out:
-        with open(args.out, "a") as fh:
-            fh.write(line + "\n")
+    report(out, args.out)
 
 
 if __name__ == "__main__":

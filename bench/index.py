@@ -26,7 +26,6 @@ memory: the main process (getrusage), the largest worker (RSS) and all processes
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import resource
@@ -38,6 +37,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench._common import report  # noqa: E402
 
 AUDIO_EXT = {".ogg", ".mp3", ".opus", ".m4a", ".flac", ".wav"}
 
@@ -527,11 +528,7 @@ def main() -> None:
         result = bench_stages(args)
     else:
         result = bench_indexing(args)
-    line = json.dumps(result)
-    print(line)
-    if args.out:
-        with open(args.out, "a") as fh:
-            fh.write(line + "\n")
+    report(result, args.out)
 
 
 if __name__ == "__main__":

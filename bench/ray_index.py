@@ -14,7 +14,6 @@ and writes the SQLite cache is saturated. Prints one JSON line.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -23,6 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench._common import report  # noqa: E402
+
 sys.path.insert(0, str(ROOT / "bench"))
 
 
@@ -90,11 +92,7 @@ def main() -> None:
             "n_files": n,
         }
     )
-    line = json.dumps(out)
-    print(line)
-    if args.out:
-        with open(args.out, "a") as fh:
-            fh.write(line + "\n")
+    report(out, args.out)
 
 
 if __name__ == "__main__":

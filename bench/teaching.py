@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -21,15 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def _median_ms(fn, repeat: int, clock=time.perf_counter) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = clock()
-        fn()
-        times.append(clock() - t0)
-    return statistics.median(times) * 1000
+from bench._common import median_ms, synthetic_library  # noqa: E402
 
 
 def main() -> int:
@@ -42,9 +33,6 @@ def main() -> int:
     import numpy as np
 
     from core.calibration import KINDS, calibrate, tag_quadrant_affinity
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the tests' synthetic library
-    from synthetic import synthetic_library
 
     print(
         f"# {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} logical cores, "
@@ -63,8 +51,8 @@ def main() -> int:
             def run(a=arrays, c=corrections, aff=affinity) -> None:  # bound now: called within this iteration
                 calibrate(a.embeddings, a.quadrant_probs, a.tag_scores, c, aff)
 
-            wall = _median_ms(run, args.repeat)
-            cpu = _median_ms(run, args.repeat, clock=time.process_time)
+            wall = median_ms(run, args.repeat)
+            cpu = median_ms(run, args.repeat, clock=time.process_time)
             print(f"| {n:,} | {m} | {wall:.1f} | {cpu:.1f} |")
     return 0
 
