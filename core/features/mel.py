@@ -11,10 +11,11 @@ with Essentia's MTG mel extractor (`essentia.pytools.extractors.melspectrogram`)
   and 8000 Hz, triangles linear in Hz ("linear" weighting), each of unit area ("unit_tri").
 - Compression "shift_scale_log": log10(1 + 10000 * x).
 
-`MelonMel` builds the same filter bank with numpy (float64; it equals the matrix probed out of Essentia's
-MelBands to < 1e-7 absolute) and runs `torch.stft`. On real music its output matches
-`essentia_reference_mel` within 1e-3 absolute on the log-compressed values (measured ~1e-5; see
-docs/features.md), with the same frame count. Essentia's per-frame graph stays the test reference only.
+`MelonMel` takes the parameters, the framing and the filter bank from `core.features.mel_numpy` (numpy, float64;
+the bank equals the matrix probed out of Essentia's MelBands to < 1e-7 absolute), so the torch and numpy mels
+cannot drift apart, and runs `torch.stft`. On real music its output matches `essentia_reference_mel` within 1e-3
+absolute on the log-compressed values (measured ~1e-5; see docs/features.md), with the same frame count.
+Essentia's per-frame graph stays the test reference only.
 """
 
 from __future__ import annotations
@@ -25,6 +26,18 @@ import tempfile
 
 import numpy as np
 import torch
+
+from core.features.mel_numpy import (
+    F_MAX,
+    F_MIN,
+    FRAME_SIZE,
+    HOP_SIZE,
+    LOG_SCALE,
+    N_MELS,
+    SAMPLE_RATE,
+    mel_filterbank,
+    mel_frames,
+)
 
 __all__ = [
     "SAMPLE_RATE",
@@ -38,51 +51,6 @@ __all__ = [
     "mel_frames",
     "melon_mel",
 ]
-
-SAMPLE_RATE = 16000
-FRAME_SIZE = 512
-HOP_SIZE = 256
-N_MELS = 48
-F_MIN = 0.0
-F_MAX = 8000.0
-LOG_SCALE = 10000.0
-N_BINS = FRAME_SIZE // 2 + 1
-
-
-def mel_frames(n_samples: int) -> int:
-    """Frames Essentia's FrameCutter yields for `n_samples` (first frame centred on sample 0)."""
-    n = int(n_samples)
-    return 0 if n <= 0 else -(-n // HOP_SIZE) + 1
-
-
-# Slaney's Auditory Toolbox mel scale: linear below 1 kHz, logarithmic above.
-_F_SP = 200.0 / 3.0
-_MIN_LOG_HZ = 1000.0
-_MIN_LOG_MEL = _MIN_LOG_HZ / _F_SP
-_LOG_STEP = np.log(6.4) / 27.0
-
-
-def _hz_to_mel(f: np.ndarray) -> np.ndarray:
-    f = np.asarray(f, dtype=np.float64)
-    return np.where(f >= _MIN_LOG_HZ, _MIN_LOG_MEL + np.log(np.maximum(f, 1e-10) / _MIN_LOG_HZ) / _LOG_STEP, f / _F_SP)
-
-
-def _mel_to_hz(m: np.ndarray) -> np.ndarray:
-    m = np.asarray(m, dtype=np.float64)
-    return np.where(m >= _MIN_LOG_MEL, _MIN_LOG_HZ * np.exp(_LOG_STEP * (m - _MIN_LOG_MEL)), m * _F_SP)
-
-
-@functools.cache
-def mel_filterbank() -> np.ndarray:
-    """(48, 257) weights: Slaney-mel triangles, linear in Hz, unit area (Essentia MelBands unit_tri/linear)."""
-    edges = _mel_to_hz(np.linspace(_hz_to_mel(F_MIN), _hz_to_mel(F_MAX), N_MELS + 2))
-    freqs = np.arange(N_BINS) * (SAMPLE_RATE / 2) / (N_BINS - 1)
-    lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
-    rising = (freqs - lo) / (mid - lo)
-    falling = (hi - freqs) / (hi - mid)
-    bank = np.maximum(0.0, np.minimum(rising, falling)) * (2.0 / (hi - lo))
-    bank.setflags(write=False)
-    return bank
 
 
 class MelonMel(torch.nn.Module):

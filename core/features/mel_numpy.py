@@ -1,10 +1,11 @@
 """The Melon mel spectrogram with numpy/scipy only: what the indexer computes, with or without torch installed.
 
 Same definition as `core.features.mel` (framing, Hann window, Slaney filter bank, log compression; see there and
-docs/features.md), so the torch module stays the reference and tests hold both to the same tolerance against
-Essentia. The runtime uses this one on every install: the mel is a small share of a track's work (one 512-point
-real FFT per 16 ms), it keeps a torch-free install identical to a full one, and scipy's FFT on one core is as
-fast as torch's for a single clip (docs/benchmarks.md).
+docs/features.md). The parameters, `mel_frames` and `mel_filterbank` live here, torch-free, and the torch module
+imports them; tests hold both spectrograms to the same tolerance against Essentia. The runtime uses this one on
+every install: the mel is a small share of a track's work (one 512-point real FFT per 16 ms), it keeps a
+torch-free install identical to a full one, and scipy's FFT on one core is as fast as torch's for a single clip
+(docs/benchmarks.md).
 """
 
 from __future__ import annotations
