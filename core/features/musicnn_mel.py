@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
+
+# the input definition is shared with the torch-free ONNX runtime, so the two cannot drift apart
+from core.features.musicnn_onnx import HOP, MIN_SAMPLES, N_FFT, PATCH_FRAMES, SAMPLE_RATE, check_wave
 
 __all__ = [
     "HOP",
@@ -31,28 +33,7 @@ __all__ = [
     "to_patches",
 ]
 
-SAMPLE_RATE = 16000
-N_FFT = 512
-HOP = 256
 N_MELS = 96
-PATCH_FRAMES = 187  # 3 s: librosa.time_to_frames(3, sr=16000, n_fft=512, hop_length=256) + 1
-MIN_SAMPLES = SAMPLE_RATE // 10  # below 0.1 s there is nothing a 3 s tagger can say
-
-
-def check_wave(wave: object, index: int = 0) -> np.ndarray:
-    """A 1-D finite float32 array, or a ValueError naming the input and what is wrong with it."""
-    arr = np.asarray(wave)
-    where = f"input {index}"
-    if arr.dtype.kind not in "fiu":
-        raise ValueError(f"{where}: expected a numeric waveform, got dtype {arr.dtype}")
-    if arr.ndim != 1:
-        raise ValueError(f"{where}: expected a 1-D mono waveform at {SAMPLE_RATE} Hz, got shape {arr.shape}")
-    if arr.size < MIN_SAMPLES:
-        raise ValueError(f"{where}: {arr.size} samples is too short (at least {MIN_SAMPLES}, 0.1 s at 16 kHz)")
-    arr = arr.astype(np.float32, copy=False)
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{where}: waveform contains NaN or infinite samples")
-    return arr
 
 
 def n_frames(n_samples: int) -> int:

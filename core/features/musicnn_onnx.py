@@ -4,7 +4,8 @@ Mirrors `core.features.musicnn.MusicnnEmbedder` (same `embed(waves) -> (embeddin
 same centred 512/256 STFT with a periodic Hann window and zero padding, the filterbank stored with the weights,
 log10(10000 x + 1), non-overlapping 187-frame patches (short inputs repeat-padded), means over patches. The graph
 (`musicnn_msd.onnx` beside the weights) is written by scripts/export_onnx.py and refused when the weights change.
-Parity with torch is tested (tests/test_onnx_runtime.py).
+Parity with torch is tested (tests/test_onnx_runtime.py). The constants and `check_wave` are defined here, torch-free,
+and `core.features.musicnn_mel` imports them.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from core.inference_base import file_hash
 SAMPLE_RATE = 16000
 N_FFT = 512
 HOP = 256
-PATCH_FRAMES = 187
-MIN_SAMPLES = SAMPLE_RATE // 10
+PATCH_FRAMES = 187  # 3 s: librosa.time_to_frames(3, sr=16000, n_fft=512, hop_length=256) + 1
+MIN_SAMPLES = SAMPLE_RATE // 10  # below 0.1 s there is nothing a 3 s tagger can say
 ONNX_NAME = "musicnn_msd.onnx"
 MEL_BASIS_NAME = "musicnn_mel_basis.npy"
 
@@ -39,6 +40,7 @@ def _window() -> np.ndarray:
 
 
 def check_wave(wave: object, index: int = 0) -> np.ndarray:
+    """A 1-D finite float32 array, or a ValueError naming the input and what is wrong with it (torch and ONNX)."""
     arr = np.asarray(wave)
     where = f"input {index}"
     if arr.dtype.kind not in "fiu":
