@@ -33,6 +33,7 @@ from core.inference_base import (  # noqa: F401
     PROFILE_ENV,
     PROFILES,
     InferenceError,
+    ModelBase,
     Predictions,
     default_model_dir,
     fit_frames,
@@ -44,7 +45,6 @@ from core.inference_base import (  # noqa: F401
     tta_starts,
 )
 from core.model import ModelConfig, QuadFusionNet
-from core.stacking import StackingError, apply_heads
 
 
 def _same_interface(a: ModelConfig, b: ModelConfig) -> bool:
@@ -63,7 +63,7 @@ def _same_interface(a: ModelConfig, b: ModelConfig) -> bool:
     return all(getattr(a, k) == getattr(b, k) for k in keys)
 
 
-class EmotionModel:
+class EmotionModel(ModelBase):
     """A loaded checkpoint (one model or an ensemble) ready for prediction (eval mode, on GPU when available)."""
 
     def __init__(
@@ -88,7 +88,6 @@ class EmotionModel:
         self.tta_frames = spec.get("tta_frames")
         # False runs every crop through the whole network (the reference the shared trunk is checked against)
         self.shared_trunk = "mel" in model.config.branches
-        self._norm = self._voters[0][1]
         # probe mix / arousal adjustment after the vote (core.stacking)
         self._heads = {k: spec[k] for k in ("probe", "arousal") if spec.get(k)}
         self._set_layout()
@@ -138,91 +137,18 @@ class EmotionModel:
         return cls(model, meta, version, dev, members, profile=chosen)
 
     @property
-    def n_members(self) -> int:
-        """How many models vote (1 for a plain checkpoint)."""
-        return len(self._voters)
-
-    @property
     def config(self) -> ModelConfig:
         return self.model.config
 
-    @property
-    def branches(self) -> tuple[str, ...]:
-        return self.config.branches
+    def _norms(self) -> list[dict[str, Any]]:
+        return [norm for _, norm in self._voters]
 
-    @property
-    def pretrained_kind(self) -> str | None:
-        """Which pretrained embedding the indexer must compute for this model: "muq", "musicnn" or None."""
-        return self.config.pretrained_kind
+    def _embedding_width(self) -> int:
+        return self.model.fusion1[0].out_features
 
-    @property
-    def uses_muq(self) -> bool:
-        return self.pretrained_kind == "muq"
-
-    @property
-    def uses_musicnn(self) -> bool:
-        return self.pretrained_kind == "musicnn"
-
-    @property
-    def needs_interpretive(self) -> bool:
-        """True when predictions need the interpretive descriptors (the checkpoint has an arousal adjustment)."""
-        return "arousal" in self._heads
-
-    @property
-    def tags(self) -> list[str]:
-        return list(self.meta["tags"])
-
-    # -- input preparation ----------------------------------------------------------------------------------
-    def _normalise(self, branch: str, x: np.ndarray, norm: dict[str, Any] | None = None) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float32)
-        norm = self._norm if norm is None else norm
-        if branch not in norm:
-            return x
-        mean, std, clip = norm[branch]
-        x = (x - mean) / std
-        return np.clip(x, -clip, clip) if clip else x
-
-    def _validate(self, **inputs: Any) -> tuple[int, dict[str, Any]]:
-        """Check shapes up front (before any work) and return N and the raw per-branch inputs."""
+    def _input_widths(self) -> dict[str, int]:
         cfg = self.config
-        widths = {"muq": cfg.muq_dim, "genre": cfg.n_genres, "lowlevel": cfg.n_lowlevel}
-        raw: dict[str, Any] = {}
-        for branch in self.branches:
-            value = inputs.get(branch)
-            if value is None:
-                name = self.pretrained_kind if branch == "muq" else branch
-                raise InferenceError(f"this model uses branches {self.branches}; {name!r} input is missing")
-            if branch == "mel":
-                mels = value if isinstance(value, np.ndarray) and value.ndim == 3 else [np.asarray(m) for m in value]
-                for m in mels:
-                    if m.ndim != 2 or m.shape[0] != cfg.n_mels or m.shape[1] < 1:
-                        raise InferenceError(f"each mel must be ({cfg.n_mels}, T) with T >= 1, got {m.shape}")
-                raw[branch] = mels
-                continue
-            arr = np.asarray(value)
-            if arr.ndim != 2 or arr.shape[1] != widths[branch]:
-                name = self.pretrained_kind if branch == "muq" else branch
-                raise InferenceError(f"{name} must be (N, {widths[branch]}), got {arr.shape}")
-            raw[branch] = arr
-        sizes = {b: len(v) for b, v in raw.items()}
-        if len(set(sizes.values())) != 1:
-            raise InferenceError(f"inputs disagree on N: {sizes}")
-        return next(iter(sizes.values())), raw
-
-    def _batch(
-        self, raw: dict[str, Any], start: int, stop: int, norm: dict[str, Any] | None = None
-    ) -> list[dict[str, np.ndarray]]:
-        """Normalised model inputs for rows start..stop; one sub-batch per clip when mel lengths differ."""
-        batch = {b: self._normalise(b, v[start:stop], norm) for b, v in raw.items() if b != "mel"}
-        if "mel" not in raw:
-            return [batch]
-        frames = self.config.mel_frames
-        mels = [self._normalise("mel", m, norm) for m in raw["mel"][start:stop]]
-        if frames:
-            mels = [fit_frames(m, frames) for m in mels]
-        if len({m.shape[1] for m in mels}) == 1:
-            return [{**batch, "mel": np.stack(mels)}]
-        return [{**{b: v[i : i + 1] for b, v in batch.items()}, "mel": m[None]} for i, m in enumerate(mels)]
+        return {"muq": cfg.muq_dim, "genre": cfg.n_genres, "lowlevel": cfg.n_lowlevel}
 
     # -- prediction -----------------------------------------------------------------------------------------
     def _crop_starts(self, frames: int) -> list[int] | None:
@@ -293,8 +219,6 @@ class EmotionModel:
         `interpretive` (N, D) is needed only by a checkpoint with an arousal adjustment (`needs_interpretive`).
         Normalisation happens per batch, so a large library never needs a second full-size float32 copy.
         """
-        if self.uses_musicnn:
-            muq = musicnn
         if device is not None and torch.device(device) != self.device:
             self.device = torch.device(device)
             for model, _ in self._voters:
@@ -302,22 +226,5 @@ class EmotionModel:
             self._set_layout()
         for model, _ in self._voters:
             model.eval()
-        n, raw = self._validate(mel=mel, lowlevel=lowlevel, genre=genre, muq=muq)
-        step = max(1, int(batch_size))
-        results = []
-        for start in range(0, n, step):
-            per_voter = [self._batch(raw, start, min(n, start + step), norm) for _, norm in self._voters]
-            results += [self._run(list(group)) for group in zip(*per_voter)]
-        if not results:
-            return Predictions(
-                np.zeros((0, self.config.n_tags), np.float32),
-                np.zeros((0, self.config.n_quadrants), np.float32),
-                np.zeros((0, self.model.fusion1[0].out_features), np.float32),
-            )
-        tags, quads, emb = (np.concatenate(parts).astype(np.float32) for parts in zip(*results))
-        if self._heads:
-            try:
-                quads = apply_heads(quads, self._heads, raw.get("muq"), interpretive)
-            except StackingError as exc:
-                raise InferenceError(str(exc)) from exc
-        return Predictions(tags, quads, emb)
+        inputs = {"mel": mel, "lowlevel": lowlevel, "genre": genre, "muq": muq, "musicnn": musicnn}
+        return self._predict(inputs, batch_size, interpretive)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from core.resources import resource_path
+from core.stacking import StackingError, apply_heads
 
 
 class InferenceError(ValueError):
@@ -142,3 +143,121 @@ def trunk_windows(frames: int, crop: int, starts: Sequence[int], n_pools: int = 
         a = min(max(0, round(s / 2**n_pools)), total - width)
         out.append((a, a + width))
     return out
+
+
+class ModelBase:
+    """What `EmotionModel` (torch) and `OnnxEmotionModel` share: the interface properties, input checks, per-voter
+    batches and the ensemble's prediction loop. A subclass sets `config` (core.model.ModelConfig or
+    core.onnx_checkpoint.ModelInterface), `meta`, `_voters` and `_heads`, and gives `_norms`, `_embedding_width`,
+    `_input_widths` and `_run` (one sub-batch as each voter sees it -> tags, quadrants, embedding)."""
+
+    config: Any
+    meta: dict[str, Any]
+    _voters: list[Any]
+    _heads: dict[str, Any]
+
+    def _norms(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def _embedding_width(self) -> int:
+        raise NotImplementedError
+
+    def _input_widths(self) -> dict[str, int]:
+        raise NotImplementedError
+
+    def _run(self, groups: Sequence[dict[str, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    @property
+    def n_members(self) -> int:
+        """How many models vote (1 for a plain checkpoint)."""
+        return len(self._voters)
+
+    @property
+    def branches(self) -> tuple[str, ...]:
+        return self.config.branches
+
+    @property
+    def pretrained_kind(self) -> str | None:
+        """Which pretrained embedding the indexer must compute for this model: "muq", "musicnn" or None."""
+        return self.config.pretrained_kind
+
+    @property
+    def uses_muq(self) -> bool:
+        return self.pretrained_kind == "muq"
+
+    @property
+    def uses_musicnn(self) -> bool:
+        return self.pretrained_kind == "musicnn"
+
+    @property
+    def needs_interpretive(self) -> bool:
+        """True when predictions need the interpretive descriptors (the checkpoint has an arousal adjustment)."""
+        return "arousal" in self._heads
+
+    @property
+    def tags(self) -> list[str]:
+        return list(self.meta["tags"])
+
+    def _validate(self, inputs: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Check shapes up front (before any work) and return N and the raw per-branch inputs."""
+        cfg = self.config
+        widths = self._input_widths()
+        raw: dict[str, Any] = {}
+        for branch in self.branches:
+            value = inputs.get(branch)
+            if value is None:
+                name = self.pretrained_kind if branch == "muq" else branch
+                raise InferenceError(f"this model uses branches {self.branches}; {name!r} input is missing")
+            if branch == "mel":
+                mels = value if isinstance(value, np.ndarray) and value.ndim == 3 else [np.asarray(m) for m in value]
+                for m in mels:
+                    if m.ndim != 2 or m.shape[0] != cfg.n_mels or m.shape[1] < 1:
+                        raise InferenceError(f"each mel must be ({cfg.n_mels}, T) with T >= 1, got {m.shape}")
+                raw[branch] = mels
+                continue
+            arr = np.asarray(value)
+            if arr.ndim != 2 or arr.shape[1] != widths[branch]:
+                name = self.pretrained_kind if branch == "muq" else branch
+                raise InferenceError(f"{name} must be (N, {widths[branch]}), got {arr.shape}")
+            raw[branch] = arr
+        sizes = {b: len(v) for b, v in raw.items()}
+        if len(set(sizes.values())) != 1:
+            raise InferenceError(f"inputs disagree on N: {sizes}")
+        return next(iter(sizes.values())), raw
+
+    def _batches(self, raw: dict[str, Any], start: int, stop: int, norm: dict[str, Any]) -> list[dict[str, np.ndarray]]:
+        """Normalised inputs for rows start..stop; one sub-batch per clip when (fitted) mel lengths differ."""
+        batch = {b: normalise(v[start:stop], norm.get(b)) for b, v in raw.items() if b != "mel"}
+        if "mel" not in raw:
+            return [batch]
+        mels = [normalise(m, norm.get("mel")) for m in raw["mel"][start:stop]]
+        if self.config.mel_frames:
+            mels = [fit_frames(m, self.config.mel_frames) for m in mels]
+        if len({m.shape[1] for m in mels}) == 1:
+            return [{**batch, "mel": np.stack(mels)}]
+        return [{**{b: v[i : i + 1] for b, v in batch.items()}, "mel": m[None]} for i, m in enumerate(mels)]
+
+    def _predict(self, inputs: dict[str, Any], batch_size: int, interpretive: np.ndarray | None) -> Predictions:
+        """Validate, then vote batch by batch, then the probe mix / arousal adjustment (core.stacking)."""
+        if self.uses_musicnn:
+            inputs = {**inputs, "muq": inputs.get("musicnn")}
+        n, raw = self._validate(inputs)
+        step = max(1, int(batch_size))
+        results = []
+        for start in range(0, n, step):
+            per_voter = [self._batches(raw, start, min(n, start + step), norm) for norm in self._norms()]
+            results += [self._run(list(group)) for group in zip(*per_voter)]
+        if not results:
+            return Predictions(
+                np.zeros((0, self.config.n_tags), np.float32),
+                np.zeros((0, self.config.n_quadrants), np.float32),
+                np.zeros((0, self._embedding_width()), np.float32),
+            )
+        tags, quads, emb = (np.concatenate(parts).astype(np.float32) for parts in zip(*results))
+        if self._heads:
+            try:
+                quads = apply_heads(quads, self._heads, raw.get("muq"), interpretive).astype(np.float32)
+            except StackingError as exc:
+                raise InferenceError(str(exc)) from exc
+        return Predictions(tags, quads, emb)

@@ -207,7 +207,7 @@ def calibration_feeds(directory: str | Path, audio_files: Sequence[str | Path], 
     for voter in model._voters:
         feeds = []
         for i in range(len(feats)):
-            for batch in model._batches(raw, i, i + 1, voter):
+            for batch in model._batches(raw, i, i + 1, voter.norm):
                 feed = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in batch.items() if k in model.branches}
                 if "mel" in feed:
                     feed["pool"] = model._pool(feed["mel"].shape[-1])

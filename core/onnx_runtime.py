@@ -20,12 +20,10 @@ import numpy as np
 
 from core.checkpoint import CONFIG_FILE, WEIGHTS_FILE, CheckpointError, read_checkpoint_config
 from core.inference_base import (
-    InferenceError,
+    ModelBase,
     Predictions,
-    fit_frames,
     model_version,
     norm_table,
-    normalise,
     pooled_length,
     resolve_profile,
     trunk_windows,
@@ -83,7 +81,7 @@ class _Voter:
         return self.session.run(None, feeds)
 
 
-class OnnxEmotionModel:
+class OnnxEmotionModel(ModelBase):
     """A checkpoint (one model or an ensemble) on ONNX Runtime, with EmotionModel's interface."""
 
     def __init__(
@@ -156,72 +154,14 @@ class OnnxEmotionModel:
         for voter in self._voters:
             voter.session = None
 
-    @property
-    def n_members(self) -> int:
-        return len(self._voters)
+    def _norms(self) -> list[dict[str, Any]]:
+        return [voter.norm for voter in self._voters]
 
-    @property
-    def branches(self) -> tuple[str, ...]:
-        return self.config.branches
+    def _embedding_width(self) -> int:
+        return 128
 
-    @property
-    def pretrained_kind(self) -> str | None:
-        """Which pretrained embedding the indexer must compute for this model: "muq", "musicnn" or None."""
-        return self.config.pretrained_kind
-
-    @property
-    def uses_muq(self) -> bool:
-        return self.pretrained_kind == "muq"
-
-    @property
-    def uses_musicnn(self) -> bool:
-        return self.pretrained_kind == "musicnn"
-
-    @property
-    def needs_interpretive(self) -> bool:
-        return "arousal" in self._heads
-
-    @property
-    def tags(self) -> list[str]:
-        return list(self.meta["tags"])
-
-    # -- inputs ---------------------------------------------------------------------------------------------
-    def _validate(self, inputs: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        cfg = self.config
-        raw: dict[str, Any] = {}
-        for branch in cfg.branches:
-            value = inputs.get(branch)
-            if value is None:
-                name = self.pretrained_kind if branch == "muq" else branch
-                raise InferenceError(f"this model uses branches {cfg.branches}; {name!r} input is missing")
-            if branch == "mel":
-                mels = value if isinstance(value, np.ndarray) and value.ndim == 3 else [np.asarray(m) for m in value]
-                for m in mels:
-                    if m.ndim != 2 or m.shape[0] != cfg.n_mels or m.shape[1] < 1:
-                        raise InferenceError(f"each mel must be ({cfg.n_mels}, T) with T >= 1, got {m.shape}")
-                raw[branch] = mels
-                continue
-            arr = np.asarray(value)
-            if arr.ndim != 2 or arr.shape[1] != cfg.widths[branch]:
-                name = self.pretrained_kind if branch == "muq" else branch
-                raise InferenceError(f"{name} must be (N, {cfg.widths[branch]}), got {arr.shape}")
-            raw[branch] = arr
-        sizes = {b: len(v) for b, v in raw.items()}
-        if len(set(sizes.values())) != 1:
-            raise InferenceError(f"inputs disagree on N: {sizes}")
-        return next(iter(sizes.values())), raw
-
-    def _batches(self, raw: dict[str, Any], start: int, stop: int, voter: _Voter) -> list[dict[str, np.ndarray]]:
-        """Normalised inputs for rows start..stop; one sub-batch per clip when (fitted) mel lengths differ."""
-        batch = {b: normalise(v[start:stop], voter.norm.get(b)) for b, v in raw.items() if b != "mel"}
-        if "mel" not in raw:
-            return [batch]
-        mels = [normalise(m, voter.norm.get("mel")) for m in raw["mel"][start:stop]]
-        if self.config.mel_frames:
-            mels = [fit_frames(m, self.config.mel_frames) for m in mels]
-        if len({m.shape[1] for m in mels}) == 1:
-            return [{**batch, "mel": np.stack(mels)}]
-        return [{**{b: v[i : i + 1] for b, v in batch.items()}, "mel": m[None]} for i, m in enumerate(mels)]
+    def _input_widths(self) -> dict[str, int]:
+        return self.config.widths
 
     def _pool(self, frames: int) -> np.ndarray:
         """Row 0 averages every column (the embedding, and the output when there are no crops); rows 1.. average
@@ -286,27 +226,5 @@ class OnnxEmotionModel:
         """Predict for N clips; mel is (N, 48, T) or a list of (48, T_i). Inputs of unused branches are ignored.
         The pretrained branch takes `muq` or `musicnn`, whichever `pretrained_kind` names; `interpretive` is needed
         only with an arousal adjustment (`needs_interpretive`)."""
-        if self.uses_musicnn:
-            muq = musicnn
-        n, raw = self._validate({"mel": mel, "lowlevel": lowlevel, "genre": genre, "muq": muq})
-        step = max(1, int(batch_size))
-        results = []
-        for start in range(0, n, step):
-            per_voter = [self._batches(raw, start, min(n, start + step), voter) for voter in self._voters]
-            results += [self._run(group) for group in zip(*per_voter)]
-        if not results:
-            cfg = self.config
-            return Predictions(
-                np.zeros((0, cfg.n_tags), np.float32),
-                np.zeros((0, cfg.n_quadrants), np.float32),
-                np.zeros((0, 128), np.float32),
-            )
-        tags, quads, emb = (np.concatenate(parts).astype(np.float32) for parts in zip(*results))
-        if self._heads:
-            from core.stacking import StackingError, apply_heads
-
-            try:
-                quads = apply_heads(quads, self._heads, raw.get("muq"), interpretive).astype(np.float32)
-            except StackingError as exc:
-                raise InferenceError(str(exc)) from exc
-        return Predictions(tags, quads, emb)
+        inputs = {"mel": mel, "lowlevel": lowlevel, "genre": genre, "muq": muq, "musicnn": musicnn}
+        return self._predict(inputs, batch_size, interpretive)
