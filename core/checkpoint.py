@@ -79,6 +79,28 @@ def _running_extractor_version() -> str:
     return str(EXTRACTOR_VERSION)
 
 
+def check_running_code(
+    doc: dict[str, Any], name: str, tags: Any = _UNSET, genres: Any = _UNSET, version: Any = _UNSET
+) -> None:
+    """Refuse a checkpoint (config.json contents `doc`, called `name` in errors) whose tag list, genre vocabulary or
+    extractor version does not suit the running code; left unset each is the running code's, None skips that check.
+    Torch-free: core.onnx_checkpoint runs the same checks."""
+    tags = _running_tags() if tags is _UNSET else tags
+    genres = _running_genres() if genres is _UNSET else genres
+    version = _running_extractor_version() if version is _UNSET else version
+    if tags is not None and list(doc["tags"]) != list(tags):
+        raise CheckpointError(f"checkpoint tag list {doc['tags']} differs from this version's {list(tags)}")
+    if genres is not None and list(doc["genres"]) != list(genres):
+        raise CheckpointError(
+            "checkpoint genre vocabulary differs from this version's; retrain or use a matching release"
+        )
+    if version is not None and not extractor_compatible(doc["extractor_version"], version):
+        raise CheckpointError(
+            f"{name} was trained on features of extractor version {doc['extractor_version']}, "
+            f"this version computes {version}; re-extract features and retrain"
+        )
+
+
 def extractor_compatible(saved: str, running: str) -> bool:
     """Versions are "MAJOR[.MINOR...]"; a different MAJOR means features are computed differently."""
     return str(saved).split(".")[0] == str(running).split(".")[0]
@@ -309,24 +331,11 @@ def load_checkpoint(
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"invalid model config in {directory / CONFIG_FILE}: {exc}") from exc
 
-    tags = _running_tags() if expected_tags is _UNSET else expected_tags
-    genres = _running_genres() if expected_genres is _UNSET else expected_genres
-    version = _running_extractor_version() if expected_extractor_version is _UNSET else expected_extractor_version
     if len(doc["tags"]) != config.n_tags:
         raise CheckpointError(f"checkpoint lists {len(doc['tags'])} tags but its model has {config.n_tags} outputs")
     if len(doc["genres"]) != config.n_genres:
         raise CheckpointError(f"checkpoint lists {len(doc['genres'])} genres but its model expects {config.n_genres}")
-    if tags is not None and list(doc["tags"]) != list(tags):
-        raise CheckpointError(f"checkpoint tag list {doc['tags']} differs from this version's {list(tags)}")
-    if genres is not None and list(doc["genres"]) != list(genres):
-        raise CheckpointError(
-            "checkpoint genre vocabulary differs from this version's; retrain or use a matching release"
-        )
-    if version is not None and not extractor_compatible(doc["extractor_version"], version):
-        raise CheckpointError(
-            f"checkpoint was trained on features of extractor version {doc['extractor_version']}, "
-            f"this version computes {version}; re-extract features and retrain"
-        )
+    check_running_code(doc, "checkpoint", expected_tags, expected_genres, expected_extractor_version)
     _check_normalization(doc["normalization"], config)
     _check_pretrained(doc, config, directory)
     _check_heads(doc.get("inference") or {}, config)

@@ -15,13 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.checkpoint import (
+    _UNSET,
     CONFIG_FILE,
     WEIGHTS_FILE,
     CheckpointError,
-    _running_extractor_version,
-    _running_genres,
-    _running_tags,
-    extractor_compatible,
+    check_running_code,
 )
 from core.inference_base import InferenceError, file_hash
 from core.runtime import ONNX_FILE
@@ -34,7 +32,6 @@ ONNX_FORMAT = "quadfusion-onnx"
 # about twice as fast on a CPU with a small metric change (docs/benchmarks.md). Part of the cache version.
 PRECISIONS = {"fp32": ONNX_FILE, "int8": "model.int8.onnx"}
 PRECISION_ENV = "QFX_ONNX_PRECISION"
-_UNSET: Any = object()
 _PRETRAINED_DIMS = {"muq": 1024, "musicnn": 250}  # = core.model.PRETRAINED_DIMS (that module needs torch)
 
 
@@ -96,20 +93,7 @@ def _check_running_code(doc: dict[str, Any], directory: Path, checks: dict[str, 
     tags = checks.get("expected_tags", _UNSET)
     genres = checks.get("expected_genres", _UNSET)
     version = checks.get("expected_extractor_version", _UNSET)
-    tags = _running_tags() if tags is _UNSET else tags
-    genres = _running_genres() if genres is _UNSET else genres
-    version = _running_extractor_version() if version is _UNSET else version
-    if tags is not None and list(doc["tags"]) != list(tags):
-        raise CheckpointError(f"checkpoint tag list {doc['tags']} differs from this version's {list(tags)}")
-    if genres is not None and list(doc["genres"]) != list(genres):
-        raise CheckpointError(
-            "checkpoint genre vocabulary differs from this version's; retrain or use a matching release"
-        )
-    if version is not None and not extractor_compatible(doc["extractor_version"], version):
-        raise CheckpointError(
-            f"checkpoint {directory} was trained on features of extractor version {doc['extractor_version']}, "
-            f"this version computes {version}; re-extract features and retrain"
-        )
+    check_running_code(doc, f"checkpoint {directory}", tags, genres, version)
 
 
 def _interface(doc: dict[str, Any]) -> ModelInterface:
