@@ -36,11 +36,23 @@ class MuQUnavailable(Exception):
     """MuQ weights are not available locally (or could not be loaded); the message says where we looked."""
 
 
+# The conformer settings MuQ-large and the tiny test model share; each passes its own sizes on top.
+_CONFORMER_SHARED: dict[str, Any] = dict(
+    hidden_act="swish",
+    position_embeddings_type="rotary",
+    rotary_embedding_base=10000,
+    layer_norm_eps=1e-5,
+    max_source_positions=5000,
+    do_stable_layer_norm=True,
+    layerdrop=0.0,
+)
+
+
 def _conformer_config(**overrides: Any) -> dict[str, Any]:
     """A complete wav2vec2-conformer config dict, as MuQModel expects in `w2v2_config`."""
     from transformers import Wav2Vec2ConformerConfig
 
-    cfg = Wav2Vec2ConformerConfig(**overrides).to_dict()
+    cfg = Wav2Vec2ConformerConfig(**{**_CONFORMER_SHARED, **overrides}).to_dict()
     for key in ("id2label", "label2id"):  # int-keyed dicts that MuQ's EasyDict wrapper cannot hold
         cfg.pop(key, None)
     return cfg
@@ -52,21 +64,14 @@ def muq_large_config() -> dict[str, Any]:
         hidden_size=1024,
         intermediate_size=4096,
         num_attention_heads=16,
-        hidden_act="swish",
         conv_depthwise_kernel_size=31,
-        position_embeddings_type="rotary",
-        rotary_embedding_base=10000,
         num_conv_pos_embeddings=128,
         num_conv_pos_embedding_groups=16,
-        layer_norm_eps=1e-5,
-        max_source_positions=5000,
-        do_stable_layer_norm=True,
         hidden_dropout=0.1,
         attention_dropout=0.1,
         activation_dropout=0.1,
         conformer_conv_dropout=0.1,
         feat_proj_dropout=0.1,
-        layerdrop=0.0,
     )
     return dict(
         label_rate=25,
@@ -97,16 +102,9 @@ def tiny_muq_config(dim: int = MUQ_DIM, depth: int = 1) -> dict[str, Any]:
         hidden_size=dim,
         intermediate_size=256,
         num_attention_heads=4,
-        hidden_act="swish",
         conv_depthwise_kernel_size=7,
-        position_embeddings_type="rotary",
-        rotary_embedding_base=10000,
         num_conv_pos_embeddings=2,
         num_conv_pos_embedding_groups=2,
-        layer_norm_eps=1e-5,
-        max_source_positions=5000,
-        do_stable_layer_norm=True,
-        layerdrop=0.0,
     )
     return cfg
 
