@@ -24,8 +24,7 @@ from core.features.spectral import FeatureInputError, as_wave
 from core.features.track import ANALYSIS_RATE
 from explorer.library import worker as _worker
 from explorer.library.failures import PERMANENT, TRANSIENT, FileTimeLimit, classify
-from explorer.library.tags import track_tags
-from explorer.library.worker import WorkResult, _openable, _regular_file, _test_hooks, time_limit
+from explorer.library.worker import WorkResult, opened_track, time_limit
 
 MUQ_RATE = 24000
 
@@ -103,14 +102,9 @@ def decode(track_id: int, path: bytes, want_audio24k: bool, spool: str | None = 
     t0 = time.perf_counter()
     try:
         with time_limit(track_id, _worker._TIME_LIMIT):
-            _test_hooks(path)
-            with _openable(path) as openable:
-                not_regular = _regular_file(openable)
-                if not_regular:
-                    return Decoded(track_id, tags, error=not_regular, error_kind=PERMANENT)
-                tags = track_tags(openable, name=os.fsdecode(path))
-                if os.path.getsize(openable) == 0:
-                    return Decoded(track_id, tags, error="empty file", error_kind=PERMANENT)
+            with opened_track(path, tags) as (openable, refused):
+                if refused:
+                    return Decoded(track_id, tags, error=refused, error_kind=PERMANENT)
                 rates = (ANALYSIS_RATE, MUQ_RATE) if want_audio24k else (ANALYSIS_RATE,)
                 excerpt = load_excerpt(openable, rates=rates)
             wave16 = excerpt.audio[ANALYSIS_RATE]

@@ -186,6 +186,20 @@ def _regular_file(path: str) -> str | None:
     return None if stat.S_ISREG(st.st_mode) else NOT_REGULAR_REASON
 
 
+@contextlib.contextmanager
+def opened_track(path: bytes, tags: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
+    """What `extract` and gpu_decode.decode do first: the test hooks, then `path` as a decoder-safe name with its
+    tags read into `tags`. Yields that name and None, or a permanent failure's reason (not a regular file, empty)."""
+    _test_hooks(path)
+    with _openable(path) as openable:
+        not_regular = _regular_file(openable)
+        if not_regular:
+            yield openable, not_regular
+            return
+        tags.update(track_tags(openable, name=os.fsdecode(path)))
+        yield openable, "empty file" if os.path.getsize(openable) == 0 else None
+
+
 def extract(track_id: int, path: bytes, want_audio24k: bool, musicnn_here: bool = True) -> WorkResult:
     """Tags + features of one file; `want_audio24k` also returns the 24 kHz excerpt for MuQ in the main process,
     `musicnn_here=False` the 16 kHz one for MusiCNN there (batched on the GPU).
@@ -194,14 +208,9 @@ def extract(track_id: int, path: bytes, want_audio24k: bool, musicnn_here: bool 
     tags: dict[str, Any] = {}
     try:
         with time_limit(track_id, _TIME_LIMIT):
-            _test_hooks(path)
-            with _openable(path) as openable:
-                not_regular = _regular_file(openable)
-                if not_regular:
-                    return WorkResult(track_id, tags, error=not_regular, error_kind=PERMANENT)
-                tags = track_tags(openable, name=os.fsdecode(path))
-                if os.path.getsize(openable) == 0:
-                    return WorkResult(track_id, tags, error="empty file", error_kind=PERMANENT)
+            with opened_track(path, tags) as (openable, refused):
+                if refused:
+                    return WorkResult(track_id, tags, error=refused, error_kind=PERMANENT)
                 feats, audio = _features(openable, tags, want_audio24k, musicnn_here)
             feats.path = os.fsdecode(path)
             audio16k, feats.audio16k = feats.audio16k, None
