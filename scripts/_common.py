@@ -66,3 +66,11 @@ def make_dirs(args: argparse.Namespace) -> Path:
     args.work = args.work or str(out / "work")
     Path(args.work).mkdir(parents=True, exist_ok=True)
     return out
+
+
+def worker_command(script: str, args: argparse.Namespace, *extra: str) -> list[str]:
+    """The command line that runs `script` again as one of its workers: this interpreter, the shared options of
+    `common_parser` as `args` holds them (after `make_dirs`), then the script's own `extra` options."""
+    shared = ["--data", args.data, "--out", args.out, "--work", args.work, "--max-epochs", str(args.max_epochs)]
+    shared += ["--limit", str(args.limit), "--time-budget", str(args.time_budget)]
+    return [sys.executable, script, *shared, *extra]

@@ -19,12 +19,11 @@ import copy
 import json
 import os
 import subprocess
-import sys
 import tarfile
 import time
 from pathlib import Path
 
-from _common import common_parser, load_train_test, log, make_dirs, setup_torch
+from _common import common_parser, load_train_test, log, make_dirs, setup_torch, worker_command
 
 V2 = ("mel", "genre", "lowlevel")
 NORM = {"mel_norm": "band", "lowlevel_clip": 5.0}
@@ -240,32 +239,20 @@ def main() -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     procs = []
     for w in range(min(args.workers, len(jobs(args)))):
-        cmd = [
-            sys.executable,
+        cmd = worker_command(
             __file__,
-            "--data",
-            args.data,
-            "--out",
-            args.out,
-            "--work",
-            args.work,
+            args,
             "--folds",
             str(args.folds),
             "--workers",
             str(args.workers),
-            "--max-epochs",
-            str(args.max_epochs),
-            "--limit",
-            str(args.limit),
             "--tta-frames",
             str(args.tta_frames),
-            "--time-budget",
-            str(args.time_budget),
             "--worker-id",
             str(w),
             "--recipes",
             *args.recipes,
-        ]
+        )
         procs.append(subprocess.Popen(cmd, env=env))
     log(f"started {len(procs)} workers for {len(jobs(args))} jobs")
     codes = [p.wait() for p in procs]

@@ -14,11 +14,10 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from _common import common_parser, load_train_test, log, make_dirs, setup_torch
+from _common import common_parser, load_train_test, log, make_dirs, setup_torch, worker_command
 
 VARIANTS = {
     "V2": ("mel", "genre", "lowlevel"),  # no MuQ: the shipped configuration
@@ -176,26 +175,8 @@ def main() -> None:
     started = time.monotonic()
     procs = []
     for seed in args.seeds:
-        cmd = [
-            sys.executable,
-            __file__,
-            "--data",
-            args.data,
-            "--out",
-            args.out,
-            "--work",
-            args.work,
-            "--max-epochs",
-            str(args.max_epochs),
-            "--crop",
-            str(args.crop),
-            "--limit",
-            str(args.limit),
-            "--time-budget",
-            str(args.time_budget),
-            "--worker-seed",
-            str(seed),
-        ] + (["--tune"] if args.tune else [])
+        cmd = worker_command(__file__, args, "--crop", str(args.crop), "--worker-seed", str(seed))
+        cmd += ["--tune"] if args.tune else []
         procs.append(subprocess.Popen(cmd))
     log(f"started {len(procs)} workers")
     rows = [] if args.tune else cpu_baselines(args)
