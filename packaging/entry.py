@@ -38,7 +38,8 @@ def _install_smoke_test(seconds: float, want_tracks: int = 0) -> None:
         return next((w for w in app.topLevelWidgets() if type(w).__name__ == "MainWindow"), None)
 
     def n_tracks(win) -> int:
-        arrays = getattr(win, "arrays", None)
+        library = getattr(win, "library", None)  # the window's library controller holds the loaded arrays
+        arrays = getattr(library, "arrays", None)
         return len(arrays) if arrays is not None else 0
 
     def poll() -> None:
