@@ -531,3 +531,20 @@ def test_docs_list_every_action_with_its_shortcut(window):
             assert rows[name].split(", ")[0] == key, (name, rows[name], key)
     documented = set(rows) - {"File ▸ Recent libraries", "menu ▸ action"}
     assert documented == {f"{s.menu.replace('&', '')} ▸ {s.text.replace('&', '')}" for s in ACTIONS}
+
+
+# -- media keys (as Qt delivers them to the window when the platform does) -----------------------------------------
+def test_media_keys_play_pause_and_step_to_the_next_track(window, qtbot):
+    win, player = window
+    star = win.maps.representatives()[0]
+    win.map.setFocus()
+    QTest.keyClick(win.map, Qt.Key_MediaTogglePlayPause)  # nothing playing: plays the selected star
+    assert player.plays()[-1][1] == win.library.arrays.paths[star]
+    QTest.keyClick(win.map, Qt.Key_MediaTogglePlayPause)  # playing: pauses
+    assert player.is_paused
+    QTest.keyClick(win.map, Qt.Key_MediaPlay)
+    assert not player.is_paused
+    n = len(player.plays())
+    QTest.keyClick(win.map, Qt.Key_MediaNext)  # the next track of the current play mode starts
+    qtbot.waitUntil(lambda: len(player.plays()) == n + 1, timeout=3000)
+    assert player.plays()[-1][1] != win.library.arrays.paths[star]
