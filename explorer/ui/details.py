@@ -129,7 +129,8 @@ class TrackDetails(QWidget):
         if row is None:
             self.title.setText("No track selected")
             self.subtitle.setText("")
-            self.plot.clear()
+            if self.bars is not None:
+                self.bars.setVisible(False)
             self.descriptors.setRowCount(0)
             return
         self.title.setText(display.track_title(arrays, row))
@@ -145,13 +146,18 @@ class TrackDetails(QWidget):
         self.dislike_button.setChecked(value < 0)
 
     def _draw_emotions(self, names: list[str], scores: np.ndarray) -> None:
-        self.plot.clear()
         order = np.argsort(scores)  # largest at the top
         y = np.arange(len(names))
         widths = np.asarray(scores, dtype=float)[order]
         brushes = [pg.mkBrush(theme.ACCENT if i >= len(names) - 3 else theme.BAR) for i in range(len(names))]
-        self.bars = pg.BarGraphItem(x0=0, y=y, height=0.7, width=widths, brushes=brushes, pen=pg.mkPen(None))
-        self.plot.addItem(self.bars)
+        # one bar item for the panel's life, updated in place: re-adding an item per selection churned pyqtgraph's
+        # view-change signal connections on every click (a disconnect there once hung the window's thread)
+        if self.bars is None:
+            self.bars = pg.BarGraphItem(x0=0, y=y, height=0.7, width=widths, brushes=brushes, pen=pg.mkPen(None))
+            self.plot.addItem(self.bars)
+        else:
+            self.bars.setOpts(x0=0, y=y, height=0.7, width=widths, brushes=brushes)
+        self.bars.setVisible(True)
         self.plot.getAxis("left").setTicks([[(int(i), names[j]) for i, j in zip(y, order)]])
         self.plot.setXRange(0, max(float(widths.max()) * 1.1, 0.05), padding=0)
         self.plot.setYRange(-0.6, len(names) - 0.4, padding=0)
