@@ -202,23 +202,7 @@ class EmotionModel(ModelBase):
         assert embedding is not None
         return tags.numpy(), quads.numpy(), embedding.numpy()
 
-    def predict(
-        self,
-        mel: np.ndarray | Sequence[np.ndarray] | None = None,
-        lowlevel: np.ndarray | None = None,
-        genre: np.ndarray | None = None,
-        muq: np.ndarray | None = None,
-        batch_size: int = 64,
-        device: str | torch.device | None = None,
-        musicnn: np.ndarray | None = None,
-        interpretive: np.ndarray | None = None,
-    ) -> Predictions:
-        """Predict for N clips; mel is (N, 48, T) or a list of (48, T_i). Inputs of unused branches are ignored.
-
-        The pretrained branch takes `muq` (N, 1024) or `musicnn` (N, 250), whichever `pretrained_kind` names.
-        `interpretive` (N, D) is needed only by a checkpoint with an arousal adjustment (`needs_interpretive`).
-        Normalisation happens per batch, so a large library never needs a second full-size float32 copy.
-        """
+    def _prepare(self, device: str | torch.device | None) -> None:
         if device is not None and torch.device(device) != self.device:
             self.device = torch.device(device)
             for model, _ in self._voters:
@@ -226,5 +210,3 @@ class EmotionModel(ModelBase):
             self._set_layout()
         for model, _ in self._voters:
             model.eval()
-        inputs = {"mel": mel, "lowlevel": lowlevel, "genre": genre, "muq": muq, "musicnn": musicnn}
-        return self._predict(inputs, batch_size, interpretive)

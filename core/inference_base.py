@@ -238,6 +238,31 @@ class ModelBase:
             return [{**batch, "mel": np.stack(mels)}]
         return [{**{b: v[i : i + 1] for b, v in batch.items()}, "mel": m[None]} for i, m in enumerate(mels)]
 
+    def predict(
+        self,
+        mel: np.ndarray | Sequence[np.ndarray] | None = None,
+        lowlevel: np.ndarray | None = None,
+        genre: np.ndarray | None = None,
+        muq: np.ndarray | None = None,
+        batch_size: int = 64,
+        device: Any = None,
+        musicnn: np.ndarray | None = None,
+        interpretive: np.ndarray | None = None,
+    ) -> Predictions:
+        """Predict for N clips; mel is (N, 48, T) or a list of (48, T_i). Inputs of unused branches are ignored.
+
+        The pretrained branch takes `muq` (N, 1024) or `musicnn` (N, 250), whichever `pretrained_kind` names.
+        `interpretive` (N, D) is needed only by a checkpoint with an arousal adjustment (`needs_interpretive`).
+        Normalisation happens per batch, so a large library never needs a second full-size float32 copy.
+        `device` moves a runtime that has devices (torch) before predicting; others ignore it.
+        """
+        self._prepare(device)
+        inputs = {"mel": mel, "lowlevel": lowlevel, "genre": genre, "muq": muq, "musicnn": musicnn}
+        return self._predict(inputs, batch_size, interpretive)
+
+    def _prepare(self, device: Any) -> None:
+        """Runtime hook before a prediction (the torch model moves to `device` and switches to eval)."""
+
     def _predict(self, inputs: dict[str, Any], batch_size: int, interpretive: np.ndarray | None) -> Predictions:
         """Validate, then vote batch by batch, then the probe mix / arousal adjustment (core.stacking)."""
         if self.uses_musicnn:

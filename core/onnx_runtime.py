@@ -21,7 +21,6 @@ import numpy as np
 from core.checkpoint import CONFIG_FILE, WEIGHTS_FILE, CheckpointError, read_checkpoint_config
 from core.inference_base import (
     ModelBase,
-    Predictions,
     model_version,
     norm_table,
     pooled_length,
@@ -211,20 +210,3 @@ class OnnxEmotionModel(ModelBase):
             + (["quadrant_probs"] if "quadrant" in heads else [])
             + ["embedding"]
         )
-
-    def predict(
-        self,
-        mel: np.ndarray | Sequence[np.ndarray] | None = None,
-        lowlevel: np.ndarray | None = None,
-        genre: np.ndarray | None = None,
-        muq: np.ndarray | None = None,
-        batch_size: int = 64,
-        device: str | None = None,
-        musicnn: np.ndarray | None = None,
-        interpretive: np.ndarray | None = None,
-    ) -> Predictions:
-        """Predict for N clips; mel is (N, 48, T) or a list of (48, T_i). Inputs of unused branches are ignored.
-        The pretrained branch takes `muq` or `musicnn`, whichever `pretrained_kind` names; `interpretive` is needed
-        only with an arousal adjustment (`needs_interpretive`)."""
-        inputs = {"mel": mel, "lowlevel": lowlevel, "genre": genre, "muq": muq, "musicnn": musicnn}
-        return self._predict(inputs, batch_size, interpretive)
