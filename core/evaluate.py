@@ -97,8 +97,11 @@ def evaluate_checkpoint(
 
 def format_report(result: dict[str, Any]) -> str:
     """Human-readable summary printed by `qfx evaluate`: one block per protocol."""
+    # the pretrained branch keeps the name "muq" inside checkpoints; say which embedding it really reads
+    pretrained = result.get("pretrained") or "muq"
+    branches = "+".join(pretrained if b == "muq" else b for b in result["branches"])
     lines = [
-        f"checkpoint {result['checkpoint']} ({'+'.join(result['branches'])}, version {result['model_version']})",
+        f"checkpoint {result['checkpoint']} ({branches}, version {result['model_version']})",
         f"data {result['data']} split={result['split']}: {result['n_clips']} clips",
     ]
     for name, metrics in result.get("protocols", {"metadata": result}).items():

@@ -145,3 +145,18 @@ def test_results_tables_mean_std_and_honest_muq_row():
     text = markdown_tables(rows)
     assert "| 60.0 ± 10.0 |" in text and "0.700 ± 0.100" in text
     assert text.count("not run: MuQ weights unavailable") == 2
+
+
+def test_report_names_the_embedding_the_pretrained_branch_reads(small_setup, tmp_path):
+    """Checkpoints call the pretrained branch "muq" whatever it reads; the report says MusiCNN when it is MusiCNN."""
+    from core.evaluate import format_report
+
+    ckpt, data, cache, _ = small_setup
+    out = tmp_path / "m.json"
+    args = ["evaluate", "--checkpoint", str(ckpt), "--data", str(data), "--json", str(out)]
+    assert main([*args, "--cache-dir", str(cache), "--device", "cpu", "--quiet"]) == 0
+    doc = json.loads(out.read_text())
+    header = format_report({**doc, "branches": ["muq", "genre", "lowlevel"], "pretrained": "musicnn"}).splitlines()[0]
+    assert "(musicnn+genre+lowlevel," in header, header
+    header = format_report({**doc, "branches": ["muq", "genre"], "pretrained": "muq"}).splitlines()[0]
+    assert "(muq+genre," in header, header
