@@ -206,10 +206,10 @@ def random_model(directory: Path, with_muq: bool) -> Path:
 
 
 def build_muq(kind: str, device: str):
+    if kind == "none":  # before the import: muq_embed imports torch, which the lean install lacks
+        return None
     from core.features.muq_embed import MuQEmbedder, full_size_random_muq, tiny_muq_embedder
 
-    if kind == "none":
-        return None
     if kind == "tiny":
         return tiny_muq_embedder(device=device)
     return MuQEmbedder(full_size_random_muq(), device=device)
