@@ -50,3 +50,19 @@ def test_the_shipped_model_needs_no_mel_unless_the_library_keeps_mels() -> None:
         branches = ("mel", "genre", "lowlevel")
 
     assert needs_mel(MelModel(), keep_mels=False) is True
+
+
+def test_pool_workers_start_with_one_thread_and_the_malloc_settings(tmp_path: Path) -> None:
+    """glibc reads the malloc settings only at process start: they must be in the forkserver's environment."""
+    from explorer.library.pool import WorkerSetup, kill_pool, new_pool, worker_environment
+
+    wanted = worker_environment()
+    assert {"OPENBLAS_NUM_THREADS", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"} <= set(wanted)
+    before = {k: os.environ.get(k) for k in wanted}
+    pool = new_pool(1, WorkerSetup(None, 0.0, str(tmp_path)))
+    try:
+        seen = {k: pool.submit(os.getenv, k).result(timeout=120) for k in wanted}
+    finally:
+        kill_pool(pool)
+    assert seen == wanted
+    assert {k: os.environ.get(k) for k in wanted} == before  # this process's own environment is left as it was
