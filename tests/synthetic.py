@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.datasets import FeatureArrays
+from core.emotions import TAGS
 from explorer.library.arrays import LibraryArrays
 
 
@@ -20,20 +21,7 @@ def synthetic_library(
     dim: int = 128,
     n_descriptors: int = 20,
     genre_names: tuple[str, ...] = ("Pop", "Rock", "Jazz", "Classical", "Electronic", "Hip-Hop", "Unknown"),
-    tag_names: tuple[str, ...] = (
-        "Relaxation",
-        "Excitement",
-        "Healing",
-        "Romantic",
-        "Happiness",
-        "Nostalgia",
-        "Fresh",
-        "Quiet",
-        "Sadness",
-        "Loneliness",
-        "Missing",
-        "Anger",
-    ),
+    tag_names: tuple[str, ...] = TAGS,  # the app's 12 emotion tags, in the model's order
     seed: int = 0,
 ) -> LibraryArrays:
     rng = np.random.default_rng(seed)

@@ -122,10 +122,14 @@ def test_shift_drag_auditions_exactly_the_tracks_inside(window, qtbot):
     coords, rows = win.map.drawn.coords, win.map.drawn.rows
     # a box around the middle of the cloud, in map coordinates
     lo, hi = np.percentile(coords, 25, axis=0), np.percentile(coords, 80, axis=0)
-    inside = rows[(coords[:, 0] >= lo[0]) & (coords[:, 0] <= hi[0]) & (coords[:, 1] >= lo[1]) & (coords[:, 1] <= hi[1])]
+    start, end = widget_pos(win, lo[0], hi[1]), widget_pos(win, hi[0], lo[1])
+    # the box the drag really draws: its corners are whole pixels, so read them back in map coordinates
+    corners = [win.map.viewbox.mapSceneToView(win.map.mapToScene(p)) for p in (start, end)]
+    (x0, x1), (y0, y1) = sorted(c.x() for c in corners), sorted(c.y() for c in corners)
+    inside = rows[(coords[:, 0] >= x0) & (coords[:, 0] <= x1) & (coords[:, 1] >= y0) & (coords[:, 1] <= y1)]
     assert 0 < len(inside) < len(rows)
     view_before = win.map.viewbox.viewRange()
-    _drag(qtbot, win.map.viewport(), widget_pos(win, lo[0], hi[1]), widget_pos(win, hi[0], lo[1]))
+    _drag(qtbot, win.map.viewport(), start, end)
     qtbot.waitUntil(lambda: bool(win.audition.rows), timeout=3000)
     assert sorted(win.audition.rows) == sorted(int(r) for r in inside)
     assert win.map.viewbox.viewRange() == view_before  # selecting did not pan
