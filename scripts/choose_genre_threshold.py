@@ -35,6 +35,8 @@ from core.features.genre_infer import (  # noqa: E402
     genre_vectors_from_tags,
     rules,
 )
+from core.features.musicnn_tags import ANALYSIS_PATCHES  # noqa: E402
+from core.features.track import EXTRACTOR_VERSION  # noqa: E402
 from core.resources import resource_path  # noqa: E402
 
 GRID = np.round(np.arange(0.02, 0.96, 0.01), 2)
@@ -168,6 +170,8 @@ def main() -> None:
     table["chosen_on"] = {
         "data": "4Q emotion dataset, split=train, column genres (AllMusic)",
         "clips": int(train.sum()),
+        "features": f"MusiCNN-MSD tag activations averaged over {ANALYSIS_PATCHES} evenly spaced 3 s patches of the "
+        f"30 s analysis excerpt (extractor {EXTRACTOR_VERSION})",
         "rule": f"per genre, the threshold in {GRID[0]}..{GRID[-1]} (step 0.01) with the best F1 among those with "
         f"precision >= {args.min_precision}; null when there is none, its F1 < {args.min_f1}, or fewer than "
         f"{args.min_positives} positive clips",

@@ -29,7 +29,7 @@ from core.resources import resource_path
 __all__ = ["EMBED_DIM", "MSD_TAGS", "N_TAGS", "MusicnnEmbedder", "MusicnnNet", "default_weights", "load_musicnn"]
 
 # The tag vocabulary and sizes live in a torch-free module (genre inference and ONNX Runtime use them).
-from core.features.musicnn_tags import EMBED_DIM, MSD_TAGS, N_TAGS
+from core.features.musicnn_tags import ANALYSIS_PATCHES, EMBED_DIM, MSD_TAGS, N_TAGS, patch_picks
 
 BN_EPS = 1e-3  # TF's batch-normalisation default, which the checkpoint was trained with
 WEIGHTS_NAME = "musicnn_msd.safetensors"
@@ -132,15 +132,18 @@ class MusicnnEmbedder:
     """Runs `MusicnnNet` on whole excerpts: log-mel, patches from all inputs in shared batches, mean per excerpt."""
 
     def __init__(
-        self, net: MusicnnNet, device: torch.device, patch_batch: int | None = None, max_patches: int | None = None
+        self,
+        net: MusicnnNet,
+        device: torch.device,
+        patch_batch: int | None = None,
+        max_patches: int | None = ANALYSIS_PATCHES,
     ) -> None:
         self.net = net.eval().to(device)
         self.device = device
-        # A CPU budget knob: at most this many evenly spaced patches per excerpt (None: all). 3 of a 30 s excerpt's
-        # 10 keep the mean embedding's cosine to the full one >= 0.98 on the demo at a third of the cost; a model
-        # must be trained on the same setting.
-        if max_patches is not None and max_patches < 1:
-            raise ValueError("max_patches must be at least 1")
+        # At most this many evenly spaced patches per excerpt (None: all, as the original network's reference
+        # outputs). The default is the app's analysis setting (`musicnn_tags.ANALYSIS_PATCHES`), which the shipped
+        # model is trained on.
+        patch_picks(1, max_patches)  # refuses max_patches < 1 here, not at the first excerpt
         self.max_patches = max_patches
         # Each patch's largest front-end map is ~9 MB (float32), so a pass costs ~15 MB per patch of transient
         # memory: one 30 s excerpt (10 patches) per pass on a CPU, 64 patches (~1 GB) on a GPU, which is
@@ -152,11 +155,8 @@ class MusicnnEmbedder:
         """(P, 187, 96) log-mel patches of one 16 kHz waveform, on the embedder's device."""
         audio = torch.from_numpy(check_wave(wave, index)).to(self.device)
         patches = to_patches(log_mel(audio, self.net.mel_basis, self.window))
-        count = patches.shape[0]
-        if self.max_patches is None or count <= self.max_patches:
-            return patches
-        keep = ((np.arange(self.max_patches) + 0.5) * count / self.max_patches).astype(np.int64)  # centred picks
-        return patches[torch.from_numpy(keep).to(self.device)]
+        keep = patch_picks(patches.shape[0], self.max_patches)
+        return patches if keep is None else patches[torch.tensor(keep, device=self.device)]
 
     @torch.inference_mode()
     def run_patches(self, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -192,9 +192,10 @@ def load_musicnn(
     device: str | torch.device | None = None,
     weights: str | Path | None = None,
     patch_batch: int | None = None,
-    max_patches: int | None = None,
+    max_patches: int | None = ANALYSIS_PATCHES,
 ) -> MusicnnEmbedder:
-    """The shipped MSD MusiCNN, on CUDA when available unless `device` says otherwise."""
+    """The shipped MSD MusiCNN, on CUDA when available unless `device` says otherwise; by default on the app's
+    analysis patches (`max_patches=None` runs every patch, as the original network's reference does)."""
     from safetensors.torch import load_file
 
     path = Path(weights) if weights is not None else default_weights()

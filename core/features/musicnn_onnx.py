@@ -2,7 +2,8 @@
 
 Mirrors `core.features.musicnn.MusicnnEmbedder` (same `embed(waves) -> (embeddings (B, 200), tags (B, 50))`): the
 same centred 512/256 STFT with a periodic Hann window and zero padding, the filterbank stored with the weights,
-log10(10000 x + 1), non-overlapping 187-frame patches (short inputs repeat-padded), means over patches. The graph
+log10(10000 x + 1), non-overlapping 187-frame patches (short inputs repeat-padded), the same evenly spaced picks
+of them, means over patches. The graph
 (`musicnn_msd.onnx` beside the weights) is written by scripts/export_onnx.py and refused when the weights change.
 Parity with torch is tested (tests/test_onnx_runtime.py). The constants and `check_wave` are defined here, torch-free,
 and `core.features.musicnn_mel` imports them.
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 import scipy.fft
 
+from core.features.musicnn_tags import ANALYSIS_PATCHES, patch_picks
 from core.inference_base import file_hash
 
 SAMPLE_RATE = 16000
@@ -77,7 +79,16 @@ def to_patches(logmel: np.ndarray) -> np.ndarray:
 class OnnxMusicnnEmbedder:
     """MusiCNN-MSD on ONNX Runtime (CPU), `embed` as `MusicnnEmbedder.embed`; picklable (rebuilds its session)."""
 
-    def __init__(self, graph: bytes, mel_basis: np.ndarray, threads: int = 0, patch_batch: int = 10) -> None:
+    def __init__(
+        self,
+        graph: bytes,
+        mel_basis: np.ndarray,
+        threads: int = 0,
+        patch_batch: int = 10,
+        max_patches: int | None = ANALYSIS_PATCHES,
+    ) -> None:
+        patch_picks(1, max_patches)  # refuses max_patches < 1 now
+        self.max_patches = max_patches
         self.graph = graph
         self.mel_basis = np.ascontiguousarray(mel_basis, dtype=np.float32)
         self.threads = threads
@@ -110,11 +121,17 @@ class OnnxMusicnnEmbedder:
         ]
         return np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
 
+    def patches(self, wave: np.ndarray, index: int = 0) -> np.ndarray:
+        """(P, 187, 96) log-mel patches of one 16 kHz waveform: the evenly spaced `max_patches` of them."""
+        patches = to_patches(log_mel(check_wave(wave, index), self.mel_basis))
+        keep = patch_picks(len(patches), self.max_patches)
+        return patches if keep is None else patches[keep]
+
     def embed(self, waves16k: Sequence[np.ndarray] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         waves = list(waves16k) if not isinstance(waves16k, np.ndarray) or waves16k.ndim == 2 else [waves16k]
         if not waves:
             raise ValueError("no waveforms to embed")
-        per_wave = [to_patches(log_mel(check_wave(w, i), self.mel_basis)) for i, w in enumerate(waves)]
+        per_wave = [self.patches(w, i) for i, w in enumerate(waves)]
         emb, tags = self._run(np.ascontiguousarray(np.concatenate(per_wave), dtype=np.float32))
         counts = np.cumsum([len(p) for p in per_wave])[:-1]
         return (
@@ -127,8 +144,11 @@ def weights_hash(weights: Path) -> str:
     return file_hash(weights)
 
 
-def load_onnx_musicnn(weights: str | Path | None = None, threads: int | None = None) -> OnnxMusicnnEmbedder:
-    """The shipped MusiCNN graph beside `weights` (default: the shipped safetensors); raises MusicnnUnavailable."""
+def load_onnx_musicnn(
+    weights: str | Path | None = None, threads: int | None = None, max_patches: int | None = ANALYSIS_PATCHES
+) -> OnnxMusicnnEmbedder:
+    """The shipped MusiCNN graph beside `weights` (default: the shipped safetensors), by default on the app's
+    analysis patches (None: every patch); raises MusicnnUnavailable."""
     from core.resources import resource_path
 
     path = Path(weights) if weights is not None else resource_path("models", "musicnn_msd", "musicnn_msd.safetensors")
@@ -143,4 +163,4 @@ def load_onnx_musicnn(weights: str | Path | None = None, threads: int | None = N
         raise MusicnnUnavailable(f"{graph} was exported from other weights: re-run scripts/export_onnx.py")
     from core.runtime import default_threads
 
-    return OnnxMusicnnEmbedder(blob, np.load(basis), default_threads() if threads is None else threads)
+    return OnnxMusicnnEmbedder(blob, np.load(basis), default_threads() if threads is None else threads, 10, max_patches)

@@ -31,8 +31,10 @@ from core.metadata import read_tags
 
 # Bump whenever any stored feature would change for the same file (cache entries are keyed on it). The major
 # number changes when existing features are computed differently (models trained on the old ones no longer fit);
-# 1.1 added the MusiCNN-MSD vector and genres inferred from it for untagged files.
-EXTRACTOR_VERSION = "1.1"
+# 1.1 added the MusiCNN-MSD vector and genres inferred from it for untagged files; 1.2 runs MusiCNN on 3 evenly
+# spaced patches of the excerpt (musicnn_tags.ANALYSIS_PATCHES; the mean vector's cosine to 1.1's is ~0.98, so
+# models trained on 1.1 still load).
+EXTRACTOR_VERSION = "1.2"
 MUSICNN_DIM = MUSICNN_EMBED_DIM + MUSICNN_TAGS  # 250: the 200-d embedding, then the 50 tag activations
 
 ANALYSIS_RATE = 16000

@@ -11,6 +11,7 @@ import torch
 from core.audio import load_excerpt
 from core.features.musicnn import EMBED_DIM, MSD_TAGS, N_TAGS, load_musicnn
 from core.features.musicnn_mel import PATCH_FRAMES, SAMPLE_RATE, log_mel
+from core.features.musicnn_tags import ANALYSIS_PATCHES
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "musicnn_reference.npz"
 
@@ -23,7 +24,7 @@ def reference() -> dict[str, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def model():
-    return load_musicnn("cpu")
+    return load_musicnn("cpu", max_patches=None)  # every patch, as the original network's reference outputs
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +84,12 @@ def test_short_input_is_repeat_padded_to_one_patch(model, waves):
     assert ((tags > 0) & (tags < 1)).all()
 
 
-def test_max_patches_keeps_evenly_spaced_patches(waves):
-    full = load_musicnn("cpu")
+def test_analysis_keeps_three_evenly_spaced_patches(waves):
+    full = load_musicnn("cpu", max_patches=None)
     emb, tags = full.run_patches(full.patches(waves[1]))
-    few = load_musicnn("cpu", max_patches=3)
+    assert emb.shape[0] == 10
+    few = load_musicnn("cpu")  # the app's analysis setting
+    assert few.max_patches == ANALYSIS_PATCHES == 3
     assert few.patches(waves[1]).shape[0] == 3
     e3, t3 = few.embed([waves[1]])
     np.testing.assert_allclose(e3[0], emb[[1, 5, 8]].mean(0).numpy(), atol=1e-5)
@@ -157,6 +160,6 @@ def test_network_exports_to_onnx_with_a_dynamic_batch(model, waves, tmp_path):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_matches_reference(reference, waves):
-    emb, tags = load_musicnn("cuda").embed(waves)
+    emb, tags = load_musicnn("cuda", max_patches=None).embed(waves)
     np.testing.assert_allclose(emb, reference["emb"], atol=1e-4, rtol=0)
     np.testing.assert_allclose(tags, reference["tags"], atol=1e-4, rtol=0)

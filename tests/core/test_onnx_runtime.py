@@ -110,12 +110,15 @@ def test_musicnn_onnx_matches_torch_on_demo_clips(demo_files: list[Path]) -> Non
     from core.features.musicnn_onnx import OnnxMusicnnEmbedder, load_onnx_musicnn
 
     waves = [load_audio(p, 16000) for p in demo_files[:4]] + [np.full(4000, 0.1, np.float32)]  # + a short one
-    ref = load_musicnn("cpu").embed(waves)
     onnx = load_onnx_musicnn()
-    got = pickle.loads(pickle.dumps(onnx)).embed(waves)
-    for a, b in zip(ref, got):
-        assert a.shape == b.shape and float(np.abs(a - b).max()) <= PARITY
-    assert isinstance(onnx, OnnxMusicnnEmbedder)
+    assert isinstance(onnx, OnnxMusicnnEmbedder) and onnx.max_patches == 3  # the analysis setting, as torch's
+    for every in (False, True):  # the analysis patches, and all of them
+        keep = {"max_patches": None} if every else {}
+        ref = load_musicnn("cpu", **keep).embed(waves)
+        got = pickle.loads(pickle.dumps(load_onnx_musicnn(**keep))).embed(waves)
+        for a, b in zip(ref, got):
+            assert a.shape == b.shape and float(np.abs(a - b).max()) <= PARITY
+    assert np.abs(ref[0] - load_musicnn("cpu").embed(waves)[0]).max() > 1e-3  # the two settings do differ
 
 
 def test_shipped_graphs_are_current() -> None:
