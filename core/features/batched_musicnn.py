@@ -16,13 +16,7 @@ import numpy as np
 import torch
 
 from core.features.musicnn_mel import HOP, N_FFT, PATCH_FRAMES
-
-
-def _picks(count: int, max_patches: int | None) -> list[int]:
-    """Which of an excerpt's `count` patches the embedder keeps (all, or `max_patches` centred ones)."""
-    if max_patches is None or count <= max_patches:
-        return list(range(count))
-    return [int(i) for i in ((np.arange(max_patches) + 0.5) * count / max_patches).astype(np.int64)]
+from core.features.musicnn_tags import patch_picks
 
 
 def musicnn_batch_vectors(embedder: Any, waves16k: torch.Tensor) -> np.ndarray:
@@ -40,7 +34,8 @@ def musicnn_batch_vectors(embedder: Any, waves16k: torch.Tensor) -> np.ndarray:
         power = spec.real.square() + spec.imag.square()
         logmel = torch.log10(10000.0 * torch.matmul(embedder.net.mel_basis, power) + 1.0).mT  # (B, T, 96)
         count = logmel.shape[1] // PATCH_FRAMES
-        keep = _picks(count, embedder.max_patches)
+        picks = patch_picks(count, embedder.max_patches)
+        keep = list(range(count)) if picks is None else list(picks)
         patches = logmel[:, : count * PATCH_FRAMES].reshape(b, count, PATCH_FRAMES, logmel.shape[2])[:, keep]
         emb, tags = embedder.run_patches(patches.reshape(b * len(keep), PATCH_FRAMES, -1))
         emb = emb.reshape(b, len(keep), -1).mean(dim=1)

@@ -21,7 +21,7 @@ def waves(demo_files) -> np.ndarray:
     return np.stack([load_excerpt(p, rates=(16000,)).audio[16000][:N] for p in picks]).astype(np.float32)
 
 
-@pytest.mark.parametrize("max_patches", [None, 2])
+@pytest.mark.parametrize("max_patches", [None, 2, 3])
 def test_batched_equals_per_excerpt(waves, max_patches):
     embedder = load_musicnn("cpu", max_patches=max_patches)
     want = musicnn_vectors(embedder, list(waves))
