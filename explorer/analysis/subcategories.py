@@ -305,9 +305,9 @@ def _assign_pass(
         return sq_distances(space, space_sq, centroids), data @ np.ascontiguousarray(extra.T)
     k = centroids.shape[0]
     both = data @ np.ascontiguousarray(np.concatenate([centroids.astype(np.float32), extra]).T)
-    d2 = both[:, :k]
+    d2 = np.ascontiguousarray(both[:, :k])  # contiguous first: the four passes below were 3x slower strided
     d2 *= -2.0
     d2 += space_sq[:, None]
     d2 += np.einsum("kd,kd->k", centroids, centroids)[None, :]
     np.maximum(d2, 0.0, out=d2)
-    return np.ascontiguousarray(d2), np.ascontiguousarray(both[:, k:])
+    return d2, np.ascontiguousarray(both[:, k:])
