@@ -130,8 +130,9 @@ def muq_variants(w24, device, check: int, timed) -> dict:
             _, row["conformer_ms64"] = timed(lambda: inner.conformer(h, output_hidden_states=True))
         row["cos_to_fp32"] = _cos(emb.embed(waves[:check], batch_size=check), ref)
         out[f"muq_{name}"] = {k: (round(v, 1) if isinstance(v, float) else v) for k, v in row.items()}
-    out["muq_fast_vs_plain_bf16_cos"] = _cos(fast.embed(waves[:check], batch_size=check),
-                                             plain.embed(waves[:check], batch_size=check))
+    out["muq_fast_vs_plain_bf16_cos"] = _cos(
+        fast.embed(waves[:check], batch_size=check), plain.embed(waves[:check], batch_size=check)
+    )
     if device != "cpu":
         out["muq_peak_mem_gb"] = round(torch.cuda.max_memory_allocated() / 1e9, 1)
     return out

@@ -107,8 +107,15 @@ def capacity(w16, w24, n: int, batch: int, muq, device: str = "cuda:0") -> dict:
 
     def batches(count: int) -> list[list[Decoded]]:
         clips = [
-            Decoded(i, {}, audio16k=w16[i % len(w16)], audio24k=w24[i % len(w24)], duration=180.0,
-                    n16=w16.shape[1], n24=w24.shape[1])
+            Decoded(
+                i,
+                {},
+                audio16k=w16[i % len(w16)],
+                audio24k=w24[i % len(w24)],
+                duration=180.0,
+                n16=w16.shape[1],
+                n24=w24.shape[1],
+            )
             for i in range(count)
         ]
         return [clips[s : s + batch] for s in range(0, count, batch)]

@@ -29,8 +29,9 @@ def musicnn_batch_vectors(embedder: Any, waves16k: torch.Tensor) -> np.ndarray:
     if 1 + n // HOP < PATCH_FRAMES:
         return musicnn_vectors(embedder, list(wave.cpu().numpy()))
     with torch.inference_mode():
-        spec = torch.stft(wave, N_FFT, HOP, window=embedder.window, center=True, pad_mode="constant",
-                          return_complex=True)  # (B, 257, T)
+        spec = torch.stft(
+            wave, N_FFT, HOP, window=embedder.window, center=True, pad_mode="constant", return_complex=True
+        )  # (B, 257, T)
         power = spec.real.square() + spec.imag.square()
         logmel = torch.log10(10000.0 * torch.matmul(embedder.net.mel_basis, power) + 1.0).mT  # (B, T, 96)
         count = logmel.shape[1] // PATCH_FRAMES

@@ -94,7 +94,9 @@ def fit_pca(x: np.ndarray, n_components: int = 2) -> Projection:
         raise AnalysisError("n_components must be >= 1")
     empty = np.zeros((0, n_components), np.float32)
     if n == 0:
-        return Projection(empty, np.zeros(n_components), np.zeros((n_components, d), np.float32), np.zeros(d, np.float32))
+        return Projection(
+            empty, np.zeros(n_components), np.zeros((n_components, d), np.float32), np.zeros(d, np.float32)
+        )
     if n > FIT_MAX_ROWS:  # at 10^6 tracks the covariance was half of a map refresh; every k-th row (a view: no
         # gather of a random sample, which alone cost 60 ms) gives the same axes (|cos| 0.999 to the exact ones on
         # the synthetic 10^6-track library, whose top two eigenvalues are within 4 %) and keeps the map stable
@@ -116,5 +118,3 @@ def fit_pca(x: np.ndarray, n_components: int = 2) -> Projection:
             comps[i] = eigvecs[:, i]
             ratios[i] = eigvals[i] / total
     return Projection(empty, ratios, orient_components(comps).astype(np.float32), mean.astype(np.float32))
-
-

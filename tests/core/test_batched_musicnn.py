@@ -34,5 +34,9 @@ def test_batched_equals_per_excerpt(waves, max_patches):
 def test_short_excerpts_fall_back_to_repeat_padding(waves):
     embedder = load_musicnn("cpu")
     short = waves[:, : 16000 * 2]
-    np.testing.assert_allclose(musicnn_batch_vectors(embedder, torch.from_numpy(short)),
-                               musicnn_vectors(embedder, list(short)), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        musicnn_batch_vectors(embedder, torch.from_numpy(short)),
+        musicnn_vectors(embedder, list(short)),
+        rtol=1e-4,
+        atol=1e-5,
+    )

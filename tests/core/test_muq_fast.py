@@ -32,7 +32,9 @@ def model() -> torch.nn.Module:
 
 
 def test_rewrite_matches_the_original_on_real_audio(model, demo_dir):
-    waves = [load_audio(demo_dir / n, 24000, start=3.0, duration=4.0) for n in ("wesnoth_sad.ogg", "wesnoth_knolls.opus")]
+    waves = [
+        load_audio(demo_dir / n, 24000, start=3.0, duration=4.0) for n in ("wesnoth_sad.ogg", "wesnoth_knolls.opus")
+    ]
     plain = MuQEmbedder(copy.deepcopy(model), device="cpu", fast=False)
     fast = MuQEmbedder(copy.deepcopy(model), device="cpu", fast=True)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.model.model.conv.modules())
