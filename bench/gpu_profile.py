@@ -1,11 +1,13 @@
 """Where a GPU feature batch and a MuQ batch spend their device time, sub-stage by sub-stage, and what the
-precision/layout levers buy (same inputs, GPU synchronised around each step).
+MuQ rewrite and batched MusiCNN buy (same inputs, GPU synchronised around each step).
 
     python bench/gpu_profile.py --source DIR [--clips 128] [--check 16]
 
-Prints one JSON line: milliseconds per batch for each feature sub-stage (analysis/STFT, dissonance, descriptor
-groups, mel, copy back) and MusiCNN; MuQ clips/s for each variant with its front-end / conformer split and the
-cosine of its embeddings to full float32 (TF32 off) on the first `--check` real clips.
+Prints one JSON line: milliseconds per batch for each feature sub-stage (copy to the GPU, analysis/STFT, dissonance,
+descriptor groups, mel); MusiCNN per excerpt vs batched (all / 3 patches); MuQ-large (random weights, bf16 autocast)
+unmodified vs the CUDA rewrite (core.features.muq_fast): clips/s, its mel / conv front end / conformer split, and
+the cosine of its embeddings to full float32 (TF32 off) on the first `--check` real clips. Without a GPU it runs
+as a smoke test on the CPU (a tiny MuQ).
 """
 
 from __future__ import annotations
