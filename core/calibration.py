@@ -48,9 +48,9 @@ class CalibrationError(ValueError):
 
 @dataclass(frozen=True)
 class CalibrationParams:
-    power: float = 3.0  # kernel sharpness: higher = more local
+    power: float = 2.5  # kernel sharpness: higher = more local
     ridge: float = 0.1  # regularisation of the kernel ridge fit
-    quadrant_target: float = 0.9  # a taught quadrant is lifted to at least this probability (before ridge shrink)
+    quadrant_target: float = 0.97  # a taught quadrant is lifted to at least this probability (before ridge shrink)
     step: float = 0.5  # relative kinds move P(high arousal) this fraction of the way to 1 (or 0)
     floor: float = 1e-6  # probabilities are clipped here before taking logs
 
