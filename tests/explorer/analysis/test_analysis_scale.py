@@ -40,3 +40,19 @@ def test_one_bad_row_outside_the_fit_sample_is_still_refused(monkeypatch):
             find_subcategories(emb, max_points=500)
     emb[4_001, 7] = 1e30  # finite, but its squared norm overflows float32: still a valid (if odd) embedding
     assert len(find_subcategories(emb, max_points=500).labels) == 5_001
+
+
+def test_the_map_places_and_assigns_in_one_pass_as_the_separate_functions_do():
+    """build_map_scene takes coordinates from the cluster assignment's matrix product (fit_pca + products_with):
+    they must equal project_pca's, and the clusters find_subcategories' own."""
+    from explorer.analysis import build_map_scene, find_subcategories
+
+    lib = synthetic_library(30_000, n_clusters=6, n_descriptors=8, seed=4)
+    scene = build_map_scene(lib)
+    alone = projection.project_pca(lib.embeddings)
+    assert np.abs(scene.coords).max() > 0.1
+    centred = (lib.embeddings.astype(np.float64) - alone.mean) @ alone.components.T.astype(np.float64)
+    tol = 1e-5 * float(np.abs(centred).max())
+    np.testing.assert_allclose(scene.coords, centred, atol=tol)  # the textbook projection of every row
+    np.testing.assert_allclose(alone.coords, centred, atol=tol)
+    np.testing.assert_array_equal(scene.labels, find_subcategories(lib.embeddings).labels)
