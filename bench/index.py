@@ -7,6 +7,7 @@
     python bench/index.py --load-arrays 100000    # synthetic 100k-track cache: time load_arrays() only
     python bench/index.py --tracks 200 --source /data/4q/audio --model default   # real clips, the shipped model
     python bench/index.py --stages 40 --source /data/4q/audio   # CPU ms per stage and track, one thread, in-process
+    python bench/index.py --tracks 51 --source DIR_OF_FULL_LENGTH_FILES --model default   # full-length tracks
     QFX_BACKEND=torch python bench/index.py ...   # the torch runtime instead of ONNX Runtime (core/runtime.py)
 
 Runs without torch (the lean install): `--model random` then needs torch, use `--model default`.
@@ -14,6 +15,14 @@ Runs without torch (the lean install): `--model random` then needs torch, use `-
 The machine may be shared: besides the wall-clock rate, the CPU seconds of every process of the run (main,
 forkserver, workers) are summed, and `cpu_bound_tracks_per_min_2_cores` = 2 x 60 / (CPU s per track) is the rate
 two otherwise idle cores would reach if the pipeline kept both busy; the load average before/after is printed too.
+The CPU of the bench's own /proc sampler thread is measured and left out. Every worker reports the CPU seconds of each
+stage of each file (tags, decode, resample, mel, descriptors, MusiCNN, model: `worker_cpu_ms_per_track`); what the
+workers spent beyond those stages (start-up, model loading, pickling, waiting on the queue) is
+`worker_cpu_ms_per_track["other"]`, and the main process's share (scan, fingerprints, plan, SQLite) `main`.
+
+`--stages` runs in-process under the workers' environment (one BLAS/OpenMP thread, the pool's malloc settings; it
+re-executes itself with them), so its figures are a worker's. It skips the mel when the indexer would (the model has no
+mel branch and the cache keeps no mels; `--with-mel` to time it anyway).
 
 Copies (not links) of the demo excerpts go to a temporary folder, so every track is a distinct file that must be
 decoded. Reports tracks/min over the whole `index_library` call (scan, plan, decode, features, model, SQLite
@@ -77,7 +86,8 @@ def _device() -> str:
 
 class MemorySampler:
     """Peak resident memory of this process plus all its descendants (workers are the forkserver's children, which
-    getrusage(RUSAGE_CHILDREN) never sees), sampled from /proc every 0.2 s."""
+    getrusage(RUSAGE_CHILDREN) never sees), sampled from /proc every 0.5 s (PSS every 2 s: reading smaps is what
+    costs; at 0.2 s with PSS each time the sampler took ~20 % of a core from a 2-core run)."""
 
     def __init__(self) -> None:
         import threading
@@ -85,6 +95,7 @@ class MemorySampler:
         self.peak_total_kb = 0
         self.peak_worker_kb = 0
         self.cpu_ticks: dict[int, int] = {}  # pid -> last seen utime + stime (clock ticks), children included
+        self.own_cpu_s = 0.0  # this sampler thread's CPU (it runs in the main process): not the indexer's
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -135,20 +146,28 @@ class MemorySampler:
 
     @property
     def cpu_s(self) -> float:
-        """CPU seconds of every descendant seen in the tree (workers exited since their last sample lose < 0.2 s)."""
+        """CPU seconds of every descendant seen in the tree (workers exited since their last sample lose < 0.5 s)."""
         return sum(v for pid, v in self.cpu_ticks.items() if pid != os.getpid()) / os.sysconf("SC_CLK_TCK")
 
     def _loop(self) -> None:
-        while not self._stop.wait(0.2):
-            tree = self._tree()
-            for pid in tree:
-                ticks = self._cpu_ticks(pid)
-                if ticks is not None:
-                    self.cpu_ticks[pid] = max(ticks, self.cpu_ticks.get(pid, 0))
-            rss = {pid: self._rss_kb(pid) for pid in tree}
+        n = 0
+        while not self._stop.wait(0.5):
+            t0 = time.thread_time()
+            self._sample(pss=n % 4 == 0)  # PSS (smaps) is the costly read: every 2 s
+            self.own_cpu_s += time.thread_time() - t0
+            n += 1
+
+    def _sample(self, pss: bool) -> None:
+        tree = self._tree()
+        for pid in tree:
+            ticks = self._cpu_ticks(pid)
+            if ticks is not None:
+                self.cpu_ticks[pid] = max(ticks, self.cpu_ticks.get(pid, 0))
+        rss = {pid: self._rss_kb(pid) for pid in tree}
+        if pss:
             self.peak_total_kb = max(self.peak_total_kb, sum(self._pss_kb(pid) for pid in tree))
-            workers = [v for pid, v in rss.items() if pid != os.getpid()]
-            self.peak_worker_kb = max([self.peak_worker_kb] + workers)
+        workers = [v for pid, v in rss.items() if pid != os.getpid()]
+        self.peak_worker_kb = max([self.peak_worker_kb] + workers)
 
     def __enter__(self) -> MemorySampler:
         if sys.platform.startswith("linux"):
@@ -206,10 +225,10 @@ def random_model(directory: Path, with_muq: bool) -> Path:
 
 
 def build_muq(kind: str, device: str):
+    if kind == "none":  # before the import: muq_embed imports torch, which the lean install lacks
+        return None
     from core.features.muq_embed import MuQEmbedder, full_size_random_muq, tiny_muq_embedder
 
-    if kind == "none":
-        return None
     if kind == "tiny":
         return tiny_muq_embedder(device=device)
     return MuQEmbedder(full_size_random_muq(), device=device)
@@ -243,6 +262,7 @@ def bench_indexing(args: argparse.Namespace) -> dict:
                 print(f"  {p.stage} {p.done}/{p.total} {p.rate * 60:.0f}/min", file=sys.stderr)
 
         load_before = os.getloadavg()[0]
+        stage_cpu = _collect_stage_cpu()
         with MemorySampler() as mem:
             self0 = sum(os.times()[:2])
             summary = index_library(
@@ -255,8 +275,8 @@ def bench_indexing(args: argparse.Namespace) -> dict:
                 batch_size=args.batch,
                 pipeline=pipeline or "cpu",
             )
-            main_cpu_s = sum(os.times()[:2]) - self0
-        cpu_s = mem.cpu_s + main_cpu_s  # workers + forkserver (sampled) + this process (exact)
+            main_cpu_s = sum(os.times()[:2]) - self0 - mem.own_cpu_s
+        cpu_s = mem.cpu_s + main_cpu_s  # workers + forkserver (sampled) + this process (exact, less the sampler)
         load_after = os.getloadavg()[0]
         rows = len(cache.load_arrays(muq=False))
         t1 = time.monotonic()
@@ -284,6 +304,8 @@ def bench_indexing(args: argparse.Namespace) -> dict:
         "cpu_s_per_track": round(cpu_s / max(summary.analysed, 1), 3),
         "cpu_bound_tracks_per_min_2_cores": round(2 * 60 * summary.analysed / max(cpu_s, 1e-9), 1),
         "main_cpu_s_per_track": round(main_cpu_s / max(summary.analysed, 1), 3),
+        "worker_cpu_ms_per_track": _stage_table(stage_cpu, mem.cpu_s, summary.analysed),
+        "sampler_cpu_s": round(mem.own_cpu_s, 2),
         "load_avg_before_after": [round(load_before, 1), round(load_after, 1)],
         "analysed": summary.analysed,
         "failed": len(summary.failed),
@@ -301,6 +323,30 @@ def bench_indexing(args: argparse.Namespace) -> dict:
         "stages": pipeline.summary() if pipeline is not None else None,
         "gpu_peak_mem_gb": _gpu_peak_mem_gb() if device == "cuda" else None,
     }
+
+
+def _collect_stage_cpu() -> dict[str, float]:
+    """Sums (seconds) of the per-stage CPU times that workers attach to each analysed file, by stage."""
+    from explorer.library.batches import BatchRun
+
+    totals: dict[str, float] = {}
+    accept = BatchRun.accept
+
+    def counting_accept(self, res) -> None:
+        for stage, secs in (getattr(res.features, "cpu_timings", None) or {}).items():
+            totals[stage] = totals.get(stage, 0.0) + secs
+        accept(self, res)
+
+    BatchRun.accept = counting_accept  # this bench process only
+    return totals
+
+
+def _stage_table(totals: dict[str, float], workers_cpu_s: float, n: int) -> dict[str, float]:
+    """CPU ms per analysed track by stage, plus the workers' CPU outside those stages ("other")."""
+    n = max(n, 1)
+    table = {k: round(1000 * v / n, 1) for k, v in sorted(totals.items()) if v > 0}
+    table["other"] = round(1000 * (workers_cpu_s - sum(totals.values())) / n, 1)
+    return table
 
 
 def bench_stages(args: argparse.Namespace) -> dict:
@@ -329,6 +375,9 @@ def bench_stages(args: argparse.Namespace) -> dict:
             import torch
 
             torch.set_num_threads(1)
+        from explorer.library.indexer import needs_mel
+
+        with_mel = args.with_mel or needs_mel(model, keep_mels=False)
         stages = ("tags", "decode", "resample", "mel", "descriptors", "musicnn", "model")
         spent = dict.fromkeys(stages, 0.0)
         load_before = os.getloadavg()[0]
@@ -364,7 +413,7 @@ def bench_stages(args: argparse.Namespace) -> dict:
 
             audio, sr, _ = timed("decode", decode)
             wave = timed("resample", _resample, audio, sr, 16000)
-            mel = timed("mel", melon_mel, wave)
+            mel = timed("mel", melon_mel, wave) if with_mel else None
             low, _ = timed("descriptors", all_descriptors, wave)
             vec = timed("musicnn", musicnn_vectors, musicnn, [wave]) if musicnn is not None else None
             if model is not None:
@@ -387,6 +436,7 @@ def bench_stages(args: argparse.Namespace) -> dict:
         "runtime": type(model).__name__ if model is not None else None,
         "musicnn_runtime": type(musicnn).__name__ if musicnn is not None else None,
         "cpu_ms_per_track": per,
+        "mel": "computed" if with_mel else "skipped (no mel branch, small cache)",
         "total_cpu_s_per_track": round(total, 3),
         "cpu_bound_tracks_per_min_2_cores": round(2 * 60 / max(total, 1e-9), 1),
         "load_avg_before_after": [round(load_before, 1), round(os.getloadavg()[0], 1)],
@@ -484,6 +534,18 @@ def bench_load_arrays(n: int, tmp: str | None, with_muq: bool = True) -> dict:
     return out
 
 
+def _as_a_worker() -> None:
+    """Re-run this process under the environment the indexer gives its workers (explorer.library.pool): one
+    BLAS/OpenMP thread (two on a loaded 2-core machine made the descriptors' matrix products 5-10x slower) and
+    the malloc settings, which glibc only reads at start-up."""
+    from explorer.library.pool import worker_environment
+
+    wanted = worker_environment()
+    if all(os.environ.get(k) == v for k, v in wanted.items()):
+        return
+    os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **wanted})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tracks", type=int, default=520)
@@ -496,6 +558,7 @@ def main() -> None:
         "checkpoint folder",
     )
     ap.add_argument("--stages", type=int, default=0, metavar="N", help="only profile the stages on N tracks")
+    ap.add_argument("--with-mel", action="store_true", help="--stages: time the mel even when indexing skips it")
     ap.add_argument("--batch", type=int, default=32, help="files per model batch / transaction")
     ap.add_argument(
         "--source",
@@ -523,6 +586,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None, help="also append the JSON line to this file")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
+    if args.stages:
+        _as_a_worker()
     if args.load_arrays:
         result = bench_load_arrays(args.load_arrays, args.tmp, not args.no_muq_column)
     elif args.stages:

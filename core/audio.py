@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import struct
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -334,6 +335,7 @@ class Excerpt:
     duration: float
     track_duration: float
     audio: dict[int, np.ndarray] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds of this process: "decode", "resample"
 
 
 def load_excerpt(
@@ -341,6 +343,7 @@ def load_excerpt(
 ) -> Excerpt:
     """Decode the excerpt window once at the native rate and resample it to every rate in `rates`."""
     rates = tuple(int(r) for r in rates)
+    t0 = time.process_time()
     track = audio_duration(path)
     start, win = excerpt_window(track, length, position)
     audio, sr, _ = _decode_native(path, start, win if win > 0 else None)
@@ -351,9 +354,7 @@ def load_excerpt(
         start, win = excerpt_window(track, length, position)
         first = int(round(start * sr))
         audio = full[first : first + int(round(win * sr))]
-    return Excerpt(
-        start=start,
-        duration=audio.size / sr,
-        track_duration=track,
-        audio={r: _resample(audio, sr, r) for r in rates},
-    )
+    t1 = time.process_time()
+    resampled = {r: _resample(audio, sr, r) for r in rates}
+    cpu = {"decode": t1 - t0, "resample": time.process_time() - t1}
+    return Excerpt(start=start, duration=audio.size / sr, track_duration=track, audio=resampled, cpu=cpu)

@@ -20,22 +20,39 @@ MAX_PEAKS = 100
 _PL_COEFFS = (-6.58977878, 28.58224226, -47.36739986, 35.70679761, -10.36526344, 1.00026609)  # Plomp-Levelt fit
 
 
+def _local_peaks(
+    mag: np.ndarray, bin_hz: float, max_freq: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All local maxima up to `max_freq` (uncapped) with the (T, K) float64 spectrum and its left/right neighbour
+    arrays (-inf outside the spectrum) for the parabolic refinement."""
+    kmax = int(max_freq / bin_hz)
+    sub = mag[:, : kmax + 2].astype(np.float64)
+    left = np.concatenate([np.full((sub.shape[0], 1), -np.inf), sub[:, :-1]], axis=1)
+    right = np.concatenate([sub[:, 1:], np.full((sub.shape[0], 1), -np.inf)], axis=1)
+    is_peak = ((sub > left) & (sub >= right) & (sub > 0))[:, : kmax + 1]
+    return is_peak, sub, left, right
+
+
+def _kept(is_peak: np.ndarray, sub: np.ndarray, max_peaks: int, min_rel_db: float | None) -> np.ndarray:
+    """The peaks one peak set keeps: those within `min_rel_db` of the frame's maximum (when given), then the
+    `max_peaks` lowest in frequency (Essentia's order-by-frequency truncation)."""
+    if min_rel_db is not None:
+        kmax = is_peak.shape[1] - 1
+        is_peak = is_peak & (
+            sub[:, : kmax + 1] >= sub[:, : kmax + 1].max(axis=1, keepdims=True) * 10.0 ** (min_rel_db / 20.0)
+        )
+    if is_peak.shape[0] and int(is_peak.sum(axis=1).max()) > max_peaks:  # the cumulative count only when needed
+        is_peak = is_peak & (np.cumsum(is_peak, axis=1) <= max_peaks)
+    return is_peak
+
+
 def _peak_candidates(
     mag: np.ndarray, bin_hz: float, max_freq: float, max_peaks: int, min_rel_db: float | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Kept peaks as flat arrays in (frame, frequency) order: rows, bins, and the (T, K) float64 spectrum with its
     left/right neighbour views (-inf outside the spectrum) for the parabolic refinement."""
-    kmax = int(max_freq / bin_hz)
-    sub = mag[:, : kmax + 2].astype(np.float64)
-    left = np.concatenate([np.full((sub.shape[0], 1), -np.inf), sub[:, :-1]], axis=1)
-    right = np.concatenate([sub[:, 1:], np.full((sub.shape[0], 1), -np.inf)], axis=1)
-    is_peak = (sub > left) & (sub >= right) & (sub > 0)
-    if min_rel_db is not None:
-        is_peak &= sub >= sub[:, : kmax + 1].max(axis=1, keepdims=True) * 10.0 ** (min_rel_db / 20.0)
-    is_peak = is_peak[:, : kmax + 1]
-    if is_peak.shape[0] and int(is_peak.sum(axis=1).max()) > max_peaks:  # the cumulative count only when needed
-        is_peak = is_peak & (np.cumsum(is_peak, axis=1) <= max_peaks)
-    rows, cols = np.nonzero(is_peak)  # row-major: each frame's peaks are contiguous and sorted by frequency
+    is_peak, sub, left, right = _local_peaks(mag, bin_hz, max_freq)
+    rows, cols = np.nonzero(_kept(is_peak, sub, max_peaks, min_rel_db))  # row-major: per frame, by frequency
     return rows, cols, sub, left, right
 
 
@@ -133,3 +150,18 @@ def frame_dissonance(mag: np.ndarray, bin_hz: float, min_rel_db: float | None = 
     rows, cols, sub, left, right = _peak_candidates(mag, bin_hz, PEAK_MAX_FREQ, MAX_PEAKS, min_rel_db)
     f, m = _refine(rows, cols, sub, left, right, bin_hz)
     return _dissonance_flat(rows, f, m, mag.shape[0])
+
+
+def frame_dissonances(mag: np.ndarray, bin_hz: float, min_rel_dbs: tuple[float | None, ...]) -> tuple[np.ndarray, ...]:
+    """`frame_dissonance` for several peak sets at once (one per `min_rel_dbs` entry), sharing the peak search
+    and the refinement: the salient set is a subset of all local peaks, so both come from one pass."""
+    is_peak, sub, left, right = _local_peaks(mag, bin_hz, PEAK_MAX_FREQ)
+    kept = [_kept(is_peak, sub, MAX_PEAKS, rel) for rel in min_rel_dbs]
+    union = np.logical_or.reduce(kept) if len(kept) > 1 else kept[0]
+    rows, cols = np.nonzero(union)
+    f, m = _refine(rows, cols, sub, left, right, bin_hz)
+    out = []
+    for mask in kept:
+        sel = mask[rows, cols]
+        out.append(_dissonance_flat(rows[sel], f[sel], m[sel], mag.shape[0]))
+    return tuple(out)

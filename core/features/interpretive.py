@@ -95,9 +95,10 @@ def _timbre(an: Analysis) -> dict[str, float]:
     cum = np.cumsum(power, axis=1)
     roll_idx = np.argmax(cum >= ROLLOFF_SHARE * total[:, None], axis=1)
     rolloff = np.where(total > 0, freqs[roll_idx], 0.0)
-    band = power[:, (freqs >= 30.0)]
+    band = power[:, int(np.searchsorted(freqs, 30.0)) :]  # bins >= 30 Hz: a view, not a masked copy
     am = band.mean(axis=1)
-    gm = np.exp(np.log(band + 1e-20).mean(axis=1))
+    logs = band + 1e-20
+    gm = np.exp(np.log(logs, out=logs).mean(axis=1))
     flatness = safe_div(gm, am)
     mel_db = 10.0 * np.log10(power @ _mel_matrix(power.shape[1], an.sr) + 1e-10)
     mfcc = scipy.fft.dct(mel_db, type=2, norm="ortho", axis=1)[:, 1 : N_MFCC + 1]

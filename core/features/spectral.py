@@ -128,18 +128,21 @@ class Analysis:
         return spectral_centroid(self.mag[self.active], self.freqs)
 
     @cached_property
+    def _dissonances(self) -> tuple[np.ndarray, np.ndarray]:
+        """(all peaks, salient peaks) dissonance: one peak search serves both sets."""
+        from core.features.dissonance import frame_dissonances
+
+        return frame_dissonances(self.mag[self.active], float(self.freqs[1]), (None, SALIENT_PEAK_DB))
+
+    @property
     def dissonance(self) -> np.ndarray:  # (T_active,) per-frame sensory dissonance, shared by both families
-        from core.features.dissonance import frame_dissonance
+        return self._dissonances[0]
 
-        return frame_dissonance(self.mag[self.active], float(self.freqs[1]))
-
-    @cached_property
+    @property
     def salient_dissonance(self) -> np.ndarray:
         """Dissonance of peaks within 20 dB of each frame's strongest: Essentia's default peak set saturates
         near 0.5 on dense music spectra, this variant keeps a usable spread for the interpretive axis."""
-        from core.features.dissonance import frame_dissonance
-
-        return frame_dissonance(self.mag[self.active], float(self.freqs[1]), min_rel_db=SALIENT_PEAK_DB)
+        return self._dissonances[1]
 
     @cached_property
     def short_mag(self) -> np.ndarray:  # (T2, 257) short-frame magnitudes for onset novelty

@@ -62,6 +62,9 @@ class TrackFeatures:
     musicnn: np.ndarray | None = None  # (250,) float32 MusiCNN-MSD: 200-d embedding mean, then 50 tag activations
     genre_inferred: bool = False  # True when `genre` came from the audio (the tags named no genre)
     timings: dict[str, float] = field(default_factory=dict, compare=False, repr=False)  # seconds per stage
+    # CPU seconds per stage of the process that extracted it (decode and resample apart; the worker adds its own
+    # stages): what bench/index.py sums, since wall time on a shared machine says little
+    cpu_timings: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
     audio24k: np.ndarray | None = field(
         default=None, compare=False, repr=False
     )  # only with keep_audio24k; never stored
@@ -114,6 +117,20 @@ class TrackFeatures:
             return cls.from_arrays(data)
 
 
+class _StageClock:
+    """Wall and CPU seconds of consecutive stages: `lap(name)` closes the stage that ran since the last lap."""
+
+    def __init__(self, wall: dict[str, float], cpu: dict[str, float]) -> None:
+        self.wall, self.cpu = wall, cpu
+        self._wall0, self._cpu0 = time.perf_counter(), time.process_time()
+
+    def lap(self, name: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.wall[name] = wall - self._wall0
+        self.cpu[name] = cpu - self._cpu0
+        self._wall0, self._cpu0 = wall, cpu
+
+
 def default_musicnn() -> Any:
     """This process's CPU MusiCNN-MSD (loaded once; indexing workers and the feature cache share this path)."""
     if not _MUSICNN:
@@ -161,35 +178,32 @@ def extract_track_features(
     `compute_musicnn` is False. Raises `AudioDecodeError` for undecodable files.
     """
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
+    cpu: dict[str, float] = {}
+    clock = _StageClock(timings, cpu)
     if tags is None:
         tags = read_tags(path)
-    timings["tags"] = time.perf_counter() - t0
+    clock.lap("tags")
 
-    t0 = time.perf_counter()
     rates = (ANALYSIS_RATE, MUQ_RATE) if (muq is not None or keep_audio24k) else (ANALYSIS_RATE,)
     excerpt = load_excerpt(path, rates=rates, length=excerpt_length)
     wave16 = excerpt.audio[ANALYSIS_RATE]
     if wave16.size < ANALYSIS_RATE // 10:
         raise AudioDecodeError(path, f"only {wave16.size} samples decoded: too short to analyse")
-    timings["decode"] = time.perf_counter() - t0
+    clock.lap("decode")
+    cpu.update(excerpt.cpu)  # decode and resample apart
 
-    t0 = time.perf_counter()
     mel = melon_mel(wave16) if compute_mel else None
-    timings["mel"] = time.perf_counter() - t0
+    clock.lap("mel")
 
-    t0 = time.perf_counter()
     lowlevel, interpretive = all_descriptors(wave16)  # one shared STFT for both sets
-    timings["descriptors"] = time.perf_counter() - t0
+    clock.lap("descriptors")
 
-    t0 = time.perf_counter()
     emb = muq.embed([excerpt.audio[MUQ_RATE]])[0] if muq is not None else None
-    timings["muq"] = time.perf_counter() - t0
+    clock.lap("muq")
 
-    t0 = time.perf_counter()
     run_musicnn = compute_musicnn and not keep_audio16k
     musicnn_vec = musicnn_vectors(musicnn or default_musicnn(), [wave16])[0] if run_musicnn else None
-    timings["musicnn"] = time.perf_counter() - t0
+    clock.lap("musicnn")
 
     feats = TrackFeatures(
         path=str(Path(path)),
@@ -202,6 +216,7 @@ def extract_track_features(
         genre=genre_vector(tags.get("genre")),
         tags=dict(tags),
         timings=timings,
+        cpu_timings=cpu,
         audio24k=excerpt.audio.get(MUQ_RATE) if keep_audio24k else None,
         audio16k=wave16 if keep_audio16k else None,
     )

@@ -41,6 +41,12 @@ log = logging.getLogger(__name__)
 __all__ = ["CRASH_REASON", "IndexSummary", "IndexingError", "LibraryBusy", "index_library"]
 
 
+def needs_mel(model: Any, keep_mels: bool) -> bool:
+    """Whether indexing must compute the mel: the model has a mel branch, or the library stores mels (training).
+    The small cache of the shipped default (MusiCNN, genre, low-level) never reads it."""
+    return keep_mels or "mel" in (getattr(model, "branches", None) or ())
+
+
 class _Run(BatchRun):
     """State of one indexing run's analysis phase: the worker pool that feeds `BatchRun` (explorer.library.batches),
     which runs the model on finished files and commits them batch by batch."""
@@ -48,8 +54,9 @@ class _Run(BatchRun):
     worker_fn = staticmethod(extract)  # what a worker does per file (the GPU pipeline swaps in decode-only)
 
     def worker_kwargs(self) -> dict[str, Any]:
-        """Extra keyword arguments of `worker_fn`: MusiCNN runs in the workers unless this process batches it."""
-        return {"musicnn_here": self.musicnn is None}
+        """Extra keyword arguments of `worker_fn`: MusiCNN runs in the workers unless this process batches it; the
+        mel is computed only when something reads it (a mel branch, or a library that keeps mels for training)."""
+        return {"musicnn_here": self.musicnn is None, "with_mel": needs_mel(self.model, self.cache.keep_mels)}
 
     # -- the worker pool ------------------------------------------------------------------------------------
     def _timed_out(self, crashed: list[tuple[int, bytes]], marker_dir: str) -> list[tuple[int, bytes]]:

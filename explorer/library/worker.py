@@ -15,6 +15,7 @@ import stat
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -112,17 +113,22 @@ class _AudioCapture:
 
 
 def _features(
-    path: str, tags: dict[str, Any], want_audio24k: bool, musicnn_here: bool
+    path: str, tags: dict[str, Any], want_audio24k: bool, musicnn_here: bool, with_mel: bool = True
 ) -> tuple[Any, np.ndarray | None]:
-    """MusiCNN runs here on the CPU unless `musicnn_here` is False (the main process batches it on the GPU)."""
+    """MusiCNN runs here on the CPU unless `musicnn_here` is False (the main process batches it on the GPU); the mel
+    only when `with_mel` (the model reads it or the library keeps mels)."""
     if not want_audio24k:
-        return track_features.extract_track_features(path, tags=tags, keep_audio16k=not musicnn_here), None
+        feats = track_features.extract_track_features(
+            path, tags=tags, keep_audio16k=not musicnn_here, compute_mel=with_mel
+        )
+        return feats, None
     capture = _AudioCapture()
     feats = track_features.extract_track_features(
         path,
         tags=tags,
         muq=capture,  # type: ignore[arg-type]
         keep_audio16k=not musicnn_here,
+        compute_mel=with_mel,
     )
     feats.muq = None
     return feats, capture.wave
@@ -200,26 +206,34 @@ def opened_track(path: bytes, tags: dict[str, Any]) -> Iterator[tuple[str, str |
         yield openable, "empty file" if os.path.getsize(openable) == 0 else None
 
 
-def extract(track_id: int, path: bytes, want_audio24k: bool, musicnn_here: bool = True) -> WorkResult:
+def extract(
+    track_id: int, path: bytes, want_audio24k: bool, musicnn_here: bool = True, with_mel: bool = True
+) -> WorkResult:
     """Tags + features of one file; `want_audio24k` also returns the 24 kHz excerpt for MuQ in the main process,
-    `musicnn_here=False` the 16 kHz one for MusiCNN there (batched on the GPU).
+    `musicnn_here=False` the 16 kHz one for MusiCNN there (batched on the GPU). `with_mel=False` skips the mel
+    when nothing reads it (the model has no mel branch and the library does not keep mels).
 
     Never raises: failures come back with a kind (explorer.library.failures) that decides when to retry."""
     tags: dict[str, Any] = {}
     try:
         with time_limit(track_id, _TIME_LIMIT):
+            cpu0 = time.process_time()
             with opened_track(path, tags) as (openable, refused):
                 if refused:
                     return WorkResult(track_id, tags, error=refused, error_kind=PERMANENT)
-                feats, audio = _features(openable, tags, want_audio24k, musicnn_here)
+                tags_cpu = time.process_time() - cpu0  # this file's tags, read by opened_track
+                feats, audio = _features(openable, tags, want_audio24k, musicnn_here, with_mel)
             feats.path = os.fsdecode(path)
+            feats.cpu_timings["tags"] = feats.cpu_timings.get("tags", 0.0) + tags_cpu
             audio16k, feats.audio16k = feats.audio16k, None
             result = WorkResult(track_id, tags, features=feats, audio24k=audio, audio16k=audio16k)
             if _MODEL is not None and not want_audio24k and musicnn_here:
+                cpu0 = time.process_time()
                 try:
                     result.prediction = _predict(feats)
                 except (Exception, MemoryError) as exc:  # the model's fault, not the file's: features are kept
                     result.model_error, result.error_kind = f"{type(exc).__name__}: {exc}", MODEL
+                feats.cpu_timings["model"] = time.process_time() - cpu0
             return result
     except (Exception, MemoryError, FileTimeLimit) as exc:  # one bad file never stops the run
         kind, reason = classify(exc)
