@@ -1,11 +1,13 @@
 """The GPU pipeline's stages alone, on real excerpts: batched features and full-size MuQ, clips per second each.
 
-    python bench/gpu_stages.py --source DIR [--clips 256] [--batch 128] [--check 8]
+    python bench/gpu_stages.py --source DIR [--clips 256] [--batch 128] [--check 8] [--capacity 1024]
 
 Decodes `--clips` excerpts (cycling over the files of DIR), then times `core.features.batched.batch_features`
 and full-size MuQ (random weights) per batch on the first CUDA device, after one warm-up batch. `--check N`
 also compares the GPU features of the first N clips with the numpy extractors (max abs difference, relative to
-each column's scale). Prints one JSON line.
+each column's scale). `--capacity N` also pushes N decoded clips through the pipeline's own GPU scheduler (two
+stages, features + MusiCNN + full-size MuQ + a random-init full-size emotion model, as an indexing run) from
+memory, without decoders: the GPU side's tracks/min when decoding is not the limit. Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=256)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--check", type=int, default=8)
+    ap.add_argument("--capacity", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -70,7 +73,7 @@ def main() -> None:
     feat_batches = [torch.from_numpy(w16[idx[s : s + args.batch]]) for s in starts]
     secs = timed(lambda b: batch_features(b.to(device)), feat_batches)
     out["features_clips_per_s"] = round(args.clips / secs, 1)
-    muq = MuQEmbedder(full_size_random_muq(), device=device)
+    muq = MuQEmbedder(full_size_random_muq(), device=device)  # the CUDA rewrite (core.features.muq_fast) on a GPU
     muq_batches = [list(w24[idx[s : s + args.batch]]) for s in starts]
     secs = timed(lambda b: muq.embed(b, batch_size=len(b)), muq_batches)
     out["muq_full_clips_per_s"] = round(args.clips / secs, 1)
@@ -84,9 +87,61 @@ def main() -> None:
         ):
             scale = np.maximum(np.abs(r).max(axis=0), 1e-6)
             out[f"max_rel_diff_{name}"] = float((np.abs(g - r) / scale).max())
+    if args.capacity:
+        out.update(capacity(w16, w24, args.capacity, args.batch, muq, "cuda:0" if device == "cuda" else "cpu"))
     if device == "cuda":
         out["gpu_peak_mem_gb"] = round(torch.cuda.max_memory_allocated() / 1e9, 1)
     report(out, args.out)
+
+
+def capacity(w16, w24, n: int, batch: int, muq, device: str = "cuda:0") -> dict:
+    """Tracks/min of the GPU scheduler alone (two stages per device) on `n` in-memory clips, after a warm-up."""
+    import tempfile
+
+    from bench.index import random_model
+    from core.runtime import load_emotion_model
+    from explorer.library.gpu_pipeline import Decoded, GpuScheduler, StageTimes
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model = load_emotion_model(random_model(Path(tmp) / "model", True))
+
+    def batches(count: int) -> list[list[Decoded]]:
+        clips = [
+            Decoded(
+                i,
+                {},
+                audio16k=w16[i % len(w16)],
+                audio24k=w24[i % len(w24)],
+                duration=180.0,
+                n16=w16.shape[1],
+                n24=w24.shape[1],
+            )
+            for i in range(count)
+        ]
+        return [clips[s : s + batch] for s in range(0, count, batch)]
+
+    sched = GpuScheduler([device], model, muq)
+    for b in batches(2 * batch):  # warm-up: cuFFT plans, cuDNN algorithms, both stages
+        sched.submit(b)
+    sched.drain()
+    sched.times = StageTimes()
+    for stage in sched.stages:
+        stage.times = sched.times
+    work = batches(n)
+    t0 = time.perf_counter()
+    done = 0
+    for b in work:  # as the indexer's main thread: submit, and wait while the queue is full
+        sched.submit(b)
+        done += sum(len(x) for x in sched.ready(block=True))
+    done += sum(len(x) for x in sched.drain())
+    secs = time.perf_counter() - t0
+    sched.close()
+    t = sched.times
+    return {
+        "capacity_clips": done,
+        "capacity_tracks_per_min": round(done / secs * 60),
+        "capacity_stage_s": {"features": round(t.features, 2), "muq": round(t.muq, 2), "model": round(t.model, 2)},
+    }
 
 
 if __name__ == "__main__":

@@ -492,7 +492,8 @@ def bench_load_arrays(n: int, tmp: str | None, with_muq: bool = True) -> dict:
                     ],
                 )
                 con.executemany(
-                    "INSERT INTO features VALUES (?,?,?,?,?,?,?)",
+                    "INSERT INTO features (track_id, extractor_version, duration, excerpt_start, genre, lowlevel,"
+                    " interpretive) VALUES (?,?,?,?,?,?,?)",  # named: later schema versions add columns
                     [
                         (i, "1", 200.0, 60.0, genre[k].tobytes(), cols["low"][k].tobytes(), cols["desc"][k].tobytes())
                         for k, i in enumerate(ids)

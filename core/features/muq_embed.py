@@ -143,11 +143,16 @@ class MuQEmbedder:
         layer: int = -1,
         chunk_seconds: float = 30.0,
         source: str = "",
+        fast: bool | None = None,
     ) -> None:
         self.device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = model.to(self.device).eval()
         for p in self.model.parameters():
             p.requires_grad_(False)
+        if fast if fast is not None else self.device.type == "cuda":  # the same function, ~2x less GPU time
+            from core.features.muq_fast import speed_up_for_cuda
+
+            speed_up_for_cuda(self.model)
         n_states = int(self.model.config.encoder_depth) + 1
         if not -n_states <= layer < n_states:
             raise ValueError(f"layer {layer} out of range for a model with {n_states} hidden states")

@@ -67,20 +67,48 @@ def visible_mask(coords: np.ndarray, visible: Visible) -> np.ndarray:
     raise AnalysisError("visible must be a boolean mask over the map's tracks or (x_min, x_max, y_min, y_max)")
 
 
-def pearson_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class ColumnSums:
+    """Per-column sum and sum of squares (float64) of a table: the map's axis correlations and cluster profiles
+    both need them, and at 10^6 tracks each pass over the descriptor table is tens of milliseconds."""
+
+    n: int
+    total: np.ndarray  # (D,) float64
+    squares: np.ndarray  # (D,) float64
+
+    @classmethod
+    def of(cls, x: np.ndarray) -> ColumnSums:
+        x = np.asarray(x)
+        return cls(int(x.shape[0]), x.sum(axis=0, dtype=np.float64), np.einsum("ij,ij->j", x, x, dtype=np.float64))
+
+    def centred_squares(self) -> np.ndarray:
+        """(D,) sum of squared deviations from the column mean; 0 for a column constant up to rounding."""
+        mean = self.total / max(self.n, 1)
+        dev = self.squares - self.n * mean * mean
+        return np.where(dev > CONSTANT_SHARE * self.squares, dev, 0.0)
+
+
+CONSTANT_SHARE = 1e-10  # a column whose variance is below this share of its mean square is constant (float32 noise)
+
+
+def pearson_matrix(a: np.ndarray, b: np.ndarray, b_sums: ColumnSums | None = None) -> np.ndarray:
     """(P, Q) Pearson r between columns of a (n, P) and b (n, Q); 0 where a column is constant.
 
-    Means are taken in float64 and the products in the inputs' precision (float32 for descriptors): r is shown
-    with two decimals, and this keeps a 100k-track refresh to one cheap pass over the descriptor table."""
+    Only the narrow `a` (map coordinates) is centred: b's cross products are taken raw, in its precision (float32
+    descriptors), and corrected by its mean afterwards, and its spread comes from its column sums (`b_sums`, which
+    a caller may share), so the wide descriptor table is read once. r is shown with two decimals."""
     a = np.asarray(a)
     b = np.asarray(b)
+    n = a.shape[0]
     dtype = np.result_type(a.dtype, b.dtype, np.float32)
-    a = a - a.mean(axis=0, dtype=np.float64).astype(dtype)
-    b = b - b.mean(axis=0, dtype=np.float64).astype(dtype)
-    na = np.sqrt(np.einsum("ij,ij->j", a, a, dtype=np.float64))
-    nb = np.sqrt(np.einsum("ij,ij->j", b, b, dtype=np.float64))
+    sums = b_sums if b_sums is not None else ColumnSums.of(b)
+    ac = a - a.mean(axis=0, dtype=np.float64).astype(dtype)
+    ac_total = ac.sum(axis=0, dtype=np.float64)
+    na = np.sqrt(np.einsum("ij,ij->j", ac, ac, dtype=np.float64))
+    nb = np.sqrt(sums.centred_squares())
+    mean_b = sums.total / max(n, 1)
+    cross = (ac.T @ b.astype(dtype, copy=False)).astype(np.float64) - np.outer(ac_total, mean_b)
     denom = np.outer(na, nb)
-    cross = (a.T @ b).astype(np.float64)
     scale = max(float(np.abs(denom).max(initial=0.0)), 1e-300)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(denom > 1e-12 * scale, cross / np.where(denom > 0, denom, 1.0), 0.0)
@@ -135,9 +163,12 @@ def interpret_axes(
     min_r: float = MIN_R,
     alpha: float = ALPHA,
     combine_r: float = COMBINE_R,
+    sums: ColumnSums | None = None,
 ) -> list[AxisLabel]:
-    """One AxisLabel per column of `coords` (n, A), from descriptors (n, D) over the visible tracks."""
-    coords = np.asarray(coords, dtype=np.float64)
+    """One AxisLabel per column of `coords` (n, A), from descriptors (n, D) over the visible tracks. `sums`: the
+    descriptors' `ColumnSums` when the caller has them (used when every track is visible)."""
+    coords = np.asarray(coords)
+    coords = coords if coords.dtype == np.float32 else coords.astype(np.float64)
     desc = np.asarray(descriptors)
     if coords.ndim != 2 or desc.ndim != 2 or coords.shape[0] != desc.shape[0]:
         raise AnalysisError(f"coords {coords.shape} and descriptors {desc.shape} must be (n, A) and (n, D)")
@@ -154,7 +185,7 @@ def interpret_axes(
         return [_unclear(a, n, f"only {n} track{'s' if n != 1 else ''} in view") for a in range(coords.shape[1])]
     # float32 map coordinates: with float32 descriptors the products stay in float32 (r is shown to two
     # decimals); float64 coordinates promoted the whole descriptor table, 0.5 s of the refresh at 10^6 tracks
-    r_all = pearson_matrix(xy.astype(np.float32), dd)  # (A, D)
+    r_all = pearson_matrix(xy.astype(np.float32), dd, sums if every and dd is desc else None)  # (A, D)
     p_all = p_value(r_all, n)
     labels = []
     for a in range(coords.shape[1]):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from explorer.analysis.axes import _fill_nans
+from explorer.analysis.axes import ColumnSums, _fill_nans
 from explorer.analysis.descriptors import PoleSpec
 from explorer.analysis.errors import AnalysisError
 
@@ -41,8 +41,14 @@ def cluster_profiles(
     *,
     min_z: float = MIN_Z,
     max_terms: int = MAX_TERMS,
+    sums: ColumnSums | None = None,
 ) -> list[ClusterProfile]:
-    desc = _fill_nans(np.asarray(descriptors))
+    """One profile per subcategory: how its tracks differ from the rest, in descriptor z-scores. `sums`: the
+    descriptors' ColumnSums when the caller already has them (the map shares them with its axis labels)."""
+    raw = np.asarray(descriptors)
+    desc = _fill_nans(raw)
+    if desc is not raw or (sums is not None and sums.n != desc.shape[0]):
+        sums = None
     labels = np.asarray(labels, dtype=np.int64)
     if desc.ndim != 2 or desc.shape[0] != labels.shape[0]:
         raise AnalysisError(f"descriptors {desc.shape} and labels {labels.shape} do not match")
@@ -50,9 +56,10 @@ def cluster_profiles(
         raise AnalysisError(f"{desc.shape[1]} descriptor columns but {len(specs)} descriptor specs")
     k = int(labels.max()) + 1 if k is None and len(labels) else (k or 0)
     n, d = desc.shape
-    total = desc.sum(axis=0, dtype=np.float64)
+    sums = sums or ColumnSums.of(desc)
+    total = sums.total
     mean = total / max(n, 1)
-    centred_sq = np.einsum("ij,ij->j", desc, desc, dtype=np.float64) / max(n, 1) - mean**2
+    centred_sq = sums.squares / max(n, 1) - mean**2
     std = np.sqrt(np.maximum(centred_sq, 0.0)) if n else np.zeros(d)
     std = np.where(std > 1e-6 * (np.abs(mean) + 1e-30), std, 0.0)  # rounding residue of a constant column
     safe_std = np.where(std > 0, std, 1.0)

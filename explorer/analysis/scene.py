@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from explorer.analysis.axes import AxisLabel, Visible, interpret_axes
+from explorer.analysis.axes import AxisLabel, ColumnSums, Visible, _fill_nans, interpret_axes
 from explorer.analysis.descriptors import PoleSpec, pole_specs
 from explorer.analysis.errors import AnalysisError
 from explorer.analysis.filtering import TrackFilter, filter_mask
 from explorer.analysis.profiles import ClusterProfile, cluster_profiles
-from explorer.analysis.projection import project_pca
+from explorer.analysis.projection import fit_pca
 from explorer.analysis.subcategories import KScore, find_subcategories
 from explorer.library.arrays import LibraryArrays
 
@@ -139,13 +139,20 @@ def _matrix(values: Any, n_all: int, rows: np.ndarray, what: str) -> np.ndarray:
 
 
 def _axes(
-    arrays: LibraryArrays, rows: np.ndarray, coords: np.ndarray, visible: Visible, specs: Sequence[PoleSpec]
+    arrays: LibraryArrays,
+    rows: np.ndarray,
+    coords: np.ndarray,
+    visible: Visible,
+    specs: Sequence[PoleSpec],
+    desc: np.ndarray | None = None,
+    sums: ColumnSums | None = None,
 ) -> tuple[list[AxisLabel], np.ndarray]:
     from explorer.analysis.axes import visible_mask
 
     mask = visible_mask(coords, _scene_visible(rows, len(arrays), coords, visible))
-    desc = _matrix(arrays.descriptors, len(arrays), rows, "descriptors")
-    return interpret_axes(coords, desc, specs, mask), mask
+    if desc is None:
+        desc = _matrix(arrays.descriptors, len(arrays), rows, "descriptors")
+    return interpret_axes(coords, desc, specs, mask, sums=sums), mask
 
 
 def build_map_scene(
@@ -182,14 +189,16 @@ def build_map_scene(
 
     with _single_threaded_blas():
         emb = _matrix(arrays.embeddings, n_all, rows, "embeddings")
-        proj = project_pca(emb, 2)
-        sub = find_subcategories(emb, k, seed=seed)
+        fit = fit_pca(emb, 2)  # the axes first, so one pass over the rows places them and assigns their clusters
+        sub = find_subcategories(emb, k, seed=seed, products_with=fit.components)
+        proj = fit.with_products(sub.products) if sub.products is not None else fit
         if len(rows):
             notes.extend(sub.notes)
         specs = pole_specs(list(arrays.descriptor_names), descriptor_specs)
-        axis_labels, vis = _axes(arrays, rows, proj.coords, visible, specs)
-        desc = _matrix(arrays.descriptors, n_all, rows, "descriptors")
-        profiles = cluster_profiles(desc, sub.labels, specs, sub.k)
+        desc = _fill_nans(_matrix(arrays.descriptors, n_all, rows, "descriptors"))
+        sums = ColumnSums.of(desc)  # one pass over the descriptor table, shared by the axis labels and profiles
+        axis_labels, vis = _axes(arrays, rows, proj.coords, visible, specs, desc, sums)
+        profiles = cluster_profiles(desc, sub.labels, specs, sub.k, sums=sums)
     reps = np.array([rows[r] if r >= 0 else -1 for r in sub.representatives], dtype=np.int64)
     return MapScene(
         indices=rows,

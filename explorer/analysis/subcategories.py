@@ -58,6 +58,7 @@ class Subcategories:
     approximate: bool = False  # K chosen / clusters seeded on a sample
     sample_size: int = 0  # tracks used to fit (== N when exact)
     notes: list[str] = field(default_factory=list)
+    products: np.ndarray | None = None  # (N, E) each row's dot products with `products_with`, when asked for
 
     @property
     def chosen_score(self) -> KScore | None:
@@ -164,14 +165,17 @@ def find_subcategories(
     standardize: bool = False,
     max_points: int = MAX_POINTS,
     refine_points: int = REFINE_POINTS,
+    products_with: np.ndarray | None = None,
 ) -> Subcategories:
     """Cluster (N, D) rows. `k="auto"` picks K in `k_range` by `separation_score`; an int overrides it (clipped
-    to what the data allows, with a note). Deterministic for a given seed."""
+    to what the data allows, with a note). Deterministic for a given seed.
+
+    `products_with` (E, D): also return every row's dot products with these vectors (`.products`), computed in
+    the same matrix product that assigns the rows to their centres: the map passes its PCA axes, so a 10^6-row
+    table is read once for both (two separate narrow products cost 160 ms more there)."""
     data = np.asarray(x, dtype=np.float32)
     if data.ndim != 2:
         raise AnalysisError(f"embeddings must be (N, D), got shape {data.shape}")
-    if not np.isfinite(data).all():
-        raise AnalysisError("embeddings contain NaN or infinite values")
     auto = isinstance(k, str)
     if auto and k != "auto":
         raise AnalysisError(f"k must be 'auto' or an integer, got {k!r}")
@@ -193,6 +197,11 @@ def find_subcategories(
     if standardize:
         std = data.std(axis=0)
         space = (data - data.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    # squared row norms: needed for the distances below, and a NaN/inf anywhere in a row makes its norm non-finite,
+    # so the finiteness check costs no extra pass over a 10^6-row table (only overflowing norms need the full one)
+    space_sq = np.einsum("nd,nd->n", space, space)
+    if not np.isfinite(space_sq).all() and not np.isfinite(data).all():
+        raise AnalysisError("embeddings contain NaN or infinite values")
 
     rng = np.random.default_rng([seed, 7919])
     if n > max_points:
@@ -213,7 +222,7 @@ def find_subcategories(
         if len(score_idx) > SILHOUETTE_POINTS:
             score_idx = np.sort(rng.choice(len(sample), size=SILHOUETTE_POINTS, replace=False))
         dist = _pairwise_distances(xs[score_idx])
-        xs_sq = np.einsum("nd,nd->n", xs, xs)
+        xs_sq = space_sq[sample]
         var = np.var(xs, axis=0)
         rms, mean_var = float(np.sqrt(var.sum())), float(var.mean())
         for kk in range(k_lo, k_hi + 1):
@@ -258,10 +267,9 @@ def find_subcategories(
     else:
         centroids = kmeans(xs, chosen, seed=seed, n_init=n_init).centroids
 
-    space_sq = np.einsum("nd,nd->n", space, space)
     if approximate and n <= refine_points and chosen > 1:
         centroids = lloyd(space, centroids, max_iter=REFINE_ITERATIONS, x_sq=space_sq).centroids
-    d2 = sq_distances(space, space_sq, centroids)  # one (N, K) pass gives labels and representatives
+    d2, products = _assign_pass(data, space, space_sq, centroids, products_with)
     labels, centroids, order = _order_by_size(d2.argmin(axis=1).astype(np.int64), centroids)
     if approximate:
         how = "refined on" if n <= refine_points and chosen > 1 else "then assigned"
@@ -281,4 +289,25 @@ def find_subcategories(
         approximate,
         int(len(sample)),
         notes,
+        products,
     )
+
+
+def _assign_pass(
+    data: np.ndarray, space: np.ndarray, space_sq: np.ndarray, centroids: np.ndarray, extra: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(N, K) squared distances to the centres (labels and representatives come from it) and, for `extra`
+    vectors, the rows' (N, E) dot products with them, from one product with [centres; extra]."""
+    if extra is None:
+        return sq_distances(space, space_sq, centroids), None
+    extra = np.asarray(extra, dtype=np.float32).reshape(-1, data.shape[1])
+    if space is not data:  # standardised clustering space: the extra products are on the raw rows
+        return sq_distances(space, space_sq, centroids), data @ np.ascontiguousarray(extra.T)
+    k = centroids.shape[0]
+    both = data @ np.ascontiguousarray(np.concatenate([centroids.astype(np.float32), extra]).T)
+    d2 = np.ascontiguousarray(both[:, :k])  # contiguous first: the four passes below were 3x slower strided
+    d2 *= -2.0
+    d2 += space_sq[:, None]
+    d2 += np.einsum("kd,kd->k", centroids, centroids)[None, :]
+    np.maximum(d2, 0.0, out=d2)
+    return d2, np.ascontiguousarray(both[:, k:])

@@ -140,6 +140,8 @@ class GpuStage:
         import torch
 
         from core.features.batched import batch_features
+        from core.features.batched_musicnn import musicnn_batch_vectors
+        from core.features.track import apply_musicnn
 
         t0 = time.perf_counter()
         groups: dict[int, list[Decoded]] = defaultdict(list)  # equal lengths batch without padding
@@ -151,7 +153,9 @@ class GpuStage:
             arr = host.numpy()
             for i, r in enumerate(items):
                 r.load_waves(arr[i], np.empty(r.n24, np.float32) if r.n24 else None)
-            out = batch_features(host.to(self.device, non_blocking=True))
+            wave = host.to(self.device, non_blocking=True)
+            out = batch_features(wave)
+            vectors = musicnn_batch_vectors(self.musicnn, wave) if self.musicnn is not None else None
             for i, r in enumerate(items):
                 r.features = TrackFeatures(
                     path="",
@@ -164,10 +168,8 @@ class GpuStage:
                     genre=genre_vector(r.tags.get("genre")),
                     tags=dict(r.tags),
                 )
-        if self.musicnn is not None:  # MusiCNN (and the genre it infers for untagged files) before the model
-            from explorer.library.pretrained import embed_batch
-
-            embed_batch(self.musicnn, batch)
+                if vectors is not None:  # MusiCNN (and the genre it infers for untagged files) before the model
+                    apply_musicnn(r.features, vectors[i])
         t1 = time.perf_counter()
         if self.muq is not None:
             emb = self.muq.embed([r.audio24k for r in batch], batch_size=self.muq_step)
