@@ -54,6 +54,9 @@ def main() -> None:
     os.environ[BACKEND_ENV] = args.backend
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # ONNX Runtime sessions read OMP_NUM_THREADS
         os.environ[var] = str(args.threads)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(args.threads)  # numpy's BLAS (the log-mel's filterbank product) started before the line above
     if args.backend == "torch":
         import torch
 
