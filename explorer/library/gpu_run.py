@@ -7,12 +7,22 @@ timings `bench/index.py` reports (decode, each GPU stage, SQLite) after the run.
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from explorer.library.gpu_pipeline import Decoded, GpuScheduler, StageTimes, cuda_devices, decode, sizing, spool_dir
+from explorer.library.gpu_pipeline import (
+    Decoded,
+    GpuScheduler,
+    StageTimes,
+    cuda_devices,
+    decode,
+    decode_workers,
+    sizing,
+    spool_dir,
+)
 
 
 @dataclass
@@ -60,6 +70,9 @@ def _gpu_run_class(base: type) -> type:
 
         def worker_kwargs(self) -> dict[str, Any]:
             return {}  # decode-only workers: MusiCNN runs in the GPU stages
+
+        def default_workers(self) -> int:
+            return decode_workers(os.cpu_count() or 1, len(self.pipeline.devices), self.per_device)
 
         def flush(self, run_model: bool = True) -> None:
             """Hand the decoded batch to a GPU stage and store whatever batches the stages have finished.

@@ -53,6 +53,10 @@ class _Run(BatchRun):
 
     worker_fn = staticmethod(extract)  # what a worker does per file (the GPU pipeline swaps in decode-only)
 
+    def default_workers(self) -> int:
+        """Worker processes when the caller names none: one per core."""
+        return os.cpu_count() or 1
+
     def worker_kwargs(self) -> dict[str, Any]:
         """Extra keyword arguments of `worker_fn`: MusiCNN runs in the workers unless this process batches it; the
         mel is computed only when something reads it (a mel branch, or a library that keeps mels for training)."""
@@ -225,7 +229,6 @@ def _index(
     model, muq = resolve_model(model), resolve_muq(muq)
     if model is not None and getattr(model, "uses_muq", False) and muq is None:
         raise IndexingError("this emotion model needs MuQ embeddings: give the MuQ weights folder (--muq-dir)")
-    workers = max(1, int(workers or os.cpu_count() or 1))
     summary = IndexSummary(
         model_version=getattr(model, "version", None),
         extractor_version=str(EXTRACTOR_VERSION),
@@ -249,6 +252,7 @@ def _index(
     other = resolve_pipeline(pipeline)  # GPU stages or a Ray cluster instead of the local worker pool
     # GPU stages run MusiCNN themselves; on the local pool a CUDA MusiCNN batches it in this process
     run = other.make_run(_Run, *run_args) if other is not None else _Run(*run_args, musicnn=gpu_musicnn(model))
+    workers = max(1, int(workers or run.default_workers()))
     run.report()
     files = list(scan_audio_files(root_path)) if root_path.is_dir() else []  # absent root: everything offline
     run.check_cancel()

@@ -148,3 +148,11 @@ def test_muq_through_the_spool_equals_the_cpu_pipeline(small_library: Path, tmp_
     assert out["cpu"].keys() == out["gpu"].keys() and len(out["cpu"]) == 3
     for name in out["cpu"]:  # the 24 kHz excerpt travelled through /dev/shm intact
         np.testing.assert_allclose(out["gpu"][name], out["cpu"][name], rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+def test_decode_workers_leave_cores_for_the_gpu_stage_threads() -> None:
+    from explorer.library.gpu_pipeline import decode_workers
+
+    assert decode_workers(16, 1, 2) == 12  # the measured H200 host: 12 decoders beat 15 (docs/benchmarks.md)
+    assert decode_workers(128, 8, 2) == 110
+    assert decode_workers(4, 1, 2) == 1 and decode_workers(2, 2, 2) == 1  # never none
