@@ -90,7 +90,13 @@ def index_folder(
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_library_arguments(p, "the music folder (searched recursively)")
-    p.add_argument("--workers", type=int, default=None, metavar="N", help="decoding processes (default: one per core)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="decoding processes (default: one per core; the GPU pipeline leaves a core per GPU stage thread)",
+    )
     p.add_argument(
         "--muq-dir",
         type=Path,
