@@ -24,6 +24,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from core.sf_blocks import read_blocks
+
 __all__ = [
     "AudioDecodeError",
     "Excerpt",
@@ -185,7 +187,11 @@ def _sf_decode(path: str, start: float, duration: float | None) -> tuple[np.ndar
                     raise AudioDecodeError(path, f"start {start:.2f}s is past the end ({total / sr:.2f}s)")
                 f.seek(first)
             n = -1 if duration is None else max(int(round(duration * sr)), 0)
-            data = f.read(n, dtype="float32", always_2d=True)
+            try:
+                data = f.read(n, dtype="float32", always_2d=True)
+            except sf.LibsndfileError:  # a spot libsndfile cannot decode (some Ogg Opus files): step over it
+                blocks = read_blocks(path, first, None if n < 0 else n, block=sr * 10)
+                data = np.concatenate(list(blocks) or [np.zeros((0, f.channels), np.float32)])
     except AudioDecodeError:
         raise
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OSError, EOFError) as exc:

@@ -18,6 +18,8 @@ from typing import Protocol
 
 import numpy as np
 
+from core.sf_blocks import read_blocks
+
 log = logging.getLogger(__name__)
 
 OUTPUT_CHANNELS = 2
@@ -84,18 +86,10 @@ def _soundfile_source(path: str) -> _Source | None:
     rate = int(info.samplerate)
 
     def blocks(start: float, duration: float | None) -> Iterator[np.ndarray]:
-        with sf.SoundFile(path) as fh:
-            fh.seek(min(int(start * rate), max(fh.frames - 1, 0)))
-            left = int(duration * rate) if duration is not None else None
-            step = int(DECODE_BLOCK_SECONDS * rate)
-            while left is None or left > 0:
-                n = step if left is None else min(step, left)
-                data = fh.read(n, dtype="float32", always_2d=True)
-                if len(data) == 0:
-                    return
-                if left is not None:
-                    left -= len(data)
-                yield data
+        # core.sf_blocks steps over a spot libsndfile cannot decode (silence there) instead of stopping the track
+        first = min(int(start * rate), max(int(info.frames) - 1, 0))
+        frames = int(duration * rate) if duration is not None else None
+        yield from read_blocks(path, first, frames, int(DECODE_BLOCK_SECONDS * rate))
 
     return _Source(rate, float(info.frames) / rate, blocks)
 
