@@ -29,7 +29,7 @@ from core.resources import resource_path
 __all__ = ["EMBED_DIM", "MSD_TAGS", "N_TAGS", "MusicnnEmbedder", "MusicnnNet", "default_weights", "load_musicnn"]
 
 # The tag vocabulary and sizes live in a torch-free module (genre inference and ONNX Runtime use them).
-from core.features.musicnn_tags import ANALYSIS_PATCHES, EMBED_DIM, MSD_TAGS, N_TAGS, patch_picks
+from core.features.musicnn_tags import ANALYSIS_PATCHES, EMBED_DIM, MSD_TAGS, N_TAGS, check_max_patches, patch_picks
 
 BN_EPS = 1e-3  # TF's batch-normalisation default, which the checkpoint was trained with
 WEIGHTS_NAME = "musicnn_msd.safetensors"
@@ -143,8 +143,7 @@ class MusicnnEmbedder:
         # At most this many evenly spaced patches per excerpt (None: all, as the original network's reference
         # outputs). The default is the app's analysis setting (`musicnn_tags.ANALYSIS_PATCHES`), which the shipped
         # model is trained on.
-        patch_picks(1, max_patches)  # refuses max_patches < 1 here, not at the first excerpt
-        self.max_patches = max_patches
+        self.max_patches = check_max_patches(max_patches)
         # Each patch's largest front-end map is ~9 MB (float32), so a pass costs ~15 MB per patch of transient
         # memory: one 30 s excerpt (10 patches) per pass on a CPU, 64 patches (~1 GB) on a GPU, which is
         # already enough to keep it busy and fits small cards.

@@ -3,9 +3,9 @@
 Mirrors `core.features.musicnn.MusicnnEmbedder` (same `embed(waves) -> (embeddings (B, 200), tags (B, 50))`): the
 same centred 512/256 STFT with a periodic Hann window and zero padding, the filterbank stored with the weights,
 log10(10000 x + 1), non-overlapping 187-frame patches (short inputs repeat-padded), the same evenly spaced picks
-of them, means over patches. The graph
-(`musicnn_msd.onnx` beside the weights) is written by scripts/export_onnx.py and refused when the weights change.
-Parity with torch is tested (tests/test_onnx_runtime.py). The constants and `check_wave` are defined here, torch-free,
+of them, means over patches. The graph (`musicnn_msd.onnx` beside the weights) is written by
+scripts/export_onnx.py and refused when the weights change. Parity with torch is tested (tests/test_onnx_runtime.py).
+The constants and `check_wave` are defined here, torch-free,
 and `core.features.musicnn_mel` imports them.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import scipy.fft
 
-from core.features.musicnn_tags import ANALYSIS_PATCHES, patch_picks
+from core.features.musicnn_tags import ANALYSIS_PATCHES, check_max_patches, patch_picks
 from core.inference_base import file_hash
 
 SAMPLE_RATE = 16000
@@ -87,8 +87,7 @@ class OnnxMusicnnEmbedder:
         patch_batch: int = 10,
         max_patches: int | None = ANALYSIS_PATCHES,
     ) -> None:
-        patch_picks(1, max_patches)  # refuses max_patches < 1 now
-        self.max_patches = max_patches
+        self.max_patches = check_max_patches(max_patches)
         self.graph = graph
         self.mel_basis = np.ascontiguousarray(mel_basis, dtype=np.float32)
         self.threads = threads

@@ -67,11 +67,16 @@ EMBED_DIM = 200
 ANALYSIS_PATCHES = 3
 
 
+def check_max_patches(keep: int | None) -> int | None:
+    """`keep` itself when it is a patch budget (None: every patch); ValueError for keep < 1."""
+    if keep is not None and keep < 1:
+        raise ValueError("max_patches must be at least 1")
+    return keep
+
+
 def patch_picks(count: int, keep: int | None) -> list[int] | None:
     """Indices of `keep` evenly spaced patches out of `count`, each the centre pick of its equal share (3 of 10 ->
     1, 5, 8); None when all are kept (`keep` None, or not fewer than `count`). Raises ValueError for keep < 1."""
-    if keep is not None and keep < 1:
-        raise ValueError("max_patches must be at least 1")
-    if keep is None or count <= keep:
+    if check_max_patches(keep) is None or count <= keep:
         return None
     return [int((i + 0.5) * count / keep) for i in range(keep)]
