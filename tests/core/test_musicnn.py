@@ -100,6 +100,32 @@ def test_analysis_keeps_three_evenly_spaced_patches(waves):
         load_musicnn("cpu", max_patches=0)
 
 
+def test_constant_filters_are_computed_as_constants_with_the_same_outputs(model, waves):
+    """About 4 in 5 front-end filters of the checkpoint were trained to nothing; the port computes them as
+    constants. That must not move any output: real music, silence, clipping and out-of-range values alike."""
+    from safetensors.torch import load_file
+
+    from core.features.musicnn import MusicnnNet, default_weights
+
+    full = MusicnnNet()
+    full.load_state_dict(load_file(str(default_weights())), strict=False)
+    full.eval()
+    blocks = [model.net.timbral74, model.net.timbral77, model.net.temporal128, model.net.temporal64]
+    blocks.append(model.net.temporal32)
+    assert sum(b.conv.out_channels for b in blocks) < 100  # of 561: where the speed comes from
+    t = np.arange(SAMPLE_RATE * 4) / SAMPLE_RATE
+    odd = [
+        np.zeros(SAMPLE_RATE * 4, np.float32),  # digital silence
+        np.sign(np.sin(2 * np.pi * 55 * t)).astype(np.float32),  # full-scale square
+        np.random.default_rng(0).normal(0, 100, SAMPLE_RATE * 4).astype(np.float32),  # far beyond ±1
+    ]
+    patches = torch.cat([model.patches(w) for w in [waves[0], *odd]])
+    patches = torch.cat([patches, torch.rand(4, PATCH_FRAMES, 96, generator=torch.Generator().manual_seed(0)) * 50])
+    with torch.no_grad():
+        for ref, got in zip(full(patches), model.net(patches)):
+            np.testing.assert_allclose(got.numpy(), ref.numpy(), atol=1e-6, rtol=0)
+
+
 def test_loud_input_stays_finite(model):
     """The original float16 cast turned loud mel bins into inf/NaN; float32 keeps them finite."""
     t = np.arange(SAMPLE_RATE * 4) / SAMPLE_RATE
