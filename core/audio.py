@@ -24,6 +24,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from core.opus_decode import OpusFile, OpusUnsupported
 from core.sf_blocks import read_blocks
 
 __all__ = [
@@ -199,6 +200,24 @@ def _sf_decode(path: str, start: float, duration: float | None) -> tuple[np.ndar
     return _to_mono(data), sr, total
 
 
+def _opus_decode(path: str, start: float, duration: float | None) -> tuple[np.ndarray, int, int] | None:
+    """Ogg Opus through libopus directly (`core.opus_decode`, ~2.4x faster than libsndfile's reader); None when
+    that reader cannot take the file, so the caller falls back to libsndfile."""
+    try:
+        opus = OpusFile.read(path)
+    except (OpusUnsupported, OSError):
+        return None
+    first = int(round(start * opus.rate))
+    if first > 0 and opus.frames > 0 and first >= opus.frames:
+        raise AudioDecodeError(path, f"start {start:.2f}s is past the end ({opus.frames / opus.rate:.2f}s)")
+    count = None if duration is None else max(int(round(duration * opus.rate)), 0)
+    try:
+        data = opus.decode(first, count)
+    except OpusUnsupported:
+        return None
+    return _to_mono(data), opus.rate, opus.frames
+
+
 def _mp4_info(path: str) -> tuple[float, int, str] | None:
     """(duration, sample rate, codec) from MP4 headers via mutagen, None if it can't tell."""
     try:
@@ -260,6 +279,9 @@ def _decode_native(path: str | os.PathLike, start: float | None, duration: float
             if "past the end" in exc.reason:
                 raise
             audio, sr, total = _essentia_decode(path, start, duration)  # exotic MP3s libsndfile refuses
+    elif kind == "ogg-opus":
+        decoded = _opus_decode(path, start, duration)
+        audio, sr, total = decoded if decoded is not None else _sf_decode(path, start, duration)
     else:
         audio, sr, total = _sf_decode(path, start, duration)
 

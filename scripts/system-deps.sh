@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the app and its tests need, when we are root with apt; otherwise names them.
 set -euo pipefail
-PKGS="libportaudio2 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 \
+PKGS="libportaudio2 libopus0 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 \
 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 \
 libxcb-xinerama0 libxcb-xkb1 libxcb-randr0 libasound2-plugins alsa-utils xvfb xdotool x11-apps x11-utils imagemagick \
 dbus-daemon libglib2.0-bin desktop-file-utils"
