@@ -78,8 +78,11 @@ def _self_test() -> int:
 
     demo = resource_path("demo")
     mp3 = load_audio(demo / "wesnoth_frantic.mp3", 16000, duration=5.0)  # Essentia route
-    opus = load_audio(demo / "wesnoth_knolls.opus", 24000, duration=5.0)  # libsndfile route
-    print(f"self-test: decoded mp3 {mp3.shape} opus {opus.shape}")
+    opus = load_audio(demo / "wesnoth_knolls.opus", 24000, duration=5.0)  # libopus route (libsndfile without it)
+    from core.opus_decode import available as libopus_available
+
+    route = "libopus" if libopus_available() else "libsndfile"
+    print(f"self-test: decoded mp3 {mp3.shape} opus {opus.shape} (Opus through {route})")
     ok = mp3.size > 0 and opus.size > 0
     from core.features.track import default_musicnn
 
