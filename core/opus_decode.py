@@ -81,33 +81,6 @@ def _libopus() -> ctypes.CDLL | None:
     return lib
 
 
-@dataclass(frozen=True)
-class _Decoder:
-    """One libopus decoder: the single-stream API when there is one stream, the multistream one otherwise."""
-
-    handle: int
-    decode: Any
-    destroy: Any
-
-
-def _decoder(lib: ctypes.CDLL, head: _Head, rate: int) -> _Decoder:
-    err = ctypes.c_int()
-    if head.streams == 1 and head.mapping == bytes(range(head.channels)):
-        handle = lib.opus_decoder_create(rate, head.channels, ctypes.byref(err))
-        decode, destroy, ctl = lib.opus_decode_float, lib.opus_decoder_destroy, lib.opus_decoder_ctl
-    else:
-        handle = lib.opus_multistream_decoder_create(
-            rate, head.channels, head.streams, head.coupled, head.mapping, ctypes.byref(err)
-        )
-        decode = lib.opus_multistream_decode_float
-        destroy, ctl = lib.opus_multistream_decoder_destroy, lib.opus_multistream_decoder_ctl
-    if not handle or err.value != 0:
-        raise OpusUnsupported(f"libopus refused the stream layout (error {err.value})")
-    if head.gain_q8:
-        ctl(handle, _SET_GAIN, head.gain_q8)
-    return _Decoder(handle, decode, destroy)
-
-
 def available() -> bool:
     """Whether libopus can be loaded on this system."""
     return _libopus() is not None
@@ -145,6 +118,33 @@ def _parse_head(packet: bytes) -> _Head:
         streams, coupled = packet[19], packet[20]
         return _Head(channels, pre_skip, rate, gain, streams, coupled, bytes(packet[21 : 21 + channels]))
     raise OpusUnsupported(f"channel mapping family {family}")
+
+
+@dataclass(frozen=True)
+class _Decoder:
+    """One libopus decoder: the single-stream API when there is one stream, the multistream one otherwise."""
+
+    handle: int
+    decode: Any
+    destroy: Any
+
+
+def _decoder(lib: ctypes.CDLL, head: _Head, rate: int) -> _Decoder:
+    err = ctypes.c_int()
+    if head.streams == 1 and head.mapping == bytes(range(head.channels)):
+        handle = lib.opus_decoder_create(rate, head.channels, ctypes.byref(err))
+        decode, destroy, ctl = lib.opus_decode_float, lib.opus_decoder_destroy, lib.opus_decoder_ctl
+    else:
+        handle = lib.opus_multistream_decoder_create(
+            rate, head.channels, head.streams, head.coupled, head.mapping, ctypes.byref(err)
+        )
+        decode = lib.opus_multistream_decode_float
+        destroy, ctl = lib.opus_multistream_decoder_destroy, lib.opus_multistream_decoder_ctl
+    if not handle or err.value != 0:
+        raise OpusUnsupported(f"libopus refused the stream layout (error {err.value})")
+    if head.gain_q8:
+        ctl(handle, _SET_GAIN, head.gain_q8)
+    return _Decoder(handle, decode, destroy)
 
 
 _BIT_REVERSED = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
