@@ -215,7 +215,11 @@ def _packet_samples(packets: list[bytes]) -> np.ndarray:
 
 
 def decode_rate(input_rate: int) -> int:
-    """The rate the file is decoded at: the encoder's input rate when Opus decodes at it, else the next higher."""
+    """The rate the file is decoded at: the encoder's input rate when Opus decodes at it, else the next higher
+    (libsndfile's choice too), and 48 kHz when the header leaves it unspecified (0; libsndfile would pick 8 kHz and
+    lose everything above 4 kHz)."""
+    if input_rate <= 0:
+        return GRANULE_RATE
     return next((r for r in OPUS_RATES if r >= input_rate), GRANULE_RATE)
 
 

@@ -94,6 +94,20 @@ def test_the_header_output_gain_is_applied(demo_dir, tmp_path):
     np.testing.assert_allclose(got, 2 * plain, atol=2e-3 * np.abs(plain).max())
 
 
+@pytest.mark.parametrize("input_rate, rate", [(44100, 48000), (22050, 24000), (16000, 16000), (0, 48000)])
+def test_decoding_rate_follows_the_encoder_input_rate(demo_dir, tmp_path, input_rate, rate):
+    data = (demo_dir / "warzone2100_legacy_track4.opus").read_bytes()
+    first_page_end = 27 + data[26] + sum(data[27 : 27 + data[26]])
+    head = bytearray(data[:first_page_end])
+    struct.pack_into("<I", head, head.index(b"OpusHead") + 12, input_rate)
+    path = tmp_path / "rate.opus"
+    path.write_bytes(_with_checksum(head) + data[first_page_end:])
+    opus = OpusFile.read(str(path))
+    assert opus.rate == rate and opus.frames == 30 * rate and len(opus.decode()) == 30 * rate
+    if input_rate:  # libsndfile agrees, except that it decodes an unspecified rate at 8 kHz
+        assert sf.info(str(path)).samplerate == rate
+
+
 def _second_audio_page(data: bytes) -> int:
     pos, index = 0, 0
     while True:
