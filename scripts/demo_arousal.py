@@ -23,6 +23,7 @@ def main() -> None:
 
     from core.datasets import inferred_genres
     from core.feature_cache import FeatureCache
+    from core.features.track import model_inputs
     from core.inference import EmotionModel
 
     ap = argparse.ArgumentParser()
@@ -34,14 +35,8 @@ def main() -> None:
     files = sorted(p for p in Path(args.demo).iterdir() if p.suffix.lower() in AUDIO_EXT)
     feats = FeatureCache(args.cache_dir).get_many(files, musicnn=True)
     model = EmotionModel.load(args.model, device="cpu", expected_extractor_version=None)
-    mnn = np.stack([f.musicnn for f in feats])
-    inputs = {
-        "mel": [f.mel for f in feats],
-        "lowlevel": np.stack([f.lowlevel for f in feats]),
-        "musicnn": mnn,
-        "interpretive": np.stack([f.interpretive for f in feats]),
-    }
-    genres = {"metadata": np.stack([f.genre for f in feats]), "audio": inferred_genres(mnn)}
+    inputs = model_inputs(feats, with_genre=False)
+    genres = {"metadata": np.stack([f.genre for f in feats]), "audio": inferred_genres(inputs["musicnn"])}
     rows = {}
     for protocol, g in genres.items():
         probs = model.predict(genre=g, **inputs).quadrant_probs

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -115,6 +116,22 @@ class TrackFeatures:
     def from_npz(cls, path: str | PathLike[str]) -> TrackFeatures:
         with np.load(path, allow_pickle=False) as data:
             return cls.from_arrays(data)
+
+
+def model_inputs(feats: Sequence[TrackFeatures], with_genre: bool = True) -> dict[str, Any]:
+    """The keyword arguments `EmotionModel.predict` takes, stacked from several tracks' features: one place that
+    knows which feature feeds which input. MusiCNN is included when every track has it; `with_genre=False` leaves
+    the genre out for callers that pass their own (the audio-only protocol's inferred genres)."""
+    inputs: dict[str, Any] = {
+        "mel": [f.mel for f in feats],
+        "lowlevel": np.stack([f.lowlevel for f in feats]),
+        "interpretive": np.stack([f.interpretive for f in feats]),
+    }
+    if with_genre:
+        inputs["genre"] = np.stack([f.genre for f in feats])
+    if feats and all(f.musicnn is not None for f in feats):
+        inputs["musicnn"] = np.stack([f.musicnn for f in feats])
+    return inputs
 
 
 class _StageClock:

@@ -39,17 +39,13 @@ def test_default_predicts_demo_clips_as_recorded(demo_features) -> None:
     """Probabilities are proper, the audio-only protocol runs on inferred genres, and the numbers are the ones
     docs/results.md reports (results/demo_arousal_after.json, written by scripts/demo_arousal.py)."""
     from core.datasets import inferred_genres
+    from core.features.track import model_inputs
     from core.inference import EmotionModel
 
     files, feats = demo_features
     model = EmotionModel.load(device="cpu")
-    mnn = np.stack([f.musicnn for f in feats])
-    common = {
-        "mel": [f.mel for f in feats],
-        "lowlevel": np.stack([f.lowlevel for f in feats]),
-        "musicnn": mnn,
-        "interpretive": np.stack([f.interpretive for f in feats]),
-    }
+    common = model_inputs(feats, with_genre=False)
+    mnn = common["musicnn"]
     recorded = json.loads(RECORDED.read_text())["tracks"]
     for protocol, genre in (("metadata", np.stack([f.genre for f in feats])), ("audio", inferred_genres(mnn))):
         pred = model.predict(genre=genre, **common)

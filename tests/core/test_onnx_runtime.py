@@ -24,7 +24,7 @@ from core.emotions import TAGS
 from core.features import mel as torch_mel
 from core.features import mel_numpy
 from core.features.genre import GENRES
-from core.features.track import extract_track_features
+from core.features.track import extract_track_features, model_inputs
 from core.inference import EmotionModel
 from core.inference_base import InferenceError, default_model_dir
 from core.model import ModelConfig, QuadFusionNet
@@ -41,14 +41,7 @@ def demo_features(demo_files: list[Path]) -> dict[str, np.ndarray | list[np.ndar
     picked: dict[str, Path] = {}
     for p in demo_files:
         picked.setdefault(p.suffix, p)
-    feats = [extract_track_features(p) for p in list(picked.values()) + demo_files[:3]]
-    return {
-        "mel": [f.mel for f in feats],
-        "lowlevel": np.stack([f.lowlevel for f in feats]),
-        "genre": np.stack([f.genre for f in feats]),
-        "musicnn": np.stack([f.musicnn for f in feats]),
-        "interpretive": np.stack([f.interpretive for f in feats]),
-    }
+    return model_inputs([extract_track_features(p) for p in list(picked.values()) + demo_files[:3]])
 
 
 def _max_diff(a, b) -> float:
@@ -87,12 +80,7 @@ def test_int8_graphs_stay_close_and_are_the_cpu_default(
     fp32 = OnnxEmotionModel.load(folder, device="cpu", precision="fp32", expected_extractor_version=None)
     int8 = OnnxEmotionModel.load(folder, device="cpu", expected_extractor_version=None)
     assert int8.precision == "int8" and int8.version != fp32.version
-    feats = [extract_track_features(p) for p in demo_files[6:10]]
-    x = {
-        "mel": [f.mel for f in feats],
-        "lowlevel": np.stack([f.lowlevel for f in feats]),
-        "genre": np.stack([f.genre for f in feats]),
-    }
+    x = model_inputs([extract_track_features(p) for p in demo_files[6:10]])
     a, b = fp32.predict(**x), int8.predict(**x)
     assert np.abs(a.quadrant_probs - b.quadrant_probs).max() < 0.05
     norms = np.linalg.norm(a.embeddings, axis=1) * np.linalg.norm(b.embeddings, axis=1)
