@@ -35,6 +35,24 @@ class OpusUnsupported(Exception):
     """This reader cannot decode the file (or libopus is missing): use another decoder."""
 
 
+_DECODE_ARGS = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+_CTL_ARGS = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]  # the controls used here take one int
+_SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
+    # The single-stream API serves mapping family 0 (mono, stereo): the multistream one costs ~3x more per packet.
+    "opus_decoder_create": (ctypes.c_void_p, [ctypes.c_int32, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]),
+    "opus_decode_float": (ctypes.c_int, _DECODE_ARGS),
+    "opus_decoder_destroy": (None, [ctypes.c_void_p]),
+    "opus_decoder_ctl": (ctypes.c_int, _CTL_ARGS),
+    "opus_multistream_decoder_create": (
+        ctypes.c_void_p,
+        [ctypes.c_int32, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)],
+    ),
+    "opus_multistream_decode_float": (ctypes.c_int, _DECODE_ARGS),
+    "opus_multistream_decoder_destroy": (None, [ctypes.c_void_p]),
+    "opus_multistream_decoder_ctl": (ctypes.c_int, _CTL_ARGS),
+}
+
+
 @lru_cache(maxsize=1)
 def _libopus() -> ctypes.CDLL | None:
     name = ctypes.util.find_library("opus")
@@ -42,42 +60,11 @@ def _libopus() -> ctypes.CDLL | None:
         return None
     try:
         lib = ctypes.CDLL(name)
-    except OSError:
+        for function, (result, args) in _SIGNATURES.items():
+            getattr(lib, function).restype = result
+            getattr(lib, function).argtypes = args
+    except (OSError, AttributeError):  # not loadable, or too old to have these functions
         return None
-    lib.opus_multistream_decoder_create.restype = ctypes.c_void_p
-    lib.opus_multistream_decoder_create.argtypes = [
-        ctypes.c_int32,
-        ctypes.c_int,
-        ctypes.c_int,
-        ctypes.c_int,
-        ctypes.c_char_p,
-        ctypes.POINTER(ctypes.c_int),
-    ]
-    lib.opus_multistream_decode_float.restype = ctypes.c_int
-    lib.opus_multistream_decode_float.argtypes = [
-        ctypes.c_void_p,
-        ctypes.c_char_p,
-        ctypes.c_int32,
-        ctypes.c_void_p,
-        ctypes.c_int,
-        ctypes.c_int,
-    ]
-    lib.opus_multistream_decoder_destroy.argtypes = [ctypes.c_void_p]
-    lib.opus_multistream_decoder_ctl.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
-    # The single-stream API for mapping family 0 (mono, stereo): the multistream one costs ~3x more per packet.
-    lib.opus_decoder_create.restype = ctypes.c_void_p
-    lib.opus_decoder_create.argtypes = [ctypes.c_int32, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
-    lib.opus_decode_float.restype = ctypes.c_int
-    lib.opus_decode_float.argtypes = [
-        ctypes.c_void_p,
-        ctypes.c_char_p,
-        ctypes.c_int32,
-        ctypes.c_void_p,
-        ctypes.c_int,
-        ctypes.c_int,
-    ]
-    lib.opus_decoder_destroy.argtypes = [ctypes.c_void_p]
-    lib.opus_decoder_ctl.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
     return lib
 
 
