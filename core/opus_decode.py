@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import struct
 import zlib
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 SEEK_PREROLL = 0.5  # RFC 7845 asks for >= 80 ms before a seek target; low-bitrate SILK converges later
 MAX_PACKET_S = 0.12  # the longest Opus packet
 _SET_GAIN = 4034  # OPUS_SET_GAIN_REQUEST
+MAX_FILE_BYTES = 256 << 20  # the file is read whole (and mirrored once for the checksums): ~10 h of music at 64 kb/s
 
 
 class OpusUnsupported(Exception):
@@ -227,6 +229,8 @@ class OpusFile:
         if _libopus() is None:
             raise OpusUnsupported("libopus is not installed")
         with open(path, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size > MAX_FILE_BYTES:
+                raise OpusUnsupported("file too large to read whole; libsndfile streams it")
             data = fh.read()
         pages = _pages(data)
         if not pages or not pages[0].packets:

@@ -133,6 +133,11 @@ def test_damaged_chained_or_unreadable_files_go_to_libsndfile(demo_dir, tmp_path
         OpusFile.read(str(chained))
     for path in (bad, chained):  # analysis still reads them, through libsndfile
         assert len(load_audio(path, 16000)) >= 29 * 16000
+    monkeypatch.setattr(opus_decode, "MAX_FILE_BYTES", len(data) - 1)  # too big to read whole: libsndfile streams it
+    with pytest.raises(OpusUnsupported, match="too large"):
+        OpusFile.read(str(source))
+    assert len(load_audio(source, 16000)) == 30 * 16000
+    monkeypatch.undo()
     truncated = tmp_path / "truncated.opus"
     truncated.write_bytes(data[: len(data) // 3])
     with pytest.raises(OpusUnsupported, match="truncated"):
