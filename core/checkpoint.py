@@ -195,6 +195,16 @@ def _check_heads(spec: dict[str, Any], config: ModelConfig) -> None:
             check_probe(spec["probe"], int(config.muq_dim))
         except StackingError as exc:
             raise CheckpointError(str(exc)) from exc
+    if spec.get("tag_probe"):
+        from core.stacking import StackingError, check_probe
+
+        if config.pretrained_kind is None or "lowlevel" not in config.branches:
+            raise CheckpointError("inference.tag_probe needs a model with pretrained-embedding and low-level branches")
+        try:  # features: the pretrained vector, then the low-level descriptors
+            width = int(config.muq_dim) + int(config.n_lowlevel)
+            check_probe(spec["tag_probe"], width, n_classes=int(config.n_tags))
+        except StackingError as exc:
+            raise CheckpointError(str(exc).replace("inference.probe", "inference.tag_probe")) from exc
     arousal = spec.get("arousal")
     if arousal is not None and (
         not isinstance(arousal, dict) or any(k not in arousal for k in ("mean", "std", "weights", "bias"))

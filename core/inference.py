@@ -45,6 +45,7 @@ from core.inference_base import (  # noqa: F401
     tta_starts,
 )
 from core.model import ModelConfig, QuadFusionNet
+from core.stacking import HEAD_NAMES
 
 
 def _same_interface(a: ModelConfig, b: ModelConfig) -> bool:
@@ -89,7 +90,7 @@ class EmotionModel(ModelBase):
         # False runs every crop through the whole network (the reference the shared trunk is checked against)
         self.shared_trunk = "mel" in model.config.branches
         # probe mix / arousal adjustment after the vote (core.stacking)
-        self._heads = {k: spec[k] for k in ("probe", "arousal") if spec.get(k)}
+        self._heads = {k: spec[k] for k in HEAD_NAMES if spec.get(k)}
         self._set_layout()
 
     def _set_layout(self) -> None:

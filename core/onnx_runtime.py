@@ -39,6 +39,7 @@ from core.onnx_checkpoint import (  # re-exported: the graph files, precisions a
     _resolve_precision,
 )
 from core.runtime import default_threads, onnx_cuda_available
+from core.stacking import HEAD_NAMES
 
 __all__ = ["ONNX_FORMAT", "PRECISIONS", "PRECISION_ENV", "ModelInterface", "OnnxEmotionModel", "RuntimeDevice"]
 
@@ -104,7 +105,7 @@ class OnnxEmotionModel(ModelBase):
         self.tta_crops = int(spec.get("tta_crops") or 1)
         self.tta_frames = spec.get("tta_frames")
         # probe mix / arousal adjustment after the vote (core.stacking), as EmotionModel
-        self._heads = {k: spec[k] for k in ("probe", "arousal") if spec.get(k)}
+        self._heads = {k: spec[k] for k in HEAD_NAMES if spec.get(k)}
 
     @classmethod
     def load(

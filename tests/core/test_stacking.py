@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -120,4 +121,51 @@ def test_probe_of_the_wrong_width_is_a_checkpoint_error(tmp_path: Path) -> None:
     doc["inference"]["probe"] = probe_from_sklearn(clf, 0.5)
     (path / "config.json").write_text(json.dumps(doc))
     with pytest.raises(CheckpointError, match=r"probe.mean must be \(250,\)"):
+        EmotionModel.load(path, device="cpu", expected_extractor_version="3")
+
+
+def test_tag_probe_mixes_into_the_tag_ranking_on_torch_and_onnx(tmp_path: Path) -> None:
+    """The tag probe reads the pretrained vector and the raw low-level values; its tag distribution is mixed with
+    the network's by its weight, after the vote, the same way on both runtimes; quadrants are left alone."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from core.onnx_export import export_checkpoint
+    from core.onnx_runtime import OnnxEmotionModel
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(60, 250)).astype(np.float32)
+    low = rng.normal(size=(60, 8)).astype(np.float32)
+    tags = np.arange(60) % len(TAGS)  # every tag present
+    features = np.concatenate([x, low], axis=1)
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000)).fit(features, tags)
+    plain = EmotionModel.load(
+        _checkpoint(tmp_path / "a", {"members": []}), device="cpu", expected_extractor_version="3"
+    )
+    path = _checkpoint(tmp_path / "b", {"members": [], "tag_probe": probe_from_sklearn(clf, 0.4)})
+    mixed = EmotionModel.load(path, device="cpu", expected_extractor_version="3")
+    base, got = plain.predict(musicnn=x, lowlevel=low), mixed.predict(musicnn=x, lowlevel=low)
+    expected = 0.6 * base.tag_scores + 0.4 * clf.predict_proba(features)
+    np.testing.assert_allclose(got.tag_scores, expected, atol=1e-5)
+    np.testing.assert_allclose(got.tag_scores.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(got.quadrant_probs, base.quadrant_probs)
+    assert not mixed.needs_interpretive
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter is the one used on purpose
+        export_checkpoint(path, expected_extractor_version=None)
+    onnx = OnnxEmotionModel.load(path, device="cpu", expected_extractor_version="3").predict(musicnn=x, lowlevel=low)
+    np.testing.assert_allclose(onnx.tag_scores, got.tag_scores, atol=1e-5)
+
+
+def test_tag_probe_of_the_wrong_width_is_a_checkpoint_error(tmp_path: Path) -> None:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(48, 250))  # the pretrained vector without the 8 low-level values
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(x, np.arange(48) % len(TAGS))
+    path = _checkpoint(tmp_path, {"members": [], "tag_probe": probe_from_sklearn(clf, 0.4)})
+    with pytest.raises(CheckpointError, match=r"tag_probe.mean must be \(258,\)"):
         EmotionModel.load(path, device="cpu", expected_extractor_version="3")
