@@ -11,7 +11,7 @@
   Its tag distribution is mixed with the network's ListNet scores, `weight` for the probe: by cross-validation on
   4Q's split=train it lifts out-of-fold nDCG@3 by 0.01-0.02 in both protocols (scripts/tag_probe.py).
 
-Both are plain numbers in config.json (a 4 x 250 probe is 1000 floats), so loading runs no code.
+All are plain numbers in config.json (a 4 x 250 probe is 1000 floats), so loading runs no code.
 """
 
 from __future__ import annotations
