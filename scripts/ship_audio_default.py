@@ -1,7 +1,7 @@
 """Train the recipe chosen by scripts/train_audio_cv.py as a 5-fold ensemble and write the shipped checkpoint.
 
     python scripts/ship_audio_default.py --data pack.npz --recipe NAME --out resources/models/default \
-        [--seeds 3] [--arousal] [--results results/audio_default_seeds.json]
+        [--seeds 3] [--arousal] [--tag-probe 0.4] [--results results/audio_default_seeds.json]
 
 For each split seed s (0..seeds-1) the recipe's five fold models (fold k validates on fold k of a stratified split
 of split=train) vote by mean softmax, mixed with the MusiCNN probe (trained on all of split=train) when the recipe
@@ -58,10 +58,10 @@ def train_seed(recipe: dict, train, folds: int, split_seed: int, max_epochs: int
     return models, oof, probe
 
 
-def ensemble_predict(models, probe, weight: float, arousal, arrays) -> dict:
+def ensemble_predict(models, probe, weight: float, arousal, arrays, tag_probe: dict | None = None) -> dict:
     import numpy as np
 
-    from core.stacking import apply_heads, probe_from_sklearn
+    from core.stacking import apply_heads, apply_tag_probe, probe_from_sklearn, tag_probe_features
     from core.train import predict_arrays
 
     outs = [predict_arrays(m, arrays) for m in models]
@@ -72,6 +72,9 @@ def ensemble_predict(models, probe, weight: float, arousal, arrays) -> dict:
     if arousal:
         spec["arousal"] = arousal
     pred["quadrant_probs"] = apply_heads(pred["quadrant_probs"], spec, arrays.musicnn, arrays.interpretive)
+    if tag_probe:
+        features = tag_probe_features(arrays.musicnn, arrays.lowlevel)
+        pred["tag_scores"] = apply_tag_probe(pred["tag_scores"], tag_probe, features)
     return pred
 
 
@@ -91,12 +94,20 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--arousal", action="store_true")
     ap.add_argument("--results", default=None)
+    ap.add_argument("--tag-probe", type=float, default=0.0, help="tag probe weight (scripts/tag_probe.py); 0: none")
+    ap.add_argument("--tag-probe-c", type=float, default=0.03)
     ap.add_argument("--max-epochs", type=int, default=0, help="override the recipe's epochs (smoke tests only)")
     args = ap.parse_args()
     setup_torch(1)
     train, test, info = load_train_test(args.data)
     recipe = RECIPES[args.recipe]
     weight = float(recipe.get("probe", 0.0))
+    tag_probe = None
+    if args.tag_probe > 0:  # fitted once on all of split=train: the same for every seed
+        from tag_probe import features, fit_probe
+
+        tag_fit = fit_probe(features(train), train.relevance, args.tag_probe_c)
+        tag_probe = probe_from_sklearn(tag_fit, args.tag_probe)
     rows, shipped = [], None
     for s in range(args.seeds):
         models, oof, probe = train_seed(recipe, train, args.folds, s, args.max_epochs)
@@ -108,7 +119,7 @@ def main() -> None:
             )
         row = {"seed": s}
         for p in PROTOCOLS:
-            row[p] = metrics(test, ensemble_predict(models, probe, weight, arousal, test.with_genres(p)))
+            row[p] = metrics(test, ensemble_predict(models, probe, weight, arousal, test.with_genres(p), tag_probe))
         rows.append(row)
         log(
             f"seed {s}: test audio {row['audio']['macro_f1'] * 100:.1f} {np.round(row['audio']['per_class_f1'], 3)} "
@@ -127,6 +138,8 @@ def main() -> None:
         inference["probe"] = probe_from_sklearn(probe, weight)
     if arousal:
         inference["arousal"] = arousal
+    if tag_probe:
+        inference["tag_probe"] = tag_probe
     extra = {
         "recipe": args.recipe,
         "recipe_fields": {k: list(v) if isinstance(v, tuple) else v for k, v in recipe.items()},
