@@ -20,7 +20,7 @@ import os
 import struct
 import zlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -219,7 +219,6 @@ class OpusFile:
     head: _Head
     pages: list[_Page]
     audio_page: int  # the first page of audio: the one after the comment header's last page (RFC 7845)
-    page_starts: np.ndarray  # per page: 48 kHz position of its first completed packet in the decoded stream
     rate: int
     frames: int  # decodable samples per channel at `rate`, after pre-skip and end trimming
 
@@ -244,17 +243,22 @@ class OpusFile:
                 break
         if audio_page >= len(pages):
             raise OpusUnsupported("no audio pages")
-        # Positions come from the packets themselves, not from the pages' granule positions: some muxers write
-        # granules that drift from what the packets decode to, and a window must match a decode from the start.
-        audio = pages[audio_page:]
-        ends = np.cumsum(_packet_samples([packet for p in audio for packet in p.packets]))  # each packet's end
-        last_packet = np.cumsum([len(p.packets) for p in audio]) - 1  # per page: index of its last packet
-        page_starts = np.zeros(len(pages), np.int64)
-        page_starts[audio_page + 1 :] = np.where(last_packet[:-1] >= 0, ends[np.maximum(last_packet[:-1], 0)], 0)
         rate = decode_rate(head.input_rate)
         last = max((p.granule for p in pages if p.granule >= 0), default=0)
         frames = max((last - head.pre_skip) * rate // GRANULE_RATE, 0)
-        return cls(head, pages, audio_page, page_starts, rate, frames)
+        return cls(head, pages, audio_page, rate, frames)
+
+    @cached_property
+    def page_starts(self) -> np.ndarray:
+        """(audio pages,) 48 kHz position of each audio page's first completed packet in the decoded stream: the
+        samples of every packet completed on the pages before it. Taken from the packets themselves, not from the
+        pages' granule positions: some muxers write granules that drift from what the packets decode to, and a
+        window must match a decode from the start. Only windows that start inside the file need it."""
+        audio = self.pages[self.audio_page :]
+        samples = _packet_samples([packet for p in audio for packet in p.packets])
+        page_of_packet = np.repeat(np.arange(len(audio)), [len(p.packets) for p in audio])
+        per_page = np.bincount(page_of_packet, weights=samples, minlength=len(audio)).astype(np.int64)
+        return np.concatenate([[0], np.cumsum(per_page)[:-1]])
 
     def _start_page(self, first: int) -> tuple[int, int]:
         """(page index to decode from, its first packet's 48 kHz position) for a window at output sample `first`:
@@ -262,7 +266,7 @@ class OpusFile:
         target = self.head.pre_skip + first * GRANULE_RATE // self.rate - int(SEEK_PREROLL * GRANULE_RATE)
         later = range(self.audio_page + 1, len(self.pages))
         fresh = [self.audio_page] + [i for i in later if not self.pages[i].continued]
-        starts = self.page_starts[fresh]
+        starts = self.page_starts[np.array(fresh) - self.audio_page]
         k = max(int(np.searchsorted(starts, target, side="right")) - 1, 0)
         return fresh[k], int(starts[k])
 
