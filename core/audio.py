@@ -176,6 +176,12 @@ def _to_mono(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
+def _check_start(path: str, start: float, first: int, total: int, sr: int) -> None:
+    """Refuse a window that starts at or past the end of a stream whose length (`total` frames) is known."""
+    if first > 0 and total > 0 and first >= total:
+        raise AudioDecodeError(path, f"start {start:.2f}s is past the end ({total / sr:.2f}s)")
+
+
 def _sf_decode(path: str, start: float, duration: float | None) -> tuple[np.ndarray, int, int]:
     """(mono native-rate window, sample rate, header frame count) via libsndfile, seeking to `start`."""
     try:
@@ -184,8 +190,7 @@ def _sf_decode(path: str, start: float, duration: float | None) -> tuple[np.ndar
             total = int(f.frames)
             first = int(round(start * sr))
             if first > 0:
-                if total > 0 and first >= total:
-                    raise AudioDecodeError(path, f"start {start:.2f}s is past the end ({total / sr:.2f}s)")
+                _check_start(path, start, first, total, sr)
                 f.seek(first)
             n = -1 if duration is None else max(int(round(duration * sr)), 0)
             try:
@@ -208,8 +213,7 @@ def _opus_decode(path: str, start: float, duration: float | None) -> tuple[np.nd
     except (OpusUnsupported, OSError):
         return None
     first = int(round(start * opus.rate))
-    if first > 0 and opus.frames > 0 and first >= opus.frames:
-        raise AudioDecodeError(path, f"start {start:.2f}s is past the end ({opus.frames / opus.rate:.2f}s)")
+    _check_start(path, start, first, opus.frames, opus.rate)
     count = None if duration is None else max(int(round(duration * opus.rate)), 0)
     try:
         data = opus.decode(first, count)
