@@ -36,9 +36,15 @@ CONSTANT_TOLERANCE = 1e-7  # a front-end channel that moves less than this for a
 WEIGHTS_NAME = "musicnn_msd.safetensors"
 
 
+def _bn_affine(bn: nn.BatchNorm2d | nn.BatchNorm1d) -> tuple[torch.Tensor, torch.Tensor]:
+    """(scale, shift) per channel of an inference batch-norm: bn(x) = scale * x + shift."""
+    scale = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
+    return scale, bn.bias.detach() - bn.running_mean * scale
+
+
 def _bn_scale_positive(bn: nn.BatchNorm2d | nn.BatchNorm1d) -> torch.Tensor:
     """(C,) bool: where the batch-norm's scale is >= 0, i.e. where it preserves order."""
-    return bn.weight / torch.sqrt(bn.running_var + bn.eps) >= 0
+    return _bn_affine(bn)[0] >= 0
 
 
 class _FreqPooledConv(nn.Module):
@@ -90,13 +96,13 @@ class _FreqPooledConv(nn.Module):
         """
         weight, bias = self.conv.weight.detach(), self.conv.bias.detach()
         bn = self.bn
-        scale = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
+        scale, shift = _bn_affine(bn)
         reach = weight.abs().flatten(1).sum(dim=1) * input_bound
         constant = (bias + reach <= 0) | (scale.abs() * reach <= CONSTANT_TOLERANCE)
         if not bool(constant.any()):
             return 0
         keep, drop = (~constant).nonzero().flatten(), constant.nonzero().flatten()
-        value = (bn.bias.detach() + (torch.relu(bias) - bn.running_mean) * scale)[drop]
+        value = (scale * torch.relu(bias) + shift)[drop]
         conv = nn.Conv2d(1, keep.numel(), self.conv.kernel_size)
         conv.weight.data.copy_(weight[keep])
         conv.bias.data.copy_(bias[keep])
@@ -156,10 +162,8 @@ class MusicnnNet(nn.Module):
         input batch-norm scales it by |a| and shifts it by |b|, so every value fed to the convolutions lies within
         ±(50|a| + |b|) (time padding adds zeros). Called once after the weights are loaded.
         """
-        bn = self.bn_in
-        scale = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).abs().item()
-        shift = (bn.bias - bn.running_mean * bn.weight / torch.sqrt(bn.running_var + bn.eps)).abs().item()
-        bound = 50.0 * scale + shift
+        scale, shift = _bn_affine(self.bn_in)
+        bound = 50.0 * scale.abs().item() + shift.abs().item()
         blocks = (self.timbral74, self.timbral77, self.temporal128, self.temporal64, self.temporal32)
         return sum(block.drop_constant_filters(bound) for block in blocks)
 
