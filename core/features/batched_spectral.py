@@ -128,7 +128,7 @@ def _peaks(
     mag: torch.Tensor, bin_hz: float, min_rel_db: float | None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Padded per-frame peaks (freqs (F, P), mags (F, P), valid (F, P)), sorted by frequency: the same candidates,
-    cap and parabolic refinement as `dissonance._peak_candidates` + `_refine`."""
+    cap and parabolic refinement as `dissonance._local_peaks` + `_kept` + `_refine`."""
     kmax = int(np_diss.PEAK_MAX_FREQ / bin_hz)
     sub = mag[:, : kmax + 2].to(F64)
     ninf = torch.full((sub.shape[0], 1), -math.inf, dtype=F64, device=sub.device)

@@ -46,16 +46,6 @@ def _kept(is_peak: np.ndarray, sub: np.ndarray, max_peaks: int, min_rel_db: floa
     return is_peak
 
 
-def _peak_candidates(
-    mag: np.ndarray, bin_hz: float, max_freq: float, max_peaks: int, min_rel_db: float | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Kept peaks as flat arrays in (frame, frequency) order: rows, bins, and the (T, K) float64 spectrum with its
-    left/right neighbour views (-inf outside the spectrum) for the parabolic refinement."""
-    is_peak, sub, left, right = _local_peaks(mag, bin_hz, max_freq)
-    rows, cols = np.nonzero(_kept(is_peak, sub, max_peaks, min_rel_db))  # row-major: per frame, by frequency
-    return rows, cols, sub, left, right
-
-
 def _refine(
     rows: np.ndarray, cols: np.ndarray, sub: np.ndarray, left: np.ndarray, right: np.ndarray, bin_hz: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -147,9 +137,7 @@ def _dissonance_flat(rows: np.ndarray, f: np.ndarray, mags: np.ndarray, n_frames
 
 def frame_dissonance(mag: np.ndarray, bin_hz: float, min_rel_db: float | None = None) -> np.ndarray:
     """(T,) sensory dissonance of each magnitude-spectrum frame (Essentia defaults when min_rel_db is None)."""
-    rows, cols, sub, left, right = _peak_candidates(mag, bin_hz, PEAK_MAX_FREQ, MAX_PEAKS, min_rel_db)
-    f, m = _refine(rows, cols, sub, left, right, bin_hz)
-    return _dissonance_flat(rows, f, m, mag.shape[0])
+    return frame_dissonances(mag, bin_hz, (min_rel_db,))[0]
 
 
 def frame_dissonances(mag: np.ndarray, bin_hz: float, min_rel_dbs: tuple[float | None, ...]) -> tuple[np.ndarray, ...]:
