@@ -104,7 +104,7 @@ def main() -> None:
     weight = float(recipe.get("probe", 0.0))
     tag_probe = None
     if args.tag_probe > 0:  # fitted once on all of split=train: the same for every seed
-        from tag_probe import features, fit_probe
+        from tag_probe import features, fit_probe, fit_record
 
         tag_fit = fit_probe(features(train), train.relevance, args.tag_probe_c)
         tag_probe = probe_from_sklearn(tag_fit, args.tag_probe)
@@ -139,7 +139,7 @@ def main() -> None:
     if arousal:
         inference["arousal"] = arousal
     if tag_probe:
-        inference["tag_probe"] = tag_probe
+        inference["tag_probe"], inference["tag_probe_fit"] = tag_probe, fit_record(args.tag_probe_c)
     extra = {
         "recipe": args.recipe,
         "recipe_fields": {k: list(v) if isinstance(v, tuple) else v for k, v in recipe.items()},

@@ -80,6 +80,11 @@ def cross_validate(train, test, seeds: int) -> None:
         print(f"C {c:<5} weight {w:<5} {p:<9} out-of-fold nDCG@3 {np.mean(scores):.4f} ± {np.std(scores):.4f}")
 
 
+def fit_record(c: float) -> dict:
+    """How a checkpoint's tag probe was fitted (config.json's "inference.tag_probe_fit"; read by no code)."""
+    return {"c": c, "data": "4Q split=train", "selection": "scripts/tag_probe.py --cv"}
+
+
 def write_probe(train, model: Path, weight: float, c: float) -> None:
     from core.stacking import probe_from_sklearn
 
@@ -87,7 +92,7 @@ def write_probe(train, model: Path, weight: float, c: float) -> None:
     doc = json.loads(config.read_text())
     probe = fit_probe(features(train), train.relevance, c)
     doc.setdefault("inference", {})["tag_probe"] = probe_from_sklearn(probe, weight)
-    doc["inference"]["tag_probe_fit"] = {"c": c, "data": "4Q split=train", "selection": "scripts/tag_probe.py --cv"}
+    doc["inference"]["tag_probe_fit"] = fit_record(c)
     config.write_text(json.dumps(doc, indent=2) + "\n")
     log(f"wrote inference.tag_probe (weight {weight}, C {c}) into {config}")
 
