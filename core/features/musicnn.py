@@ -168,6 +168,12 @@ class MusicnnNet(nn.Module):
         return sum(block.drop_constant_filters(bound) for block in blocks)
 
     def forward(self, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        emb = self.dense_bn(torch.relu(self.dense(self.pool_bn(self.pooled(patches)))))
+        return emb, torch.sigmoid(self.out(emb))
+
+    def pooled(self, patches: torch.Tensor) -> torch.Tensor:
+        """(N, 187, 96) patches -> (N, 1506): max and mean over time of the front- and mid-end features, the layer
+        below the embedding (scripts/ceiling_cv.py probes it as a richer, less MSD-specific descriptor)."""
         x = self.bn_in(patches.unsqueeze(1))  # (N, 1, 187, 96)
         front = torch.cat(
             [self.timbral74(x), self.timbral77(x), self.temporal128(x), self.temporal64(x), self.temporal32(x)], dim=1
@@ -177,9 +183,7 @@ class MusicnnNet(nn.Module):
         c3 = self.mid3(c2) + c2
         mid = torch.cat([front, c1, c2, c3], dim=1)  # (N, 753, T)
         # TF flattens (753, 2) [max, mean] pairs feature by feature: keep that interleaved order.
-        pooled = torch.stack([mid.amax(dim=2), mid.mean(dim=2)], dim=2).flatten(1)
-        emb = self.dense_bn(torch.relu(self.dense(self.pool_bn(pooled))))
-        return emb, torch.sigmoid(self.out(emb))
+        return torch.stack([mid.amax(dim=2), mid.mean(dim=2)], dim=2).flatten(1)
 
 
 def default_weights() -> Path:
