@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -118,20 +118,32 @@ class TrackFeatures:
             return cls.from_arrays(data)
 
 
-def model_inputs(feats: Sequence[TrackFeatures], with_genre: bool = True) -> dict[str, Any]:
-    """The keyword arguments `EmotionModel.predict` takes, stacked from several tracks' features: one place that
-    knows which feature feeds which input. MusiCNN is included when every track has it; `with_genre=False` leaves
-    the genre out for callers that pass their own (the audio-only protocol's inferred genres)."""
+MODEL_INPUT_FIELDS = ("mel", "lowlevel", "interpretive", "genre", "muq", "musicnn")
+_OPTIONAL_INPUTS = ("muq", "musicnn")  # pretrained embeddings: passed only when every track has one
+
+
+def stack_model_inputs(rows: Sequence[Mapping[str, Any]], with_genre: bool = True) -> dict[str, Any]:
+    """The keyword arguments `EmotionModel.predict` takes, stacked from per-track mappings of MODEL_INPUT_FIELDS
+    (a library's stored inputs, or `model_inputs`' features): one place that knows which feature feeds which
+    input. A pretrained embedding is included when every track has it; `with_genre=False` leaves the genre out for
+    callers that pass their own (the audio-only protocol's inferred genres). Unused inputs are ignored by the
+    model, so every caller passes everything it has."""
     inputs: dict[str, Any] = {
-        "mel": [f.mel for f in feats],
-        "lowlevel": np.stack([f.lowlevel for f in feats]),
-        "interpretive": np.stack([f.interpretive for f in feats]),
+        "mel": [r["mel"] for r in rows],
+        "lowlevel": np.stack([r["lowlevel"] for r in rows]),
+        "interpretive": np.stack([r["interpretive"] for r in rows]),
     }
     if with_genre:
-        inputs["genre"] = np.stack([f.genre for f in feats])
-    if feats and all(f.musicnn is not None for f in feats):
-        inputs["musicnn"] = np.stack([f.musicnn for f in feats])
+        inputs["genre"] = np.stack([r["genre"] for r in rows])
+    for name in _OPTIONAL_INPUTS:
+        if rows and all(r.get(name) is not None for r in rows):
+            inputs[name] = np.stack([r[name] for r in rows])
     return inputs
+
+
+def model_inputs(feats: Sequence[TrackFeatures], with_genre: bool = True) -> dict[str, Any]:
+    """`stack_model_inputs` for TrackFeatures."""
+    return stack_model_inputs([{k: getattr(f, k) for k in MODEL_INPUT_FIELDS} for f in feats], with_genre)
 
 
 class _StageClock:

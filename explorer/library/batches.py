@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from core.features.track import model_inputs, stack_model_inputs
 from core.progress import Cancelled, CancelToken, Progress, ProgressCallback
 from explorer.library.cache import LibraryCache
 from explorer.library.failures import MODEL, TRANSIENT
-from explorer.library.pretrained import embed_batch, musicnn_input
+from explorer.library.pretrained import embed_batch
 from explorer.library.summary import IndexSummary
 from explorer.library.worker import WorkResult
 
@@ -102,13 +103,7 @@ class BatchRun:
             part = todo[start : start + step]
             feats = [r.features for r in part]
             try:
-                p = self.model.predict(
-                    mel=[f.mel for f in feats],
-                    lowlevel=np.stack([f.lowlevel for f in feats]),
-                    genre=np.stack([f.genre for f in feats]),
-                    muq=np.stack([f.muq for f in feats]) if all(f.muq is not None for f in feats) else None,
-                    **musicnn_input(self.model, [f.musicnn for f in feats]),
-                )
+                p = self.model.predict(**model_inputs(feats))
             except Exception as exc:
                 for r in part:
                     r.model_error, r.error_kind = f"{type(exc).__name__}: {exc}", MODEL
@@ -183,15 +178,8 @@ class BatchRun:
             inputs = self.cache.stored_inputs(track_ids[start : start + step])
             if not inputs:
                 continue
-            muq = [x["muq"] for x in inputs]
             try:
-                preds = self.model.predict(
-                    mel=[x["mel"] for x in inputs],
-                    lowlevel=np.stack([x["lowlevel"] for x in inputs]),
-                    genre=np.stack([x["genre"] for x in inputs]),
-                    muq=np.stack(muq) if all(m is not None for m in muq) else None,
-                    **musicnn_input(self.model, [x["musicnn"] for x in inputs]),
-                )
+                preds = self.model.predict(**stack_model_inputs(inputs))
             except Exception as exc:
                 paths = dict(
                     self.cache.con.execute(

@@ -213,23 +213,25 @@ class LibraryCache(CacheWrites):
         return None if row is None else int(row[0])
 
     def stored_inputs(self, track_ids: Sequence[int]) -> list[dict[str, Any]]:
-        """Model inputs kept from an earlier run (mel, lowlevel, genre, muq) so a new model skips decoding."""
+        """Model inputs kept from an earlier run (core.features.track.MODEL_INPUT_FIELDS, plus track_id) so a new
+        model skips decoding."""
         out = []
         for tid in track_ids:
             row = self.con.execute(
-                "SELECT f.genre, f.lowlevel, m.n_mels, m.frames, m.data, q.data, c.data FROM features f"
+                "SELECT f.genre, f.lowlevel, f.interpretive, m.n_mels, m.frames, m.data, q.data, c.data FROM features f"
                 " JOIN mels m ON m.track_id = f.track_id LEFT JOIN muq q ON q.track_id = f.track_id"
                 " LEFT JOIN musicnn c ON c.track_id = f.track_id WHERE f.track_id = ?",
                 (int(tid),),
             ).fetchone()
             if row is None:
                 continue
-            genre, lowlevel, n_mels, frames, mel, muq, musicnn = row
+            genre, lowlevel, interpretive, n_mels, frames, mel, muq, musicnn = row
             out.append(
                 {
                     "track_id": int(tid),
                     "genre": np.frombuffer(genre, "<f4").copy(),
                     "lowlevel": np.frombuffer(lowlevel, "<f4").copy(),
+                    "interpretive": np.frombuffer(interpretive, "<f4").copy(),
                     "mel": np.frombuffer(mel, "<f2").reshape(n_mels, frames).astype(np.float32),
                     "muq": None if muq is None else np.frombuffer(muq, "<f4").copy(),
                     "musicnn": None if musicnn is None else np.frombuffer(musicnn, "<f4").copy(),

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from core.features.genre import genre_vector
-from core.features.track import TrackFeatures
+from core.features.track import TrackFeatures, model_inputs
 from explorer.library.failures import TRANSIENT
 from explorer.library.gpu_decode import MUQ_RATE, Decoded, decode, spool_dir
 
@@ -188,14 +188,7 @@ class GpuStage:
         t2 = time.perf_counter()
         if self.model is not None:
             feats = [r.features for r in batch]
-            p = self.model.predict(
-                mel=[f.mel for f in feats],
-                lowlevel=np.stack([f.lowlevel for f in feats]),
-                genre=np.stack([f.genre for f in feats]),
-                muq=np.stack([f.muq for f in feats]) if self.muq is not None else None,
-                batch_size=len(feats),
-                **_musicnn_input(self.model, feats),
-            )
+            p = self.model.predict(batch_size=len(feats), **model_inputs(feats))
             for i, r in enumerate(batch):
                 r.prediction = (p.tag_scores[i], p.quadrant_probs[i], p.embeddings[i])
         t3 = time.perf_counter()
@@ -213,14 +206,6 @@ def _musicnn_on(device: str) -> Any:
     except ImportError:
         return None
     return load_musicnn(device)
-
-
-def _musicnn_input(model: Any, feats: list[Any]) -> dict[str, Any]:
-    try:
-        from explorer.library.pretrained import musicnn_input
-    except ImportError:
-        return {}
-    return musicnn_input(model, [getattr(f, "musicnn", None) for f in feats])
 
 
 def _same_device(a: Any, b: str) -> bool:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 
 def gpu_musicnn(model: Any) -> Any:
     """MusiCNN on the GPU when the model runs on CUDA, or there is no model and CUDA is present; None leaves it
@@ -38,10 +36,3 @@ def embed_batch(musicnn: Any, results: list[Any]) -> None:
     for r, vec in zip(results, vectors):
         apply_musicnn(r.features, vec)  # may infer the genre, so before the model runs
         r.audio16k = None
-
-
-def musicnn_input(model: Any, vectors: list[Any]) -> dict[str, Any]:
-    """The `musicnn=` argument for a model whose pretrained branch takes MusiCNN (nothing for other models)."""
-    if not getattr(model, "uses_musicnn", False):
-        return {}
-    return {"musicnn": np.stack(vectors) if all(v is not None for v in vectors) else None}

@@ -80,8 +80,7 @@ def init_worker(
 
 
 def _predict(feats: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    extra = {"musicnn": feats.musicnn[None]} if getattr(_MODEL, "uses_musicnn", False) else {}
-    p = _MODEL.predict(mel=[feats.mel], lowlevel=feats.lowlevel[None], genre=feats.genre[None], **extra)
+    p = _MODEL.predict(**track_features.model_inputs([feats]))
     return p.tag_scores[0], p.quadrant_probs[0], p.embeddings[0]
 
 

@@ -26,8 +26,9 @@ TAGGED = "warzone2100_legacy_track4.opus"  # tagged Electronic
 UNTAGGED_FROM = "warzone2100_aftermath_track24.mp3"  # its audio, written as an untagged WAV
 
 
-def musicnn_model(directory: Path) -> Path:
-    """A random-init checkpoint whose pretrained branch takes MusiCNN (250-d), without a mel branch."""
+def musicnn_model(directory: Path, inference: dict | None = None) -> Path:
+    """A random-init checkpoint whose pretrained branch takes MusiCNN (250-d), without a mel branch; `inference`
+    adds post-vote heads (core.stacking)."""
     torch.manual_seed(0)
     config = ModelConfig(branches=("muq", "genre", "lowlevel"), pretrained="musicnn")
     meta = {
@@ -38,6 +39,7 @@ def musicnn_model(directory: Path) -> Path:
             "lowlevel": {"mean": [0.0] * 8, "std": [1.0] * 8},
             "muq": {"mean": [0.0] * MUSICNN_DIM, "std": [1.0] * MUSICNN_DIM},
         },
+        **({"inference": inference} if inference else {}),
     }
     return save_checkpoint(directory, QuadFusionNet(config).eval(), config, meta)
 
@@ -128,3 +130,46 @@ def test_model_with_musicnn_branch_is_fed_and_rerun_from_stored_vectors(library:
         fresh = cache.load_arrays()
     order = [list(fresh.paths).index(p) for p in first.paths]
     np.testing.assert_allclose(fresh.quadrant_probs[order], first.quadrant_probs, atol=1e-5)
+
+
+def test_model_with_arousal_adjustment_gets_the_descriptors_it_needs(library: Path, tmp_path: Path) -> None:
+    """A checkpoint with the monotone arousal adjustment needs each track's interpretive descriptors: indexing feeds
+    them on both paths (workers, and the re-run from stored inputs), and the adjustment shows in the results."""
+    from core.arousal import feature_columns
+    from core.inference import EmotionModel
+
+    arousal = {
+        "columns": feature_columns(),
+        "mean": [0.0] * 3,
+        "std": [1.0] * 3,
+        "weights": [0.05, 1.0, 0.01],
+        "bias": -1.0,
+    }
+    model = musicnn_model(tmp_path / "model", {"arousal": arousal})
+    plain = musicnn_model(tmp_path / "plain")
+    with LibraryCache.open(library, tmp_path / "cache") as cache:
+        summary = index_library(library, cache, workers=1, model=model, keep_mels=True)
+        assert summary.analysed == 2 and not summary.failed
+        through_workers = cache.load_arrays()
+        assert index_library(library, cache, workers=1, model=plain).reanalysed == 2
+        assert index_library(library, cache, workers=1, model=model).reanalysed == 2  # from stored inputs
+        rerun = cache.load_arrays(musicnn=True)
+        inputs = cache.stored_inputs(rerun.track_ids.tolist())
+    em = EmotionModel.load(model, device="cpu")
+    assert em.needs_interpretive
+    direct = em.predict(
+        mel=[x["mel"] for x in inputs],
+        lowlevel=np.stack([x["lowlevel"] for x in inputs]),
+        genre=np.stack([x["genre"] for x in inputs]),
+        musicnn=rerun.musicnn,
+        interpretive=np.stack([x["interpretive"] for x in inputs]),
+    )
+    unadjusted = EmotionModel.load(plain, device="cpu").predict(
+        lowlevel=np.stack([x["lowlevel"] for x in inputs]),
+        genre=np.stack([x["genre"] for x in inputs]),
+        musicnn=rerun.musicnn,
+    )
+    np.testing.assert_allclose(rerun.quadrant_probs, direct.quadrant_probs, atol=1e-5)
+    order = [list(through_workers.paths).index(p) for p in rerun.paths]
+    np.testing.assert_allclose(through_workers.quadrant_probs[order], rerun.quadrant_probs, atol=1e-5)
+    assert np.abs(direct.quadrant_probs - unadjusted.quadrant_probs).max() > 0.01  # the adjustment did act
