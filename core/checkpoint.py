@@ -185,10 +185,11 @@ def _check_pretrained(doc: dict[str, Any], config: ModelConfig, directory: Path)
 
 
 def _check_heads(spec: dict[str, Any], config: ModelConfig) -> None:
-    """An "inference.probe" reads the pretrained embedding, so its width must be the branch's."""
-    if spec.get("probe"):
-        from core.stacking import StackingError, check_probe
+    """An "inference.probe" reads the pretrained embedding, so its width must be the branch's; an
+    "inference.tag_probe" reads it and the low-level descriptors."""
+    from core.stacking import StackingError, check_probe
 
+    if spec.get("probe"):
         if config.pretrained_kind is None:
             raise CheckpointError("inference.probe needs a model with a pretrained-embedding branch")
         try:
@@ -196,15 +197,13 @@ def _check_heads(spec: dict[str, Any], config: ModelConfig) -> None:
         except StackingError as exc:
             raise CheckpointError(str(exc)) from exc
     if spec.get("tag_probe"):
-        from core.stacking import StackingError, check_probe
-
         if config.pretrained_kind is None or "lowlevel" not in config.branches:
             raise CheckpointError("inference.tag_probe needs a model with pretrained-embedding and low-level branches")
         try:  # features: the pretrained vector, then the low-level descriptors
             width = int(config.muq_dim) + int(config.n_lowlevel)
-            check_probe(spec["tag_probe"], width, n_classes=int(config.n_tags))
+            check_probe(spec["tag_probe"], width, n_classes=int(config.n_tags), name="tag_probe")
         except StackingError as exc:
-            raise CheckpointError(str(exc).replace("inference.probe", "inference.tag_probe")) from exc
+            raise CheckpointError(str(exc)) from exc
     arousal = spec.get("arousal")
     if arousal is not None and (
         not isinstance(arousal, dict) or any(k not in arousal for k in ("mean", "std", "weights", "bias"))

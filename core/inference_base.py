@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from core.resources import resource_path
-from core.stacking import StackingError, apply_heads, apply_tag_probe, tag_probe_features
+from core.stacking import StackingError, apply_heads, apply_tag_heads
 
 
 class InferenceError(ValueError):
@@ -283,11 +283,7 @@ class ModelBase:
         if self._heads:
             try:
                 quads = apply_heads(quads, self._heads, raw.get("muq"), interpretive).astype(np.float32)
+                tags = apply_tag_heads(tags, self._heads, raw.get("muq"), raw.get("lowlevel"))
             except StackingError as exc:
                 raise InferenceError(str(exc)) from exc
-        tag_probe = self._heads.get("tag_probe")
-        if tag_probe:
-            if raw.get("muq") is None or raw.get("lowlevel") is None:
-                raise InferenceError("this model's tag probe needs the pretrained and low-level inputs")
-            tags = apply_tag_probe(tags, tag_probe, tag_probe_features(raw["muq"], raw["lowlevel"]))
         return Predictions(tags, quads, emb)

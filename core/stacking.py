@@ -33,23 +33,25 @@ def _finite(values: Any) -> bool:
     return all(isinstance(v, (int, float)) and math.isfinite(v) for v in np.ravel(np.asarray(values, dtype=object)))
 
 
-def check_probe(spec: Any, width: int, n_classes: int = 4) -> None:
-    """Raise StackingError unless `spec` is a probe over `width` features with `n_classes` outputs."""
+def check_probe(spec: Any, width: int, n_classes: int = 4, name: str = "probe") -> None:
+    """Raise StackingError unless `spec` is a probe over `width` features with `n_classes` outputs; messages name
+    the block as `inference.<name>`."""
+    block = f"inference.{name}"
     if not isinstance(spec, dict) or any(k not in spec for k in PROBE_KEYS):
-        raise StackingError(f"inference.probe needs {list(PROBE_KEYS)}")
+        raise StackingError(f"{block} needs {list(PROBE_KEYS)}")
     w = spec["weight"]
     if not isinstance(w, (int, float)) or not 0.0 <= w <= 1.0:
-        raise StackingError("inference.probe.weight must be in [0, 1]")
+        raise StackingError(f"{block}.weight must be in [0, 1]")
     shapes = {"mean": (width,), "std": (width,), "coef": (n_classes, width), "intercept": (n_classes,)}
     for key, shape in shapes.items():
         try:
             arr = np.asarray(spec[key], dtype=np.float64)
         except (TypeError, ValueError) as exc:
-            raise StackingError(f"inference.probe.{key} must hold numbers") from exc
+            raise StackingError(f"{block}.{key} must hold numbers") from exc
         if arr.shape != shape or not np.isfinite(arr).all():
-            raise StackingError(f"inference.probe.{key} must be {shape} finite numbers, got {arr.shape}")
+            raise StackingError(f"{block}.{key} must be {shape} finite numbers, got {arr.shape}")
     if (np.asarray(spec["std"], dtype=np.float64) <= 0).any():
-        raise StackingError("inference.probe.std must be positive")
+        raise StackingError(f"{block}.std must be positive")
 
 
 def probe_probs(spec: dict[str, Any], features: np.ndarray) -> np.ndarray:
@@ -107,10 +109,23 @@ def apply_heads(
     return np.asarray(out, np.float32)
 
 
+def apply_tag_heads(
+    tag_scores: np.ndarray, spec: dict[str, Any], pretrained: np.ndarray | None, lowlevel: np.ndarray | None
+) -> np.ndarray:
+    """The network's tag scores after the tag probe named in `spec` (unchanged without one)."""
+    tag_probe = spec.get("tag_probe")
+    if not tag_probe:
+        return tag_scores
+    if pretrained is None or lowlevel is None:
+        raise StackingError("this model's tag probe needs the pretrained and low-level inputs")
+    return apply_tag_probe(tag_scores, tag_probe, tag_probe_features(pretrained, lowlevel))
+
+
 __all__ = [
     "HEAD_NAMES",
     "StackingError",
     "apply_heads",
+    "apply_tag_heads",
     "apply_tag_probe",
     "check_probe",
     "probe_from_sklearn",

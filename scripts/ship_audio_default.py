@@ -19,15 +19,12 @@ import shutil
 from pathlib import Path
 
 from _common import load_train_test, log, setup_torch
-from train_audio_cv import HEAD_KEYS, PROBE_C, PROTOCOLS, RECIPES, metrics
+from train_audio_cv import HEAD_KEYS, PROBE_C, PROTOCOLS, RECIPES, metrics, probe_pipeline
 
 
 def train_seed(recipe: dict, train, folds: int, split_seed: int, max_epochs: int = 0):
     """Fold models of one split seed, their OOF quadrant probabilities (metadata, audio) and the probe."""
     import numpy as np
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     from core.datasets import stratified_folds
     from core.train import TrainConfig, fit, predict_arrays
@@ -46,22 +43,20 @@ def train_seed(recipe: dict, train, folds: int, split_seed: int, max_epochs: int
             oof[p][held] = predict_arrays(res, train.subset(held).with_genres(p))["quadrant_probs"]
             if recipe.get("probe"):
                 rest = np.flatnonzero(fold_id != k)
-                pr = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000, class_weight="balanced"))
-                pr.fit(train.musicnn[rest], train.quadrant[rest])
+                pr = probe_pipeline(c).fit(train.musicnn[rest], train.quadrant[rest])
                 w = float(recipe["probe"])
                 oof[p][held] = (1 - w) * oof[p][held] + w * pr.predict_proba(train.musicnn[held])
         models.append(res)
     probe = None
     if recipe.get("probe"):
-        probe = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000, class_weight="balanced"))
-        probe.fit(train.musicnn, train.quadrant)
+        probe = probe_pipeline(c).fit(train.musicnn, train.quadrant)
     return models, oof, probe
 
 
 def ensemble_predict(models, probe, weight: float, arousal, arrays, tag_probe: dict | None = None) -> dict:
     import numpy as np
 
-    from core.stacking import apply_heads, apply_tag_probe, probe_from_sklearn, tag_probe_features
+    from core.stacking import apply_heads, apply_tag_heads, probe_from_sklearn
     from core.train import predict_arrays
 
     outs = [predict_arrays(m, arrays) for m in models]
@@ -71,10 +66,10 @@ def ensemble_predict(models, probe, weight: float, arousal, arrays, tag_probe: d
         spec["probe"] = probe_from_sklearn(probe, weight)
     if arousal:
         spec["arousal"] = arousal
-    pred["quadrant_probs"] = apply_heads(pred["quadrant_probs"], spec, arrays.musicnn, arrays.interpretive)
     if tag_probe:
-        features = tag_probe_features(arrays.musicnn, arrays.lowlevel)
-        pred["tag_scores"] = apply_tag_probe(pred["tag_scores"], tag_probe, features)
+        spec["tag_probe"] = tag_probe
+    pred["quadrant_probs"] = apply_heads(pred["quadrant_probs"], spec, arrays.musicnn, arrays.interpretive)
+    pred["tag_scores"] = apply_tag_heads(pred["tag_scores"], spec, arrays.musicnn, arrays.lowlevel)
     return pred
 
 

@@ -67,13 +67,18 @@ PROBE_C = 0.05  # default inverse L2 strength of the MusiCNN probe; recipes Q/R 
 PROTOCOLS = ("metadata", "audio")
 
 
-def probe_probs(train, other_sets, c: float = PROBE_C):
-    """Logistic regression on standardised MusiCNN features (balanced classes); probabilities for each set."""
+def probe_pipeline(c: float = PROBE_C, max_iter: int = 2000):
+    """The quadrant probe's model: logistic regression on standardised features, classes balanced."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    clf = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000, class_weight="balanced"))
+    return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=max_iter, class_weight="balanced"))
+
+
+def probe_probs(train, other_sets, c: float = PROBE_C):
+    """The probe on MusiCNN features, fitted on `train`; probabilities for each set."""
+    clf = probe_pipeline(c)
     clf.fit(train.musicnn, train.quadrant)
     return [clf.predict_proba(s.musicnn) for s in other_sets]
 
