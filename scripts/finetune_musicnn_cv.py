@@ -109,26 +109,16 @@ def make_model(base, part: str, head_init):
     return Tuned()
 
 
-def fine_tune(base, patches, y, train_idx, part: str, lr: float, seed: int, picks3, epochs: tuple[int, ...]):
-    """{epoch: {3: probs, 10: probs}} for every clip, after each of `epochs`."""
+def fine_tune(base, patches, y, train_idx, part: str, lr: float, seed: int, picks3, epochs: tuple[int, ...], frozen3):
+    """{epoch: {3: probs, 10: probs}} for every clip, after each of `epochs`; `frozen3` (the frozen network's
+    3-patch means, from `prepare`) fits the probe that starts the head."""
     import numpy as np
     import torch
     import torch.nn.functional as F
 
     dev = patches.device
     torch.manual_seed(seed)
-    with torch.no_grad():
-        feats = (
-            torch.cat(
-                [
-                    torch.cat(base(patches[c][:, picks3].flatten(0, 1)), 1).view(len(c), 3, 250).mean(1)
-                    for c in torch.arange(len(y)).split(64)
-                ]
-            )
-            .cpu()
-            .numpy()
-        )
-    w, b = logistic(feats[train_idx], y[train_idx], LP_C)
+    w, b = logistic(frozen3[train_idx], y[train_idx], LP_C)
     model = make_model(base, part, (w.to(dev), b.to(dev))).to(dev)
     model.net.eval()  # batch-norm statistics stay MSD's
     opt = torch.optim.AdamW(
@@ -221,7 +211,9 @@ def run_seed(data: str, limit: int, seed: int, epochs: tuple[int, ...]) -> dict[
             probe[(n, c)][held] = probe_probs(frozen[n][tr], y[tr], frozen[n][held], c)
         for part, lr in PARTS:
             t0 = time.time()
-            for epoch, by_n in fine_tune(base, patches, y, tr, part, lr, 100 * seed + k, picks3, epochs).items():
+            for epoch, by_n in fine_tune(
+                base, patches, y, tr, part, lr, 100 * seed + k, picks3, epochs, frozen[3]
+            ).items():
                 for n, probs in by_n.items():
                     tuned.setdefault((part, lr, epoch, n), np.zeros((len(y), 4)))[held] = probs[held]
             log(f"seed {seed} fold {k} {part} lr {lr:g}: {time.time() - t0:.0f} s")
